@@ -1,0 +1,418 @@
+package io.mkebackup.worker.engine;
+
+import io.etcd.jetcd.api.StatusResponse;
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.ErrorCode;
+import io.mkebackup.common.ProductInfo;
+import io.mkebackup.common.archive.ArchiveLayout;
+import io.mkebackup.common.archive.ArchiveWriter;
+import io.mkebackup.common.archive.EntryInfo;
+import io.mkebackup.common.crypto.PgpEncryptingOutputStream;
+import io.mkebackup.common.io.AsyncOutputStream;
+import io.mkebackup.common.io.AtomicFile;
+import io.mkebackup.common.io.Storage;
+import io.mkebackup.common.progress.ProgressFormat;
+import io.mkebackup.common.progress.ProgressListener;
+import io.mkebackup.common.progress.Step;
+import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.source.DiskVolumeSource;
+import io.mkebackup.worker.source.DockerArchiveVolumeSource;
+import io.mkebackup.worker.source.DockerEngine;
+import io.mkebackup.worker.source.DockerEngine.VolumeInfo;
+import io.mkebackup.worker.source.EtcdSnapshotSource;
+import io.mkebackup.worker.source.VolumeSource;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Takes one backup of this manager: validation, each ucp-* volume, the etcd snapshot, the auth
+ * store, then the container configurations and the metadata entry, streamed as one tar through
+ * optional OpenPGP encryption into a file that appears only when complete (or to a stream).
+ * Blocking: call it from a worker thread, never an event loop.
+ */
+public final class BackupEngine {
+  static final int PIPE_BUFFER = 1 << 20;
+  /** Encryption adds a few bytes per MiB; tar adds a header per file. Leave room for both. */
+  static final double SPACE_MARGIN = 1.05;
+
+  private final EngineConfig config;
+
+  public BackupEngine(EngineConfig config) {
+    this.config = config;
+  }
+
+  public EngineConfig config() {
+    return config;
+  }
+
+  public BackupResult run(BackupRequest request, ProgressListener listener) {
+    Instant createdAt = Instant.now();
+    List<String> warnings = new ArrayList<>();
+    RunLog log = null;
+    Progress progress = new Progress(request.id(), listener);
+    AtomicFile archiveFile = null;
+    AsyncOutputStream pipe = null;
+    ArchiveWriter writer = null;
+    DockerEngine docker = null;
+    EtcdSnapshotSource etcd = null;
+    String helperId = null;
+    Path snapshotSpool = null;
+    try {
+      if (request.logFile() != null) {
+        log = new RunLog(request.logFile(), request.passphrase());
+        progress = new Progress(request.id(), listener.and(log));
+      }
+      Progress p = progress;
+      p.started(Step.VALIDATION, "", "checking the Docker engine, etcd and the target");
+      docker = DockerEngine.connect(config.dockerHost());
+      String dockerVersion = docker.version();
+      List<VolumeInfo> volumes = docker.ucpVolumes(config.volumePrefix());
+      if (volumes.isEmpty()) {
+        throw new BackupException(ErrorCode.NO_MKE_STATE, "no " + config.volumePrefix()
+            + "ucp-* volumes on the Docker engine at " + docker.host() + "; is this an MKE manager?");
+      }
+      Optional<VolumeInfo> kv = find(volumes, ArchiveLayout.ETCD_VOLUME);
+      Optional<VolumeInfo> authStore = find(volumes, ArchiveLayout.AUTH_STORE_VOLUME);
+      List<VolumeInfo> plain = volumes.stream()
+          .filter(v -> !config.excludedVolumes().contains(v.name()))
+          .filter(v -> !v.name().equals(ArchiveLayout.ETCD_VOLUME) && !v.name().equals(ArchiveLayout.AUTH_STORE_VOLUME))
+          .toList();
+
+      StatusResponse etcdStatus = null;
+      if (config.etcd() != null) {
+        etcd = EtcdSnapshotSource.connect(config.etcd());
+        etcdStatus = etcd.status();
+      } else if (kv.isPresent()) {
+        warnings.add("no etcd endpoint is configured, so ucp-kv (the Kubernetes and MKE key-value store) is NOT in this backup");
+      }
+
+      List<VolumeInfo> toCopy = new ArrayList<>(plain);
+      authStore.filter(v -> !config.excludedVolumes().contains(v.name())).ifPresent(toCopy::add);
+      long estimate = etcdStatus == null ? 0 : etcdStatus.getDbSize();
+      boolean needHelper = false;
+      for (VolumeInfo v : toCopy) {
+        if (useDisk(v)) {
+          estimate += sizeOnDisk(v.mountpoint());
+        } else {
+          needHelper = true;
+        }
+      }
+      p.estimate(estimate);
+
+      Path spoolDir;
+      String targetText;
+      if (request.file() != null) {
+        Path dir = request.file().toAbsolutePath().getParent();
+        Storage.checkWritableDirectory(dir, request.targetField());
+        long free = Storage.freeBytes(dir);
+        if (free < estimate * SPACE_MARGIN) {
+          throw new BackupException(ErrorCode.TARGET_FULL, request.targetField(), request.targetField() + ": "
+              + dir + " has " + ProgressFormat.bytes(free) + " free but the backup needs about "
+              + ProgressFormat.bytes((long) (estimate * SPACE_MARGIN)) + "; free space or pick another directory", null);
+        }
+        spoolDir = dir;
+        targetText = request.file() + " (" + ProgressFormat.bytes(free) + " free)";
+      } else {
+        spoolDir = config.spoolDir() != null ? config.spoolDir() : Path.of(System.getProperty("java.io.tmpdir"));
+        targetText = "standard output";
+      }
+      p.done(0, "ok: Docker " + dockerVersion + " at " + docker.host()
+          + (etcdStatus == null ? "" : ", etcd " + etcdStatus.getVersion() + " at " + config.etcd().url())
+          + ", " + toCopy.size() + " volumes, about " + ProgressFormat.bytes(estimate) + " to write to " + targetText
+          + (request.encrypted() ? ", encrypted (AES-256)" : ", NOT encrypted"));
+      for (String w : warnings) {
+        p.warning(w);
+      }
+
+      // The pipeline: tar (this thread) -> pipe -> [writer thread: OpenPGP -> file or stream].
+      OutputStream sink;
+      if (request.file() != null) {
+        archiveFile = AtomicFile.create(request.file());
+        sink = new TargetErrors(archiveFile.stream(), request.file().toAbsolutePath().getParent());
+      } else {
+        sink = new TargetErrors(request.stream(), null);
+      }
+      PgpEncryptingOutputStream encryptor = request.encrypted()
+          ? new PgpEncryptingOutputStream(sink, request.passphrase(),
+              request.file() == null ? "backup.tar" : request.file().getFileName().toString())
+          : null;
+      pipe = new AsyncOutputStream(encryptor != null ? encryptor : sink, PIPE_BUFFER, 3, "mke-backup-writer-" + request.id());
+      writer = new ArchiveWriter(pipe, spoolDir);
+      ArchiveWriter archive = writer;
+      List<String> volumeWarnings = new ArrayList<>();
+      VolumeSource disk = new DiskVolumeSource(volumeWarnings::add);
+      VolumeSource viaDocker = null;
+      if (needHelper) {
+        helperId = docker.createHelper(config.helperImage(),
+            config.volumePrefix() + "mke-backup-helper-" + request.id(),
+            toCopy.stream().map(VolumeInfo::fullName).toList(), Map.of(DockerEngine.HELPER_LABEL, request.id()));
+        viaDocker = new DockerArchiveVolumeSource(docker, helperId, volumeWarnings::add);
+      }
+
+      List<Map<String, Object>> volumeSummary = new ArrayList<>();
+      for (VolumeInfo v : plain) {
+        copyVolume(Step.VOLUME, v, useDisk(v) ? disk : viaDocker, archive, p, volumeSummary, volumeWarnings);
+      }
+
+      Map<String, Object> etcdSummary = null;
+      if (etcd != null) {
+        p.started(Step.ETCD, ArchiveLayout.ETCD_VOLUME, "taking a snapshot from " + config.etcd().url());
+        snapshotSpool = spoolDir.resolve(".mke-backup-etcd-" + request.id() + ".part");
+        long size = etcd.snapshotTo(snapshotSpool);
+        long at = System.currentTimeMillis();
+        String entry = ArchiveLayout.snapshotEntry(at);
+        EntryInfo dirInfo = EntryInfo.rootOwned(0700, Instant.ofEpochMilli(at));
+        archive.directory("./" + ArchiveLayout.SNAPSHOT_VOLUME + "/", dirInfo);
+        archive.directory("./" + ArchiveLayout.SNAPSHOT_VOLUME + "/" + at + "/", dirInfo);
+        String sha;
+        try (InputStream in = Files.newInputStream(snapshotSpool)) {
+          sha = archive.file(entry, EntryInfo.rootOwned(0600, Instant.ofEpochMilli(at)), size, in, p);
+        }
+        Files.deleteIfExists(snapshotSpool);
+        etcdSummary = new LinkedHashMap<>();
+        etcdSummary.put("endpoint", config.etcd().url());
+        etcdSummary.put("version", etcdStatus.getVersion());
+        etcdSummary.put("revision", etcdStatus.getHeader().getRevision());
+        etcdSummary.put("entry", entry);
+        etcdSummary.put("bytes", size);
+        etcdSummary.put("sha256", sha);
+        p.done(1, "snapshot of " + ProgressFormat.bytes(size) + " at revision " + etcdStatus.getHeader().getRevision()
+            + ", SHA-256 trailer checked");
+      }
+
+      if (authStore.isPresent() && !config.excludedVolumes().contains(ArchiveLayout.AUTH_STORE_VOLUME)) {
+        VolumeInfo v = authStore.get();
+        copyVolume(Step.AUTH_STORE, v, useDisk(v) ? disk : viaDocker, archive, p, volumeSummary, volumeWarnings);
+      }
+
+      p.started(Step.FINALIZE, "", "recording container configurations and the metadata");
+      List<String> containers = new ArrayList<>();
+      for (DockerEngine.ContainerConfig c : docker.ucpContainers(config.volumePrefix())) {
+        archive.smallFile("./" + c.name() + ".json", EntryInfo.rootOwned(0600, Instant.now()), c.inspectJson());
+        containers.add(c.name());
+      }
+      warnings.addAll(archive.warnings());
+      Map<String, Object> header = new LinkedHashMap<>();
+      header.put("format", ProductInfo.FORMAT_VERSION);
+      header.put("product", ProductInfo.NAME);
+      header.put("productVersion", ProductInfo.version());
+      header.put("backupId", request.id());
+      header.put("node", config.nodeName());
+      header.put("createdAt", createdAt.toString());
+      header.put("encrypted", request.encrypted());
+      header.put("dockerVersion", dockerVersion);
+      header.put("volumes", volumeSummary);
+      header.put("excludedVolumes", config.excludedVolumes().stream().sorted().toList());
+      header.put("etcd", etcdSummary);
+      header.put("containers", containers);
+      header.put("warnings", List.copyOf(warnings));
+      archive.finish(header, EntryInfo.rootOwned(0600, Instant.now()));
+      pipe.finish();
+      if (encryptor != null) {
+        encryptor.finish();
+      }
+      long archiveBytes;
+      if (archiveFile != null) {
+        archiveFile.commit();
+        archiveBytes = Files.size(request.file());
+      } else {
+        sink.flush();
+        archiveBytes = ((TargetErrors) sink).written;
+      }
+      Instant completedAt = Instant.now();
+      p.done(containers.size(), "archive complete: " + archive.entries() + " entries, "
+          + ProgressFormat.bytes(archiveBytes) + (request.file() == null ? "" : " in " + request.file()));
+      BackupResult result = new BackupResult(request.id(), request.file(), request.logFile(), archiveBytes,
+          archive.entries(), archive.files(), archive.bytes(), createdAt, completedAt, List.copyOf(warnings));
+      p.succeeded("backup " + request.id() + " succeeded in "
+          + java.time.Duration.between(createdAt, completedAt).toMillis() / 1000.0 + " s");
+      if (log != null) {
+        log.commit();
+      }
+      return result;
+    } catch (Throwable t) {
+      BackupException failure = classify(t);
+      if (pipe != null) {
+        pipe.abort();
+      }
+      if (archiveFile != null) {
+        archiveFile.close();
+      }
+      progress.failed(failure.getMessage());
+      throw failure;
+    } finally {
+      if (log != null) {
+        log.close();
+      }
+      if (writer != null) {
+        try {
+          writer.close();
+        } catch (IOException ignored) {
+          // only the temporary entry list
+        }
+      }
+      if (snapshotSpool != null) {
+        try {
+          Files.deleteIfExists(snapshotSpool);
+        } catch (IOException ignored) {
+          // reported by the failure already
+        }
+      }
+      if (helperId != null) {
+        try {
+          docker.removeContainer(helperId);
+        } catch (RuntimeException ignored) {
+          // a leftover helper is labelled and harmless (never started)
+        }
+      }
+      if (etcd != null) {
+        etcd.close();
+      }
+      if (docker != null) {
+        docker.close();
+      }
+    }
+  }
+
+  private void copyVolume(Step step, VolumeInfo v, VolumeSource source, ArchiveWriter archive, Progress p,
+      List<Map<String, Object>> summary, List<String> warnings) {
+    p.started(step, v.name(), "copying volume " + v.name());
+    warnings.clear();
+    VolumeSource.Copied copied;
+    try {
+      copied = source.copy(v, archive, p);
+    } catch (IOException e) {
+      if (e.getCause() instanceof BackupException be) {
+        throw be;
+      }
+      throw new BackupException(ErrorCode.VOLUME_READ_FAILED, "reading volume " + v.name() + " failed: "
+          + e.getMessage(), e);
+    }
+    for (String w : warnings) {
+      p.warning(w);
+    }
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("name", v.name());
+    m.put("files", copied.files());
+    m.put("bytes", copied.bytes());
+    m.put("via", copied.via());
+    summary.add(m);
+    p.done(copied.files(), copied.files() + " files, " + ProgressFormat.bytes(copied.bytes()) + " (via " + copied.via() + ")");
+  }
+
+  private boolean useDisk(VolumeInfo v) {
+    return switch (config.sourceMode()) {
+      case DISK -> true;
+      case DOCKER -> false;
+      case AUTO -> DiskVolumeSource.canRead(v);
+    };
+  }
+
+  private static Optional<VolumeInfo> find(List<VolumeInfo> volumes, String name) {
+    return volumes.stream().filter(v -> v.name().equals(name)).findFirst();
+  }
+
+  static long sizeOnDisk(Path root) {
+    long[] total = {0};
+    try {
+      Files.walkFileTree(root, new SimpleFileVisitor<>() {
+        @Override
+        public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+          total[0] += attrs.size();
+          return FileVisitResult.CONTINUE;
+        }
+
+        @Override
+        public FileVisitResult visitFileFailed(Path file, IOException exc) {
+          return FileVisitResult.CONTINUE;
+        }
+      });
+    } catch (IOException e) {
+      return total[0];
+    }
+    return total[0];
+  }
+
+  /** One short error for the record and the CLI; never a raw stack trace or a secret. */
+  static BackupException classify(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof BackupException be) {
+        return be;
+      }
+      if (c == c.getCause()) {
+        break;
+      }
+    }
+    if (t instanceof InterruptedException || t instanceof java.io.InterruptedIOException) {
+      return new BackupException(ErrorCode.INTERNAL, "the backup was interrupted", t);
+    }
+    return new BackupException(ErrorCode.INTERNAL, "the backup failed: " + t.getClass().getSimpleName()
+        + (t.getMessage() == null ? "" : ": " + t.getMessage()), t);
+  }
+
+  /** Turns write errors on the target into errors that name it (disk full, denied, reader gone). */
+  static final class TargetErrors extends FilterOutputStream {
+    private final Path dir;
+    long written;
+
+    TargetErrors(OutputStream out, Path dir) {
+      super(out);
+      this.dir = dir;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      try {
+        out.write(b, off, len);
+        written += len;
+      } catch (IOException e) {
+        throw mapped(e);
+      }
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      try {
+        out.write(b);
+        written++;
+      } catch (IOException e) {
+        throw mapped(e);
+      }
+    }
+
+    @Override
+    public void flush() throws IOException {
+      try {
+        out.flush();
+      } catch (IOException e) {
+        throw mapped(e);
+      }
+    }
+
+    private BackupException mapped(IOException e) {
+      if (dir != null) {
+        return Storage.writeFailed(dir, e);
+      }
+      return new BackupException(ErrorCode.TARGET_NOT_WRITABLE,
+          "writing the archive to standard output failed (" + e.getMessage() + "); did the reader stop?", e);
+    }
+
+    @Override
+    public void close() {
+      // the owner (AtomicFile or the caller's stream) closes
+    }
+  }
+}

@@ -1,0 +1,87 @@
+package io.mkebackup.worker.engine;
+
+import io.mkebackup.common.archive.ArchiveLayout;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * How the backup engine finds the MKE state of this manager. Built once (from CLI options or the
+ * service configuration) and immutable.
+ *
+ * @param nodeName recorded as the backup's node
+ * @param dockerHost e.g. unix:///var/run/docker.sock
+ * @param volumePrefix prepended to every ucp-* name on the engine (empty for MKE itself; tests use
+ *     one so they cannot collide); entries in the archive never carry it
+ * @param excludedVolumes ucp-* volumes (without prefix) that are not backed up
+ * @param sourceMode how volume data is read
+ * @param etcd where ucp-kv's etcd answers, or null to leave ucp-kv out (with a warning)
+ * @param helperImage the image the never-started helper container is created from
+ * @param spoolDir where temporary files go when streaming to stdout; null for the system default
+ */
+public record EngineConfig(
+    String nodeName,
+    String dockerHost,
+    String volumePrefix,
+    Set<String> excludedVolumes,
+    SourceMode sourceMode,
+    EtcdEndpoint etcd,
+    String helperImage,
+    Path spoolDir) {
+
+  public static final Set<String> DEFAULT_EXCLUDED = Set.of("ucp-metrics-data", "ucp-node-certs", ArchiveLayout.SNAPSHOT_VOLUME);
+  public static final String DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
+  public static final String DEFAULT_HELPER_IMAGE = "mke-backup-helper:1";
+  public static final String DEFAULT_ETCD = "http://127.0.0.1:12379";
+
+  public EngineConfig {
+    Objects.requireNonNull(nodeName);
+    Objects.requireNonNull(dockerHost);
+    volumePrefix = volumePrefix == null ? "" : volumePrefix;
+    excludedVolumes = Set.copyOf(excludedVolumes);
+    Objects.requireNonNull(sourceMode);
+    Objects.requireNonNull(helperImage);
+  }
+
+  public static EngineConfig defaults(String nodeName) {
+    return new EngineConfig(nodeName, DEFAULT_DOCKER_HOST, "", DEFAULT_EXCLUDED, SourceMode.AUTO,
+        EtcdEndpoint.plain(DEFAULT_ETCD), DEFAULT_HELPER_IMAGE, null);
+  }
+
+  public EngineConfig withVolumePrefix(String prefix) {
+    return new EngineConfig(nodeName, dockerHost, prefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir);
+  }
+
+  public EngineConfig withSourceMode(SourceMode mode) {
+    return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, mode, etcd, helperImage, spoolDir);
+  }
+
+  public EngineConfig withEtcd(EtcdEndpoint endpoint) {
+    return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, endpoint, helperImage, spoolDir);
+  }
+
+  public EngineConfig withDockerHost(String host) {
+    return new EngineConfig(nodeName, host, volumePrefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir);
+  }
+
+  /** How volume bytes are read. */
+  public enum SourceMode {
+    /** Straight from the volume's mountpoint when this process can read it, else the Docker archive API. */
+    AUTO,
+    /** Always through the Docker archive API of a created, never-started helper container. */
+    DOCKER,
+    /** Always from the mountpoint; fails when it cannot be read. */
+    DISK
+  }
+
+  /**
+   * One etcd member to snapshot (a snapshot is one member's point-in-time state, so exactly one).
+   * The TLS files are null for plain HTTP.
+   */
+  public record EtcdEndpoint(String url, Path caCert, Path clientCert, Path clientKey, Duration timeout) {
+    public static EtcdEndpoint plain(String url) {
+      return new EtcdEndpoint(url, null, null, null, Duration.ofSeconds(10));
+    }
+  }
+}

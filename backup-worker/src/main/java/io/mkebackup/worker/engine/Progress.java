@@ -1,0 +1,86 @@
+package io.mkebackup.worker.engine;
+
+import io.mkebackup.common.archive.ArchiveWriter.ByteCounter;
+import io.mkebackup.common.progress.ProgressEvent;
+import io.mkebackup.common.progress.ProgressEvent.Kind;
+import io.mkebackup.common.progress.ProgressFormat;
+import io.mkebackup.common.progress.ProgressListener;
+import io.mkebackup.common.progress.Step;
+import java.time.Instant;
+
+/** Keeps a run's counters and turns them into events: one per step change, and byte counts each second. */
+final class Progress implements ByteCounter {
+  private static final long INTERVAL_NANOS = 1_000_000_000L;
+
+  private final String backupId;
+  private final ProgressListener listener;
+  private Step step;
+  private String target = "";
+  private long stepBytes;
+  private long stepFiles;
+  private long totalBytes;
+  private long totalFiles;
+  private long estimate;
+  private long lastEmit = System.nanoTime();
+
+  Progress(String backupId, ProgressListener listener) {
+    this.backupId = backupId;
+    this.listener = listener;
+  }
+
+  void estimate(long bytes) {
+    estimate = bytes;
+  }
+
+  void started(Step s, String t, String message) {
+    step = s;
+    target = t == null ? "" : t;
+    stepBytes = 0;
+    stepFiles = 0;
+    emit(Kind.STARTED, message);
+  }
+
+  @Override
+  public void add(long n) {
+    stepBytes += n;
+    totalBytes += n;
+    long now = System.nanoTime();
+    if (now - lastEmit >= INTERVAL_NANOS) {
+      lastEmit = now;
+      emit(Kind.PROGRESS, ProgressFormat.bytes(totalBytes) + " of about " + ProgressFormat.bytes(estimate));
+    }
+  }
+
+  /** Ends the current step; files counts what it added. */
+  void done(long files, String message) {
+    stepFiles = files;
+    totalFiles += files;
+    emit(Kind.DONE, message);
+  }
+
+  void warning(String message) {
+    emit(Kind.WARNING, message);
+  }
+
+  void succeeded(String message) {
+    emit(Kind.SUCCEEDED, message);
+  }
+
+  void failed(String message) {
+    emit(Kind.FAILED, message);
+  }
+
+  long totalBytes() {
+    return totalBytes;
+  }
+
+  private void emit(Kind kind, String message) {
+    ProgressEvent e = new ProgressEvent(backupId, kind, step, target, message, stepBytes, stepFiles, totalBytes,
+        totalFiles, estimate, Instant.now());
+    try {
+      listener.onEvent(e);
+    } catch (RuntimeException ignored) {
+      // A broken listener (a closed terminal, a full event bus) must not fail the backup.
+    }
+  }
+}

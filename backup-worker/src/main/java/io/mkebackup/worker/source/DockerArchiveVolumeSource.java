@@ -1,0 +1,66 @@
+package io.mkebackup.worker.source;
+
+import io.mkebackup.common.archive.ArchiveLayout;
+import io.mkebackup.common.archive.ArchiveWriter;
+import io.mkebackup.common.archive.ArchiveWriter.ByteCounter;
+import io.mkebackup.common.archive.EntryInfo;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.function.Consumer;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+
+/**
+ * Reads a volume through the Docker archive API ({@code docker cp}) of a created, never-started
+ * helper container that mounts it, re-emitting each entry under {@code ./<volume>/}. Works for a
+ * process that may use the Docker socket but not read {@code /var/lib/docker}.
+ */
+public final class DockerArchiveVolumeSource implements VolumeSource {
+  private final DockerEngine docker;
+  private final String helperId;
+  private final Consumer<String> warnings;
+
+  public DockerArchiveVolumeSource(DockerEngine docker, String helperId, Consumer<String> warnings) {
+    this.docker = docker;
+    this.helperId = helperId;
+    this.warnings = warnings;
+  }
+
+  @Override
+  public Copied copy(DockerEngine.VolumeInfo volume, ArchiveWriter archive, ByteCounter progress) throws IOException {
+    long files = 0;
+    long bytes = 0;
+    try (InputStream raw = docker.archive(helperId, DockerEngine.MOUNT_ROOT + volume.fullName());
+        TarArchiveInputStream tar = new TarArchiveInputStream(raw, "UTF-8")) {
+      for (TarArchiveEntry e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
+        // Entries arrive as <full volume name>/<path>; the archive names them by volume name.
+        String n = e.getName();
+        int slash = n.indexOf('/');
+        String relative = slash < 0 ? "" : n.substring(slash + 1);
+        if (relative.endsWith("/")) {
+          relative = relative.substring(0, relative.length() - 1);
+        }
+        String name = ArchiveLayout.volumeEntry(volume.name(), relative);
+        EntryInfo info = new EntryInfo(e.getMode() & 07777, e.getLongUserId(), e.getLongGroupId(),
+            e.getLastModifiedTime().toInstant());
+        if (e.isDirectory()) {
+          archive.directory(name, info);
+        } else if (e.isSymbolicLink()) {
+          archive.symlink(name, e.getLinkName(), info);
+        } else if (e.isLink()) {
+          // Docker sends a second name of a file as a hard link to the first one it sent.
+          String first = e.getLinkName();
+          int s = first.indexOf('/');
+          archive.hardlink(name, ArchiveLayout.volumeEntry(volume.name(), s < 0 ? "" : first.substring(s + 1)), info);
+        } else if (e.isFile()) {
+          archive.file(name, info, e.getSize(), tar, progress);
+          files++;
+          bytes += e.getSize();
+        } else {
+          warnings.accept(name + " is a socket, FIFO or device; such entries are not backed up");
+        }
+      }
+    }
+    return new Copied(files, bytes, "docker");
+  }
+}

@@ -1,0 +1,235 @@
+package io.mkebackup.worker.source;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.InspectVolumeResponse;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.AccessMode;
+import com.github.dockerjava.api.model.Bind;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.Volume;
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.ErrorCode;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+
+/** The local Docker engine as the backup sees it: volumes, containers and the helper container. */
+public final class DockerEngine implements AutoCloseable {
+  /** Label on every helper container, so stale ones can be found. */
+  public static final String HELPER_LABEL = "io.mkebackup.helper";
+  /** Where the helper container mounts each volume: {@code /vol/<full volume name>}. */
+  public static final String MOUNT_ROOT = "/vol/";
+
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  private final DockerClient client;
+  private final String host;
+
+  private DockerEngine(DockerClient client, String host) {
+    this.client = client;
+    this.host = host;
+  }
+
+  /** Connects and pings; an unreachable engine is a DOCKER_UNAVAILABLE error that says what to check. */
+  public static DockerEngine connect(String host) {
+    DockerClient client;
+    try {
+      var config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(host).build();
+      var http = new ApacheDockerHttpClient.Builder()
+          .dockerHost(config.getDockerHost())
+          .sslConfig(config.getSSLConfig())
+          .maxConnections(8)
+          .connectionTimeout(Duration.ofSeconds(5))
+          .build();
+      client = DockerClientImpl.getInstance(config, http);
+    } catch (RuntimeException e) {
+      throw unavailable(host, e);
+    }
+    DockerEngine engine = new DockerEngine(client, host);
+    try {
+      client.pingCmd().exec();
+    } catch (RuntimeException e) {
+      engine.close();
+      throw unavailable(host, e);
+    }
+    return engine;
+  }
+
+  static BackupException unavailable(String host, Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    return new BackupException(ErrorCode.DOCKER_UNAVAILABLE, "cannot reach the Docker engine at " + host + " ("
+        + root.getClass().getSimpleName() + (root.getMessage() == null ? "" : ": " + root.getMessage())
+        + "); check that dockerd runs and that this user may use its socket", e);
+  }
+
+  public DockerClient client() {
+    return client;
+  }
+
+  public String host() {
+    return host;
+  }
+
+  public String version() {
+    return client.versionCmd().exec().getVersion();
+  }
+
+  /** A named volume of the engine, with its name as the archive knows it (without the prefix). */
+  public record VolumeInfo(String fullName, String name, Path mountpoint) {}
+
+  /** Every {@code <prefix>ucp-*} volume, sorted by name. */
+  public List<VolumeInfo> ucpVolumes(String prefix) {
+    List<InspectVolumeResponse> all = client.listVolumesCmd().exec().getVolumes();
+    List<VolumeInfo> out = new ArrayList<>();
+    if (all != null) {
+      for (InspectVolumeResponse v : all) {
+        String n = v.getName();
+        if (n.startsWith(prefix + "ucp-")) {
+          out.add(new VolumeInfo(n, n.substring(prefix.length()),
+              v.getMountpoint() == null ? null : Path.of(v.getMountpoint())));
+        }
+      }
+    }
+    out.sort(Comparator.comparing(VolumeInfo::name));
+    return out;
+  }
+
+  /** A ucp-* container's name (without prefix and slash) and its inspect document. */
+  public record ContainerConfig(String name, byte[] inspectJson) {}
+
+  /** Inspect documents of every {@code <prefix>ucp-*} container, sorted by name. */
+  public List<ContainerConfig> ucpContainers(String prefix) {
+    List<ContainerConfig> out = new ArrayList<>();
+    for (Container c : client.listContainersCmd().withShowAll(true).exec()) {
+      for (String raw : c.getNames()) {
+        String n = raw.startsWith("/") ? raw.substring(1) : raw;
+        if (n.startsWith(prefix + "ucp-")) {
+          try {
+            byte[] json = JSON.writeValueAsBytes(client.inspectContainerCmd(c.getId()).exec());
+            out.add(new ContainerConfig(n.substring(prefix.length()), json));
+          } catch (NotFoundException gone) {
+            // removed between list and inspect: nothing to record
+          } catch (IOException e) {
+            throw new BackupException(ErrorCode.INTERNAL, "cannot serialize the configuration of " + n, e);
+          }
+        }
+      }
+    }
+    out.sort(Comparator.comparing(ContainerConfig::name));
+    return out;
+  }
+
+  /** Makes sure the helper image exists, importing it from an empty tar (no registry needed). */
+  public void ensureHelperImage(String image) {
+    try {
+      client.inspectImageCmd(image).exec();
+      return;
+    } catch (NotFoundException missing) {
+      // import below
+    }
+    // docker-java's import (createImageCmd) posts the stream JSON-encoded (docker-java #2377), so the
+    // image is loaded instead, as `docker save` would write it: one empty layer, a config, a manifest.
+    try {
+      client.loadImageCmd(new ByteArrayInputStream(emptyImage(image))).exec();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static byte[] emptyImage(String image) throws IOException {
+    byte[] layer = new byte[10240]; // an empty tar: its end-of-archive blocks, padded to one block
+    String layerSha = sha256(layer);
+    String config = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{},"
+        + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:" + layerSha + "\"]}}";
+    String configSha = sha256(config.getBytes(StandardCharsets.UTF_8));
+    String manifest = "[{\"Config\":\"" + configSha + ".json\",\"RepoTags\":[\"" + image + "\"],"
+        + "\"Layers\":[\"" + layerSha + "/layer.tar\"]}]";
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
+      add(tar, layerSha + "/layer.tar", layer);
+      add(tar, configSha + ".json", config.getBytes(StandardCharsets.UTF_8));
+      add(tar, "manifest.json", manifest.getBytes(StandardCharsets.UTF_8));
+    }
+    return out.toByteArray();
+  }
+
+  private static void add(TarArchiveOutputStream tar, String name, byte[] content) throws IOException {
+    TarArchiveEntry e = new TarArchiveEntry(name);
+    e.setSize(content.length);
+    tar.putArchiveEntry(e);
+    tar.write(content);
+    tar.closeArchiveEntry();
+  }
+
+  private static String sha256(byte[] b) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * Creates (never starts) a container that mounts the given volumes read-only under
+   * {@link #MOUNT_ROOT}, so the archive API can stream them.
+   *
+   * @return the container id
+   */
+  public String createHelper(String image, String name, List<String> volumeNames, Map<String, String> labels) {
+    ensureHelperImage(image);
+    List<Bind> binds = new ArrayList<>();
+    for (String v : volumeNames) {
+      binds.add(new Bind(v, new Volume(MOUNT_ROOT + v), AccessMode.ro));
+    }
+    var cmd = client.createContainerCmd(image)
+        .withName(name)
+        .withCmd("/mke-backup-helper-never-started")
+        .withLabels(labels)
+        .withHostConfig(HostConfig.newHostConfig().withBinds(binds));
+    return cmd.exec().getId();
+  }
+
+  /** The tar stream of a path in a container, entries named {@code <basename>/...}. */
+  public InputStream archive(String containerId, String path) {
+    return client.copyArchiveFromContainerCmd(containerId, path).exec();
+  }
+
+  public void removeContainer(String id) {
+    try {
+      client.removeContainerCmd(id).withForce(true).withRemoveVolumes(false).exec();
+    } catch (NotFoundException gone) {
+      // already removed
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      client.close();
+    } catch (IOException | RuntimeException ignored) {
+      // closing a client that never connected
+    }
+  }
+}

@@ -1,0 +1,13 @@
+package io.mkebackup.worker.source;
+
+import io.mkebackup.common.archive.ArchiveWriter;
+import io.mkebackup.common.archive.ArchiveWriter.ByteCounter;
+import java.io.IOException;
+
+/** Streams one volume's files into the archive under {@code ./<volume>/}. */
+public interface VolumeSource {
+  /** What one volume contributed. */
+  record Copied(long files, long bytes, String via) {}
+
+  Copied copy(DockerEngine.VolumeInfo volume, ArchiveWriter archive, ByteCounter progress) throws IOException;
+}

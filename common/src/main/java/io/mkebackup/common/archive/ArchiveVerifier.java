@@ -1,0 +1,277 @@
+package io.mkebackup.common.archive;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.ErrorCode;
+import io.mkebackup.common.Passphrase;
+import io.mkebackup.common.crypto.PgpDecryption;
+import java.io.BufferedInputStream;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+
+/**
+ * Proves a backup archive whole: decrypts it (integrity packet checked), reads every entry,
+ * recomputes each file's SHA-256 against the metadata entry, checks the etcd snapshot's trailer,
+ * the seed's rules (27 or more entries, the controller server key present) and the tar's end
+ * blocks, which tell a complete stream from one cut short.
+ */
+public final class ArchiveVerifier {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private ArchiveVerifier() {}
+
+  /**
+   * @param passphrase null when the archive is expected to be plain
+   * @param field the option naming the passphrase, for errors
+   */
+  public static VerifyReport verify(InputStream raw, Passphrase passphrase, String field) throws IOException {
+    BufferedInputStream buffered = new BufferedInputStream(raw, 1 << 16);
+    boolean encrypted = PgpDecryption.isOpenPgp(buffered);
+    TailTracker plain = new TailTracker(PgpDecryption.open(buffered, passphrase, field));
+    try {
+      return read(plain, encrypted);
+    } catch (BackupException e) {
+      throw e;
+    } catch (IOException e) {
+      String m = String.valueOf(e.getMessage());
+      if (m.toLowerCase().contains("truncated") || e instanceof java.io.EOFException) {
+        throw new BackupException(ErrorCode.ARCHIVE_INCOMPLETE,
+            "the archive ends too early (" + m + "): it was cut short", e);
+      }
+      throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, "the archive cannot be read as a tar: " + m, e);
+    }
+  }
+
+  private static VerifyReport read(TailTracker plain, boolean encrypted) throws IOException {
+    MessageDigest sha;
+    try {
+      sha = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    Map<String, String> seen = new HashMap<>();
+    TreeSet<String> volumes = new TreeSet<>();
+    byte[] buffer = new byte[1 << 20];
+    long entries = 0;
+    long files = 0;
+    long bytes = 0;
+    String snapshotEntry = null;
+    long snapshotBytes = 0;
+    boolean required = false;
+    Map<String, Object> header = null;
+    List<Map<String, Object>> mismatches = new ArrayList<>();
+
+    TarArchiveInputStream tar = new TarArchiveInputStream(plain, 10240, 512, "UTF-8", false);
+    for (TarArchiveEntry e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
+      String name = e.getName();
+      if (header != null) {
+        throw new BackupException(ErrorCode.ARCHIVE_CORRUPT,
+            "entry " + name + " follows the metadata entry, which must be last");
+      }
+      if (ArchiveLayout.METADATA_ENTRY.equals(name)) {
+        header = readMetadata(tar, seen, mismatches);
+        continue;
+      }
+      entries++;
+      int slash = name.indexOf('/', 2);
+      if (name.startsWith("./") && slash > 2) {
+        volumes.add(name.substring(2, slash));
+      }
+      if (e.isDirectory()) {
+        seen.put(dirName(name), "dir");
+      } else if (e.isLink()) {
+        seen.put(name, "hardlink:" + e.getLinkName());
+      } else if (e.isSymbolicLink()) {
+        seen.put(name, "symlink:" + e.getLinkName());
+      } else if (e.isFile()) {
+        files++;
+        bytes += e.getSize();
+        required |= ArchiveLayout.REQUIRED_ENTRY.equals(name);
+        SnapshotHasher snapshot = ArchiveLayout.isSnapshotEntry(name) ? new SnapshotHasher(e.getSize()) : null;
+        sha.reset();
+        long got = 0;
+        for (int n = tar.read(buffer); n >= 0; n = tar.read(buffer)) {
+          sha.update(buffer, 0, n);
+          if (snapshot != null) {
+            snapshot.update(buffer, 0, n);
+          }
+          got += n;
+        }
+        if (got != e.getSize()) {
+          throw new BackupException(ErrorCode.ARCHIVE_INCOMPLETE,
+              "entry " + name + " has " + got + " of its " + e.getSize() + " bytes: the archive was cut short");
+        }
+        if (snapshot != null) {
+          snapshot.check("etcd snapshot " + name);
+          snapshotEntry = name;
+          snapshotBytes = got;
+        }
+        seen.put(name, "file:" + e.getSize() + ":" + HexFormat.of().formatHex(sha.digest()));
+      } else {
+        seen.put(name, "other");
+      }
+    }
+    // The rest of the stream: the tar's zero blocks; reading to the end also checks the MDC.
+    plain.transferTo(OutputStream.nullOutputStream());
+    if (header == null) {
+      throw new BackupException(ErrorCode.ARCHIVE_INCOMPLETE, "the archive has no metadata entry ("
+          + ArchiveLayout.METADATA_ENTRY + "); it was cut short or is not an mke-backup archive");
+    }
+    if (!plain.endsWithTarEndBlocks()) {
+      throw new BackupException(ErrorCode.ARCHIVE_INCOMPLETE,
+          "the archive lacks the tar end-of-archive blocks: it was cut short");
+    }
+    if (!mismatches.isEmpty()) {
+      throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, describe(mismatches));
+    }
+    if (!seen.isEmpty()) {
+      throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, "the archive holds " + seen.size()
+          + " entries its metadata does not list, for example " + seen.keySet().iterator().next());
+    }
+    if (entries < ArchiveLayout.MIN_ENTRIES) {
+      throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, "the archive lists " + entries
+          + " entries; a valid MKE backup lists " + ArchiveLayout.MIN_ENTRIES + " or more");
+    }
+    if (!required) {
+      throw new BackupException(ErrorCode.ARCHIVE_CORRUPT,
+          "the archive lacks " + ArchiveLayout.REQUIRED_ENTRY + ", which a valid MKE backup holds");
+    }
+    return new VerifyReport(encrypted, entries, files, bytes, snapshotEntry, snapshotBytes, header,
+        List.copyOf(volumes));
+  }
+
+  private static String dirName(String name) {
+    return name.endsWith("/") ? name : name + "/";
+  }
+
+  /** Streams the metadata, checking each listed entry against what the tar held (and removing it). */
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> readMetadata(InputStream in, Map<String, String> seen,
+      List<Map<String, Object>> mismatches) throws IOException {
+    Map<String, Object> header = new LinkedHashMap<>();
+    try (JsonParser p = JSON.getFactory().createParser(new NonClosing(in))) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, "the metadata entry is not a JSON object");
+      }
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String field = p.currentName();
+        JsonToken t = p.nextToken();
+        if ("entries".equals(field) && t == JsonToken.START_ARRAY) {
+          while (p.nextToken() == JsonToken.START_OBJECT) {
+            Map<String, Object> entry = JSON.readValue(p, Map.class);
+            String path = String.valueOf(entry.get("path"));
+            String type = String.valueOf(entry.get("type"));
+            String expected = switch (type) {
+              case "file" -> "file:" + entry.get("size") + ":" + entry.get("sha256");
+              case "symlink" -> "symlink:" + entry.get("link");
+              case "hardlink" -> "hardlink:" + entry.get("link");
+              case "dir" -> "dir";
+              default -> "other";
+            };
+            String actual = seen.remove(path);
+            if (!expected.equals(actual)) {
+              Map<String, Object> m = new LinkedHashMap<>();
+              m.put("path", path);
+              m.put("expected", expected);
+              m.put("actual", actual);
+              mismatches.add(m);
+            }
+          }
+        } else {
+          header.put(field, JSON.readValue(p, Object.class));
+        }
+      }
+    }
+    return header;
+  }
+
+  private static String describe(List<Map<String, Object>> mismatches) {
+    Map<String, Object> first = mismatches.get(0);
+    Object actual = first.get("actual");
+    String what = actual == null ? "is missing from the archive"
+        : "differs from what the metadata recorded (content changed after the backup was written)";
+    return mismatches.size() + " entr" + (mismatches.size() == 1 ? "y " : "ies ") + "failed the check; "
+        + first.get("path") + " " + what;
+  }
+
+  /** Keeps Jackson from closing the tar stream under it. */
+  private static final class NonClosing extends FilterInputStream {
+    NonClosing(InputStream in) {
+      super(in);
+    }
+
+    @Override
+    public void close() {}
+  }
+
+  /** Counts bytes and remembers where the last non-zero byte was, to find the end blocks. */
+  static final class TailTracker extends FilterInputStream {
+    private long position;
+    private long lastNonZero = -1;
+
+    TailTracker(InputStream in) {
+      super(in);
+    }
+
+    @Override
+    public int read() throws IOException {
+      int b = super.read();
+      if (b > 0) {
+        lastNonZero = position;
+      }
+      if (b >= 0) {
+        position++;
+      }
+      return b;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      int n = super.read(b, off, len);
+      if (n > 0) {
+        for (int i = off + n - 1; i >= off; i--) {
+          if (b[i] != 0) {
+            lastNonZero = position + (i - off);
+            break;
+          }
+        }
+        position += n;
+      }
+      return n;
+    }
+
+    @Override
+    public long skip(long n) throws IOException {
+      // Skipped bytes are not inspected: read them instead so the tail stays known.
+      byte[] scratch = new byte[(int) Math.min(n, 8192)];
+      int r = read(scratch, 0, scratch.length);
+      return Math.max(r, 0);
+    }
+
+    @Override
+    public boolean markSupported() {
+      return false;
+    }
+
+    /** True when the stream is whole records and two zero records follow the last data record. */
+    boolean endsWithTarEndBlocks() {
+      long lastDataRecordEnd = (lastNonZero / 512 + 1) * 512;
+      return position % 512 == 0 && position - lastDataRecordEnd >= 1024;
+    }
+  }
+}

@@ -1,0 +1,262 @@
+package io.mkebackup.common.archive;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.archivers.tar.TarConstants;
+
+/**
+ * Writes the backup tar: entries as they come, each file's SHA-256 computed while it streams, and
+ * at the end the metadata entry listing every entry. The entry list is spooled to a temporary file
+ * so memory does not grow with the number of files.
+ */
+public final class ArchiveWriter implements Closeable {
+  static final int BUFFER = 1 << 20;
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final TarArchiveOutputStream tar;
+  private final Path spool;
+  private final Writer spoolWriter;
+  private final byte[] buffer = new byte[BUFFER];
+  private final MessageDigest sha256;
+  private final List<String> warnings = new ArrayList<>();
+  private long entries;
+  private long files;
+  private long bytes;
+  private boolean finished;
+
+  /**
+   * @param out where the tar goes (a file, stdout, or an encrypting stream)
+   * @param spoolDir a directory for the temporary entry list
+   */
+  public ArchiveWriter(OutputStream out, Path spoolDir) throws IOException {
+    tar = new TarArchiveOutputStream(out, 10240, StandardCharsets.UTF_8.name());
+    tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+    tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+    tar.setAddPaxHeadersForNonAsciiNames(true);
+    spool = Files.createTempFile(spoolDir, ".mke-backup-entries-", ".part");
+    spoolWriter = Files.newBufferedWriter(spool, StandardCharsets.UTF_8);
+    try {
+      sha256 = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public void directory(String name, EntryInfo info) throws IOException {
+    String dir = name.endsWith("/") ? name : name + "/";
+    TarArchiveEntry e = new TarArchiveEntry(dir, TarConstants.LF_DIR, true);
+    apply(e, info);
+    tar.putArchiveEntry(e);
+    tar.closeArchiveEntry();
+    record(dir, "dir", 0, null, info);
+  }
+
+  public void symlink(String name, String linkTarget, EntryInfo info) throws IOException {
+    TarArchiveEntry e = new TarArchiveEntry(name, TarConstants.LF_SYMLINK, true);
+    e.setLinkName(linkTarget);
+    apply(e, info);
+    tar.putArchiveEntry(e);
+    tar.closeArchiveEntry();
+    Map<String, Object> extra = new LinkedHashMap<>();
+    extra.put("link", linkTarget);
+    record(name, "symlink", 0, null, info, extra);
+  }
+
+  /** A hard link to an earlier entry of the archive. */
+  public void hardlink(String name, String earlierEntry, EntryInfo info) throws IOException {
+    TarArchiveEntry e = new TarArchiveEntry(name, TarConstants.LF_LINK, true);
+    e.setLinkName(earlierEntry);
+    apply(e, info);
+    tar.putArchiveEntry(e);
+    tar.closeArchiveEntry();
+    record(name, "hardlink", 0, null, info, Map.of("link", earlierEntry));
+  }
+
+  /**
+   * Streams {@code size} bytes of a regular file into the archive. A source that ends early is
+   * padded with zeros and one that grew is cut at {@code size}, as GNU tar does; both are
+   * recorded as warnings, and the SHA-256 is always that of the bytes in the archive.
+   *
+   * @param progress told of every chunk copied, for byte counts
+   * @return the SHA-256 of the file's bytes, hex
+   */
+  public String file(String name, EntryInfo info, long size, InputStream content, ByteCounter progress)
+      throws IOException {
+    TarArchiveEntry e = new TarArchiveEntry(name, TarConstants.LF_NORMAL, true);
+    apply(e, info);
+    e.setSize(size);
+    tar.putArchiveEntry(e);
+    sha256.reset();
+    long left = size;
+    while (left > 0) {
+      int n = content.read(buffer, 0, (int) Math.min(buffer.length, left));
+      if (n < 0) {
+        warnings.add(name + " shrank while it was read; the rest was filled with zeros");
+        java.util.Arrays.fill(buffer, (byte) 0);
+        while (left > 0) {
+          int z = (int) Math.min(buffer.length, left);
+          sha256.update(buffer, 0, z);
+          tar.write(buffer, 0, z);
+          left -= z;
+        }
+        break;
+      }
+      sha256.update(buffer, 0, n);
+      tar.write(buffer, 0, n);
+      left -= n;
+      progress.add(n);
+    }
+    if (size > 0 && content.read() >= 0) {
+      warnings.add(name + " grew while it was read; its first " + size + " bytes were kept");
+    }
+    tar.closeArchiveEntry();
+    String hex = HexFormat.of().formatHex(sha256.digest());
+    record(name, "file", size, hex, info);
+    return hex;
+  }
+
+  /** Adds a small in-memory file (container configurations); never used for volume data. */
+  public String smallFile(String name, EntryInfo info, byte[] content) throws IOException {
+    return file(name, info, content.length, new java.io.ByteArrayInputStream(content), ByteCounter.NONE);
+  }
+
+  private static void apply(TarArchiveEntry e, EntryInfo info) {
+    e.setMode(info.mode() & 07777 | (e.isDirectory() ? 040000 : e.isSymbolicLink() ? 0120000 : 0100000));
+    e.setUserId(info.uid());
+    e.setGroupId(info.gid());
+    e.setUserName("");
+    e.setGroupName("");
+    e.setModTime(java.nio.file.attribute.FileTime.from(info.mtime()));
+  }
+
+  private void record(String name, String type, long size, String sha, EntryInfo info) throws IOException {
+    record(name, type, size, sha, info, Map.of());
+  }
+
+  private void record(String name, String type, long size, String sha, EntryInfo info, Map<String, Object> extra)
+      throws IOException {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("path", name);
+    m.put("type", type);
+    m.put("size", size);
+    if (sha != null) {
+      m.put("sha256", sha);
+    }
+    m.put("mode", String.format("%04o", info.mode() & 07777));
+    m.put("uid", info.uid());
+    m.put("gid", info.gid());
+    m.put("mtime", info.mtime().toString());
+    m.putAll(extra);
+    spoolWriter.write(JSON.writeValueAsString(m));
+    spoolWriter.write('\n');
+    entries++;
+    if ("file".equals(type)) {
+      files++;
+      bytes += size;
+    }
+  }
+
+  /** Warnings met so far (files that changed while read), for the metadata and the log. */
+  public List<String> warnings() {
+    return List.copyOf(warnings);
+  }
+
+  public long entries() {
+    return entries;
+  }
+
+  public long files() {
+    return files;
+  }
+
+  public long bytes() {
+    return bytes;
+  }
+
+  /**
+   * Writes the metadata entry (the header fields, the warnings, then every entry) and the tar's
+   * end blocks. The underlying stream is finished but not closed.
+   */
+  public void finish(Map<String, Object> header, EntryInfo info) throws IOException {
+    spoolWriter.close();
+    Path metadata = Files.createTempFile(spool.getParent(), ".mke-backup-metadata-", ".part");
+    try {
+      try (OutputStream out = Files.newOutputStream(metadata);
+          JsonGenerator g = new JsonFactory(JSON).createGenerator(out, JsonEncoding.UTF8)) {
+        g.useDefaultPrettyPrinter();
+        g.writeStartObject();
+        for (Map.Entry<String, Object> field : header.entrySet()) {
+          g.writeFieldName(field.getKey());
+          g.writeObject(field.getValue());
+        }
+        g.writeObjectField("warnings", warnings);
+        g.writeNumberField("entryCount", entries);
+        g.writeNumberField("fileCount", files);
+        g.writeNumberField("fileBytes", bytes);
+        g.writeArrayFieldStart("entries");
+        try (BufferedReader r = Files.newBufferedReader(spool, StandardCharsets.UTF_8)) {
+          for (String line = r.readLine(); line != null; line = r.readLine()) {
+            g.writeRawValue(line);
+          }
+        }
+        g.writeEndArray();
+        g.writeEndObject();
+      }
+      TarArchiveEntry e = new TarArchiveEntry(ArchiveLayout.METADATA_ENTRY, TarConstants.LF_NORMAL, true);
+      apply(e, info);
+      e.setSize(Files.size(metadata));
+      tar.putArchiveEntry(e);
+      try (InputStream in = Files.newInputStream(metadata)) {
+        in.transferTo(tar);
+      }
+      tar.closeArchiveEntry();
+      tar.finish();
+      tar.flush();
+      finished = true;
+    } finally {
+      Files.deleteIfExists(metadata);
+    }
+  }
+
+  public boolean finished() {
+    return finished;
+  }
+
+  /** Deletes the spool; does not close the underlying stream (its owner does). */
+  @Override
+  public void close() throws IOException {
+    try {
+      spoolWriter.close();
+    } finally {
+      Files.deleteIfExists(spool);
+    }
+  }
+
+  /** Told of bytes as they stream. */
+  @FunctionalInterface
+  public interface ByteCounter {
+    ByteCounter NONE = n -> {};
+
+    void add(long n);
+  }
+}

@@ -1,0 +1,170 @@
+package io.mkebackup.common.crypto;
+
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.ErrorCode;
+import io.mkebackup.common.Passphrase;
+import java.io.BufferedInputStream;
+import java.io.EOFException;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Arrays;
+import org.bouncycastle.openpgp.PGPCompressedData;
+import org.bouncycastle.openpgp.PGPDataValidationException;
+import org.bouncycastle.openpgp.PGPEncryptedDataList;
+import org.bouncycastle.openpgp.PGPException;
+import org.bouncycastle.openpgp.PGPLiteralData;
+import org.bouncycastle.openpgp.PGPPBEEncryptedData;
+import org.bouncycastle.openpgp.jcajce.JcaPGPObjectFactory;
+import org.bouncycastle.openpgp.operator.jcajce.JcaPGPDigestCalculatorProviderBuilder;
+import org.bouncycastle.openpgp.operator.jcajce.JcePBEDataDecryptorFactoryBuilder;
+
+/**
+ * Opens archives for reading: tells an OpenPGP message from a plain tar by its first octet, and
+ * decrypts the former with Bouncy Castle's reader, refusing messages without an integrity packet
+ * and checking that packet when the data ends.
+ */
+public final class PgpDecryption {
+  private PgpDecryption() {}
+
+  /** True when the stream (which must support mark) starts with an OpenPGP packet, not a tar header. */
+  public static boolean isOpenPgp(InputStream in) throws IOException {
+    in.mark(1);
+    int first = in.read();
+    in.reset();
+    // Every OpenPGP packet header has bit 7 set; a tar starts with a file name.
+    return first >= 0 && (first & 0x80) != 0;
+  }
+
+  /**
+   * The plaintext of an archive: decrypted when it is an OpenPGP message, else the stream itself.
+   * Reading it to its end proves the OpenPGP integrity packet; a mismatch throws ARCHIVE_CORRUPT.
+   *
+   * @param passphrase null when none was given; an encrypted archive then fails with a clear error
+   * @param field the option or field that carries the passphrase, for error messages
+   */
+  public static InputStream open(InputStream raw, Passphrase passphrase, String field) throws IOException {
+    InputStream in = raw.markSupported() ? raw : new BufferedInputStream(raw, 1 << 16);
+    if (!isOpenPgp(in)) {
+      return in;
+    }
+    if (passphrase == null) {
+      throw BackupException.invalid(field, "the archive is encrypted; give its passphrase with " + field);
+    }
+    try {
+      Object first = new JcaPGPObjectFactory(in).nextObject();
+      if (!(first instanceof PGPEncryptedDataList list) || list.size() == 0
+          || !(list.get(0) instanceof PGPPBEEncryptedData pbe)) {
+        throw new BackupException(ErrorCode.ARCHIVE_CORRUPT,
+            "the archive is an OpenPGP message but not passphrase-encrypted data");
+      }
+      if (!pbe.isIntegrityProtected()) {
+        throw new BackupException(ErrorCode.ARCHIVE_CORRUPT,
+            "the archive has no OpenPGP integrity packet, so tampering could not be detected; refusing it");
+      }
+      char[] chars = passphrase.chars();
+      InputStream clear;
+      try {
+        clear = pbe.getDataStream(new JcePBEDataDecryptorFactoryBuilder(
+            new JcaPGPDigestCalculatorProviderBuilder().build()).build(chars));
+      } finally {
+        Arrays.fill(chars, '\0');
+      }
+      Object inner = new JcaPGPObjectFactory(clear).nextObject();
+      if (inner instanceof PGPCompressedData compressed) {
+        inner = new JcaPGPObjectFactory(compressed.getDataStream()).nextObject();
+      }
+      if (!(inner instanceof PGPLiteralData literal)) {
+        throw new BackupException(ErrorCode.ARCHIVE_CORRUPT,
+            "the decrypted archive holds no literal data packet");
+      }
+      return new IntegrityCheckingStream(literal.getInputStream(), pbe);
+    } catch (PGPDataValidationException e) {
+      throw wrongPassphrase(field);
+    } catch (PGPException e) {
+      throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, "the archive's OpenPGP packets are damaged: "
+          + e.getMessage(), e);
+    } catch (EOFException e) {
+      throw truncated(e);
+    }
+  }
+
+  static BackupException wrongPassphrase(String field) {
+    return new BackupException(ErrorCode.WRONG_PASSPHRASE, field,
+        "the passphrase does not decrypt this archive (" + field + " is wrong)", null);
+  }
+
+  static BackupException truncated(Throwable cause) {
+    return new BackupException(ErrorCode.ARCHIVE_INCOMPLETE,
+        "the archive ends too early: it was cut short (an interrupted copy or backup?)", cause);
+  }
+
+  /** Checks the MDC once the literal data has been read to its end. */
+  private static final class IntegrityCheckingStream extends FilterInputStream {
+    private final PGPPBEEncryptedData pbe;
+    private boolean checked;
+
+    IntegrityCheckingStream(InputStream in, PGPPBEEncryptedData pbe) {
+      super(in);
+      this.pbe = pbe;
+    }
+
+    @Override
+    public int read() throws IOException {
+      int b = guard(() -> super.read());
+      if (b < 0) {
+        check();
+      }
+      return b;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      int n = guard(() -> super.read(b, off, len));
+      if (n < 0) {
+        check();
+      }
+      return n;
+    }
+
+    private interface Read {
+      int run() throws IOException;
+    }
+
+    private static int guard(Read read) throws IOException {
+      try {
+        return read.run();
+      } catch (EOFException e) {
+        throw truncated(e);
+      } catch (IOException e) {
+        if (e.getMessage() != null && e.getMessage().toLowerCase().contains("premature end")) {
+          throw truncated(e);
+        }
+        throw e;
+      }
+    }
+
+    private void check() throws IOException {
+      if (checked) {
+        return;
+      }
+      checked = true;
+      try {
+        if (!pbe.verify()) {
+          throw new BackupException(ErrorCode.ARCHIVE_CORRUPT,
+              "the archive failed its OpenPGP integrity check: its bytes were changed after it was written");
+        }
+      } catch (PGPException e) {
+        throw new BackupException(ErrorCode.ARCHIVE_CORRUPT,
+            "the archive failed its OpenPGP integrity check: " + e.getMessage(), e);
+      } catch (EOFException e) {
+        throw truncated(e);
+      }
+    }
+
+    @Override
+    public boolean markSupported() {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,136 @@
+package io.mkebackup.common.io;
+
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.ErrorCode;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.UUID;
+
+/**
+ * A file that is born complete: bytes go to a hidden {@code .<name>.<random>.part} beside the
+ * target, mode 0600; {@link #commit()} fsyncs it, renames it over the target and fsyncs the
+ * directory; {@link #close()} without a commit deletes the temporary file. An existing file of the
+ * target's name is only ever replaced by a committed file.
+ */
+public final class AtomicFile implements AutoCloseable {
+  private final Path target;
+  private final Path temporary;
+  private final FileChannel channel;
+  private final OutputStream stream;
+  private boolean committed;
+  private boolean closed;
+
+  private AtomicFile(Path target, Path temporary, FileChannel channel) {
+    this.target = target;
+    this.temporary = temporary;
+    this.channel = channel;
+    this.stream = Channels.newOutputStream(channel);
+  }
+
+  /** Creates the temporary file; errors name the directory and say what to do. */
+  public static AtomicFile create(Path target) {
+    Path dir = target.toAbsolutePath().getParent();
+    if (!Files.isDirectory(dir)) {
+      throw new BackupException(ErrorCode.TARGET_NOT_FOUND,
+          "directory " + dir + " does not exist; create it (on shared storage) or pick another");
+    }
+    Path temporary = dir.resolve("." + target.getFileName() + "." + UUID.randomUUID().toString().substring(0, 8) + ".part");
+    try {
+      FileChannel channel = FileChannel.open(temporary,
+          java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      return new AtomicFile(target.toAbsolutePath(), temporary, channel);
+    } catch (AccessDeniedException e) {
+      throw notWritable(dir, e);
+    } catch (FileAlreadyExistsException e) {
+      throw new BackupException(ErrorCode.INTERNAL, "temporary file " + temporary + " already exists", e);
+    } catch (IOException e) {
+      throw new BackupException(ErrorCode.TARGET_NOT_WRITABLE,
+          "cannot create a file in " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  public static BackupException notWritable(Path dir, Throwable cause) {
+    return new BackupException(ErrorCode.TARGET_NOT_WRITABLE, "directory " + dir
+        + " is not writable by this process (uid " + uid() + "); chown it (for example to nobody:nogroup"
+        + " for MKE) or pick another directory", cause);
+  }
+
+  static String uid() {
+    try {
+      return String.valueOf(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
+    } catch (IOException | UnsupportedOperationException e) {
+      return System.getProperty("user.name");
+    }
+  }
+
+  /** The stream to write the content to; unbuffered, so wrap it for small writes. */
+  public OutputStream stream() {
+    return stream;
+  }
+
+  public Path target() {
+    return target;
+  }
+
+  public Path temporary() {
+    return temporary;
+  }
+
+  /** Makes the content durable and visible under the target name. */
+  public void commit() {
+    try {
+      channel.force(true);
+      channel.close();
+      Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      committed = true;
+      fsyncDirectory(target.getParent());
+    } catch (IOException e) {
+      throw Storage.writeFailed(target.getParent(), e);
+    } finally {
+      close();
+    }
+  }
+
+  static void fsyncDirectory(Path dir) throws IOException {
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+      d.force(true);
+    }
+  }
+
+  /** Deletes the temporary file unless {@link #commit()} succeeded. Never throws. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      channel.close();
+    } catch (IOException ignored) {
+      // nothing more to do: the file is deleted below
+    }
+    if (!committed) {
+      try {
+        Files.deleteIfExists(temporary);
+      } catch (IOException | RuntimeException ignored) {
+        // the directory went away or became read-only; nothing else can be done
+      }
+    }
+  }
+
+  /** For tests: whether the name belongs to a temporary file of this class. */
+  public static boolean isTemporary(Path p) {
+    String n = p.getFileName().toString();
+    return n.startsWith(".") && n.endsWith(".part");
+  }
+}

@@ -1,0 +1,59 @@
+package io.mkebackup.common.io;
+
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.ErrorCode;
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Checks and error messages for the backup directory. */
+public final class Storage {
+  private Storage() {}
+
+  /** Maps a write failure to a message naming the directory: disk full, denied, or the cause. */
+  public static BackupException writeFailed(Path dir, IOException e) {
+    String m = String.valueOf(e.getMessage());
+    if (m.contains("No space left") || m.contains("Disk quota exceeded")) {
+      return new BackupException(ErrorCode.TARGET_FULL, "no space left in " + dir
+          + " while writing the backup; free space there or pick a larger directory", e);
+    }
+    if (e instanceof AccessDeniedException) {
+      return AtomicFile.notWritable(dir, e);
+    }
+    return new BackupException(ErrorCode.TARGET_NOT_WRITABLE, "writing to " + dir + " failed: " + m, e);
+  }
+
+  /**
+   * Checks that the directory exists and this process may create files in it, by creating and
+   * deleting a probe file (permission bits alone lie on NFS with root squashing).
+   *
+   * @param field the option or field naming the directory
+   */
+  public static void checkWritableDirectory(Path dir, String field) {
+    if (!Files.exists(dir)) {
+      throw new BackupException(ErrorCode.TARGET_NOT_FOUND, field,
+          field + ": directory " + dir + " does not exist; create it (on shared storage) or pick another", null);
+    }
+    if (!Files.isDirectory(dir)) {
+      throw new BackupException(ErrorCode.TARGET_NOT_FOUND, field, field + ": " + dir + " is not a directory", null);
+    }
+    Path probe = dir.resolve(".mke-backup-probe-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+    try {
+      Files.createFile(probe);
+      Files.delete(probe);
+    } catch (IOException e) {
+      BackupException mapped = writeFailed(dir, e);
+      throw new BackupException(mapped.code(), field, field + ": " + mapped.getMessage(), e);
+    }
+  }
+
+  /** Usable bytes in the directory's file system. */
+  public static long freeBytes(Path dir) {
+    try {
+      return Files.getFileStore(dir).getUsableSpace();
+    } catch (IOException e) {
+      return Long.MAX_VALUE;
+    }
+  }
+}

@@ -1,0 +1,119 @@
+package io.mkebackup.deploy.cli;
+
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.Passphrase;
+import io.mkebackup.common.progress.ProgressEvent;
+import io.mkebackup.common.progress.ProgressEvent.Kind;
+import io.mkebackup.common.progress.ProgressFormat;
+import io.mkebackup.common.progress.ProgressListener;
+import io.mkebackup.worker.engine.BackupEngine;
+import io.mkebackup.worker.engine.BackupRequest;
+import io.mkebackup.worker.engine.BackupResult;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code mke-backup backup}: one archive of this manager, to a file or to stdout. */
+@Command(name = "backup", mixinStandardHelpOptions = true,
+    description = {"Backs up this MKE manager: every ucp-* volume (but ucp-metrics-data and ucp-node-certs),",
+        "an etcd snapshot of ucp-kv and the ucp-* container configurations, as one tar, encrypted with",
+        "OpenPGP (AES-256) unless --no-passphrase. Progress goes to stderr, one line per step."})
+public final class BackupCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Mixin
+  EngineOptions engine;
+
+  @Option(names = "--file", paramLabel = "PATH",
+      description = "write the archive here (atomically, mode 0600) instead of to stdout")
+  Path file;
+
+  @Option(names = "--passphrase", paramLabel = "P", description = "encryption passphrase, 12 or more characters;"
+      + " '-' reads it from the first line of stdin")
+  String passphrase;
+
+  @Option(names = "--no-passphrase", description = "write an unencrypted archive")
+  boolean noPassphrase;
+
+  @Option(names = "--include-logs", arity = "0..1", fallbackValue = "true", defaultValue = "false",
+      paramLabel = "true|false", description = "write the run's log beside the archive (<name>.log), encrypted"
+          + " like it; needs --file")
+  boolean includeLogs;
+
+  @Option(names = "--jsonlog", description = "progress as JSON lines")
+  boolean jsonLog;
+
+  @Option(names = "--debug", description = "also print periodic byte counts and stack traces")
+  boolean debug;
+
+  @Override
+  public Integer call() {
+    PrintWriter err = spec.commandLine().getErr();
+    if (passphrase != null && noPassphrase) {
+      throw BackupException.invalid("--passphrase", "--passphrase and --no-passphrase exclude each other; give one");
+    }
+    if (passphrase == null && !noPassphrase) {
+      throw BackupException.invalid("--passphrase", "a passphrase is required: give --passphrase (12 or more"
+          + " characters), --passphrase - to read it from stdin, or --no-passphrase for an unencrypted archive");
+    }
+    if (includeLogs && file == null) {
+      throw BackupException.invalid("--include-logs", "--include-logs needs --file: the log is written beside the"
+          + " archive (when streaming to stdout, the log is this command's stderr)");
+    }
+    if (file == null && Terminal.stdoutIsTerminal()) {
+      throw BackupException.invalid("--file", "refusing to write a binary archive to a terminal; redirect stdout"
+          + " (> backup.tar) or give --file");
+    }
+    if (file != null && file.getFileName() == null) {
+      throw BackupException.invalid("--file", "--file must name a file");
+    }
+    Path logFile = includeLogs ? logFileFor(file) : null;
+    String id = UUID.randomUUID().toString();
+    OutputStream stdout = file == null ? new FileOutputStream(FileDescriptor.out) : null;
+    try (Passphrase p = passphrase == null ? null : Passphrases.fromOption(passphrase, System.in)) {
+      BackupEngine backups = new BackupEngine(engine.toConfig());
+      BackupResult result = backups.run(new BackupRequest(id, p, file, stdout, logFile, "--file"), printer(err));
+      if (result.logFile() != null) {
+        err.println(jsonLog ? "{\"log\":\"" + result.logFile() + "\"}" : "log written to " + result.logFile());
+      }
+      err.flush();
+      return 0;
+    } catch (BackupException e) {
+      if (debug) {
+        e.printStackTrace(err);
+      }
+      throw e;
+    }
+  }
+
+  /** backup1.tar -> backup1.log, beside it. */
+  static Path logFileFor(Path archive) {
+    String name = archive.getFileName().toString();
+    String base = name.endsWith(".tar") ? name.substring(0, name.length() - 4)
+        : name.endsWith(".tar.gpg") ? name.substring(0, name.length() - 8) : name;
+    return archive.resolveSibling(base + ".log");
+  }
+
+  private ProgressListener printer(PrintWriter err) {
+    return (ProgressEvent e) -> {
+      if (e.kind() == Kind.FAILED && !jsonLog) {
+        return; // printed once, by the command's error handler, as "mke-backup: error: ..."
+      }
+      if ((e.kind() == Kind.PROGRESS || e.kind() == Kind.STARTED) && !debug) {
+        return;
+      }
+      err.println(jsonLog ? ProgressFormat.json(e) : ProgressFormat.text(e));
+      err.flush();
+    };
+  }
+}

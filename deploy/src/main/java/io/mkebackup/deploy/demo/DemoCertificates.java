@@ -1,0 +1,128 @@
+package io.mkebackup.deploy.demo;
+
+import java.io.IOException;
+import java.io.StringWriter;
+import java.math.BigInteger;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PrivateKey;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+
+/** Certificates shaped like MKE's: two root CAs and component certificates signed by them (Bouncy Castle). */
+final class DemoCertificates {
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  /** A certificate with its key. */
+  record Issued(X509Certificate certificate, PrivateKey key) {
+    String certPem() {
+      return pem(certificate);
+    }
+
+    /** PKCS#8, as MKE's components read it. */
+    String keyPem() {
+      try {
+        return pem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(key, null));
+      } catch (org.bouncycastle.util.io.pem.PemGenerationException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+  }
+
+  private DemoCertificates() {}
+
+  static Issued rootCa(String commonName) {
+    KeyPair kp = keyPair();
+    return sign(commonName, kp, commonName, kp.getPrivate(), true, Duration.ofDays(3650));
+  }
+
+  static Issued component(String commonName, Issued ca) {
+    return sign(commonName, keyPair(), ca.certificate().getSubjectX500Principal().getName(), ca.key(), false,
+        Duration.ofDays(825));
+  }
+
+  private static Issued sign(String subject, KeyPair kp, String issuer, PrivateKey issuerKey, boolean ca,
+      Duration validity) {
+    try {
+      Instant now = Instant.now();
+      X500Name issuerName = issuer.contains("=") ? new X500Name(issuer) : new X500Name("CN=" + issuer);
+      X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuerName,
+          new BigInteger(64, RANDOM).abs().add(BigInteger.ONE), Date.from(now.minus(Duration.ofHours(1))),
+          Date.from(now.plus(validity)), new X500Name("CN=" + subject + ",O=Mirantis MKE demo"), kp.getPublic());
+      b.addExtension(Extension.basicConstraints, true, new BasicConstraints(ca));
+      if (ca) {
+        b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+      } else {
+        b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment));
+        b.addExtension(Extension.extendedKeyUsage, false,
+            new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
+        b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
+            new GeneralName(GeneralName.dNSName, subject), new GeneralName(GeneralName.dNSName, "localhost"),
+            new GeneralName(GeneralName.iPAddress, "127.0.0.1")}));
+      }
+      var signer = new JcaContentSignerBuilder("SHA256withECDSA").build(issuerKey);
+      return new Issued(new JcaX509CertificateConverter().getCertificate(b.build(signer)), kp.getPrivate());
+    } catch (GeneralSecurityException | OperatorCreationException | IOException e) {
+      throw new IllegalStateException("certificate generation failed", e);
+    }
+  }
+
+  private static KeyPair keyPair() {
+    try {
+      KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+      g.initialize(new ECGenParameterSpec("secp256r1"), RANDOM);
+      return g.generateKeyPair();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static String pemOf(Object o) {
+    return pem(o);
+  }
+
+  /** Reads a CA written earlier, so later component certificates chain to it. */
+  static Issued parse(String certPem, String keyPem) {
+    try (var certReader = new org.bouncycastle.openssl.PEMParser(new java.io.StringReader(certPem));
+        var keyReader = new org.bouncycastle.openssl.PEMParser(new java.io.StringReader(keyPem))) {
+      var holder = (org.bouncycastle.cert.X509CertificateHolder) certReader.readObject();
+      Object k = keyReader.readObject();
+      var converter = new org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter();
+      PrivateKey key = k instanceof org.bouncycastle.openssl.PEMKeyPair pair
+          ? converter.getKeyPair(pair).getPrivate()
+          : converter.getPrivateKey((org.bouncycastle.asn1.pkcs.PrivateKeyInfo) k);
+      return new Issued(new JcaX509CertificateConverter().getCertificate(holder), key);
+    } catch (IOException | GeneralSecurityException e) {
+      throw new IllegalStateException("cannot read the demo root CA: " + e, e);
+    }
+  }
+
+  private static String pem(Object o) {
+    StringWriter s = new StringWriter();
+    try (JcaPEMWriter w = new JcaPEMWriter(s)) {
+      w.writeObject(o);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    return s.toString();
+  }
+}

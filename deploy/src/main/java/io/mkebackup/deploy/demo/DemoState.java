@@ -1,0 +1,391 @@
+package io.mkebackup.deploy.demo;
+
+import com.github.dockerjava.api.command.InspectVolumeResponse;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.Bind;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.Volume;
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.ErrorCode;
+import io.mkebackup.common.ProductInfo;
+import io.mkebackup.common.progress.ProgressFormat;
+import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.source.DockerEngine;
+import io.mkebackup.worker.source.EtcdClient;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Creates a realistic MKE manager state on the local Docker engine: the ucp-* named volumes with
+ * real certificates and data files, a real etcd serving ucp-kv from that volume, and the ucp-*
+ * component containers (created, never started). It only creates what is missing and never
+ * changes existing files, so it also restarts etcd on a restored ucp-kv without touching it.
+ */
+public final class DemoState {
+  /** Label on every volume and container this class creates. */
+  public static final String LABEL = "io.mkebackup.demo";
+
+  static final List<String> CERT_VOLUMES = List.of("ucp-auth-api-certs", "ucp-auth-store-certs",
+      "ucp-auth-worker-certs", "ucp-controller-client-certs", "ucp-controller-server-certs", "ucp-kv-certs",
+      "ucp-node-certs");
+  static final List<String> DATA_VOLUMES = List.of("ucp-auth-store-data", "ucp-auth-worker-data");
+  static final List<String> ALL_VOLUMES = List.of("ucp-auth-api-certs", "ucp-auth-store-certs",
+      "ucp-auth-store-data", "ucp-auth-worker-certs", "ucp-auth-worker-data", "ucp-client-root-ca",
+      "ucp-cluster-root-ca", "ucp-controller-client-certs", "ucp-controller-server-certs", "ucp-kv",
+      "ucp-kv-certs", "ucp-metrics-data", "ucp-node-certs", "ucp-backup");
+  /** Component containers and the volumes each mounts (MKE's layout, abridged). */
+  static final Map<String, List<String>> CONTAINERS = new LinkedHashMap<>();
+
+  static {
+    CONTAINERS.put("ucp-agent", List.of("ucp-node-certs"));
+    CONTAINERS.put("ucp-auth-api", List.of("ucp-auth-api-certs"));
+    CONTAINERS.put("ucp-auth-store", List.of("ucp-auth-store-certs", "ucp-auth-store-data"));
+    CONTAINERS.put("ucp-auth-worker", List.of("ucp-auth-worker-certs", "ucp-auth-worker-data"));
+    CONTAINERS.put("ucp-controller", List.of("ucp-controller-server-certs", "ucp-controller-client-certs",
+        "ucp-client-root-ca", "ucp-cluster-root-ca", "ucp-backup"));
+    CONTAINERS.put("ucp-kv", List.of("ucp-kv", "ucp-kv-certs"));
+    CONTAINERS.put("ucp-metrics", List.of("ucp-metrics-data"));
+  }
+
+  /**
+   * @param prefix prepended to every volume and container name (tests use one each)
+   * @param etcdKeys Kubernetes-shaped keys to write into a fresh etcd
+   * @param volumeMib grow each backed-up data volume to at least this many MiB (0: leave as is)
+   * @param stateDir where etcd's pid file and log live
+   */
+  public record Options(String dockerHost, String prefix, int etcdKeys, long volumeMib, int etcdClientPort,
+      int etcdPeerPort, Path stateDir) {
+    public String etcdUrl() {
+      return "http://127.0.0.1:" + etcdClientPort;
+    }
+  }
+
+  private final Options o;
+  private final PrintWriter out;
+
+  public DemoState(Options options, PrintWriter out) {
+    this.o = options;
+    this.out = out;
+  }
+
+  public void ensure() throws IOException {
+    try (DockerEngine docker = DockerEngine.connect(o.dockerHost())) {
+      docker.ensureHelperImage(EngineConfig.DEFAULT_HELPER_IMAGE);
+      DemoCertificates.Issued clusterCa = null;
+      DemoCertificates.Issued clientCa = null;
+      // Root CAs first: the component certificates are signed by them.
+      List<String> order = new ArrayList<>(List.of("ucp-cluster-root-ca", "ucp-client-root-ca"));
+      ALL_VOLUMES.stream().filter(v -> !order.contains(v)).forEach(order::add);
+      for (String name : order) {
+        Path mount = volume(docker, name);
+        if (!isEmpty(mount)) {
+          continue;
+        }
+        switch (name) {
+          case "ucp-cluster-root-ca", "ucp-client-root-ca" -> {
+            DemoCertificates.Issued ca = DemoCertificates.rootCa(name.equals("ucp-cluster-root-ca")
+                ? "UCP Cluster Root CA" : "UCP Client Root CA");
+            write(mount, "cert.pem", ca.certPem(), "rw-r--r--", 0);
+            write(mount, "key.pem", ca.keyPem(), "rw-------", 0);
+            out.println("created " + name + " (root CA)");
+          }
+          case "ucp-auth-store-data" -> {
+            authStoreData(mount);
+            out.println("created " + name);
+          }
+          case "ucp-auth-worker-data" -> {
+            authWorkerData(mount);
+            out.println("created " + name);
+          }
+          case "ucp-metrics-data" -> {
+            Path wal = Files.createDirectories(mount.resolve("prometheus/wal"));
+            writeRandom(wal.resolve("00000001"), 2 << 20, 1, 0);
+            out.println("created " + name);
+          }
+          default -> {
+            if (CERT_VOLUMES.contains(name)) {
+              clusterCa = clusterCa != null ? clusterCa : readCa(docker, "ucp-cluster-root-ca");
+              clientCa = clientCa != null ? clientCa : readCa(docker, "ucp-client-root-ca");
+              DemoCertificates.Issued c = DemoCertificates.component(name.replace("-certs", ""), clusterCa);
+              write(mount, "ca.pem", DemoCertificates.pemOf(clusterCa.certificate()), "rw-r--r--", 0);
+              write(mount, "cert.pem", c.certPem(), "rw-r--r--", 0);
+              write(mount, "key.pem", c.keyPem(), "rw-------", 0);
+              if (name.equals("ucp-controller-server-certs") || name.equals("ucp-auth-api-certs")) {
+                write(mount, "client_ca.pem", DemoCertificates.pemOf(clientCa.certificate()), "rw-r--r--", 0);
+              }
+              out.println("created " + name + " (certificates)");
+            }
+          }
+        }
+      }
+      if (o.volumeMib() > 0) {
+        for (String name : DATA_VOLUMES) {
+          grow(name, volume(docker, name), o.volumeMib() << 20);
+        }
+      }
+      containers(docker);
+      startEtcd(volume(docker, "ucp-kv"));
+    }
+    out.flush();
+  }
+
+  /** Stops the demo etcd and removes the demo's containers and volumes. */
+  public void remove() throws IOException {
+    stopEtcd();
+    try (DockerEngine docker = DockerEngine.connect(o.dockerHost())) {
+      for (Container c : docker.client().listContainersCmd().withShowAll(true)
+          .withLabelFilter(Map.of(LABEL, o.prefix().isEmpty() ? "default" : o.prefix())).exec()) {
+        docker.removeContainer(c.getId());
+        out.println("removed container " + String.join(",", c.getNames()));
+      }
+      // Helper containers of backups that were killed mid-run hold volumes too.
+      for (Container c : docker.client().listContainersCmd().withShowAll(true)
+          .withLabelFilter(List.of(DockerEngine.HELPER_LABEL)).exec()) {
+        for (String n : c.getNames()) {
+          if (n.startsWith("/" + o.prefix() + "mke-backup-helper-")) {
+            docker.removeContainer(c.getId());
+          }
+        }
+      }
+      for (String name : ALL_VOLUMES) {
+        try {
+          docker.client().removeVolumeCmd(o.prefix() + name).exec();
+          out.println("removed volume " + o.prefix() + name);
+        } catch (NotFoundException gone) {
+          // already gone
+        }
+      }
+    }
+    out.flush();
+  }
+
+  private Path volume(DockerEngine docker, String name) {
+    String full = o.prefix() + name;
+    InspectVolumeResponse v;
+    try {
+      v = docker.client().inspectVolumeCmd(full).exec();
+    } catch (NotFoundException missing) {
+      docker.client().createVolumeCmd().withName(full)
+          .withLabels(Map.of(LABEL, o.prefix().isEmpty() ? "default" : o.prefix())).exec();
+      v = docker.client().inspectVolumeCmd(full).exec();
+    }
+    Path mount = Path.of(v.getMountpoint());
+    if (!Files.isWritable(mount)) {
+      throw new BackupException(ErrorCode.TARGET_NOT_WRITABLE, "demo-state writes into " + mount
+          + " and needs root for it; run it with sudo");
+    }
+    return mount;
+  }
+
+  private static boolean isEmpty(Path dir) throws IOException {
+    try (var s = Files.list(dir)) {
+      return s.findFirst().isEmpty();
+    }
+  }
+
+  private DemoCertificates.Issued readCa(DockerEngine docker, String name) throws IOException {
+    Path mount = volume(docker, name);
+    return DemoCertificates.parse(Files.readString(mount.resolve("cert.pem")), Files.readString(mount.resolve("key.pem")));
+  }
+
+  private static void write(Path dir, String name, String content, String perms, int uid) throws IOException {
+    Path p = dir.resolve(name);
+    Files.writeString(p, content, StandardCharsets.US_ASCII);
+    Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(perms));
+    Files.setAttribute(p, "unix:uid", uid);
+    Files.setAttribute(p, "unix:gid", uid);
+  }
+
+  private static void writeRandom(Path p, long size, long seed, int uid) throws IOException {
+    SplittableRandom r = new SplittableRandom(seed);
+    byte[] buf = new byte[1 << 20];
+    try (OutputStream os = Files.newOutputStream(p)) {
+      for (long left = size; left > 0; ) {
+        for (int i = 0; i < buf.length; i += 8) {
+          long v = r.nextLong();
+          for (int k = 0; k < 8; k++) {
+            buf[i + k] = (byte) (v >>> (8 * k));
+          }
+        }
+        int n = (int) Math.min(buf.length, left);
+        os.write(buf, 0, n);
+        left -= n;
+      }
+    }
+    Files.setAttribute(p, "unix:uid", uid);
+    Files.setAttribute(p, "unix:gid", uid);
+  }
+
+  /** RethinkDB-shaped: a metadata file, a log file and table files, owned by uid 999 as in MKE's image. */
+  private static void authStoreData(Path mount) throws IOException {
+    Path data = Files.createDirectories(mount.resolve("rethinkdb_data"));
+    Files.setAttribute(data, "unix:uid", 999);
+    Files.writeString(data.resolve("metadata"), "{\"cluster_id\":\"" + UUID.randomUUID() + "\",\"server\":\"ucp-auth-store\"}\n");
+    writeRandom(data.resolve("log_file"), 1 << 20, 11, 999);
+    for (int i = 0; i < 4; i++) {
+      writeRandom(data.resolve(UUID.nameUUIDFromBytes(new byte[] {(byte) i}).toString()), (i + 1) * 512 * 1024L, 20 + i, 999);
+    }
+    Files.createSymbolicLink(data.resolve("current_log"), Path.of("log_file"));
+  }
+
+  private static void authWorkerData(Path mount) throws IOException {
+    Path sync = Files.createDirectories(mount.resolve("sync"));
+    Files.writeString(sync.resolve("state.json"), "{\"lastSync\":\"2026-01-01T00:00:00Z\",\"ldap\":{\"enabled\":false}}\n");
+    Files.writeString(sync.resolve("teams.json"), "[{\"org\":\"engineering\",\"team\":\"platform\",\"members\":12}]\n");
+    Files.createSymbolicLink(sync.resolve("latest"), Path.of("state.json"));
+    Files.createDirectories(mount.resolve("empty-dir"));
+  }
+
+  /** Adds bulk files until the volume holds at least {@code target} bytes; existing files stay as they are. */
+  private void grow(String name, Path mount, long target) throws IOException {
+    long have = Sizes.onDisk(mount);
+    if (have >= target) {
+      return;
+    }
+    Path bulk = Files.createDirectories(mount.resolve("bulk"));
+    long fileSize = 64L << 20;
+    int i = 0;
+    while (have < target) {
+      Path f;
+      do {
+        f = bulk.resolve(String.format("bulk-%05d.dat", i++));
+      } while (Files.exists(f));
+      long n = Math.min(fileSize, target - have);
+      writeRandom(f, n, f.hashCode(), 0);
+      have += n;
+    }
+    out.println("grew " + name + " to " + ProgressFormat.bytes(have));
+  }
+
+  private void containers(DockerEngine docker) {
+    for (var c : CONTAINERS.entrySet()) {
+      String full = o.prefix() + c.getKey();
+      try {
+        docker.client().inspectContainerCmd(full).exec();
+        continue;
+      } catch (NotFoundException missing) {
+        // create below
+      }
+      List<Bind> binds = new ArrayList<>();
+      for (String v : c.getValue()) {
+        binds.add(new Bind(o.prefix() + v, new Volume("/var/lib/docker/ucp/" + v)));
+      }
+      docker.client().createContainerCmd(EngineConfig.DEFAULT_HELPER_IMAGE)
+          .withName(full)
+          .withCmd("/bin/" + c.getKey())
+          .withEnv("UCP_VERSION=" + ProductInfo.version(), "UCP_COMPONENT=" + c.getKey())
+          .withLabels(Map.of(LABEL, o.prefix().isEmpty() ? "default" : o.prefix(),
+              "com.docker.ucp.version", ProductInfo.version(), "com.docker.ucp.InstanceID", "demo"))
+          .withHostConfig(HostConfig.newHostConfig().withBinds(binds))
+          .exec();
+      out.println("created container " + full);
+    }
+  }
+
+  private Path pidFile() {
+    return o.stateDir().resolve("etcd.pid");
+  }
+
+  private void startEtcd(Path kvMount) throws IOException {
+    Files.createDirectories(o.stateDir());
+    if (etcdAnswers()) {
+      out.println("etcd already answers at " + o.etcdUrl());
+      return;
+    }
+    Path dataDir = kvMount.resolve("datav3");
+    boolean fresh = !Files.isDirectory(dataDir.resolve("member"));
+    String name = o.prefix() + "ucp-kv";
+    String peer = "http://127.0.0.1:" + o.etcdPeerPort();
+    Path log = o.stateDir().resolve("etcd.log");
+    Process p = new ProcessBuilder("setsid", "etcd", "--name", name, "--data-dir", dataDir.toString(),
+        "--listen-client-urls", o.etcdUrl(), "--advertise-client-urls", o.etcdUrl(),
+        "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+        "--initial-cluster", name + "=" + peer, "--initial-cluster-token", name)
+        .redirectErrorStream(true).redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+        .start();
+    Files.writeString(pidFile(), Long.toString(p.pid()));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!etcdAnswers()) {
+      if (!p.isAlive()) {
+        throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "etcd exited at start; see " + log);
+      }
+      if (System.nanoTime() > deadline) {
+        throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "etcd did not answer within 30 s; see " + log);
+      }
+      try {
+        p.waitFor(200, TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+    out.println("started etcd (pid " + p.pid() + ") at " + o.etcdUrl() + " on " + dataDir);
+    if (fresh) {
+      putKeys();
+    }
+  }
+
+  private EtcdClient etcd() {
+    return EtcdClient.connect(new EngineConfig.EtcdEndpoint(o.etcdUrl(), null, null, null, Duration.ofSeconds(5)));
+  }
+
+  private boolean etcdAnswers() {
+    try (EtcdClient c = etcd()) {
+      c.status();
+      return true;
+    } catch (BackupException e) {
+      return false;
+    }
+  }
+
+  private void putKeys() {
+    String[] kinds = {"pods", "deployments", "replicasets", "services", "configmaps", "secrets"};
+    String[] namespaces = {"default", "kube-system", "ucp-system", "engineering"};
+    try (EtcdClient c = etcd()) {
+      for (int i = 0; i < o.etcdKeys(); i++) {
+        String kind = kinds[i % kinds.length];
+        String ns = namespaces[(i / kinds.length) % namespaces.length];
+        String name = kind.substring(0, kind.length() - 1) + "-" + i;
+        String json = "{\"apiVersion\":\"" + (kind.equals("deployments") || kind.equals("replicasets") ? "apps/v1" : "v1")
+            + "\",\"kind\":\"" + Character.toUpperCase(kind.charAt(0)) + kind.substring(1, kind.length() - 1)
+            + "\",\"metadata\":{\"name\":\"" + name + "\",\"namespace\":\"" + ns + "\",\"uid\":\""
+            + UUID.nameUUIDFromBytes(name.getBytes(StandardCharsets.UTF_8)) + "\",\"labels\":{\"app\":\"demo\"}},"
+            + "\"spec\":{\"replicas\":" + (i % 5 + 1) + "}}";
+        c.put("/registry/" + kind + "/" + ns + "/" + name, json);
+      }
+    }
+    out.println("wrote " + o.etcdKeys() + " Kubernetes-shaped keys into etcd");
+  }
+
+  private void stopEtcd() throws IOException {
+    Path pid = pidFile();
+    if (!Files.exists(pid)) {
+      return;
+    }
+    long p = Long.parseLong(Files.readString(pid).trim());
+    ProcessHandle.of(p).ifPresent(h -> {
+      h.destroy();
+      try {
+        h.onExit().get(15, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        h.destroyForcibly();
+      }
+      out.println("stopped etcd (pid " + p + ")");
+    });
+    Files.deleteIfExists(pid);
+  }
+}
