@@ -76,7 +76,11 @@ public final class BackupEngine {
         progress = new Progress(request.id(), listener.and(log));
       }
       Progress p = progress;
-      p.started(Step.VALIDATION, "", "checking the Docker engine, etcd and the target");
+      p.started(Step.VALIDATION, "", "checking the target, the Docker engine and etcd");
+      Path targetDir = request.file() == null ? null : request.file().toAbsolutePath().getParent();
+      if (targetDir != null) {
+        Storage.checkWritableDirectory(targetDir, request.targetField());
+      }
       docker = DockerEngine.connect(config.dockerHost());
       String dockerVersion = docker.version();
       List<VolumeInfo> volumes = docker.ucpVolumes(config.volumePrefix());
@@ -114,9 +118,8 @@ public final class BackupEngine {
 
       Path spoolDir;
       String targetText;
-      if (request.file() != null) {
-        Path dir = request.file().toAbsolutePath().getParent();
-        Storage.checkWritableDirectory(dir, request.targetField());
+      if (targetDir != null) {
+        Path dir = targetDir;
         long free = Storage.freeBytes(dir);
         if (free < estimate * SPACE_MARGIN) {
           throw new BackupException(ErrorCode.TARGET_FULL, request.targetField(), request.targetField() + ": "

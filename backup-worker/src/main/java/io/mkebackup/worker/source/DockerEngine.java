@@ -79,9 +79,9 @@ public final class DockerEngine implements AutoCloseable {
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
     }
+    String why = root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName();
     return new BackupException(ErrorCode.DOCKER_UNAVAILABLE, "cannot reach the Docker engine at " + host + " ("
-        + root.getClass().getSimpleName() + (root.getMessage() == null ? "" : ": " + root.getMessage())
-        + "); check that dockerd runs and that this user may use its socket", e);
+        + why + "); check that dockerd runs and that this user may use its socket", e);
   }
 
   public DockerClient client() {

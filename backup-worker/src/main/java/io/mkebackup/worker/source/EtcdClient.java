@@ -79,7 +79,7 @@ public final class EtcdClient implements AutoCloseable {
   BackupException unavailable(Throwable e) {
     String why = e instanceof StatusRuntimeException s
         ? s.getStatus().getCode() + (s.getStatus().getDescription() == null ? "" : ": " + s.getStatus().getDescription())
-        : e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+        : e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     return new BackupException(ErrorCode.ETCD_UNAVAILABLE, "etcd (ucp-kv) does not answer at " + endpoint.url()
         + " (" + why + "); check that ucp-kv runs and the endpoint and TLS files are right", e);
   }

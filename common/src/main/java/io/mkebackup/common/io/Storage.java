@@ -18,8 +18,12 @@ public final class Storage {
       return new BackupException(ErrorCode.TARGET_FULL, "no space left in " + dir
           + " while writing the backup; free space there or pick a larger directory", e);
     }
-    if (e instanceof AccessDeniedException) {
+    if (e instanceof AccessDeniedException || m.contains("Permission denied")) {
       return AtomicFile.notWritable(dir, e);
+    }
+    if (m.contains("Read-only file system")) {
+      return new BackupException(ErrorCode.TARGET_NOT_WRITABLE, "directory " + dir
+          + " is not writable: it is on a read-only file system; remount it read-write or pick another directory", e);
     }
     return new BackupException(ErrorCode.TARGET_NOT_WRITABLE, "writing to " + dir + " failed: " + m, e);
   }

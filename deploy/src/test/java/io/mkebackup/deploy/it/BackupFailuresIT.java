@@ -1,0 +1,240 @@
+package io.mkebackup.deploy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Every way a backup or a verification can fail, through the CLI a user runs: one clear line on
+ * stderr, a non-zero exit, nothing left behind, and an existing file of the same name untouched.
+ */
+@Tag("integration")
+class BackupFailuresIT {
+  static final String SECRET = "failure tests secret";
+  static final String OLD = "an earlier backup that must survive";
+  static DemoFixture demo;
+  static Path goodEncrypted;
+  static Path goodPlain;
+  @TempDir
+  static Path shared;
+
+  @BeforeAll
+  static void up() throws Exception {
+    demo = DemoFixture.create(50, 0);
+    goodEncrypted = shared.resolve("good.tar");
+    Cli.Result r = backup(List.of("--file", goodEncrypted.toString(), "--passphrase", SECRET));
+    assertThat(r.exit()).as(r.stderr()).isZero();
+    goodPlain = shared.resolve("good-plain.tar");
+    r = backup(List.of("--file", goodPlain.toString(), "--no-passphrase"));
+    assertThat(r.exit()).as(r.stderr()).isZero();
+  }
+
+  @AfterAll
+  static void down() throws IOException {
+    demo.close();
+  }
+
+  static Cli.Result backup(List<String> options) throws Exception {
+    List<String> args = new ArrayList<>(List.of("backup"));
+    args.addAll(demo.cliOptions());
+    args.addAll(options);
+    return Cli.run(args);
+  }
+
+  /** A directory holding only an older backup of the name the failing run targets. */
+  static Path withExistingBackup(Path dir) throws IOException {
+    Files.writeString(dir.resolve("b.tar"), OLD);
+    return dir.resolve("b.tar");
+  }
+
+  static void assertOneLineFailure(Cli.Result r, int exit, String... fragments) {
+    assertThat(r.exit()).as(r.stderr()).isEqualTo(exit);
+    List<String> errors = r.stderr().lines().filter(l -> l.startsWith("mke-backup: error: ")).toList();
+    assertThat(errors).as(r.stderr()).hasSize(1);
+    assertThat(errors.get(0)).doesNotContain(SECRET).doesNotContain("Exception");
+    if (fragments.length > 0) {
+      assertThat(errors.get(0)).contains(fragments);
+    }
+  }
+
+  static void assertUntouched(Path dir, Path existing) throws IOException {
+    assertThat(Tools.listing(dir)).containsExactly(existing.getFileName().toString());
+    assertThat(Files.readString(existing)).isEqualTo(OLD);
+  }
+
+  @Test
+  void shortPassphraseIsRefusedBeforeAnythingIsWritten(@TempDir Path dir) throws Exception {
+    Path existing = withExistingBackup(dir);
+    Cli.Result r = backup(List.of("--file", existing.toString(), "--passphrase", "elevenchars"));
+    assertOneLineFailure(r, 2, "--passphrase", "12");
+    assertThat(r.stderr()).doesNotContain("elevenchars");
+    assertUntouched(dir, existing);
+  }
+
+  @Test
+  void missingPassphraseChoiceIsRefused(@TempDir Path dir) throws Exception {
+    Path existing = withExistingBackup(dir);
+    assertOneLineFailure(backup(List.of("--file", existing.toString())), 2, "--passphrase", "--no-passphrase");
+    assertUntouched(dir, existing);
+  }
+
+  @Test
+  void missingTargetDirectoryIsNamed(@TempDir Path dir) throws Exception {
+    Path target = dir.resolve("no/such/dir/b.tar");
+    assertOneLineFailure(backup(List.of("--file", target.toString(), "--passphrase", SECRET)), 1,
+        dir.resolve("no/such/dir").toString(), "does not exist");
+    assertThat(Tools.listing(dir)).isEmpty();
+  }
+
+  @Test
+  void directoryNotWritableByTheUserIsNamedWithTheUid(@TempDir Path dir) throws Exception {
+    Path existing = withExistingBackup(dir);
+    Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    Files.setPosixFilePermissions(existing, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+    List<String> args = new ArrayList<>(List.of("backup"));
+    args.addAll(demo.cliOptions());
+    args.addAll(List.of("--file", existing.toString(), "--passphrase", SECRET));
+    Path out = Files.createTempFile("nobody-out-", ".bin");
+    out.toFile().setWritable(true, false);
+    Cli.Result r = Cli.runAs(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"), List.of(),
+        args, null, out);
+    assertOneLineFailure(r, 1, dir.toString(), "not writable", "uid 65534");
+    assertUntouched(dir, existing);
+  }
+
+  @Test
+  void readOnlyFileSystemIsNamed(@TempDir Path dir) throws Exception {
+    Path mnt = Files.createDirectory(dir.resolve("ro"));
+    assertThat(Tools.sh("mount -t tmpfs -o size=1m,ro tmpfs " + mnt).exit()).isZero();
+    try {
+      assertOneLineFailure(backup(List.of("--file", mnt.resolve("b.tar").toString(), "--passphrase", SECRET)), 1,
+          mnt.toString(), "not writable", "read-only file system");
+      assertThat(Tools.listing(mnt)).isEmpty();
+    } finally {
+      Tools.sh("umount " + mnt);
+    }
+  }
+
+  /** The estimate cannot see volumes read through Docker, so the disk fills mid-stream. */
+  @Test
+  void diskFullMidStreamLeavesNothingAndKeepsTheOldFile(@TempDir Path dir) throws Exception {
+    Path mnt = Files.createDirectory(dir.resolve("small"));
+    assertThat(Tools.sh("mount -t tmpfs -o size=3m tmpfs " + mnt).exit()).isZero();
+    try {
+      Path existing = withExistingBackup(mnt);
+      Cli.Result r = backup(List.of("--file", existing.toString(), "--passphrase", SECRET, "--source", "docker"));
+      assertOneLineFailure(r, 1, "no space left in " + mnt);
+      assertUntouched(mnt, existing);
+    } finally {
+      Tools.sh("umount " + mnt);
+    }
+  }
+
+  @Test
+  void etcdDownIsNamed(@TempDir Path dir) throws Exception {
+    Path existing = withExistingBackup(dir);
+    List<String> args = new ArrayList<>(List.of("backup", "--volume-prefix", demo.prefix, "--etcd-endpoint",
+        "http://127.0.0.1:" + DemoFixture.freePort(), "--file", existing.toString(), "--passphrase", SECRET));
+    assertOneLineFailure(Cli.run(args), 1, "etcd (ucp-kv) does not answer at http://127.0.0.1:");
+    assertUntouched(dir, existing);
+  }
+
+  @Test
+  void unreachableDockerEngineIsNamed(@TempDir Path dir) throws Exception {
+    Path existing = withExistingBackup(dir);
+    List<String> args = new ArrayList<>(List.of("backup", "--docker-host", "unix:///run/no-such-docker.sock",
+        "--file", existing.toString(), "--passphrase", SECRET));
+    assertOneLineFailure(Cli.run(args), 1, "cannot reach the Docker engine at unix:///run/no-such-docker.sock");
+    assertUntouched(dir, existing);
+  }
+
+  @Test
+  void verifyNamesAWrongPassphrase() throws Exception {
+    Cli.Result r = Cli.run(List.of("verify", goodEncrypted.toString(), "--passphrase", "a wrong passphrase"));
+    assertOneLineFailure(r, 1, "passphrase does not decrypt");
+    assertThat(r.stderr()).doesNotContain("a wrong passphrase");
+  }
+
+  /**
+   * Cuts anywhere in an OpenPGP message; in a plain tar, inside the metadata entry, before the
+   * end-of-archive blocks, and between the two (cutting only the zero padding after them loses
+   * nothing, and GNU tar and verify rightly accept that).
+   */
+  @Test
+  void verifyCatchesATruncatedArchive(@TempDir Path dir) throws Exception {
+    long encrypted = Files.size(goodEncrypted);
+    long lastData = lastNonZeroByte(goodPlain);
+    long dataEnd = (lastData / 512 + 1) * 512;
+    List<Object[]> cuts = List.of(
+        new Object[] {goodEncrypted, encrypted / 2}, new Object[] {goodEncrypted, encrypted - 1},
+        new Object[] {goodEncrypted, encrypted - 2000},
+        new Object[] {goodPlain, Files.size(goodPlain) / 2}, new Object[] {goodPlain, lastData - 100},
+        new Object[] {goodPlain, dataEnd}, new Object[] {goodPlain, dataEnd + 512});
+    for (Object[] c : cuts) {
+      Path good = (Path) c[0];
+      long cut = (Long) c[1];
+      Path truncated = dir.resolve("cut-" + cut + "-" + good.getFileName());
+      try (var in = Files.newInputStream(good); var out = Files.newOutputStream(truncated)) {
+        out.write(in.readNBytes((int) cut));
+      }
+      List<String> args = new ArrayList<>(List.of("verify", truncated.toString()));
+      if (good == goodEncrypted) {
+        args.addAll(List.of("--passphrase", SECRET));
+      }
+      Cli.Result r = Cli.run(args);
+      assertOneLineFailure(r, 1);
+      assertThat(r.stderr()).as(truncated.toString()).containsAnyOf("cut short", "ends too early");
+    }
+    Path paddingOnly = dir.resolve("padding-cut.tar");
+    try (var in = Files.newInputStream(goodPlain); var out = Files.newOutputStream(paddingOnly)) {
+      out.write(in.readNBytes((int) dataEnd + 1024));
+    }
+    Cli.Result whole = Cli.run(List.of("verify", paddingOnly.toString()));
+    assertThat(whole.exit()).as(whole.stderr()).isZero();
+  }
+
+  static long lastNonZeroByte(Path p) throws IOException {
+    byte[] all = Files.readAllBytes(p); // a small test archive
+    for (int i = all.length - 1; i >= 0; i--) {
+      if (all[i] != 0) {
+        return i;
+      }
+    }
+    throw new IllegalStateException("all zeros");
+  }
+
+  @Test
+  void verifyCatchesAFlippedByte(@TempDir Path dir) throws Exception {
+    for (Path good : List.of(goodEncrypted, goodPlain)) {
+      Path flipped = dir.resolve("flipped-" + good.getFileName());
+      Files.copy(good, flipped);
+      try (RandomAccessFile f = new RandomAccessFile(flipped.toFile(), "rw")) {
+        long at = f.length() / 2;
+        f.seek(at);
+        int b = f.read();
+        f.seek(at);
+        f.write(b ^ 0x10);
+      }
+      List<String> args = new ArrayList<>(List.of("verify", flipped.toString()));
+      if (good == goodEncrypted) {
+        args.addAll(List.of("--passphrase", SECRET));
+      }
+      assertOneLineFailure(Cli.run(args), 1);
+    }
+    // And the originals still pass.
+    assertThat(Cli.run(List.of("verify", goodPlain.toString())).exit()).isZero();
+    Cli.Result ok = Cli.run(List.of("verify", goodEncrypted.toString(), "--passphrase", SECRET));
+    assertThat(ok.exit()).as(ok.stderr()).isZero();
+    assertThat(ok.out()).startsWith("OK ");
+  }
+}

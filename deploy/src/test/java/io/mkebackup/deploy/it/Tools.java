@@ -1,0 +1,42 @@
+package io.mkebackup.deploy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/** The stock tools users check backups with: GnuPG, GNU tar, etcdctl. */
+final class Tools {
+  private Tools() {}
+
+  record Out(int exit, String text) {}
+
+  /** Runs a shell pipeline; output (both streams) goes to a file, never into memory whole. */
+  static Out sh(String script) throws IOException, InterruptedException {
+    File out = File.createTempFile("sh-", ".txt");
+    Process p = new ProcessBuilder("bash", "-o", "pipefail", "-c", script).redirectErrorStream(true)
+        .redirectOutput(out).start();
+    assertThat(p.waitFor(10, TimeUnit.MINUTES)).as(script).isTrue();
+    String text = Files.readString(out.toPath(), StandardCharsets.UTF_8);
+    out.delete();
+    return new Out(p.exitValue(), text);
+  }
+
+  static String gpgDecrypt(Path archive, String passphrase, Path gnupgHome) {
+    return "gpg --batch --quiet --homedir " + gnupgHome + " --pinentry-mode loopback --passphrase '" + passphrase
+        + "' --decrypt " + archive;
+  }
+
+  /** Files left in a directory, temporary ones included. */
+  static List<String> listing(Path dir) throws IOException {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.map(p -> p.getFileName().toString()).sorted().toList();
+    }
+  }
+}
