@@ -36,6 +36,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * Takes one backup of this manager: validation, each ucp-* volume, the etcd snapshot, the auth
@@ -65,9 +67,11 @@ public final class BackupEngine {
     Progress progress = new Progress(request.id(), listener);
     AtomicFile archiveFile = null;
     AsyncOutputStream pipe = null;
+    PgpEncryptingOutputStream encryptor = null;
     ArchiveWriter writer = null;
     DockerEngine docker = null;
     EtcdSnapshotSource etcd = null;
+    CompletableFuture<EtcdReady> etcdReady = null;
     String helperId = null;
     Path snapshotSpool = null;
     try {
@@ -81,6 +85,16 @@ public final class BackupEngine {
       if (targetDir != null) {
         Storage.checkWritableDirectory(targetDir, request.targetField());
       }
+      // etcd is asked on another thread while the Docker engine answers: both are round trips.
+      etcdReady = config.etcd() == null ? null : CompletableFuture.supplyAsync(() -> {
+        EtcdSnapshotSource source = EtcdSnapshotSource.connect(config.etcd());
+        try {
+          return new EtcdReady(source, source.status());
+        } catch (RuntimeException e) {
+          source.close();
+          throw e;
+        }
+      });
       docker = DockerEngine.connect(config.dockerHost());
       String dockerVersion = docker.version();
       List<VolumeInfo> volumes = docker.ucpVolumes(config.volumePrefix());
@@ -96,9 +110,10 @@ public final class BackupEngine {
           .toList();
 
       StatusResponse etcdStatus = null;
-      if (config.etcd() != null) {
-        etcd = EtcdSnapshotSource.connect(config.etcd());
-        etcdStatus = etcd.status();
+      if (etcdReady != null) {
+        EtcdReady ready = join(etcdReady);
+        etcd = ready.source();
+        etcdStatus = ready.status();
       } else if (kv.isPresent()) {
         warnings.add("no etcd endpoint is configured, so ucp-kv (the Kubernetes and MKE key-value store) is NOT in this backup");
       }
@@ -148,12 +163,18 @@ public final class BackupEngine {
       } else {
         sink = new TargetErrors(request.stream(), null);
       }
-      PgpEncryptingOutputStream encryptor = request.encrypted()
-          ? new PgpEncryptingOutputStream(sink, request.passphrase(),
-              request.file() == null ? "backup.tar" : request.file().getFileName().toString())
-          : null;
-      pipe = new AsyncOutputStream(encryptor != null ? encryptor : sink, PIPE_BUFFER, 3, "mke-backup-writer-" + request.id());
-      writer = new ArchiveWriter(pipe, spoolDir);
+      // Two threads either way: this one reads, hashes and frames the tar (and, encrypted, the
+      // literal packet and its MDC); the other encrypts (AES/CFB) and writes.
+      OutputStream top;
+      if (request.encrypted()) {
+        encryptor = new PgpEncryptingOutputStream(sink, request.passphrase(),
+            request.file() == null ? "backup.tar" : request.file().getFileName().toString(), true);
+        top = encryptor;
+      } else {
+        pipe = new AsyncOutputStream(sink, PIPE_BUFFER, 3, "mke-backup-writer-" + request.id());
+        top = pipe;
+      }
+      writer = new ArchiveWriter(top, spoolDir);
       ArchiveWriter archive = writer;
       List<String> volumeWarnings = new ArrayList<>();
       VolumeSource disk = new DiskVolumeSource(volumeWarnings::add);
@@ -223,9 +244,10 @@ public final class BackupEngine {
       header.put("containers", containers);
       header.put("warnings", List.copyOf(warnings));
       archive.finish(header, EntryInfo.rootOwned(0600, Instant.now()));
-      pipe.finish();
       if (encryptor != null) {
         encryptor.finish();
+      } else {
+        pipe.finish();
       }
       long archiveBytes;
       if (archiveFile != null) {
@@ -250,6 +272,9 @@ public final class BackupEngine {
       BackupException failure = classify(t);
       if (pipe != null) {
         pipe.abort();
+      }
+      if (encryptor != null) {
+        encryptor.abort();
       }
       if (archiveFile != null) {
         archiveFile.close();
@@ -283,6 +308,9 @@ public final class BackupEngine {
       }
       if (etcd != null) {
         etcd.close();
+      } else if (etcdReady != null) {
+        // Validation failed before etcd was needed: close it whenever it answers.
+        etcdReady.thenAccept(ready -> ready.source().close());
       }
       if (docker != null) {
         docker.close();
@@ -314,6 +342,17 @@ public final class BackupEngine {
     m.put("via", copied.via());
     summary.add(m);
     p.done(copied.files(), copied.files() + " files, " + ProgressFormat.bytes(copied.bytes()) + " (via " + copied.via() + ")");
+  }
+
+  /** A connected etcd source and the status it answered with. */
+  private record EtcdReady(EtcdSnapshotSource source, StatusResponse status) {}
+
+  private static EtcdReady join(CompletableFuture<EtcdReady> f) {
+    try {
+      return f.join();
+    } catch (CompletionException e) {
+      throw e.getCause() instanceof RuntimeException re ? re : e;
+    }
   }
 
   private boolean useDisk(VolumeInfo v) {

@@ -76,9 +76,11 @@ public final class DiskVolumeSource implements VolumeSource {
       archive.symlink(name, Files.readSymbolicLink(path).toString(), info);
     } else if (type == 0100000) {
       long size = (Long) a.get("size");
-      try (InputStream in = Files.newInputStream(path, LinkOption.NOFOLLOW_LINKS)) {
+      // FileInputStream reads into the array without NIO's temporary direct buffer; the type was
+      // checked without following links just above.
+      try (InputStream in = new java.io.FileInputStream(path.toFile())) {
         archive.file(name, info, size, in, progress);
-      } catch (NoSuchFileException gone) {
+      } catch (java.io.FileNotFoundException gone) {
         warnings.accept(name + " vanished while the volume was read; skipped");
         return;
       }

@@ -1,6 +1,7 @@
 package io.mkebackup.common.crypto;
 
 import io.mkebackup.common.Passphrase;
+import io.mkebackup.common.io.AsyncOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.security.GeneralSecurityException;
@@ -37,17 +38,17 @@ public final class PgpEncryptingOutputStream extends OutputStream {
   private static final int ALGO_AES256 = 9;
   private static final int HASH_SHA256 = 8;
   private static final int S2K_ITERATED_SALTED = 3;
-  private static final byte PARTIAL_CHUNK_HEADER = (byte) (224 + CHUNK_POWER);
+  static final byte PARTIAL_CHUNK_HEADER = (byte) (224 + CHUNK_POWER);
 
   private final OutputStream out;
-  private final Cipher cipher;
   private final MessageDigest mdc;
+  /** Encrypts and frames the plaintext; in pipelined mode on a thread of its own. */
+  private final SeipdCipherStream cipherStage;
+  private final AsyncOutputStream handOff;
+  private final OutputStream inner;
   /** Pending literal packet body (the plaintext the caller writes). */
   private final byte[] body = new byte[CHUNK];
   private int bodyLength;
-  /** Pending ciphertext of the encrypted packet's body; drained in CHUNK pieces. */
-  private final byte[] cipherText = new byte[CHUNK + 64];
-  private int cipherLength;
   private final byte[] one = new byte[1];
   private boolean finished;
 
@@ -58,11 +59,22 @@ public final class PgpEncryptingOutputStream extends OutputStream {
    */
   public PgpEncryptingOutputStream(OutputStream out, Passphrase passphrase, String fileName)
       throws IOException {
+    this(out, passphrase, fileName, false);
+  }
+
+  /**
+   * @param pipelined when true, AES and the writes to {@code out} run on a thread of their own
+   *     while the caller's thread frames the literal packet and hashes the MDC, so the two halves
+   *     of the work use two cores
+   */
+  public PgpEncryptingOutputStream(OutputStream out, Passphrase passphrase, String fileName, boolean pipelined)
+      throws IOException {
     this.out = out;
     SecureRandom random = new SecureRandom();
     byte[] salt = new byte[8];
     random.nextBytes(salt);
     byte[] key = deriveKey(passphrase, salt, S2K_COUNT_OCTET);
+    Cipher cipher;
     try {
       cipher = Cipher.getInstance("AES/CFB/NoPadding");
       cipher.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "AES"), new IvParameterSpec(new byte[16]));
@@ -87,8 +99,9 @@ public final class PgpEncryptingOutputStream extends OutputStream {
 
     // Encrypted packet header; its body starts with version 1, then the ciphertext.
     out.write(0xC0 | TAG_SEIPD);
-    cipherText[0] = 1;
-    cipherLength = 1;
+    cipherStage = new SeipdCipherStream(out, cipher);
+    handOff = pipelined ? new AsyncOutputStream(cipherStage, CHUNK, 3, "mke-backup-encrypt") : null;
+    inner = pipelined ? handOff : cipherStage;
 
     // Random prefix with its last two octets repeated (RFC 4880 5.13), then the literal packet.
     byte[] prefix = new byte[18];
@@ -177,45 +190,10 @@ public final class PgpEncryptingOutputStream extends OutputStream {
     plain(b, off, CHUNK);
   }
 
-  /** Hashes plaintext into the MDC and encrypts it. */
+  /** Hashes plaintext into the MDC and passes it on to be encrypted. */
   private void plain(byte[] b, int off, int len) throws IOException {
     mdc.update(b, off, len);
-    encrypt(b, off, len);
-  }
-
-  private void encrypt(byte[] b, int off, int len) throws IOException {
-    while (len > 0) {
-      // At most one byte past a chunk, so the buffer (CHUNK + 64) also holds what CFB held back.
-      int piece = Math.min(len, CHUNK + 1 - cipherLength);
-      try {
-        cipherLength += cipher.update(b, off, piece, cipherText, cipherLength);
-      } catch (GeneralSecurityException e) {
-        throw new IOException("encryption failed", e);
-      }
-      off += piece;
-      len -= piece;
-      drainFullChunk();
-    }
-  }
-
-  private void appendCipherText(byte[] c) throws IOException {
-    for (int off = 0; off < c.length; ) {
-      int piece = Math.min(c.length - off, CHUNK + 1 - cipherLength);
-      System.arraycopy(c, off, cipherText, cipherLength, piece);
-      cipherLength += piece;
-      off += piece;
-      drainFullChunk();
-    }
-  }
-
-  /** Writes one partial body once more ciphertext than a chunk is pending. */
-  private void drainFullChunk() throws IOException {
-    if (cipherLength > CHUNK) {
-      out.write(PARTIAL_CHUNK_HEADER);
-      out.write(cipherText, 0, CHUNK);
-      System.arraycopy(cipherText, CHUNK, cipherText, 0, cipherLength - CHUNK);
-      cipherLength -= CHUNK;
-    }
+    inner.write(b, off, len);
   }
 
   /** Ends the OpenPGP message (final lengths, MDC) without closing the underlying stream. */
@@ -230,17 +208,21 @@ public final class PgpEncryptingOutputStream extends OutputStream {
 
     byte[] mdcHeader = {(byte) (0xC0 | TAG_MDC), 20};
     plain(mdcHeader, 0, 2);
-    byte[] digest = mdc.digest();
-    encrypt(digest, 0, digest.length);
-    try {
-      appendCipherText(cipher.doFinal());
-    } catch (GeneralSecurityException e) {
-      throw new IOException("encryption failed", e);
+    inner.write(mdc.digest());
+    if (handOff != null) {
+      handOff.finish();
     }
-    out.write(definiteLength(cipherLength));
-    out.write(cipherText, 0, cipherLength);
+    cipherStage.finish();
     out.flush();
     Arrays.fill(body, (byte) 0);
+  }
+
+  /** Stops the encryption thread of a pipelined stream without finishing the message. */
+  public void abort() {
+    finished = true;
+    if (handOff != null) {
+      handOff.abort();
+    }
   }
 
   /** New-format packet length (RFC 4880 4.2.2). */

@@ -33,9 +33,13 @@ class PgpEncryptingOutputStreamTest {
   }
 
   static byte[] encrypt(byte[] plain, int writeSize) throws IOException {
+    return encrypt(plain, writeSize, false);
+  }
+
+  static byte[] encrypt(byte[] plain, int writeSize, boolean pipelined) throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (Passphrase p = Passphrase.of(SECRET, "passphrase");
-        PgpEncryptingOutputStream enc = new PgpEncryptingOutputStream(out, p, "backup.tar")) {
+        PgpEncryptingOutputStream enc = new PgpEncryptingOutputStream(out, p, "backup.tar", pipelined)) {
       for (int off = 0; off < plain.length; off += writeSize) {
         enc.write(plain, off, Math.min(writeSize, plain.length - off));
       }
@@ -60,7 +64,10 @@ class PgpEncryptingOutputStreamTest {
       if (writeSize == 0) {
         continue;
       }
-      assertThat(decryptWithBouncyCastle(encrypt(plain, Math.max(1, writeSize)), SECRET)).isEqualTo(plain);
+      for (boolean pipelined : new boolean[] {false, true}) {
+        assertThat(decryptWithBouncyCastle(encrypt(plain, Math.max(1, writeSize), pipelined), SECRET))
+            .as("size %d, writes of %d, pipelined %s", size, writeSize, pipelined).isEqualTo(plain);
+      }
     }
   }
 
@@ -113,7 +120,7 @@ class PgpEncryptingOutputStreamTest {
   void gnupgDecryptsIt(int size, @TempDir Path dir) throws Exception {
     byte[] plain = data(size, 7 + size);
     Path enc = dir.resolve("x.gpg");
-    Files.write(enc, encrypt(plain, 10240));
+    Files.write(enc, encrypt(plain, 10240, size % 2 == 1));
     Path out = dir.resolve("x.out");
     Process p = new ProcessBuilder("gpg", "--batch", "--homedir", dir.toString(), "--pinentry-mode", "loopback",
         "--passphrase", SECRET, "--output", out.toString(), "--decrypt", enc.toString())
