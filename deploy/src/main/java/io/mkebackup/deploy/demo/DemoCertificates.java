@@ -51,23 +51,28 @@ final class DemoCertificates {
   private DemoCertificates() {}
 
   static Issued rootCa(String commonName) {
-    KeyPair kp = keyPair();
-    return sign(commonName, kp, commonName, kp.getPrivate(), true, Duration.ofDays(3650));
+    return sign(commonName, keyPair(), null, true, Duration.ofDays(3650));
   }
 
   static Issued component(String commonName, Issued ca) {
-    return sign(commonName, keyPair(), ca.certificate().getSubjectX500Principal().getName(), ca.key(), false,
-        Duration.ofDays(825));
+    return sign(commonName, keyPair(), ca, false, Duration.ofDays(825));
   }
 
-  private static Issued sign(String subject, KeyPair kp, String issuer, PrivateKey issuerKey, boolean ca,
-      Duration validity) {
+  /** @param issuer null for a self-signed root */
+  private static Issued sign(String subject, KeyPair kp, Issued issuer, boolean ca, Duration validity) {
     try {
       Instant now = Instant.now();
-      X500Name issuerName = issuer.contains("=") ? new X500Name(issuer) : new X500Name("CN=" + issuer);
+      X500Name subjectName = new X500Name("CN=" + subject + ",O=Mirantis MKE demo");
+      // The issuer name is copied from the CA's certificate byte for byte, as verifiers compare it.
+      X500Name issuerName = issuer == null ? subjectName
+          : new org.bouncycastle.cert.jcajce.JcaX509CertificateHolder(issuer.certificate()).getSubject();
       X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuerName,
           new BigInteger(64, RANDOM).abs().add(BigInteger.ONE), Date.from(now.minus(Duration.ofHours(1))),
-          Date.from(now.plus(validity)), new X500Name("CN=" + subject + ",O=Mirantis MKE demo"), kp.getPublic());
+          Date.from(now.plus(validity)), subjectName, kp.getPublic());
+      var ext = new org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils();
+      b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(kp.getPublic()));
+      b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(
+          issuer == null ? kp.getPublic() : issuer.certificate().getPublicKey()));
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(ca));
       if (ca) {
         b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
@@ -79,7 +84,7 @@ final class DemoCertificates {
             new GeneralName(GeneralName.dNSName, subject), new GeneralName(GeneralName.dNSName, "localhost"),
             new GeneralName(GeneralName.iPAddress, "127.0.0.1")}));
       }
-      var signer = new JcaContentSignerBuilder("SHA256withECDSA").build(issuerKey);
+      var signer = new JcaContentSignerBuilder("SHA256withECDSA").build(issuer == null ? kp.getPrivate() : issuer.key());
       return new Issued(new JcaX509CertificateConverter().getCertificate(b.build(signer)), kp.getPrivate());
     } catch (GeneralSecurityException | OperatorCreationException | IOException e) {
       throw new IllegalStateException("certificate generation failed", e);

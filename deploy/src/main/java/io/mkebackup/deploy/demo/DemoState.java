@@ -302,13 +302,21 @@ public final class DemoState {
 
   private void startEtcd(Path kvMount) throws IOException {
     Files.createDirectories(o.stateDir());
+    String name = o.prefix() + "ucp-kv";
     if (etcdAnswers()) {
+      List<String> members;
+      try (EtcdClient c = etcd()) {
+        members = c.memberNames();
+      }
+      if (!members.contains(name)) {
+        throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "port " + o.etcdClientPort() + " is served by another"
+            + " etcd (members " + members + ", not " + name + "); stop it or pick another --etcd-client-port");
+      }
       out.println("etcd already answers at " + o.etcdUrl());
       return;
     }
     Path dataDir = kvMount.resolve("datav3");
     boolean fresh = !Files.isDirectory(dataDir.resolve("member"));
-    String name = o.prefix() + "ucp-kv";
     String peer = "http://127.0.0.1:" + o.etcdPeerPort();
     Path log = o.stateDir().resolve("etcd.log");
     Process p = new ProcessBuilder("setsid", "etcd", "--name", name, "--data-dir", dataDir.toString(),
