@@ -64,7 +64,7 @@ public final class BackupEngine {
     Instant createdAt = Instant.now();
     List<String> warnings = new ArrayList<>();
     RunLog log = null;
-    Progress progress = new Progress(request.id(), listener);
+    Progress progress = new Progress(request.id(), listener, config.maxBytesPerSecond());
     AtomicFile archiveFile = null;
     AsyncOutputStream pipe = null;
     PgpEncryptingOutputStream encryptor = null;
@@ -76,8 +76,8 @@ public final class BackupEngine {
     Path snapshotSpool = null;
     try {
       if (request.logFile() != null) {
-        log = new RunLog(request.logFile(), request.passphrase());
-        progress = new Progress(request.id(), listener.and(log));
+        log = new RunLog(request.logFile(), request.passphrase(), request.id());
+        progress = new Progress(request.id(), listener.and(log), config.maxBytesPerSecond());
       }
       Progress p = progress;
       p.started(Step.VALIDATION, "", "checking the target, the Docker engine and etcd");
@@ -158,7 +158,7 @@ public final class BackupEngine {
       // The pipeline: tar (this thread) -> pipe -> [writer thread: OpenPGP -> file or stream].
       OutputStream sink;
       if (request.file() != null) {
-        archiveFile = AtomicFile.create(request.file());
+        archiveFile = AtomicFile.create(request.file(), request.id());
         sink = new TargetErrors(archiveFile.stream(), request.file().toAbsolutePath().getParent());
       } else {
         sink = new TargetErrors(request.stream(), null);
@@ -174,7 +174,7 @@ public final class BackupEngine {
         pipe = new AsyncOutputStream(sink, PIPE_BUFFER, 3, "mke-backup-writer-" + request.id());
         top = pipe;
       }
-      writer = new ArchiveWriter(top, spoolDir);
+      writer = new ArchiveWriter(top, spoolDir, request.id());
       ArchiveWriter archive = writer;
       List<String> volumeWarnings = new ArrayList<>();
       VolumeSource disk = new DiskVolumeSource(volumeWarnings::add);

@@ -19,6 +19,8 @@ import java.util.Set;
  * @param etcd where ucp-kv's etcd answers, or null to leave ucp-kv out (with a warning)
  * @param helperImage the image the never-started helper container is created from
  * @param spoolDir where temporary files go when streaming to stdout; null for the system default
+ * @param maxBytesPerSecond caps the rate volume and snapshot bytes are read at, so a backup does not
+ *     starve the manager's own disk traffic; 0 for no cap
  */
 public record EngineConfig(
     String nodeName,
@@ -28,7 +30,8 @@ public record EngineConfig(
     SourceMode sourceMode,
     EtcdEndpoint etcd,
     String helperImage,
-    Path spoolDir) {
+    Path spoolDir,
+    long maxBytesPerSecond) {
 
   public static final Set<String> DEFAULT_EXCLUDED = Set.of("ucp-metrics-data", "ucp-node-certs", ArchiveLayout.SNAPSHOT_VOLUME);
   public static final String DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
@@ -42,27 +45,34 @@ public record EngineConfig(
     excludedVolumes = Set.copyOf(excludedVolumes);
     Objects.requireNonNull(sourceMode);
     Objects.requireNonNull(helperImage);
+    if (maxBytesPerSecond < 0) {
+      throw new IllegalArgumentException("maxBytesPerSecond < 0");
+    }
   }
 
   public static EngineConfig defaults(String nodeName) {
     return new EngineConfig(nodeName, DEFAULT_DOCKER_HOST, "", DEFAULT_EXCLUDED, SourceMode.AUTO,
-        EtcdEndpoint.plain(DEFAULT_ETCD), DEFAULT_HELPER_IMAGE, null);
+        EtcdEndpoint.plain(DEFAULT_ETCD), DEFAULT_HELPER_IMAGE, null, 0);
   }
 
   public EngineConfig withVolumePrefix(String prefix) {
-    return new EngineConfig(nodeName, dockerHost, prefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir);
+    return new EngineConfig(nodeName, dockerHost, prefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir, maxBytesPerSecond);
   }
 
   public EngineConfig withSourceMode(SourceMode mode) {
-    return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, mode, etcd, helperImage, spoolDir);
+    return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, mode, etcd, helperImage, spoolDir, maxBytesPerSecond);
   }
 
   public EngineConfig withEtcd(EtcdEndpoint endpoint) {
-    return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, endpoint, helperImage, spoolDir);
+    return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, endpoint, helperImage, spoolDir, maxBytesPerSecond);
+  }
+
+  public EngineConfig withMaxBytesPerSecond(long rate) {
+    return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir, rate);
   }
 
   public EngineConfig withDockerHost(String host) {
-    return new EngineConfig(nodeName, host, volumePrefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir);
+    return new EngineConfig(nodeName, host, volumePrefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir, maxBytesPerSecond);
   }
 
   /** How volume bytes are read. */

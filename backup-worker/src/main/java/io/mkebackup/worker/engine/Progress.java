@@ -22,10 +22,18 @@ final class Progress implements ByteCounter {
   private long totalFiles;
   private long estimate;
   private long lastEmit = System.nanoTime();
+  private final long maxBytesPerSecond;
+  private final long startNanos = System.nanoTime();
 
   Progress(String backupId, ProgressListener listener) {
+    this(backupId, listener, 0);
+  }
+
+  /** @param maxBytesPerSecond 0 for no cap; else {@link #add} waits to keep the average under it */
+  Progress(String backupId, ProgressListener listener, long maxBytesPerSecond) {
     this.backupId = backupId;
     this.listener = listener;
+    this.maxBytesPerSecond = maxBytesPerSecond;
   }
 
   void estimate(long bytes) {
@@ -48,6 +56,13 @@ final class Progress implements ByteCounter {
     if (now - lastEmit >= INTERVAL_NANOS) {
       lastEmit = now;
       emit(Kind.PROGRESS, ProgressFormat.bytes(totalBytes) + " of about " + ProgressFormat.bytes(estimate));
+    }
+    if (maxBytesPerSecond > 0) {
+      long due = startNanos + (long) (totalBytes * 1e9 / maxBytesPerSecond);
+      long wait = due - System.nanoTime();
+      if (wait > 0) {
+        java.util.concurrent.locks.LockSupport.parkNanos(wait);
+      }
     }
   }
 

@@ -21,8 +21,8 @@ final class RunLog implements ProgressListener, AutoCloseable {
   private final OutputStream out;
   private final PgpEncryptingOutputStream encrypted;
 
-  RunLog(Path path, Passphrase passphrase) throws IOException {
-    file = AtomicFile.create(path);
+  RunLog(Path path, Passphrase passphrase, String tag) throws IOException {
+    file = AtomicFile.create(path, tag);
     encrypted = passphrase == null ? null
         : new PgpEncryptingOutputStream(file.stream(), passphrase, path.getFileName().toString());
     out = encrypted == null ? file.stream() : encrypted;

@@ -47,13 +47,14 @@ public final class ArchiveWriter implements Closeable {
   /**
    * @param out where the tar goes (a file, stdout, or an encrypting stream)
    * @param spoolDir a directory for the temporary entry list
+   * @param tag names the temporary files ({@code .mke-backup-*-<tag>.part}); the backup's id
    */
-  public ArchiveWriter(OutputStream out, Path spoolDir) throws IOException {
+  public ArchiveWriter(OutputStream out, Path spoolDir, String tag) throws IOException {
     tar = new TarArchiveOutputStream(out, 10240, StandardCharsets.UTF_8.name());
     tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
     tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
     tar.setAddPaxHeadersForNonAsciiNames(true);
-    spool = Files.createTempFile(spoolDir, ".mke-backup-entries-", ".part");
+    spool = Files.createFile(spoolDir.resolve(".mke-backup-entries-" + tag + ".part"));
     spoolWriter = Files.newBufferedWriter(spool, StandardCharsets.UTF_8);
     try {
       sha256 = MessageDigest.getInstance("SHA-256");
@@ -199,7 +200,8 @@ public final class ArchiveWriter implements Closeable {
    */
   public void finish(Map<String, Object> header, EntryInfo info) throws IOException {
     spoolWriter.close();
-    Path metadata = Files.createTempFile(spool.getParent(), ".mke-backup-metadata-", ".part");
+    Path metadata = Files.createFile(spool.getParent().resolve(
+        spool.getFileName().toString().replace(".mke-backup-entries-", ".mke-backup-metadata-")));
     try {
       try (OutputStream out = Files.newOutputStream(metadata);
           JsonGenerator g = new JsonFactory(JSON).createGenerator(out, JsonEncoding.UTF8)) {

@@ -36,14 +36,23 @@ public final class AtomicFile implements AutoCloseable {
     this.stream = Channels.newOutputStream(channel);
   }
 
-  /** Creates the temporary file; errors name the directory and say what to do. */
+  /** Creates the temporary file with a random tag; errors name the directory and say what to do. */
   public static AtomicFile create(Path target) {
+    return create(target, UUID.randomUUID().toString().substring(0, 8));
+  }
+
+  /**
+   * Creates the temporary file {@code .<name>.<tag>.part}. A backup passes its id as the tag, so
+   * that whoever finds the backup abandoned (its member died) can find and remove its leftovers
+   * ({@link Storage#removeLeftovers}).
+   */
+  public static AtomicFile create(Path target, String tag) {
     Path dir = target.toAbsolutePath().getParent();
     if (!Files.isDirectory(dir)) {
       throw new BackupException(ErrorCode.TARGET_NOT_FOUND,
           "directory " + dir + " does not exist; create it (on shared storage) or pick another");
     }
-    Path temporary = dir.resolve("." + target.getFileName() + "." + UUID.randomUUID().toString().substring(0, 8) + ".part");
+    Path temporary = dir.resolve("." + target.getFileName() + "." + tag + ".part");
     try {
       FileChannel channel = FileChannel.open(temporary,
           java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),

@@ -60,4 +60,30 @@ public final class Storage {
       return Long.MAX_VALUE;
     }
   }
+
+  /**
+   * Removes the hidden temporary files a backup with this tag (its id) left in the directory when
+   * its process died: {@code .<name>.<tag>.part} and {@code .mke-backup-*-<tag>.part}.
+   *
+   * @return the files removed
+   */
+  public static java.util.List<Path> removeLeftovers(Path dir, String tag) {
+    java.util.List<Path> removed = new java.util.ArrayList<>();
+    if (tag == null || tag.isBlank() || dir == null || !Files.isDirectory(dir)) {
+      return removed;
+    }
+    try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        String n = f.getFileName().toString();
+        if (n.startsWith(".") && (n.endsWith("." + tag + ".part") || n.endsWith("-" + tag + ".part"))) {
+          if (Files.deleteIfExists(f)) {
+            removed.add(f);
+          }
+        }
+      }
+    } catch (IOException e) {
+      // Best effort: a leftover is hidden and never mistaken for a backup.
+    }
+    return removed;
+  }
 }

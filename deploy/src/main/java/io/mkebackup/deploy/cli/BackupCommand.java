@@ -6,6 +6,7 @@ import io.mkebackup.common.progress.ProgressEvent;
 import io.mkebackup.common.progress.ProgressEvent.Kind;
 import io.mkebackup.common.progress.ProgressFormat;
 import io.mkebackup.common.progress.ProgressListener;
+import io.mkebackup.deploy.Logging;
 import io.mkebackup.worker.engine.BackupEngine;
 import io.mkebackup.worker.engine.BackupRequest;
 import io.mkebackup.worker.engine.BackupResult;
@@ -14,6 +15,7 @@ import java.io.FileOutputStream;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -56,6 +58,17 @@ public final class BackupCommand implements Callable<Integer> {
   @Option(names = "--debug", description = "also print periodic byte counts and stack traces")
   boolean debug;
 
+  @Option(names = "--cluster-members", paramLabel = "HOST:PORT", split = ",",
+      defaultValue = "${env:MKE_BACKUP_CLUSTER_MEMBERS}",
+      description = "the backup cluster's managers (Hazelcast host:port); when given, this backup takes the"
+          + " cluster's backup lock and is recorded in its catalog, so no other backup runs meanwhile"
+          + " (env MKE_BACKUP_CLUSTER_MEMBERS)")
+  List<String> clusterMembers;
+
+  @Option(names = "--cluster-name", paramLabel = "NAME", defaultValue = "${env:MKE_BACKUP_CLUSTER_NAME:-mke-backup}",
+      description = "the backup cluster's name (default: ${DEFAULT-VALUE}; env MKE_BACKUP_CLUSTER_NAME)")
+  String clusterName;
+
   @Override
   public Integer call() {
     PrintWriter err = spec.commandLine().getErr();
@@ -80,9 +93,21 @@ public final class BackupCommand implements Callable<Integer> {
     Path logFile = includeLogs ? logFileFor(file) : null;
     String id = UUID.randomUUID().toString();
     OutputStream stdout = file == null ? new FileOutputStream(FileDescriptor.out) : null;
-    try (Passphrase p = passphrase == null ? null : Passphrases.fromOption(passphrase, System.in)) {
+    try (Passphrase p = passphrase == null ? null : Passphrases.fromOption(passphrase, System.in);
+        ClusterLease lease = ClusterLease.take(clusterMembers, clusterName, engine.toConfig().nodeName(), id,
+            p != null, file, logFile)) {
+      if (debug) {
+        Logging.cli(true);
+      }
       BackupEngine backups = new BackupEngine(engine.toConfig());
-      BackupResult result = backups.run(new BackupRequest(id, p, file, stdout, logFile, "--file"), printer(err));
+      BackupResult result;
+      try {
+        result = backups.run(new BackupRequest(id, p, file, stdout, logFile, "--file"), printer(err));
+      } catch (RuntimeException e) {
+        lease.failed(e.getMessage());
+        throw e;
+      }
+      lease.succeeded(result);
       if (result.logFile() != null) {
         err.println(jsonLog ? "{\"log\":\"" + result.logFile() + "\"}" : "log written to " + result.logFile());
       }

@@ -53,6 +53,11 @@ public final class EngineOptions {
       description = "node name recorded in the backup (default: the host name)")
   String node;
 
+  @Option(names = "--max-rate", paramLabel = "MiB/s", defaultValue = "${env:MKE_BACKUP_MAX_RATE_MIB:-0}",
+      description = "read at most this many MiB per second, so the backup does not starve the manager's disk"
+          + " (default 0: no cap; env MKE_BACKUP_MAX_RATE_MIB)")
+  double maxRateMib;
+
   EngineConfig toConfig() {
     String nodeName = node;
     if (nodeName == null || nodeName.isBlank()) {
@@ -79,6 +84,14 @@ public final class EngineOptions {
     }
     Set<String> exclude = excluded == null ? EngineConfig.DEFAULT_EXCLUDED : new HashSet<>(excluded);
     return new EngineConfig(nodeName, dockerHost, volumePrefix, exclude, mode, etcd,
-        EngineConfig.DEFAULT_HELPER_IMAGE, null);
+        EngineConfig.DEFAULT_HELPER_IMAGE, null, rate(maxRateMib, "--max-rate"));
+  }
+
+  /** MiB/s to bytes/s; 0 means no cap. */
+  public static long rate(double mib, String field) {
+    if (mib < 0 || Double.isNaN(mib)) {
+      throw io.mkebackup.common.BackupException.invalid(field, field + " must be 0 (no cap) or a positive number of MiB/s");
+    }
+    return (long) (mib * 1024 * 1024);
   }
 }

@@ -1,5 +1,6 @@
 package io.mkebackup.deploy.demo;
 
+import io.mkebackup.common.tls.Certificates;
 import com.github.dockerjava.api.command.InspectVolumeResponse;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Bind;
@@ -85,8 +86,8 @@ public final class DemoState {
   public void ensure() throws IOException {
     try (DockerEngine docker = DockerEngine.connect(o.dockerHost())) {
       docker.ensureHelperImage(EngineConfig.DEFAULT_HELPER_IMAGE);
-      DemoCertificates.Issued clusterCa = null;
-      DemoCertificates.Issued clientCa = null;
+      Certificates.Issued clusterCa = null;
+      Certificates.Issued clientCa = null;
       // Root CAs first: the component certificates are signed by them.
       List<String> order = new ArrayList<>(List.of("ucp-cluster-root-ca", "ucp-client-root-ca"));
       ALL_VOLUMES.stream().filter(v -> !order.contains(v)).forEach(order::add);
@@ -97,7 +98,7 @@ public final class DemoState {
         }
         switch (name) {
           case "ucp-cluster-root-ca", "ucp-client-root-ca" -> {
-            DemoCertificates.Issued ca = DemoCertificates.rootCa(name.equals("ucp-cluster-root-ca")
+            Certificates.Issued ca = Certificates.rootCa(name.equals("ucp-cluster-root-ca")
                 ? "UCP Cluster Root CA" : "UCP Client Root CA");
             write(mount, "cert.pem", ca.certPem(), "rw-r--r--", 0);
             write(mount, "key.pem", ca.keyPem(), "rw-------", 0);
@@ -120,12 +121,12 @@ public final class DemoState {
             if (CERT_VOLUMES.contains(name)) {
               clusterCa = clusterCa != null ? clusterCa : readCa(docker, "ucp-cluster-root-ca");
               clientCa = clientCa != null ? clientCa : readCa(docker, "ucp-client-root-ca");
-              DemoCertificates.Issued c = DemoCertificates.component(name.replace("-certs", ""), clusterCa);
-              write(mount, "ca.pem", DemoCertificates.pemOf(clusterCa.certificate()), "rw-r--r--", 0);
+              Certificates.Issued c = Certificates.component(name.replace("-certs", ""), clusterCa);
+              write(mount, "ca.pem", Certificates.pemOf(clusterCa.certificate()), "rw-r--r--", 0);
               write(mount, "cert.pem", c.certPem(), "rw-r--r--", 0);
               write(mount, "key.pem", c.keyPem(), "rw-------", 0);
               if (name.equals("ucp-controller-server-certs") || name.equals("ucp-auth-api-certs")) {
-                write(mount, "client_ca.pem", DemoCertificates.pemOf(clientCa.certificate()), "rw-r--r--", 0);
+                write(mount, "client_ca.pem", Certificates.pemOf(clientCa.certificate()), "rw-r--r--", 0);
               }
               out.println("created " + name + " (certificates)");
             }
@@ -197,9 +198,9 @@ public final class DemoState {
     }
   }
 
-  private DemoCertificates.Issued readCa(DockerEngine docker, String name) throws IOException {
+  private Certificates.Issued readCa(DockerEngine docker, String name) throws IOException {
     Path mount = volume(docker, name);
-    return DemoCertificates.parse(Files.readString(mount.resolve("cert.pem")), Files.readString(mount.resolve("key.pem")));
+    return Certificates.parse(Files.readString(mount.resolve("cert.pem")), Files.readString(mount.resolve("key.pem")));
   }
 
   private static void write(Path dir, String name, String content, String perms, int uid) throws IOException {

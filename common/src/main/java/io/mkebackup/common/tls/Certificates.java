@@ -1,4 +1,4 @@
-package io.mkebackup.deploy.demo;
+package io.mkebackup.common.tls;
 
 import java.io.IOException;
 import java.io.StringWriter;
@@ -28,18 +28,21 @@ import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
-/** Certificates shaped like MKE's: two root CAs and component certificates signed by them (Bouncy Castle). */
-final class DemoCertificates {
+/**
+ * X.509 certificates made with Bouncy Castle (EC P-256, SHA-256): root CAs and component
+ * certificates signed by them, shaped like MKE's, and the gateway's self-signed server certificate.
+ */
+public final class Certificates {
   private static final SecureRandom RANDOM = new SecureRandom();
 
   /** A certificate with its key. */
-  record Issued(X509Certificate certificate, PrivateKey key) {
-    String certPem() {
+  public record Issued(X509Certificate certificate, PrivateKey key) {
+    public String certPem() {
       return pem(certificate);
     }
 
     /** PKCS#8, as MKE's components read it. */
-    String keyPem() {
+    public String keyPem() {
       try {
         return pem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(key, null));
       } catch (org.bouncycastle.util.io.pem.PemGenerationException e) {
@@ -48,21 +51,30 @@ final class DemoCertificates {
     }
   }
 
-  private DemoCertificates() {}
+  private Certificates() {}
 
-  static Issued rootCa(String commonName) {
-    return sign(commonName, keyPair(), null, true, Duration.ofDays(3650));
+  public static Issued rootCa(String commonName) {
+    return sign(commonName, "Mirantis MKE demo", keyPair(), null, true, Duration.ofDays(3650), java.util.List.of());
   }
 
-  static Issued component(String commonName, Issued ca) {
-    return sign(commonName, keyPair(), ca, false, Duration.ofDays(825));
+  public static Issued component(String commonName, Issued ca) {
+    return sign(commonName, "Mirantis MKE demo", keyPair(), ca, false, Duration.ofDays(825), java.util.List.of());
   }
 
-  /** @param issuer null for a self-signed root */
-  private static Issued sign(String subject, KeyPair kp, Issued issuer, boolean ca, Duration validity) {
+  /**
+   * A self-signed server certificate for these host names and IP addresses (and localhost,
+   * 127.0.0.1), as the gateway makes on first start.
+   */
+  public static Issued selfSignedServer(String commonName, java.util.List<String> hosts) {
+    return sign(commonName, "mke-backup", keyPair(), null, false, Duration.ofDays(825), hosts);
+  }
+
+  /** @param issuer null for a self-signed certificate */
+  private static Issued sign(String subject, String org, KeyPair kp, Issued issuer, boolean ca, Duration validity,
+      java.util.List<String> hosts) {
     try {
       Instant now = Instant.now();
-      X500Name subjectName = new X500Name("CN=" + subject + ",O=Mirantis MKE demo");
+      X500Name subjectName = new X500Name("CN=" + subject + ",O=" + org);
       // The issuer name is copied from the CA's certificate byte for byte, as verifiers compare it.
       X500Name issuerName = issuer == null ? subjectName
           : new org.bouncycastle.cert.jcajce.JcaX509CertificateHolder(issuer.certificate()).getSubject();
@@ -80,9 +92,17 @@ final class DemoCertificates {
         b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment));
         b.addExtension(Extension.extendedKeyUsage, false,
             new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
-        b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
-            new GeneralName(GeneralName.dNSName, subject), new GeneralName(GeneralName.dNSName, "localhost"),
-            new GeneralName(GeneralName.iPAddress, "127.0.0.1")}));
+        java.util.LinkedHashSet<String> names = new java.util.LinkedHashSet<>();
+        names.add(subject);
+        names.addAll(hosts);
+        names.add("localhost");
+        names.add("127.0.0.1");
+        java.util.List<GeneralName> sans = new java.util.ArrayList<>();
+        for (String n : names) {
+          boolean ip = n.matches("[0-9.]+") || n.contains(":");
+          sans.add(new GeneralName(ip ? GeneralName.iPAddress : GeneralName.dNSName, n));
+        }
+        b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(sans.toArray(new GeneralName[0])));
       }
       var signer = new JcaContentSignerBuilder("SHA256withECDSA").build(issuer == null ? kp.getPrivate() : issuer.key());
       return new Issued(new JcaX509CertificateConverter().getCertificate(b.build(signer)), kp.getPrivate());
@@ -101,12 +121,12 @@ final class DemoCertificates {
     }
   }
 
-  static String pemOf(Object o) {
+  public static String pemOf(Object o) {
     return pem(o);
   }
 
   /** Reads a CA written earlier, so later component certificates chain to it. */
-  static Issued parse(String certPem, String keyPem) {
+  public static Issued parse(String certPem, String keyPem) {
     try (var certReader = new org.bouncycastle.openssl.PEMParser(new java.io.StringReader(certPem));
         var keyReader = new org.bouncycastle.openssl.PEMParser(new java.io.StringReader(keyPem))) {
       var holder = (org.bouncycastle.cert.X509CertificateHolder) certReader.readObject();
@@ -117,7 +137,7 @@ final class DemoCertificates {
           : converter.getPrivateKey((org.bouncycastle.asn1.pkcs.PrivateKeyInfo) k);
       return new Issued(new JcaX509CertificateConverter().getCertificate(holder), key);
     } catch (IOException | GeneralSecurityException e) {
-      throw new IllegalStateException("cannot read the demo root CA: " + e, e);
+      throw new IllegalStateException("cannot read the certificate and key: " + e, e);
     }
   }
 

@@ -1,0 +1,118 @@
+package io.mkebackup.gateway;
+
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.ErrorCode;
+import io.mkebackup.common.bus.Addresses;
+import io.mkebackup.common.cluster.BackupCatalog;
+import io.mkebackup.gateway.auth.AuthRoutes;
+import io.mkebackup.gateway.auth.TokenStore;
+import io.mkebackup.gateway.backup.BackupRequestValidator;
+import io.mkebackup.gateway.backup.BackupRoutes;
+import io.mkebackup.gateway.backup.ProgressHub;
+import io.mkebackup.gateway.tls.ServerCertificate;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.ext.bridge.BridgeEventType;
+import io.vertx.ext.bridge.PermittedOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.sockjs.SockJSBridgeOptions;
+import io.vertx.ext.web.handler.sockjs.SockJSHandler;
+
+/**
+ * The api-gateway verticle: HTTPS, login, the MKE backup endpoints, the progress bridges (SSE and
+ * a SockJS event-bus bridge that lets authenticated admins receive progress and nothing else).
+ * Wiring only.
+ */
+public final class ApiGatewayVerticle extends VerticleBase {
+  /** Request bodies above this are refused (400). */
+  public static final int BODY_LIMIT = 64 * 1024;
+
+  private final GatewayConfig config;
+  private final ServerCertificate.Pem certificate;
+  private final BackupCatalog catalog;
+  private final TokenStore tokens;
+  private final ProgressHub hub = new ProgressHub();
+  private HttpServer server;
+
+  public ApiGatewayVerticle(GatewayConfig config, ServerCertificate.Pem certificate, BackupCatalog catalog,
+      TokenStore tokens) {
+    this.config = config;
+    this.certificate = certificate;
+    this.catalog = catalog;
+    this.tokens = tokens;
+  }
+
+  @Override
+  public Future<?> start() {
+    Router router = Router.router(vertx);
+    AuthRoutes auth = new AuthRoutes(vertx, config.users(), tokens);
+    BackupRoutes backups = new BackupRoutes(vertx, config.nodeName(),
+        new BackupRequestValidator(config.allowedRoots(), config.defaultBackupDir()), catalog, hub);
+
+    router.get("/_ping").handler(ctx -> ctx.response().putHeader("Content-Type", "text/plain").end("OK"));
+    router.route("/auth/*").handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT));
+    router.route("/api/*").handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT));
+    auth.mount(router);
+    router.route("/api/ucp/*").handler(auth::requireAdmin);
+    backups.mount(router);
+    router.route("/eventbus/*").subRouter(bridge(auth));
+    router.route().failureHandler(ctx -> {
+      if (ctx.statusCode() == 413) {
+        ApiErrors.send(ctx, new BackupException(ErrorCode.REQUEST_TOO_LARGE, "body",
+            "body: the request body is larger than " + BODY_LIMIT / 1024 + " KiB", null));
+      } else if (ctx.failure() != null) {
+        ApiErrors.send(ctx, ctx.failure());
+      } else {
+        ctx.response().setStatusCode(ctx.statusCode()).end();
+      }
+    });
+
+    HttpServerOptions options = new HttpServerOptions()
+        .setHost(config.bindHost())
+        .setPort(config.httpsPort())
+        .setSsl(true)
+        .setKeyCertOptions(new PemKeyCertOptions()
+            .setCertPath(certificate.cert().toString())
+            .setKeyPath(certificate.key().toString()));
+    return hub.start(vertx)
+        .compose(v -> vertx.createHttpServer(options).requestHandler(router).listen())
+        .onSuccess(s -> server = s);
+  }
+
+  /**
+   * SockJS event-bus bridge: clients may register for {@link Addresses#PROGRESS} with an admin token
+   * in the register message's headers ({@code {"auth_token": "..."}}); nothing may be sent in.
+   */
+  private Router bridge(AuthRoutes auth) {
+    SockJSBridgeOptions options = new SockJSBridgeOptions()
+        .addOutboundPermitted(new PermittedOptions().setAddress(Addresses.PROGRESS));
+    return SockJSHandler.create(vertx).bridge(options, event -> {
+      if (event.type() == BridgeEventType.REGISTER) {
+        JsonObject raw = event.getRawMessage();
+        JsonObject headers = raw == null ? null : raw.getJsonObject("headers");
+        String token = headers == null ? null : headers.getString("auth_token",
+            AuthRoutes.bearer(headers.getString("Authorization")).orElse(null));
+        auth.admin(token).onComplete(r -> event.complete(r.succeeded()));
+      } else if (event.type() == BridgeEventType.SEND || event.type() == BridgeEventType.PUBLISH) {
+        event.complete(false);
+      } else {
+        event.complete(true);
+      }
+    });
+  }
+
+  /** The port the server listens on (useful when configured as 0). */
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  @Override
+  public Future<?> stop() {
+    return hub.stop();
+  }
+}

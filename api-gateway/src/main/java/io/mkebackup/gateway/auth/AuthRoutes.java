@@ -1,0 +1,112 @@
+package io.mkebackup.gateway.auth;
+
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.ErrorCode;
+import io.mkebackup.gateway.ApiErrors;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * {@code POST /auth/login} and the handler that guards the backup endpoints: a valid
+ * {@code Authorization: Bearer <token>} (401 otherwise) of an admin (403 otherwise).
+ */
+public final class AuthRoutes {
+  /** Where the guard leaves the caller's session for later handlers. */
+  public static final String SESSION = "mke.session";
+
+  private final Vertx vertx;
+  private final Map<String, UserAccount> users;
+  private final TokenStore tokens;
+
+  public AuthRoutes(Vertx vertx, List<UserAccount> users, TokenStore tokens) {
+    this.vertx = vertx;
+    this.users = users.stream().collect(Collectors.toUnmodifiableMap(UserAccount::username, Function.identity()));
+    this.tokens = tokens;
+  }
+
+  public void mount(Router router) {
+    router.post("/auth/login").handler(this::login);
+  }
+
+  private void login(RoutingContext ctx) {
+    JsonObject body;
+    try {
+      body = ctx.body().asJsonObject();
+    } catch (DecodeException | ClassCastException e) {
+      body = null;
+    }
+    if (body == null) {
+      ApiErrors.send(ctx, BackupException.invalid("body", "body: send a JSON object {\"username\", \"password\"}"));
+      return;
+    }
+    Object username = body.getValue("username");
+    Object password = body.getValue("password");
+    if (!(username instanceof String) || ((String) username).isEmpty()) {
+      ApiErrors.send(ctx, BackupException.invalid("username", "username is required (a string)"));
+      return;
+    }
+    if (!(password instanceof String)) {
+      ApiErrors.send(ctx, BackupException.invalid("password", "password is required (a string)"));
+      return;
+    }
+    UserAccount user = users.get(username);
+    char[] given = ((String) password).toCharArray();
+    vertx.executeBlocking(() -> {
+      boolean ok = Passwords.matches(user == null ? null : user.passwordHash(), given);
+      if (!ok) {
+        throw new BackupException(ErrorCode.UNAUTHORIZED, "wrong username or password");
+      }
+      return tokens.issue(user);
+    }, false).onSuccess(token -> ctx.response()
+        .putHeader("Content-Type", "application/json")
+        .putHeader("Cache-Control", "no-store")
+        .end(new JsonObject().put("auth_token", token).encode()))
+        .onFailure(e -> ApiErrors.send(ctx, e));
+  }
+
+  /** The token from {@code Authorization: Bearer ...}, if any. */
+  public static Optional<String> bearer(String header) {
+    if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return Optional.empty();
+    }
+    return Optional.of(header.substring(7).trim());
+  }
+
+  /** Resolves a token to an admin session, failing with 401 or 403. */
+  public Future<TokenStore.Session> admin(String token) {
+    if (token == null || token.isEmpty()) {
+      return Future.failedFuture(new BackupException(ErrorCode.UNAUTHORIZED,
+          "authentication required: log in with POST /auth/login and send Authorization: Bearer <auth_token>"));
+    }
+    return vertx.executeBlocking(() -> tokens.lookup(token), false).compose(s -> {
+      if (s.isEmpty()) {
+        return Future.failedFuture(new BackupException(ErrorCode.UNAUTHORIZED,
+            "the token is invalid or has expired; log in again with POST /auth/login"));
+      }
+      if (!s.get().admin()) {
+        return Future.failedFuture(new BackupException(ErrorCode.FORBIDDEN,
+            "user " + s.get().username() + " is not an administrator; backups need an MKE admin"));
+      }
+      return Future.succeededFuture(s.get());
+    });
+  }
+
+  /** Route handler: admins pass, everyone else gets 401 or 403. */
+  public void requireAdmin(RoutingContext ctx) {
+    admin(bearer(ctx.request().getHeader("Authorization")).orElse(null))
+        .onSuccess(s -> {
+          ctx.put(SESSION, s);
+          ctx.next();
+        })
+        .onFailure(e -> ApiErrors.send(ctx, e));
+  }
+}

@@ -1,0 +1,79 @@
+package io.mkebackup.gateway.auth;
+
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
+import io.mkebackup.common.cluster.ClusterSettings;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Login tokens valid on every manager: random 256-bit tokens whose SHA-256 (never the token) keys
+ * a cluster map entry that expires with the token. Blocking calls: use off the event loop.
+ */
+public final class TokenStore {
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private final IMap<String, String> map;
+  private final Duration ttl;
+
+  public TokenStore(HazelcastInstance hazelcast, Duration ttl) {
+    this.map = hazelcast.getMap(ClusterSettings.TOKEN_MAP);
+    this.ttl = ttl;
+  }
+
+  /** A logged-in user, as a token says. */
+  public record Session(String username, Set<String> roles) {
+    public boolean admin() {
+      return roles.contains(UserAccount.ADMIN);
+    }
+  }
+
+  public String issue(UserAccount user) {
+    byte[] raw = new byte[32];
+    RANDOM.nextBytes(raw);
+    String token = Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
+    map.set(key(token), new JsonObject().put("username", user.username())
+        .put("roles", new JsonArray(user.roles().stream().sorted().toList())).encode(), ttl.toSeconds(), TimeUnit.SECONDS);
+    return token;
+  }
+
+  public Optional<Session> lookup(String token) {
+    if (token == null || token.isBlank() || token.length() > 200) {
+      return Optional.empty();
+    }
+    String v = map.get(key(token));
+    if (v == null) {
+      return Optional.empty();
+    }
+    JsonObject j = new JsonObject(v);
+    Set<String> roles = new HashSet<>();
+    j.getJsonArray("roles").forEach(r -> roles.add(String.valueOf(r)));
+    return Optional.of(new Session(j.getString("username"), Set.copyOf(roles)));
+  }
+
+  public void revoke(String token) {
+    map.delete(key(token));
+  }
+
+  public Duration ttl() {
+    return ttl;
+  }
+
+  static String key(String token) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

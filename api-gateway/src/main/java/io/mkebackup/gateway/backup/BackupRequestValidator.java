@@ -1,0 +1,194 @@
+package io.mkebackup.gateway.backup;
+
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.ErrorCode;
+import io.mkebackup.common.Passphrase;
+import io.mkebackup.common.bus.BackupJob;
+import io.mkebackup.common.io.Storage;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Turns the body of {@code POST /api/ucp/backup} into a job, or refuses it with an
+ * {@link ErrorCode#INVALID_FIELD} (or TARGET_*) error whose field and message name the offending
+ * field. Touches the disk (hostPath checks): call it off the event loop. Changes nothing.
+ */
+public final class BackupRequestValidator {
+  /** The request fields and their JSON types, as the seed documents them (plus its example's). */
+  static final Map<String, Class<?>> FIELDS = Map.of(
+      "passphrase", String.class,
+      "noPassphrase", Boolean.class,
+      "encrypted", Boolean.class,
+      "fileName", String.class,
+      "logFileName", String.class,
+      "includeLogs", Boolean.class,
+      "hostPath", String.class);
+  private static final DateTimeFormatter STAMP =
+      DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
+
+  private final List<Path> allowedRoots;
+  private final Path defaultDir;
+
+  public BackupRequestValidator(List<Path> allowedRoots, Path defaultDir) {
+    this.allowedRoots = allowedRoots;
+    this.defaultDir = defaultDir;
+  }
+
+  public BackupJob validate(Buffer body, String origin) {
+    JsonObject json;
+    try {
+      if (body == null || body.length() == 0) {
+        throw BackupException.invalid("body", "body: the request has no body; send a JSON object such as"
+            + " {\"passphrase\": \"...\", \"fileName\": \"backup1.tar\"}");
+      }
+      Object parsed = io.vertx.core.json.Json.decodeValue(body);
+      if (!(parsed instanceof JsonObject o)) {
+        throw BackupException.invalid("body", "body: expected a JSON object, got " + typeName(parsed));
+      }
+      json = o;
+    } catch (DecodeException e) {
+      throw BackupException.invalid("body", "body: malformed JSON; send a JSON object such as"
+          + " {\"passphrase\": \"...\", \"fileName\": \"backup1.tar\"}");
+    }
+    for (Map.Entry<String, Class<?>> f : FIELDS.entrySet()) {
+      Object v = json.getValue(f.getKey());
+      if (json.containsKey(f.getKey()) && (v == null || !f.getValue().isInstance(v))) {
+        throw BackupException.invalid(f.getKey(), f.getKey() + " must be a " + (f.getValue() == Boolean.class
+            ? "boolean (true or false)" : "string") + ", not " + typeName(v));
+      }
+    }
+    String passphrase = json.getString("passphrase");
+    boolean noPassphrase = json.getBoolean("noPassphrase", false);
+    Boolean encrypted = json.getBoolean("encrypted");
+    if (passphrase != null && noPassphrase) {
+      throw BackupException.invalid("passphrase", "passphrase and noPassphrase: true exclude each other; give one");
+    }
+    if (passphrase == null && !noPassphrase) {
+      throw BackupException.invalid("passphrase", "passphrase is required (at least " + Passphrase.MIN_LENGTH
+          + " characters); to write an unencrypted backup, set noPassphrase: true instead");
+    }
+    if (encrypted != null && encrypted != (passphrase != null)) {
+      throw BackupException.invalid("encrypted", encrypted
+          ? "encrypted is true but noPassphrase is set; an encrypted backup needs a passphrase"
+          : "encrypted is false but a passphrase is given; drop the passphrase and set noPassphrase: true");
+    }
+    String fileName = json.getString("fileName");
+    String logFileName = json.getString("logFileName");
+    Boolean includeLogs = json.getBoolean("includeLogs");
+    if (logFileName != null && Boolean.FALSE.equals(includeLogs)) {
+      throw BackupException.invalid("logFileName", "logFileName is given but includeLogs is false; set includeLogs:"
+          + " true or drop logFileName");
+    }
+    String id = UUID.randomUUID().toString();
+    if (fileName == null) {
+      fileName = generatedName(id, Instant.now());
+    } else {
+      checkPlainName("fileName", fileName);
+    }
+    boolean logs = Boolean.TRUE.equals(includeLogs) || logFileName != null;
+    if (logFileName != null) {
+      checkPlainName("logFileName", logFileName);
+      if (logFileName.equals(fileName)) {
+        throw BackupException.invalid("logFileName", "logFileName must differ from fileName ('" + fileName + "')");
+      }
+    } else if (logs) {
+      logFileName = logNameFor(fileName);
+    }
+    Path dir = hostPath(json.getString("hostPath"));
+    Passphrase p = passphrase == null ? null : Passphrase.of(passphrase, "passphrase");
+    return new BackupJob(id, p, fileName, logs ? logFileName : "", dir, origin);
+  }
+
+  /** A sortable name: {@code mke-backup-20261125T034512Z-0d0525dd.tar}. */
+  static String generatedName(String id, Instant at) {
+    return "mke-backup-" + STAMP.format(at) + "-" + id.substring(0, 8) + ".tar";
+  }
+
+  static String logNameFor(String fileName) {
+    String base = fileName.endsWith(".tar") ? fileName.substring(0, fileName.length() - 4) : fileName;
+    return base + ".log";
+  }
+
+  static void checkPlainName(String field, String name) {
+    String problem = null;
+    if (name.isEmpty()) {
+      problem = "is empty";
+    } else if (name.contains("/") || name.contains("\\")) {
+      problem = "contains a path separator; give a plain file name and put the directory in hostPath";
+    } else if (name.equals(".") || name.equals("..")) {
+      problem = "is not a file name";
+    } else if (name.startsWith(".")) {
+      problem = "starts with a dot; hidden names are reserved for unfinished backups";
+    } else if (name.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+      problem = "contains control characters";
+    } else if (name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 200) {
+      problem = "is longer than 200 bytes";
+    }
+    if (problem != null) {
+      throw BackupException.invalid(field, field + " '" + printable(name) + "' " + problem);
+    }
+  }
+
+  private Path hostPath(String given) {
+    if (given == null) {
+      Storage.checkWritableDirectory(defaultDir, "hostPath");
+      return defaultDir;
+    }
+    if (given.isEmpty() || !given.startsWith("/")) {
+      throw BackupException.invalid("hostPath", "hostPath '" + printable(given) + "' is not an absolute path;"
+          + " give the directory as /path/to/folder");
+    }
+    Path p = Path.of(given).normalize();
+    if (!Files.exists(p)) {
+      throw new BackupException(ErrorCode.TARGET_NOT_FOUND, "hostPath", "hostPath: directory " + p
+          + " does not exist on this manager; create it (on shared storage) or pick another", null);
+    }
+    Path real;
+    try {
+      real = p.toRealPath();
+    } catch (IOException e) {
+      throw BackupException.invalid("hostPath", "hostPath: cannot resolve " + p + ": " + e.getMessage());
+    }
+    if (allowedRoots.stream().noneMatch(real::startsWith)) {
+      throw BackupException.invalid("hostPath", "hostPath " + p + (real.equals(p) ? "" : " (" + real + ")")
+          + " is outside the directories allowed for backups (" + allowedRoots
+          + "); pick a directory under one of them or ask the operator to allow it");
+    }
+    Storage.checkWritableDirectory(real, "hostPath");
+    return real;
+  }
+
+  private static String printable(String s) {
+    String t = s.replaceAll("\\p{Cntrl}", "?");
+    return t.length() > 80 ? t.substring(0, 77) + "..." : t;
+  }
+
+  private static String typeName(Object v) {
+    if (v == null) {
+      return "null";
+    }
+    if (v instanceof String) {
+      return "a string";
+    }
+    if (v instanceof Number) {
+      return "a number";
+    }
+    if (v instanceof Boolean) {
+      return "a boolean";
+    }
+    if (v instanceof io.vertx.core.json.JsonArray) {
+      return "an array";
+    }
+    return "an object";
+  }
+}

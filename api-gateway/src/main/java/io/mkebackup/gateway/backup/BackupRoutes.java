@@ -1,0 +1,160 @@
+package io.mkebackup.gateway.backup;
+
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.ErrorCode;
+import io.mkebackup.common.bus.Addresses;
+import io.mkebackup.common.bus.BackupJob;
+import io.mkebackup.common.cluster.BackupCatalog;
+import io.mkebackup.common.record.BackupRecord;
+import io.mkebackup.common.record.BackupState;
+import io.mkebackup.gateway.ApiErrors;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import java.time.Instant;
+import java.util.logging.Logger;
+
+/**
+ * The seed's backup endpoints ({@code POST /api/ucp/backup}, {@code GET /api/ucp/backups},
+ * {@code GET /api/ucp/backup/{id}}) and the progress streams ({@code .../events}). The gateway
+ * validates and hands the job to a worker over the event bus, its own node's first.
+ */
+public final class BackupRoutes {
+  private static final Logger LOG = Logger.getLogger(BackupRoutes.class.getName());
+  /** A worker answers once it holds the lock and saved the record: a few cluster round trips. */
+  static final long JOB_REPLY_TIMEOUT_MS = 30_000;
+
+  private final Vertx vertx;
+  private final String node;
+  private final BackupRequestValidator validator;
+  private final BackupCatalog catalog;
+  private final ProgressHub hub;
+
+  public BackupRoutes(Vertx vertx, String node, BackupRequestValidator validator, BackupCatalog catalog,
+      ProgressHub hub) {
+    this.vertx = vertx;
+    this.node = node;
+    this.validator = validator;
+    this.catalog = catalog;
+    this.hub = hub;
+  }
+
+  /** Mounts the routes; the caller has put body and admin handlers in front of them. */
+  public void mount(Router router) {
+    router.post("/api/ucp/backup").handler(this::create);
+    router.get("/api/ucp/backups").handler(this::list);
+    router.get("/api/ucp/backups/events").handler(this::allEvents);
+    router.get("/api/ucp/backup/:id").handler(this::one);
+    router.get("/api/ucp/backup/:id/events").handler(this::events);
+  }
+
+  private void create(RoutingContext ctx) {
+    vertx.executeBlocking(() -> validator.validate(ctx.body().buffer(), "api"), false)
+        .compose(this::dispatch)
+        .onSuccess(reply -> ctx.response()
+            .putHeader("Content-Type", "application/json")
+            .end(new JsonObject().put("backupId", reply.getString("backupId")).encode()))
+        .onFailure(e -> ApiErrors.send(ctx, e));
+  }
+
+  /** This node's worker first; any worker when this node has none; 503 when none answers. */
+  Future<JsonObject> dispatch(BackupJob job) {
+    DeliveryOptions opts = new DeliveryOptions().setSendTimeout(JOB_REPLY_TIMEOUT_MS);
+    JsonObject body = job.toJson();
+    if (job.passphrase() != null) {
+      job.passphrase().close();
+    }
+    return vertx.eventBus().<JsonObject>request(Addresses.jobsOn(node), body, opts)
+        .recover(e -> noHandlers(e)
+            ? vertx.eventBus().<JsonObject>request(Addresses.JOBS, body, opts)
+            : Future.failedFuture(e))
+        .map(reply -> reply.body())
+        .recover(e -> Future.failedFuture(fromBus(e)));
+  }
+
+  private static boolean noHandlers(Throwable e) {
+    return e instanceof ReplyException r && r.failureType() == ReplyFailure.NO_HANDLERS;
+  }
+
+  static BackupException fromBus(Throwable e) {
+    if (e instanceof ReplyException r) {
+      if (r.failureType() == ReplyFailure.RECIPIENT_FAILURE) {
+        try {
+          JsonObject j = new JsonObject(r.getMessage());
+          String field = j.getString("field");
+          return new BackupException(ErrorCode.valueOf(j.getString("code")), field == null || field.isEmpty() ? null
+              : field, j.getString("message"), null);
+        } catch (RuntimeException notJson) {
+          return new BackupException(ErrorCode.INTERNAL, "the backup worker failed: " + r.getMessage());
+        }
+      }
+      return new BackupException(ErrorCode.WORKER_UNAVAILABLE, r.failureType() == ReplyFailure.TIMEOUT
+          ? "no backup worker answered within " + JOB_REPLY_TIMEOUT_MS / 1000 + " s; check the managers' logs and retry"
+          : "no backup worker is running in the cluster; start a manager and retry");
+    }
+    return e instanceof BackupException b ? b : new BackupException(ErrorCode.INTERNAL, String.valueOf(e.getMessage()), e);
+  }
+
+  private void list(RoutingContext ctx) {
+    vertx.executeBlocking(catalog::list, false)
+        .onSuccess(records -> {
+          JsonArray a = new JsonArray();
+          records.forEach(r -> a.add(r.toApiJson()));
+          ctx.response().putHeader("Content-Type", "application/json").end(a.encode());
+        })
+        .onFailure(e -> ApiErrors.send(ctx, e));
+  }
+
+  private Future<BackupRecord> find(String id) {
+    return vertx.executeBlocking(() -> catalog.get(id), false)
+        .compose(r -> r.map(Future::succeededFuture).orElseGet(() -> Future.failedFuture(
+            new BackupException(ErrorCode.NOT_FOUND, "backup_id", "backup " + id + " not found", null))));
+  }
+
+  private void one(RoutingContext ctx) {
+    find(ctx.pathParam("id"))
+        .onSuccess(r -> ctx.response().putHeader("Content-Type", "application/json").end(r.toApiJson().encode()))
+        .onFailure(e -> ApiErrors.send(ctx, e));
+  }
+
+  /**
+   * Server-Sent Events for one backup: first its record ({@code event: record}), then each progress
+   * event as published; the stream ends after the terminal one (at once if it has already ended).
+   */
+  private void events(RoutingContext ctx) {
+    String id = ctx.pathParam("id");
+    // Found first (for a 404), then subscribed, then read again: an end that happens in between is
+    // either in the second read or in the stream.
+    find(id).compose(found -> {
+      hub.subscribe(id, ctx.response());
+      return find(id);
+    }).onSuccess(r -> {
+      ctx.response().write("event: record\ndata: " + r.toApiJson().encode() + "\n\n");
+      if (r.state() != BackupState.IN_PROGRESS) {
+        ProgressHub.send(ctx.response(), new JsonObject()
+            .put("backupId", r.id())
+            .put("node", r.nodeLocation())
+            .put("kind", r.state() == BackupState.SUCCESS ? "succeeded" : "failed")
+            .put("step", "finalize")
+            .put("message", r.state() == BackupState.SUCCESS ? "backup written" : r.shortError())
+            .put("at", Instant.now().toString()), true);
+        hub.unsubscribe(id, ctx.response());
+      }
+    }).onFailure(e -> {
+      hub.unsubscribe(id, ctx.response());
+      ApiErrors.send(ctx, e);
+    });
+  }
+
+  /** Server-Sent Events for every backup, for dashboards; never ends by itself. */
+  private void allEvents(RoutingContext ctx) {
+    hub.subscribe(ProgressHub.ALL, ctx.response());
+    LOG.fine("progress stream opened");
+  }
+}

@@ -1,0 +1,155 @@
+package io.mkebackup.worker.service;
+
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.bus.BackupJob;
+import io.mkebackup.common.ErrorCode;
+import io.mkebackup.common.cluster.BackupCatalog;
+import io.mkebackup.common.cluster.BackupLock;
+import io.mkebackup.common.progress.ProgressEvent;
+import io.mkebackup.common.progress.ProgressEvent.Kind;
+import io.mkebackup.common.progress.ProgressListener;
+import io.mkebackup.common.progress.Step;
+import io.mkebackup.common.record.BackupRecord;
+import io.mkebackup.worker.engine.BackupEngine;
+import io.mkebackup.worker.engine.BackupRequest;
+import io.mkebackup.worker.engine.BackupResult;
+import io.mkebackup.worker.engine.EngineConfig;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Runs backup jobs on this member: takes the cluster lock (on the thread that then runs the whole
+ * backup, so the lock is the run's), records IN_PROGRESS with this node, says the job is accepted,
+ * streams the backup, records SUCCESS or FAILED, publishes the terminal event, frees the lock.
+ */
+public final class BackupService implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(BackupService.class.getName());
+
+  private final EngineConfig engine;
+  private final BackupCatalog catalog;
+  private final BackupLock lock;
+  private final String memberId;
+  private final ProgressListener publisher;
+  private final ExecutorService threads;
+
+  /**
+   * @param memberId this member's cluster id, recorded as the owner of its backups
+   * @param publisher where progress goes (the event bus); called from the backup's thread
+   */
+  public BackupService(EngineConfig engine, BackupCatalog catalog, BackupLock lock, String memberId,
+      ProgressListener publisher) {
+    this.engine = engine;
+    this.catalog = catalog;
+    this.lock = lock;
+    this.memberId = memberId;
+    this.publisher = publisher;
+    AtomicInteger n = new AtomicInteger();
+    this.threads = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "mke-backup-run-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  public String node() {
+    return engine.nodeName();
+  }
+
+  /**
+   * Starts a job. The future completes with the IN_PROGRESS record once the lock is held and the
+   * record saved, or fails with the refusal ({@link ErrorCode#BACKUP_RUNNING} naming the running
+   * backup); the backup itself goes on after that.
+   */
+  public CompletableFuture<BackupRecord> start(BackupJob job) {
+    CompletableFuture<BackupRecord> accepted = new CompletableFuture<>();
+    threads.execute(() -> run(job, accepted));
+    return accepted;
+  }
+
+  private void run(BackupJob job, CompletableFuture<BackupRecord> accepted) {
+    try {
+      lock.acquire(job.id(), node());
+    } catch (RuntimeException e) {
+      closeQuietly(job);
+      accepted.completeExceptionally(e);
+      return;
+    }
+    BackupRecord record;
+    try {
+      record = BackupRecord.inProgress(job.id(), job.passphrase() != null, job.fileName(), job.logFileName(),
+          job.hostPath().toString(), node(), memberId, job.origin());
+      catalog.put(record);
+    } catch (RuntimeException e) {
+      lock.release();
+      closeQuietly(job);
+      accepted.completeExceptionally(new BackupException(ErrorCode.INTERNAL,
+          "cannot record the backup in the cluster catalog: " + e.getMessage(), e));
+      return;
+    }
+    accepted.complete(record);
+    LOG.info("backup " + job.id() + " started on " + node() + ": " + job);
+    // The engine's own terminal event is held back until the record says how it ended, so a
+    // client that sees "succeeded" and then reads the record finds SUCCESS.
+    AtomicReference<ProgressEvent> terminal = new AtomicReference<>();
+    ProgressListener relay = event -> {
+      if (event.terminal()) {
+        terminal.set(event);
+      } else {
+        publisher.onEvent(event);
+      }
+    };
+    BackupRecord finished;
+    try {
+      Path file = job.hostPath().resolve(job.fileName());
+      Path log = job.logFileName().isEmpty() ? null : job.hostPath().resolve(job.logFileName());
+      BackupResult result = new BackupEngine(engine)
+          .run(new BackupRequest(job.id(), job.passphrase(), file, null, log, "hostPath"), relay);
+      finished = record.succeeded(result.archiveBytes(), result.files(), result.dataBytes());
+    } catch (BackupException e) {
+      finished = record.failed(e.getMessage());
+    } catch (Throwable t) {
+      LOG.log(Level.SEVERE, "backup " + job.id() + " failed unexpectedly", t);
+      finished = record.failed("internal error: " + t.getClass().getSimpleName()
+          + (t.getMessage() == null ? "" : ": " + t.getMessage()));
+    } finally {
+      closeQuietly(job);
+    }
+    try {
+      catalog.put(finished);
+    } catch (RuntimeException e) {
+      LOG.log(Level.SEVERE, "cannot record the end of backup " + job.id() + ": " + e.getMessage());
+    } finally {
+      lock.release();
+    }
+    LOG.info("backup " + job.id() + " " + finished.state()
+        + (finished.shortError().isEmpty() ? "" : ": " + finished.shortError()));
+    ProgressEvent last = terminal.get();
+    publisher.onEvent(last != null ? last : terminalEvent(finished));
+  }
+
+  /** The event that ends a backup's progress stream, for a record that ended without one. */
+  public static ProgressEvent terminalEvent(BackupRecord r) {
+    boolean ok = r.state() == io.mkebackup.common.record.BackupState.SUCCESS;
+    return new ProgressEvent(r.id(), ok ? Kind.SUCCEEDED : Kind.FAILED, Step.FINALIZE, "",
+        ok ? "backup written" : r.shortError(), 0, 0, r.dataBytes(), r.files(), 0,
+        r.completedAt() == null ? Instant.now() : r.completedAt());
+  }
+
+  private static void closeQuietly(BackupJob job) {
+    if (job.passphrase() != null) {
+      job.passphrase().close();
+    }
+  }
+
+  @Override
+  public void close() {
+    threads.shutdownNow();
+  }
+}

@@ -1,0 +1,116 @@
+package io.mkebackup.worker.service;
+
+import com.hazelcast.client.Client;
+import com.hazelcast.client.ClientListener;
+import com.hazelcast.cluster.MembershipEvent;
+import com.hazelcast.cluster.MembershipListener;
+import com.hazelcast.core.HazelcastInstance;
+import io.mkebackup.common.cluster.BackupCatalog;
+import io.mkebackup.common.cluster.ClusterSettings;
+import io.mkebackup.common.progress.ProgressListener;
+import io.mkebackup.common.record.BackupRecord;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Marks FAILED the backups whose member (or CLI client) is gone: when one leaves or dies, and at
+ * start-up for backups that were running when the cluster stopped. Every member does it; the
+ * catalog's compare-and-set makes one of them win. Removes the dead backup's temporary files.
+ */
+public final class OrphanReaper implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(OrphanReaper.class.getName());
+
+  private final HazelcastInstance hazelcast;
+  private final BackupCatalog catalog;
+  private final ProgressListener publisher;
+  private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "mke-backup-reaper");
+    t.setDaemon(true);
+    return t;
+  });
+  /** Node names of members seen, by UUID, so a departed member's node can be named. */
+  private final Map<String, String> nodes = new ConcurrentHashMap<>();
+  private final Set<String> clients = ConcurrentHashMap.newKeySet();
+
+  public OrphanReaper(HazelcastInstance hazelcast, BackupCatalog catalog, ProgressListener publisher) {
+    this.hazelcast = hazelcast;
+    this.catalog = catalog;
+    this.publisher = publisher;
+  }
+
+  /** Listens for departures and reaps what is already orphaned. */
+  public void start() {
+    hazelcast.getCluster().getMembers().forEach(m -> nodes.put(m.getUuid().toString(),
+        String.valueOf(m.getAttribute(ClusterSettings.NODE_ATTRIBUTE))));
+    hazelcast.getCluster().addMembershipListener(new MembershipListener() {
+      @Override
+      public void memberAdded(MembershipEvent e) {
+        nodes.put(e.getMember().getUuid().toString(), String.valueOf(e.getMember().getAttribute(ClusterSettings.NODE_ATTRIBUTE)));
+        LOG.info("member " + e.getMember().getAttribute(ClusterSettings.NODE_ATTRIBUTE) + " joined; " + members(e));
+      }
+
+      @Override
+      public void memberRemoved(MembershipEvent e) {
+        LOG.info("member " + e.getMember().getAttribute(ClusterSettings.NODE_ATTRIBUTE) + " (" + e.getMember().getUuid()
+            + ") left the cluster; " + members(e));
+        reapLater();
+      }
+    });
+    hazelcast.getClientService().getConnectedClients().forEach(c -> clients.add(c.getUuid().toString()));
+    hazelcast.getClientService().addClientListener(new ClientListener() {
+      @Override
+      public void clientConnected(Client client) {
+        clients.add(client.getUuid().toString());
+      }
+
+      @Override
+      public void clientDisconnected(Client client) {
+        clients.remove(client.getUuid().toString());
+        reapLater();
+      }
+    });
+    reapLater();
+  }
+
+  /** "cluster members: 3 [a, b, c]", as logged on every change. */
+  static String members(MembershipEvent e) {
+    return "cluster members: " + e.getMembers().size() + " " + e.getMembers().stream()
+        .map(m -> String.valueOf(m.getAttribute(ClusterSettings.NODE_ATTRIBUTE))).sorted().toList();
+  }
+
+  private void reapLater() {
+    executor.execute(() -> {
+      try {
+        reap();
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "cannot check for abandoned backups: " + e.getMessage(), e);
+      }
+    });
+  }
+
+  /** One pass; returns the records it marked FAILED. */
+  public List<BackupRecord> reap() {
+    Set<String> alive = new HashSet<>(BackupCatalog.memberIds(hazelcast));
+    hazelcast.getClientService().getConnectedClients().forEach(c -> alive.add(c.getUuid().toString()));
+    alive.addAll(clients);
+    List<BackupRecord> failed = catalog.failOrphans(alive::contains, r -> "node " + r.nodeLocation()
+        + " left the cluster while the backup was running (its process stopped or lost contact);"
+        + " the backup is incomplete and its temporary file was removed");
+    for (BackupRecord r : failed) {
+      publisher.onEvent(BackupService.terminalEvent(r));
+    }
+    return failed;
+  }
+
+  @Override
+  public void close() {
+    executor.shutdownNow();
+  }
+}

@@ -1,0 +1,173 @@
+package io.mkebackup.common.cluster;
+
+import com.hazelcast.core.EntryEvent;
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
+import com.hazelcast.map.listener.EntryAddedListener;
+import com.hazelcast.map.listener.EntryUpdatedListener;
+import io.mkebackup.common.io.Storage;
+import io.mkebackup.common.record.BackupRecord;
+import io.mkebackup.common.record.BackupState;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Function;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import java.util.stream.Stream;
+
+/**
+ * Every backup of the cluster: a Hazelcast map (with a synchronous backup copy on another member)
+ * that each member also mirrors to its own disk, one JSON file per backup, so the catalog survives
+ * the loss of any member and a restart of the whole cluster. Calls block (Hazelcast round trips,
+ * disk): use them off the event loop.
+ */
+public final class BackupCatalog {
+  private static final Logger LOG = Logger.getLogger(BackupCatalog.class.getName());
+
+  private final IMap<String, String> map;
+  private final Path mirror;
+
+  /**
+   * @param mirror this member's on-disk copy, or null for a client that keeps none (the CLI)
+   */
+  public BackupCatalog(HazelcastInstance hazelcast, Path mirror) {
+    this.map = hazelcast.getMap(ClusterSettings.CATALOG_MAP);
+    this.mirror = mirror;
+  }
+
+  public void put(BackupRecord record) {
+    map.set(record.id(), record.toStoredJson().encode());
+  }
+
+  public Optional<BackupRecord> get(String id) {
+    String v = map.get(id);
+    return v == null ? Optional.empty() : Optional.of(BackupRecord.fromStoredJson(new JsonObject(v)));
+  }
+
+  /** Every backup, newest first. */
+  public List<BackupRecord> list() {
+    return map.values().stream()
+        .map(v -> BackupRecord.fromStoredJson(new JsonObject(v)))
+        .sorted(Comparator.comparing(BackupRecord::createdAt).reversed().thenComparing(BackupRecord::id))
+        .toList();
+  }
+
+  /**
+   * Replaces the record only if it is still what {@code change} was computed from, so that members
+   * racing to mark the same orphan FAILED change it once.
+   */
+  public boolean replace(BackupRecord current, BackupRecord next) {
+    return map.replace(current.id(), current.toStoredJson().encode(), next.toStoredJson().encode());
+  }
+
+  /**
+   * Starts mirroring to disk: writes every record the cluster holds now and every later change.
+   * Then merges the records on disk the cluster does not hold (a whole-cluster restart), keeping a
+   * finished state over IN_PROGRESS.
+   *
+   * @return how many records came from disk
+   */
+  public int startMirroring() throws IOException {
+    if (mirror == null) {
+      return 0;
+    }
+    Files.createDirectories(mirror);
+    map.addEntryListener(new Mirror(), true);
+    int loaded = 0;
+    try (Stream<Path> files = Files.list(mirror)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        if (!f.getFileName().toString().endsWith(".json")) {
+          continue;
+        }
+        try {
+          BackupRecord onDisk = BackupRecord.fromStoredJson(new JsonObject(Files.readString(f)));
+          String encoded = onDisk.toStoredJson().encode();
+          String prior = map.putIfAbsent(onDisk.id(), encoded);
+          if (prior == null) {
+            loaded++;
+          } else if (onDisk.finished() && !BackupRecord.fromStoredJson(new JsonObject(prior)).finished()) {
+            map.replace(onDisk.id(), prior, encoded);
+            loaded++;
+          }
+        } catch (RuntimeException e) {
+          LOG.warning("skipping unreadable catalog file " + f + ": " + e.getMessage());
+        }
+      }
+    }
+    for (String v : map.values()) {
+      write(BackupRecord.fromStoredJson(new JsonObject(v)));
+    }
+    return loaded;
+  }
+
+  /**
+   * Marks FAILED every IN_PROGRESS backup whose owner is not alive, and removes the temporary
+   * files it left in its backup directory (shared storage, so any member can).
+   *
+   * @param alive whether an owner (member or client UUID) is still in the cluster
+   * @param why the short error for a record, naming its node
+   * @return the records this call changed
+   */
+  public List<BackupRecord> failOrphans(java.util.function.Predicate<String> alive, Function<BackupRecord, String> why) {
+    List<BackupRecord> changed = new ArrayList<>();
+    for (BackupRecord r : list()) {
+      if (r.state() != BackupState.IN_PROGRESS || alive.test(r.ownerMember())) {
+        continue;
+      }
+      BackupRecord failed = r.failed(why.apply(r));
+      if (replace(r, failed)) {
+        changed.add(failed);
+        if (!r.backupPath().isEmpty()) {
+          List<Path> removed = Storage.removeLeftovers(Path.of(r.backupPath()), r.id());
+          LOG.info("backup " + r.id() + " marked FAILED (" + failed.shortError() + "); removed " + removed);
+        }
+      }
+    }
+    return changed;
+  }
+
+  /** The UUIDs of the cluster's members. */
+  public static Set<String> memberIds(HazelcastInstance hazelcast) {
+    Set<String> ids = new java.util.HashSet<>();
+    hazelcast.getCluster().getMembers().forEach(m -> ids.add(m.getUuid().toString()));
+    return ids;
+  }
+
+  private void write(BackupRecord r) {
+    Path file = mirror.resolve(r.id() + ".json");
+    Path tmp = mirror.resolve("." + r.id() + "." + UUID.randomUUID() + ".tmp");
+    try {
+      Files.writeString(tmp, r.toStoredJson().encodePrettily(), StandardCharsets.UTF_8);
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      LOG.log(Level.WARNING, "cannot mirror backup record " + r.id() + " to " + mirror + ": " + e.getMessage());
+      try {
+        Files.deleteIfExists(tmp);
+      } catch (IOException ignored) {
+        // nothing more to do
+      }
+    }
+  }
+
+  private final class Mirror implements EntryAddedListener<String, String>, EntryUpdatedListener<String, String> {
+    @Override
+    public void entryAdded(EntryEvent<String, String> event) {
+      write(BackupRecord.fromStoredJson(new JsonObject(event.getValue())));
+    }
+
+    @Override
+    public void entryUpdated(EntryEvent<String, String> event) {
+      write(BackupRecord.fromStoredJson(new JsonObject(event.getValue())));
+    }
+  }
+}

@@ -1,0 +1,83 @@
+package io.mkebackup.common.cluster;
+
+import com.hazelcast.client.config.ClientConfig;
+import com.hazelcast.config.Config;
+import com.hazelcast.config.JoinConfig;
+import com.hazelcast.config.MapConfig;
+import com.hazelcast.config.NetworkConfig;
+import io.vertx.spi.cluster.hazelcast.ConfigUtil;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * How a manager joins the backup cluster: Hazelcast over TCP/IP to the listed members (no
+ * multicast), bound to one address, with failure detection short enough that a dead member's
+ * backup is marked FAILED within 15 seconds.
+ *
+ * @param clusterName members and CLI clients only talk within one name
+ * @param bindHost the address Hazelcast and the clustered event bus listen on
+ * @param port Hazelcast's port on this member
+ * @param members host:port of every manager (this one may be listed too)
+ * @param nodeName this manager's node name, published as a member attribute
+ */
+public record ClusterSettings(String clusterName, String bindHost, int port, List<String> members, String nodeName) {
+  /** Member attribute holding a member's node name. */
+  public static final String NODE_ATTRIBUTE = "mke.node";
+  public static final String CATALOG_MAP = "mke-backup-catalog";
+  public static final String LOCK_MAP = "mke-backup-lock";
+  public static final String TOKEN_MAP = "mke-backup-tokens";
+  /**
+   * A member silent this long is removed. Heartbeats go every second; 8 s tolerates a long GC pause
+   * on a busy 2-core manager and still leaves room inside the 15-second FAILED promise.
+   */
+  public static final int MAX_NO_HEARTBEAT_SECONDS = 8;
+
+  public ClusterSettings {
+    Objects.requireNonNull(clusterName);
+    Objects.requireNonNull(bindHost);
+    members = List.copyOf(members);
+    Objects.requireNonNull(nodeName);
+  }
+
+  /** The member configuration: vertx-hazelcast's defaults (its event-bus maps) plus ours. */
+  public Config memberConfig() {
+    Config c = ConfigUtil.loadConfig();
+    c.setClusterName(clusterName);
+    c.setInstanceName("mke-backup-" + nodeName);
+    c.setProperty("hazelcast.logging.type", "jdk");
+    c.setProperty("hazelcast.phone.home.enabled", "false");
+    c.setProperty("hazelcast.heartbeat.interval.seconds", "1");
+    c.setProperty("hazelcast.max.no.heartbeat.seconds", String.valueOf(MAX_NO_HEARTBEAT_SECONDS));
+    c.setProperty("hazelcast.wait.seconds.before.join", "1");
+    c.setProperty("hazelcast.max.wait.seconds.before.join", "3");
+    c.setProperty("hazelcast.local.localAddress", bindHost);
+    c.setProperty("hazelcast.socket.bind.any", "false");
+    c.setProperty("hazelcast.shutdownhook.enabled", "false");
+    NetworkConfig network = c.getNetworkConfig();
+    network.setPort(port).setPortAutoIncrement(false);
+    JoinConfig join = network.getJoin();
+    join.getMulticastConfig().setEnabled(false);
+    join.getAutoDetectionConfig().setEnabled(false);
+    join.getTcpIpConfig().setEnabled(true).setMembers(members.isEmpty() ? List.of(bindHost + ":" + port) : members);
+    c.getMemberAttributeConfig().setAttribute(NODE_ATTRIBUTE, nodeName);
+    // The catalog keeps a synchronous backup copy on another member, so losing one member loses
+    // no record (and each member also mirrors it to its disk).
+    c.addMapConfig(new MapConfig(CATALOG_MAP).setBackupCount(1).setReadBackupData(false));
+    c.addMapConfig(new MapConfig(LOCK_MAP).setBackupCount(1));
+    c.addMapConfig(new MapConfig(TOKEN_MAP).setBackupCount(1));
+    return c;
+  }
+
+  /** What the CLI uses to take the cluster's backup lock without becoming a member. */
+  public ClientConfig clientConfig() {
+    ClientConfig c = new ClientConfig();
+    c.setClusterName(clusterName);
+    c.setInstanceName("mke-backup-cli-" + ProcessHandle.current().pid());
+    c.setProperty("hazelcast.logging.type", "jdk");
+    c.setProperty("hazelcast.client.heartbeat.interval", "1000");
+    c.setProperty("hazelcast.client.heartbeat.timeout", "8000");
+    c.getNetworkConfig().setAddresses(members);
+    c.getConnectionStrategyConfig().getConnectionRetryConfig().setClusterConnectTimeoutMillis(5000);
+    return c;
+  }
+}

@@ -1,0 +1,116 @@
+package io.mkebackup.common.record;
+
+import io.vertx.core.json.JsonObject;
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * One backup in the catalog. {@link #toApiJson()} is exactly the seed's backup schema;
+ * {@link #toStoredJson()} adds what the cluster needs to keep (the owning cluster member, sizes).
+ * Holds no secret.
+ *
+ * @param ownerMember the cluster member (Hazelcast member UUID) running it, or the CLI's client id
+ * @param archiveBytes bytes of the archive file once finished, else 0
+ * @param files files inside the archive once finished, else 0
+ * @param dataBytes bytes of file content inside the archive once finished, else 0
+ * @param origin who asked: "api", "cli" or "schedule:&lt;id&gt;"
+ */
+public record BackupRecord(
+    String id,
+    boolean encrypted,
+    String fileName,
+    String logFileName,
+    String backupPath,
+    BackupState state,
+    String nodeLocation,
+    String shortError,
+    Instant createdAt,
+    Instant completedAt,
+    String ownerMember,
+    long archiveBytes,
+    long files,
+    long dataBytes,
+    String origin) {
+
+  public BackupRecord {
+    Objects.requireNonNull(id);
+    Objects.requireNonNull(state);
+    Objects.requireNonNull(createdAt);
+    fileName = Objects.requireNonNullElse(fileName, "");
+    logFileName = Objects.requireNonNullElse(logFileName, "");
+    backupPath = Objects.requireNonNullElse(backupPath, "");
+    nodeLocation = Objects.requireNonNullElse(nodeLocation, "");
+    shortError = state == BackupState.FAILED ? Objects.requireNonNullElse(shortError, "") : "";
+    ownerMember = Objects.requireNonNullElse(ownerMember, "");
+    origin = Objects.requireNonNullElse(origin, "api");
+  }
+
+  public static BackupRecord inProgress(String id, boolean encrypted, String fileName, String logFileName,
+      String backupPath, String node, String ownerMember, String origin) {
+    return new BackupRecord(id, encrypted, fileName, logFileName, backupPath, BackupState.IN_PROGRESS, node, "",
+        Instant.now(), null, ownerMember, 0, 0, 0, origin);
+  }
+
+  public BackupRecord succeeded(long archiveBytes, long files, long dataBytes) {
+    return new BackupRecord(id, encrypted, fileName, logFileName, backupPath, BackupState.SUCCESS, nodeLocation, "",
+        createdAt, Instant.now(), ownerMember, archiveBytes, files, dataBytes, origin);
+  }
+
+  public BackupRecord failed(String error) {
+    return new BackupRecord(id, encrypted, fileName, logFileName, backupPath, BackupState.FAILED, nodeLocation,
+        shortError(error), createdAt, Instant.now(), ownerMember, 0, 0, 0, origin);
+  }
+
+  /** Short errors are one line of at most 300 characters. */
+  static String shortError(String error) {
+    String s = error == null || error.isBlank() ? "failed" : error.strip().replaceAll("\\s+", " ");
+    return s.length() <= 300 ? s : s.substring(0, 297) + "...";
+  }
+
+  /** The seed's schema, field for field. */
+  public JsonObject toApiJson() {
+    return new JsonObject()
+        .put("id", id)
+        .put("encrypted", encrypted)
+        .put("fileName", fileName)
+        .put("logFileName", logFileName)
+        .put("backupPath", backupPath)
+        .put("backupState", state.name())
+        .put("nodeLocation", nodeLocation)
+        .put("shortError", shortError)
+        .put("created_at", ApiTime.format(createdAt))
+        .put("completed_at", ApiTime.format(completedAt));
+  }
+
+  public JsonObject toStoredJson() {
+    return toApiJson()
+        .put("ownerMember", ownerMember)
+        .put("archiveBytes", archiveBytes)
+        .put("files", files)
+        .put("dataBytes", dataBytes)
+        .put("origin", origin);
+  }
+
+  public static BackupRecord fromStoredJson(JsonObject j) {
+    return new BackupRecord(
+        j.getString("id"),
+        j.getBoolean("encrypted", false),
+        j.getString("fileName"),
+        j.getString("logFileName"),
+        j.getString("backupPath"),
+        BackupState.valueOf(j.getString("backupState")),
+        j.getString("nodeLocation"),
+        j.getString("shortError"),
+        Instant.parse(j.getString("created_at")),
+        ApiTime.parse(j.getString("completed_at")),
+        j.getString("ownerMember"),
+        j.getLong("archiveBytes", 0L),
+        j.getLong("files", 0L),
+        j.getLong("dataBytes", 0L),
+        j.getString("origin"));
+  }
+
+  public boolean finished() {
+    return state != BackupState.IN_PROGRESS;
+  }
+}

@@ -1,0 +1,90 @@
+package io.mkebackup.deploy.cli;
+
+import com.hazelcast.client.HazelcastClient;
+import com.hazelcast.core.HazelcastInstance;
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.ErrorCode;
+import io.mkebackup.common.cluster.BackupCatalog;
+import io.mkebackup.common.cluster.BackupLock;
+import io.mkebackup.common.cluster.ClusterSettings;
+import io.mkebackup.common.record.BackupRecord;
+import io.mkebackup.worker.engine.BackupResult;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The CLI's share of the cluster: when cluster members are configured, a backup from the CLI
+ * joins as a Hazelcast client, takes the same lock the managers take (freed by Hazelcast if this
+ * process dies) and records itself in the catalog; without members it does nothing.
+ */
+final class ClusterLease implements AutoCloseable {
+  private final HazelcastInstance client;
+  private final BackupLock lock;
+  private final BackupCatalog catalog;
+  private BackupRecord record;
+
+  private ClusterLease(HazelcastInstance client, BackupLock lock, BackupCatalog catalog, BackupRecord record) {
+    this.client = client;
+    this.lock = lock;
+    this.catalog = catalog;
+    this.record = record;
+  }
+
+  static ClusterLease take(List<String> members, String clusterName, String node, String id, boolean encrypted,
+      Path file, Path logFile) {
+    if (members == null || members.isEmpty()) {
+      return new ClusterLease(null, null, null, null);
+    }
+    HazelcastInstance client;
+    try {
+      client = HazelcastClient.newHazelcastClient(
+          new ClusterSettings(clusterName, "127.0.0.1", 0, members, node).clientConfig());
+    } catch (RuntimeException e) {
+      throw new BackupException(ErrorCode.CLUSTER_UNAVAILABLE, "--cluster-members", "cannot reach the backup cluster "
+          + clusterName + " at " + members + " (" + e.getMessage() + "); without its lock this backup could run"
+          + " beside another, so it does not start. Check the managers, or drop --cluster-members", e);
+    }
+    try {
+      BackupLock lock = new BackupLock(client);
+      lock.acquire(id, node);
+      BackupCatalog catalog = new BackupCatalog(client, null);
+      Path dir = file == null ? null : file.toAbsolutePath().getParent();
+      BackupRecord record = BackupRecord.inProgress(id, encrypted, file == null ? "" : file.getFileName().toString(),
+          logFile == null ? "" : logFile.getFileName().toString(), dir == null ? "" : dir.toString(), node,
+          client.getLocalEndpoint().getUuid().toString(), "cli");
+      catalog.put(record);
+      return new ClusterLease(client, lock, catalog, record);
+    } catch (RuntimeException e) {
+      client.shutdown();
+      throw e;
+    }
+  }
+
+  void succeeded(BackupResult result) {
+    if (record != null) {
+      record = record.succeeded(result.archiveBytes(), result.files(), result.dataBytes());
+      catalog.put(record);
+    }
+  }
+
+  void failed(String error) {
+    if (record != null) {
+      record = record.failed(error);
+      catalog.put(record);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (client != null) {
+      try {
+        if (record != null && !record.finished()) {
+          catalog.put(record.failed("the backup was interrupted"));
+        }
+        lock.release();
+      } finally {
+        client.shutdown();
+      }
+    }
+  }
+}

@@ -1,0 +1,175 @@
+package io.mkebackup.deploy.manager;
+
+import com.hazelcast.core.HazelcastInstance;
+import io.mkebackup.common.bus.Addresses;
+import io.mkebackup.common.cluster.BackupCatalog;
+import io.mkebackup.common.cluster.BackupLock;
+import io.mkebackup.common.progress.ProgressListener;
+import io.mkebackup.gateway.ApiGatewayVerticle;
+import io.mkebackup.gateway.GatewayConfig;
+import io.mkebackup.gateway.auth.Passwords;
+import io.mkebackup.gateway.auth.TokenStore;
+import io.mkebackup.gateway.tls.ServerCertificate;
+import io.mkebackup.worker.service.BackupService;
+import io.mkebackup.worker.service.BackupWorkerVerticle;
+import io.mkebackup.worker.service.OrphanReaper;
+import io.vertx.config.ConfigRetriever;
+import io.vertx.config.ConfigRetrieverOptions;
+import io.vertx.config.ConfigStoreOptions;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.eventbus.EventBusOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * One manager node: a clustered Vert.x (vertx-hazelcast) holding the backup-worker and the
+ * api-gateway verticles, the catalog mirrored to this node's disk, and the reaper that fails the
+ * backups of members that die.
+ */
+public final class Manager implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(Manager.class.getName());
+
+  private final ManagerConfig config;
+  private final Vertx vertx;
+  private final BackupService service;
+  private final OrphanReaper reaper;
+  private final int httpsPort;
+
+  private Manager(ManagerConfig config, Vertx vertx, BackupService service, OrphanReaper reaper, int httpsPort) {
+    this.config = config;
+    this.vertx = vertx;
+    this.service = service;
+    this.reaper = reaper;
+    this.httpsPort = httpsPort;
+  }
+
+  /** Reads the configuration file (may be null) and the environment through vertx-config. */
+  public static ManagerConfig readConfig(Path file, java.io.PrintStream out) throws Exception {
+    Vertx reader = Vertx.vertx();
+    try {
+      ConfigRetrieverOptions options = new ConfigRetrieverOptions().setIncludeDefaultStores(false);
+      JsonObject fileJson = new JsonObject();
+      if (file != null) {
+        if (!Files.isReadable(file)) {
+          throw io.mkebackup.common.BackupException.invalid("--config", "--config: cannot read " + file);
+        }
+        ConfigRetriever fileRetriever = ConfigRetriever.create(reader, new ConfigRetrieverOptions()
+            .setIncludeDefaultStores(false)
+            .addStore(new ConfigStoreOptions().setType("file").setFormat("json")
+                .setConfig(new JsonObject().put("path", file.toString()))));
+        fileJson = fileRetriever.getConfig().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        fileRetriever.close();
+      }
+      options.addStore(new ConfigStoreOptions().setType("env").setConfig(new JsonObject()
+          .put("keys", new JsonArray(new ArrayList<>(ManagerConfig.KEYS.values())))
+          .put("raw-data", true)));
+      ConfigRetriever envRetriever = ConfigRetriever.create(reader, options);
+      JsonObject env = envRetriever.getConfig().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      envRetriever.close();
+      return ManagerConfig.from(fileJson, env, (dataDir, user) -> generatedAdminPassword(dataDir, user, out));
+    } finally {
+      reader.close();
+    }
+  }
+
+  /**
+   * The admin password kept in the data directory ({@code admin-password}, mode 0600): generated
+   * and printed once on this terminal the first time, reused after.
+   */
+  static String generatedAdminPassword(Path dataDir, String user, java.io.PrintStream out) {
+    try {
+      Files.createDirectories(dataDir);
+      Path file = dataDir.resolve("admin-password");
+      if (!Files.exists(file)) {
+        String password = Passwords.generate();
+        Path tmp = dataDir.resolve(".admin-password.tmp");
+        Files.deleteIfExists(tmp);
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(tmp, password + "\n");
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        out.println("Generated a password for the MKE admin user '" + user + "': " + password);
+        out.println("(shown once; it is kept, readable by this user only, in " + file + ")");
+        out.flush();
+      }
+      return Passwords.hash(Files.readString(file).strip().toCharArray());
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot keep the admin password in " + dataDir + ": " + e.getMessage(), e);
+    }
+  }
+
+  public static Manager start(ManagerConfig config) throws Exception {
+    Files.createDirectories(config.dataDir());
+    List<Path> realRoots = new ArrayList<>();
+    for (Path root : config.allowedRoots()) {
+      realRoots.add(Files.exists(root) ? root.toRealPath() : root);
+    }
+    ServerCertificate.Pem pem = ServerCertificate.ensure(config.tlsCert(), config.tlsKey(), config.dataDir(),
+        config.nodeName(), List.of(config.bindAddress()));
+    if (pem.generated()) {
+      LOG.info("generated a self-signed HTTPS certificate in " + pem.cert());
+    }
+    HazelcastClusterManager clusterManager = new HazelcastClusterManager(config.cluster().memberConfig());
+    VertxOptions options = new VertxOptions()
+        .setEventBusOptions(new EventBusOptions().setHost(config.bindAddress()).setPort(0))
+        // A backup's blocking steps never run on Vert.x threads, but executeBlocking calls reach
+        // Hazelcast, which may wait for a member that is going away.
+        .setMaxWorkerExecuteTime(60).setMaxWorkerExecuteTimeUnit(TimeUnit.SECONDS);
+    Vertx vertx = Vertx.builder().with(options).withClusterManager(clusterManager).buildClustered()
+        .toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
+    try {
+      HazelcastInstance hazelcast = clusterManager.getHazelcastInstance();
+      BackupCatalog catalog = new BackupCatalog(hazelcast, config.dataDir().resolve("catalog"));
+      int loaded = catalog.startMirroring();
+      String node = config.nodeName();
+      ProgressListener publisher = event -> {
+        JsonObject body = new JsonObject(event.toMap()).put("node", node);
+        vertx.eventBus().publish(Addresses.PROGRESS, body);
+      };
+      OrphanReaper reaper = new OrphanReaper(hazelcast, catalog, publisher);
+      reaper.start();
+      BackupService service = new BackupService(config.engine(), catalog, new BackupLock(hazelcast),
+          hazelcast.getCluster().getLocalMember().getUuid().toString(), publisher);
+      if (config.workerEnabled()) {
+        vertx.deployVerticle(new BackupWorkerVerticle(service)).toCompletionStage().toCompletableFuture()
+            .get(30, TimeUnit.SECONDS);
+      }
+      GatewayConfig gateway = new GatewayConfig(node, config.bindAddress(), config.httpsPort(), config.tlsCert(),
+          config.tlsKey(), config.dataDir(), realRoots, config.defaultBackupDir(), config.tokenTtl(), config.users());
+      ApiGatewayVerticle api = new ApiGatewayVerticle(gateway, pem, catalog, new TokenStore(hazelcast, config.tokenTtl()));
+      vertx.deployVerticle(api).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      LOG.info("manager " + node + " ready at https://" + config.bindAddress() + ":" + api.actualPort() + " (cluster "
+          + config.clusterName() + ", cluster members: " + hazelcast.getCluster().getMembers().size() + "; " + loaded
+          + " records restored from " + config.dataDir().resolve("catalog") + ")");
+      return new Manager(config, vertx, service, reaper, api.actualPort());
+    } catch (Exception e) {
+      vertx.close();
+      throw e;
+    }
+  }
+
+  public int httpsPort() {
+    return httpsPort;
+  }
+
+  public ManagerConfig config() {
+    return config;
+  }
+
+  /** Leaves the cluster; a backup running here is failed by the remaining members. */
+  @Override
+  public void close() throws Exception {
+    reaper.close();
+    service.close();
+    vertx.close().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+  }
+}

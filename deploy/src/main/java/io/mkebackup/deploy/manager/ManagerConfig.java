@@ -1,0 +1,273 @@
+package io.mkebackup.deploy.manager;
+
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.cluster.ClusterSettings;
+import io.mkebackup.gateway.auth.UserAccount;
+import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.engine.EngineConfig.EtcdEndpoint;
+import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A manager's configuration, built once at start from a JSON file and environment variables
+ * (vertx-config; a variable wins over the file) and validated. {@link #KEYS} is the table the
+ * README documents. Holds no plain-text password: the admin password is hashed on the way in.
+ */
+public record ManagerConfig(
+    String nodeName,
+    String bindAddress,
+    String clusterName,
+    int clusterPort,
+    List<String> clusterMembers,
+    int httpsPort,
+    Path tlsCert,
+    Path tlsKey,
+    List<Path> allowedRoots,
+    Path defaultBackupDir,
+    Path dataDir,
+    String dockerHost,
+    EtcdEndpoint etcd,
+    String volumePrefix,
+    SourceMode sourceMode,
+    long maxBytesPerSecond,
+    Duration tokenTtl,
+    String adminUsername,
+    String adminPasswordHash,
+    List<UserAccount> users,
+    boolean workerEnabled) {
+
+  /** JSON key -> environment variable, in README order. */
+  public static final Map<String, String> KEYS = keys(
+      "nodeName", "MKE_BACKUP_NODE_NAME",
+      "bindAddress", "MKE_BACKUP_BIND_ADDRESS",
+      "clusterName", "MKE_BACKUP_CLUSTER_NAME",
+      "clusterPort", "MKE_BACKUP_CLUSTER_PORT",
+      "clusterMembers", "MKE_BACKUP_CLUSTER_MEMBERS",
+      "httpsPort", "MKE_BACKUP_HTTPS_PORT",
+      "tlsCert", "MKE_BACKUP_TLS_CERT",
+      "tlsKey", "MKE_BACKUP_TLS_KEY",
+      "allowedBackupRoots", "MKE_BACKUP_ALLOWED_ROOTS",
+      "defaultBackupDir", "MKE_BACKUP_DEFAULT_DIR",
+      "dataDir", "MKE_BACKUP_DATA_DIR",
+      "dockerHost", "MKE_BACKUP_DOCKER_HOST",
+      "etcdEndpoint", "MKE_BACKUP_ETCD_ENDPOINT",
+      "etcdCacert", "MKE_BACKUP_ETCD_CACERT",
+      "etcdCert", "MKE_BACKUP_ETCD_CERT",
+      "etcdKey", "MKE_BACKUP_ETCD_KEY",
+      "volumePrefix", "MKE_BACKUP_VOLUME_PREFIX",
+      "source", "MKE_BACKUP_SOURCE",
+      "maxRateMib", "MKE_BACKUP_MAX_RATE_MIB",
+      "tokenTtlSeconds", "MKE_BACKUP_TOKEN_TTL_SECONDS",
+      "worker", "MKE_BACKUP_WORKER",
+      "adminUsername", "MKE_ADMIN_USERNAME",
+      "adminPassword", "MKE_ADMIN_PASSWORD",
+      "adminPasswordHash", "MKE_ADMIN_PASSWORD_HASH");
+
+  private static Map<String, String> keys(String... pairs) {
+    Map<String, String> m = new LinkedHashMap<>();
+    for (int i = 0; i < pairs.length; i += 2) {
+      m.put(pairs[i], pairs[i + 1]);
+    }
+    return java.util.Collections.unmodifiableMap(m);
+  }
+
+  /**
+   * @param file the configuration file's JSON (may be empty)
+   * @param env the environment variables vertx-config read (only {@link #KEYS}' values)
+   * @param adminPassword resolves the admin password's hash when neither MKE_ADMIN_PASSWORD nor a
+   *     hash is configured (generated and kept in the data directory)
+   */
+  public static ManagerConfig from(JsonObject file, JsonObject env,
+      java.util.function.BiFunction<Path, String, String> adminPassword) {
+    Reader r = new Reader(file, env);
+    if (file.containsKey("adminPassword")) {
+      throw invalid("adminPassword", "adminPassword does not belong in the configuration file (it would sit there in"
+          + " plain text); set MKE_ADMIN_PASSWORD in the environment or adminPasswordHash"
+          + " (mke-backup hash-password) in the file");
+    }
+    String node = r.string("nodeName", hostName());
+    String bind = r.string("bindAddress", "127.0.0.1");
+    int clusterPort = r.port("clusterPort", 5701);
+    List<String> members = r.list("clusterMembers", List.of(bind + ":" + clusterPort));
+    int httpsPort = r.port("httpsPort", 8443);
+    Path dataDir = r.path("dataDir", Path.of("/var/lib/mke-backup"));
+    Path defaultDir = r.path("defaultBackupDir", null);
+    if (defaultDir == null) {
+      throw invalid("defaultBackupDir", "defaultBackupDir (MKE_BACKUP_DEFAULT_DIR) is required: the directory,"
+          + " on shared storage, where backups go when a request gives no hostPath");
+    }
+    List<Path> roots = new ArrayList<>();
+    for (String s : r.list("allowedBackupRoots", List.of(defaultDir.toString()))) {
+      roots.add(absolute("allowedBackupRoots", s));
+    }
+    String etcdUrl = r.string("etcdEndpoint", EngineConfig.DEFAULT_ETCD);
+    EtcdEndpoint etcd = "none".equalsIgnoreCase(etcdUrl) ? null : new EtcdEndpoint(etcdUrl,
+        r.path("etcdCacert", null), r.path("etcdCert", null), r.path("etcdKey", null), Duration.ofSeconds(10));
+    SourceMode mode;
+    try {
+      mode = SourceMode.valueOf(r.string("source", "auto").toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw invalid("source", "source must be auto, docker or disk");
+    }
+    long ttl = r.number("tokenTtlSeconds", 3600);
+    if (ttl < 60 || ttl > 7 * 86400) {
+      throw invalid("tokenTtlSeconds", "tokenTtlSeconds must be between 60 and 604800");
+    }
+    String adminUser = r.string("adminUsername", "admin");
+    String hash = r.string("adminPasswordHash", null);
+    String plain = env.getString(KEYS.get("adminPassword"));
+    if (plain != null && !plain.isEmpty()) {
+      if (plain.length() < 8) {
+        throw invalid("adminPassword", "MKE_ADMIN_PASSWORD is too short; use at least 8 characters");
+      }
+      hash = io.mkebackup.gateway.auth.Passwords.hash(plain.toCharArray());
+    } else if (hash == null) {
+      hash = adminPassword.apply(dataDir, adminUser);
+    }
+    List<UserAccount> users = new ArrayList<>();
+    users.add(new UserAccount(adminUser, hash, Set.of(UserAccount.ADMIN)));
+    JsonArray extra = file.getJsonArray("users", new JsonArray());
+    for (int i = 0; i < extra.size(); i++) {
+      JsonObject u = extra.getJsonObject(i);
+      String field = "users[" + i + "]";
+      if (u.containsKey("password")) {
+        throw invalid(field, field + ": give passwordHash (mke-backup hash-password), never a plain password");
+      }
+      if (u.getString("username") == null || u.getString("passwordHash") == null) {
+        throw invalid(field, field + " needs username and passwordHash");
+      }
+      Set<String> roles = new HashSet<>();
+      u.getJsonArray("roles", new JsonArray()).forEach(x -> roles.add(String.valueOf(x)));
+      users.add(new UserAccount(u.getString("username"), u.getString("passwordHash"), roles));
+    }
+    return new ManagerConfig(node, bind, r.string("clusterName", "mke-backup"), clusterPort, members, httpsPort,
+        r.path("tlsCert", null), r.path("tlsKey", null), roots, defaultDir, dataDir,
+        r.string("dockerHost", EngineConfig.DEFAULT_DOCKER_HOST), etcd, r.string("volumePrefix", ""), mode,
+        io.mkebackup.deploy.cli.EngineOptions.rate(r.decimal("maxRateMib", 0), "maxRateMib"), Duration.ofSeconds(ttl),
+        adminUser, hash, users, r.bool("worker", true));
+  }
+
+  public ClusterSettings cluster() {
+    return new ClusterSettings(clusterName, bindAddress, clusterPort, clusterMembers, nodeName);
+  }
+
+  public EngineConfig engine() {
+    return new EngineConfig(nodeName, dockerHost, volumePrefix, EngineConfig.DEFAULT_EXCLUDED, sourceMode, etcd,
+        EngineConfig.DEFAULT_HELPER_IMAGE, null, maxBytesPerSecond);
+  }
+
+  @Override
+  public String toString() {
+    return "ManagerConfig[node=" + nodeName + ", bind=" + bindAddress + ", cluster=" + clusterName + " "
+        + clusterMembers + ", https=" + httpsPort + ", roots=" + allowedRoots + ", defaultDir=" + defaultBackupDir
+        + ", dataDir=" + dataDir + ", docker=" + dockerHost + ", etcd=" + (etcd == null ? "none" : etcd.url())
+        + ", users=" + users.stream().map(UserAccount::username).toList()
+        + (workerEnabled ? "" : ", worker disabled") + "]";
+  }
+
+  static BackupException invalid(String field, String message) {
+    return BackupException.invalid(field, message);
+  }
+
+  private static String hostName() {
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (UnknownHostException e) {
+      return "localhost";
+    }
+  }
+
+  private static Path absolute(String key, String s) {
+    Path p = Path.of(s);
+    if (!p.isAbsolute()) {
+      throw invalid(key, key + " must be an absolute path, not '" + s + "'");
+    }
+    return p.normalize();
+  }
+
+  /** Looks a key up in the environment first, then the file. */
+  private record Reader(JsonObject file, JsonObject env) {
+    Object raw(String key) {
+      Object v = env.getValue(KEYS.get(key));
+      return v != null && !String.valueOf(v).isEmpty() ? v : file.getValue(key);
+    }
+
+    String string(String key, String dflt) {
+      Object v = raw(key);
+      return v == null ? dflt : String.valueOf(v);
+    }
+
+    long number(String key, long dflt) {
+      Object v = raw(key);
+      if (v == null) {
+        return dflt;
+      }
+      try {
+        return v instanceof Number n ? n.longValue() : Long.parseLong(String.valueOf(v).trim());
+      } catch (NumberFormatException e) {
+        throw invalid(key, key + " (" + KEYS.get(key) + ") must be a number, not '" + v + "'");
+      }
+    }
+
+    boolean bool(String key, boolean dflt) {
+      Object v = raw(key);
+      if (v == null) {
+        return dflt;
+      }
+      String t = String.valueOf(v).trim().toLowerCase(Locale.ROOT);
+      if (!t.equals("true") && !t.equals("false")) {
+        throw invalid(key, key + " (" + KEYS.get(key) + ") must be true or false, not '" + v + "'");
+      }
+      return Boolean.parseBoolean(t);
+    }
+
+    double decimal(String key, double dflt) {
+      Object v = raw(key);
+      if (v == null) {
+        return dflt;
+      }
+      try {
+        return v instanceof Number n ? n.doubleValue() : Double.parseDouble(String.valueOf(v).trim());
+      } catch (NumberFormatException e) {
+        throw invalid(key, key + " (" + KEYS.get(key) + ") must be a number, not '" + v + "'");
+      }
+    }
+
+    int port(String key, int dflt) {
+      long p = number(key, dflt);
+      if (p < 0 || p > 65535) {
+        throw invalid(key, key + " must be a port number (0-65535), not " + p);
+      }
+      return (int) p;
+    }
+
+    Path path(String key, Path dflt) {
+      String s = string(key, null);
+      return s == null || s.isEmpty() ? dflt : absolute(key, s);
+    }
+
+    List<String> list(String key, List<String> dflt) {
+      Object v = raw(key);
+      if (v == null) {
+        return dflt;
+      }
+      if (v instanceof JsonArray a) {
+        return a.stream().map(String::valueOf).toList();
+      }
+      return Arrays.stream(String.valueOf(v).split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+    }
+  }
+}

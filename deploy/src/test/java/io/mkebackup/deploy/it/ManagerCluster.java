@@ -1,0 +1,156 @@
+package io.mkebackup.deploy.it;
+
+import static org.awaitility.Awaitility.await;
+
+import io.mkebackup.common.record.BackupState;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * N real managers (separate JVMs, Hazelcast on loopback) over a demo MKE state of the test's own,
+ * sharing one backup directory, each with its own ports and data directory.
+ */
+final class ManagerCluster implements AutoCloseable {
+  final DemoFixture demo;
+  final Path base;
+  final Path backups;
+  final String password = "pw-" + UUID.randomUUID();
+  final List<ManagerProcess> managers = new ArrayList<>();
+
+  private ManagerCluster(DemoFixture demo, Path base) throws IOException {
+    this.demo = demo;
+    this.base = base;
+    this.backups = Files.createDirectories(base.resolve("backups"));
+  }
+
+  /**
+   * @param extraEnv added to every manager's environment (a rate cap to make backups last, ...)
+   */
+  static ManagerCluster start(int count, Map<String, String> extraEnv) throws Exception {
+    DemoFixture demo = DemoFixture.create(200, 0);
+    ManagerCluster c = null;
+    try {
+      c = new ManagerCluster(demo, Files.createTempDirectory("mke-cluster-"));
+      List<Integer> clusterPorts = new ArrayList<>();
+      for (int i = 0; i < count; i++) {
+        clusterPorts.add(DemoFixture.freePort());
+      }
+      String members = String.join(",", clusterPorts.stream().map(p -> "127.0.0.1:" + p).toList());
+      for (int i = 0; i < count; i++) {
+        Map<String, String> env = new HashMap<>();
+        env.put("MKE_BACKUP_CLUSTER_MEMBERS", members);
+        env.put("MKE_BACKUP_CLUSTER_NAME", "it-" + demo.prefix);
+        env.put("MKE_BACKUP_DEFAULT_DIR", c.backups.toString());
+        env.put("MKE_BACKUP_ALLOWED_ROOTS", c.backups.toString());
+        env.put("MKE_BACKUP_VOLUME_PREFIX", demo.prefix);
+        env.put("MKE_BACKUP_ETCD_ENDPOINT", demo.etcdUrl());
+        env.put("MKE_ADMIN_PASSWORD", c.password);
+        env.putAll(extraEnv);
+        c.managers.add(new ManagerProcess(demo.prefix + "node-" + (i + 1), DemoFixture.freePort(), clusterPorts.get(i),
+            c.base.resolve("node-" + (i + 1)), env));
+      }
+      for (ManagerProcess m : c.managers) {
+        m.start();
+      }
+      c.awaitReady(count);
+      return c;
+    } catch (Exception | Error e) {
+      if (c != null) {
+        c.close();
+      } else {
+        demo.close();
+      }
+      throw e;
+    }
+  }
+
+  /** Waits until every running manager answers and sees the expected number of members. */
+  void awaitReady(int members) {
+    for (ManagerProcess m : managers) {
+      if (!m.alive()) {
+        continue;
+      }
+      await("manager " + m.node + " ready").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(300))
+          .until(() -> {
+            if (!m.alive()) {
+              throw new AssertionError("manager " + m.node + " exited:\n" + m.logText());
+            }
+            return m.logText().contains("manager " + m.node + " ready") && api(managers.indexOf(m)).ping();
+          });
+    }
+    // Cluster membership: the last "ready" line names the member count; wait until all joined.
+    await("cluster of " + members).atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
+        .until(() -> clusterSize() == members);
+  }
+
+  /** The smallest member count the running managers last logged ("cluster members: N"). */
+  int clusterSize() {
+    int min = Integer.MAX_VALUE;
+    for (ManagerProcess m : managers) {
+      if (!m.alive()) {
+        continue;
+      }
+      String log = m.logText();
+      int at = log.lastIndexOf("cluster members: ");
+      if (at < 0) {
+        return 0;
+      }
+      int start = at + "cluster members: ".length();
+      int end = start;
+      while (end < log.length() && Character.isDigit(log.charAt(end))) {
+        end++;
+      }
+      min = Math.min(min, Integer.parseInt(log.substring(start, end)));
+    }
+    return min;
+  }
+
+  Api api(int i) {
+    return new Api(managers.get(i).httpsPort, managers.stream().map(m -> m.dataDir).toList());
+  }
+
+  String token(int i) throws IOException, InterruptedException {
+    return api(i).login("admin", password);
+  }
+
+  /** The record of a backup as manager i reports it. */
+  JsonObject record(int i, String token, String id) throws IOException, InterruptedException {
+    Api.Response r = api(i).get("/api/ucp/backup/" + id, token);
+    if (r.status() != 200) {
+      throw new AssertionError("GET backup " + id + ": " + r);
+    }
+    return r.json();
+  }
+
+  JsonObject awaitState(int i, String token, String id, BackupState state, Duration within) {
+    JsonObject[] last = new JsonObject[1];
+    await("backup " + id + " " + state).atMost(within).pollInterval(Duration.ofMillis(200))
+        .until(() -> {
+          last[0] = record(i, token, id);
+          return last[0].getString("backupState").equals(state.name());
+        });
+    return last[0];
+  }
+
+  String allLogs() {
+    StringBuilder b = new StringBuilder();
+    managers.forEach(m -> b.append(m.logText()));
+    return b.toString();
+  }
+
+  @Override
+  public void close() throws Exception {
+    for (ManagerProcess m : managers) {
+      m.stop();
+    }
+    demo.close();
+  }
+}

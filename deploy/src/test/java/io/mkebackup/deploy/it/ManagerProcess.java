@@ -1,0 +1,91 @@
+package io.mkebackup.deploy.it;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** One `mke-backup manager` in a JVM of its own, as an operator runs it: environment in, log out. */
+final class ManagerProcess implements AutoCloseable {
+  final String node;
+  final int httpsPort;
+  final int clusterPort;
+  final Path dataDir;
+  final Path log;
+  private final Map<String, String> env;
+  private Process process;
+  private int starts;
+
+  ManagerProcess(String node, int httpsPort, int clusterPort, Path dataDir, Map<String, String> env) {
+    this.node = node;
+    this.httpsPort = httpsPort;
+    this.clusterPort = clusterPort;
+    this.dataDir = dataDir;
+    this.log = dataDir.resolveSibling(node + ".log");
+    this.env = env;
+  }
+
+  /** Starts the JVM; its stdout and stderr are appended to {@link #log}. */
+  ManagerProcess start() throws IOException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("-Xmx256m");
+    cmd.add("-jar");
+    cmd.add(Cli.JAR.toAbsolutePath().toString());
+    cmd.add("manager");
+    ProcessBuilder pb = new ProcessBuilder(cmd)
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    pb.environment().keySet().removeIf(k -> k.startsWith("MKE_"));
+    pb.environment().putAll(env);
+    pb.environment().put("MKE_BACKUP_NODE_NAME", node);
+    pb.environment().put("MKE_BACKUP_HTTPS_PORT", String.valueOf(httpsPort));
+    pb.environment().put("MKE_BACKUP_CLUSTER_PORT", String.valueOf(clusterPort));
+    pb.environment().put("MKE_BACKUP_DATA_DIR", dataDir.toString());
+    Files.createDirectories(dataDir);
+    process = pb.start();
+    starts++;
+    return this;
+  }
+
+  boolean alive() {
+    return process != null && process.isAlive();
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  /** SIGKILL: no shutdown hook, no goodbye to the cluster. */
+  void kill9() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  /** SIGTERM and wait: a clean leave. */
+  void stop() throws InterruptedException {
+    if (process != null && process.isAlive()) {
+      process.destroy();
+      if (!process.waitFor(60, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  String logText() {
+    try {
+      return Files.exists(log) ? Files.readString(log) : "";
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    stop();
+  }
+}
