@@ -53,6 +53,10 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     c.setProperty("hazelcast.local.localAddress", bindHost);
     c.setProperty("hazelcast.socket.bind.any", "false");
     c.setProperty("hazelcast.shutdownhook.enabled", "false");
+    // A CLI client that died holding the backup lock: free its lock 5 s after its connection
+    // dropped (default 2 minutes, in case it reconnects; a CLI backup never does).
+    c.setProperty("hazelcast.client.cleanup.timeout.millis", "5000");
+    c.setProperty("hazelcast.client.cleanup.period.millis", "1000");
     NetworkConfig network = c.getNetworkConfig();
     network.setPort(port).setPortAutoIncrement(false);
     JoinConfig join = network.getJoin();

@@ -1,0 +1,392 @@
+package io.mkebackup.deploy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.mkebackup.common.record.BackupState;
+import io.mkebackup.gateway.auth.Passwords;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.net.URI;
+import java.net.http.WebSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * One real manager: the seed's curl calls, every validation and auth refusal (status, the field
+ * its message names, nothing written), the SockJS bridge, and the CLI taking the same lock.
+ */
+@Tag("integration")
+class ApiIT {
+  static final String PASSPHRASE = "api-it-passphrase-" + System.nanoTime();
+  static final String VIEWER_PASSWORD = "viewer-" + System.nanoTime();
+  static ManagerCluster cluster;
+  static Path outside;
+  static String admin;
+
+  @BeforeAll
+  static void start() throws Exception {
+    Path config = Files.createTempFile("mke-manager-", ".json");
+    Files.writeString(config, new JsonObject().put("users", new JsonArray().add(new JsonObject()
+        .put("username", "viewer")
+        .put("passwordHash", Passwords.hash(VIEWER_PASSWORD.toCharArray()))
+        .put("roles", new JsonArray().add("viewer")))).encode());
+    cluster = ManagerCluster.start(1, Map.of("MKE_BACKUP_CONFIG", config.toString()));
+    outside = Files.createTempDirectory("mke-outside-roots-");
+    admin = cluster.token(0);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  static Api api() {
+    return cluster.api(0);
+  }
+
+  /** What a refused request must not change: the backup directory and the catalog. */
+  record State(List<String> files, int records) {}
+
+  static State state() throws Exception {
+    return new State(Tools.listing(cluster.backups), api().get("/api/ucp/backups", admin).array().size());
+  }
+
+  @Test
+  void theSeedsCurlCallsWork() throws Exception {
+    String base = api().base;
+    String cacert = cluster.managers.get(0).dataDir.resolve("tls/server-cert.pem").toString();
+    String login = Tools.sh("curl -s --cacert " + cacert + " " + base + "/auth/login -d '{\"username\":\"admin\",\"password\":\""
+        + cluster.password + "\"}'").text();
+    String token = new JsonObject(login).getString("auth_token");
+    // The seed's example, with a passphrase (this API requires one or noPassphrase: true).
+    Tools.Out post = Tools.sh("curl -sk -H 'Authorization: Bearer " + token + "' " + base + "/api/ucp/backup"
+        + " -X POST -H 'Content-Type: application/json' -w '\\n%{http_code}'"
+        + " --data '{\"encrypted\": true, \"includeLogs\": true, \"fileName\": \"backup1.tar\", \"logFileName\":"
+        + " \"backup1.log\", \"hostPath\": \"" + cluster.backups + "\", \"passphrase\": \"" + PASSPHRASE + "\"}'");
+    String[] lines = post.text().split("\n");
+    assertThat(lines[1]).isEqualTo("200");
+    String id = new JsonObject(lines[0]).getString("backupId");
+    JsonObject done = cluster.awaitState(0, token, id, BackupState.SUCCESS, Duration.ofSeconds(60));
+
+    JsonArray list = new JsonArray(Tools.sh("curl -sk -H 'Authorization: Bearer " + token + "' " + base
+        + "/api/ucp/backups").text());
+    JsonObject listed = list.stream().map(o -> (JsonObject) o).filter(o -> o.getString("id").equals(id)).findFirst()
+        .orElseThrow();
+    assertThat(listed.fieldNames()).containsExactlyInAnyOrder("id", "encrypted", "fileName", "logFileName",
+        "backupPath", "backupState", "nodeLocation", "shortError", "created_at", "completed_at");
+    assertThat(listed.getBoolean("encrypted")).isTrue();
+    assertThat(listed.getString("fileName")).isEqualTo("backup1.tar");
+    assertThat(listed.getString("logFileName")).isEqualTo("backup1.log");
+    assertThat(listed.getString("backupPath")).isEqualTo(cluster.backups.toRealPath().toString());
+    assertThat(listed.getString("nodeLocation")).isEqualTo(cluster.managers.get(0).node);
+    assertThat(listed.getString("shortError")).isEmpty();
+    assertThat(listed.getString("created_at")).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z");
+    assertThat(listed.getString("completed_at")).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z");
+    assertThat(listed).isEqualTo(done);
+    assertThat(Files.exists(cluster.backups.resolve("backup1.tar"))).isTrue();
+    assertThat(Files.exists(cluster.backups.resolve("backup1.log"))).isTrue();
+
+    JsonObject one = new JsonObject(Tools.sh("curl -sk -H 'Authorization: Bearer " + token + "' " + base
+        + "/api/ucp/backup/" + id).text());
+    assertThat(one).isEqualTo(listed);
+    assertThat(Tools.sh("curl -sk -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer " + token + "' " + base
+        + "/api/ucp/backup/00000000-0000-0000-0000-000000000000").text()).isEqualTo("404");
+
+    // The seed's example exactly as printed has no passphrase: refused, naming the field.
+    Tools.Out literal = Tools.sh("curl -sk -H 'Authorization: Bearer " + token + "' " + base + "/api/ucp/backup"
+        + " -X POST -H 'Content-Type: application/json' -w '\\n%{http_code}'"
+        + " --data '{\"encrypted\": true, \"includeLogs\": true, \"fileName\": \"backup2.tar\", \"logFileName\":"
+        + " \"backup2.log\", \"hostPath\": \"" + cluster.backups + "\"}'");
+    assertThat(literal.text()).endsWith("\n400").contains("\"field\":\"passphrase\"");
+  }
+
+  static Stream<Arguments> invalidRequests() {
+    String big = "x".repeat(70 * 1024);
+    return Stream.of(
+        Arguments.of("malformed JSON", "{\"passphrase\": ", "body"),
+        Arguments.of("not an object", "[1,2]", "body"),
+        Arguments.of("empty body", "", "body"),
+        Arguments.of("over 64 KiB", "{\"noPassphrase\": true, \"fileName\": \"" + big + "\"}", "body"),
+        Arguments.of("passphrase not a string", "{\"passphrase\": 123456789012345}", "passphrase"),
+        Arguments.of("includeLogs not a boolean", "{\"noPassphrase\": true, \"includeLogs\": \"yes\"}", "includeLogs"),
+        Arguments.of("noPassphrase not a boolean", "{\"noPassphrase\": \"true\"}", "noPassphrase"),
+        Arguments.of("hostPath not a string", "{\"noPassphrase\": true, \"hostPath\": 5}", "hostPath"),
+        Arguments.of("short passphrase", "{\"passphrase\": \"nine-char\"}", "passphrase"),
+        Arguments.of("no passphrase", "{\"fileName\": \"a.tar\"}", "passphrase"),
+        Arguments.of("noPassphrase false", "{\"noPassphrase\": false}", "passphrase"),
+        Arguments.of("both", "{\"noPassphrase\": true, \"passphrase\": \"" + PASSPHRASE + "\"}", "passphrase"),
+        Arguments.of("encrypted without passphrase", "{\"noPassphrase\": true, \"encrypted\": true}", "encrypted"),
+        Arguments.of("fileName with a path", "{\"noPassphrase\": true, \"fileName\": \"../evil.tar\"}", "fileName"),
+        Arguments.of("fileName absolute", "{\"noPassphrase\": true, \"fileName\": \"/etc/cron.d/x\"}", "fileName"),
+        Arguments.of("fileName hidden", "{\"noPassphrase\": true, \"fileName\": \".hidden.tar\"}", "fileName"),
+        Arguments.of("fileName empty", "{\"noPassphrase\": true, \"fileName\": \"\"}", "fileName"),
+        Arguments.of("logFileName with a path", "{\"noPassphrase\": true, \"includeLogs\": true, \"logFileName\":"
+            + " \"a/b.log\"}", "logFileName"),
+        Arguments.of("logFileName same as fileName", "{\"noPassphrase\": true, \"fileName\": \"x.tar\","
+            + " \"logFileName\": \"x.tar\"}", "logFileName"),
+        Arguments.of("hostPath relative", "{\"noPassphrase\": true, \"hostPath\": \"backups\"}", "hostPath"),
+        Arguments.of("hostPath missing", "{\"noPassphrase\": true, \"hostPath\": \"/nonexistent/mke\"}", "hostPath"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("invalidRequests")
+  void invalidRequestIsRefusedNamingTheFieldAndChangesNothing(String what, String body, String field) throws Exception {
+    State before = state();
+    Api.Response r = api().post("/api/ucp/backup", body, admin);
+    assertThat(r.status()).as(r.body()).isEqualTo(400);
+    assertThat(r.json().getString("field")).isEqualTo(field);
+    assertThat(r.json().getString("message")).contains(field);
+    assertThat(r.body()).doesNotContain(PASSPHRASE).doesNotContain("nine-char");
+    assertThat(state()).isEqualTo(before);
+  }
+
+  @Test
+  void hostPathOutsideTheAllowedRootsIsRefused() throws Exception {
+    State before = state();
+    Api.Response r = api().post("/api/ucp/backup", new JsonObject().put("noPassphrase", true)
+        .put("hostPath", outside.toString()).encode(), admin);
+    assertThat(r.status()).isEqualTo(400);
+    assertThat(r.json().getString("field")).isEqualTo("hostPath");
+    assertThat(r.json().getString("message")).contains("outside");
+    assertThat(Tools.listing(outside)).isEmpty();
+    assertThat(state()).isEqualTo(before);
+  }
+
+  @Test
+  void hostPathLinkingOutOfTheRootsIsRefused() throws Exception {
+    Path link = cluster.backups.resolve("escape");
+    Files.createSymbolicLink(link, outside);
+    try {
+      State before = state();
+      Api.Response r = api().post("/api/ucp/backup", new JsonObject().put("noPassphrase", true)
+          .put("hostPath", link.toString()).encode(), admin);
+      assertThat(r.status()).isEqualTo(400);
+      assertThat(r.json().getString("field")).isEqualTo("hostPath");
+      assertThat(r.json().getString("message")).contains("outside").contains(outside.toRealPath().toString());
+      assertThat(Tools.listing(outside)).isEmpty();
+      assertThat(state()).isEqualTo(before);
+    } finally {
+      Files.delete(link);
+    }
+  }
+
+  @Test
+  void hostPathNotWritableIsRefused() throws Exception {
+    Path ro = Files.createDirectory(cluster.backups.resolve("read-only"));
+    assertThat(Tools.sh("mount -t tmpfs -o size=1m,ro tmpfs " + ro).exit()).isZero();
+    try {
+      State before = state();
+      Api.Response r = api().post("/api/ucp/backup", new JsonObject().put("noPassphrase", true)
+          .put("hostPath", ro.toString()).encode(), admin);
+      assertThat(r.status()).as(r.body()).isEqualTo(400);
+      assertThat(r.json().getString("field")).isEqualTo("hostPath");
+      assertThat(r.json().getString("message")).contains("not writable");
+      assertThat(state()).isEqualTo(before);
+    } finally {
+      Tools.sh("umount " + ro);
+      Files.delete(ro);
+    }
+  }
+
+  @Test
+  void authIsRequiredAndOnlyAdminsMayBackUp() throws Exception {
+    State before = state();
+    String body = new JsonObject().put("noPassphrase", true).encode();
+    Api.Response none = api().post("/api/ucp/backup", body, null);
+    assertThat(none.status()).isEqualTo(401);
+    assertThat(none.json().getString("code")).isEqualTo("UNAUTHORIZED");
+    assertThat(api().post("/api/ucp/backup", body, "not-a-token").status()).isEqualTo(401);
+    assertThat(api().get("/api/ucp/backups", null).status()).isEqualTo(401);
+    assertThat(api().post("/auth/login", new JsonObject().put("username", "admin").put("password", "wrong").encode(),
+        null).status()).isEqualTo(401);
+    assertThat(api().post("/auth/login", new JsonObject().put("username", "nobody").put("password", "x").encode(),
+        null).status()).isEqualTo(401);
+    Api.Response badLogin = api().post("/auth/login", "{\"username\": 5}", null);
+    assertThat(badLogin.status()).isEqualTo(400);
+    assertThat(badLogin.json().getString("field")).isEqualTo("username");
+
+    String viewer = api().login("viewer", VIEWER_PASSWORD);
+    Api.Response forbidden = api().post("/api/ucp/backup", body, viewer);
+    assertThat(forbidden.status()).isEqualTo(403);
+    assertThat(forbidden.json().getString("message")).contains("viewer").contains("not an administrator");
+    assertThat(api().get("/api/ucp/backups", viewer).status()).isEqualTo(403);
+    assertThat(state()).isEqualTo(before);
+    assertThat(cluster.allLogs()).doesNotContain(VIEWER_PASSWORD).doesNotContain(viewer).doesNotContain(admin)
+        .doesNotContain(cluster.password);
+  }
+
+  /** A raw-WebSocket SockJS client of the event-bus bridge, queueing the frames it receives. */
+  static final class BridgeClient implements AutoCloseable {
+    final LinkedBlockingQueue<JsonObject> frames = new LinkedBlockingQueue<>();
+    final WebSocket ws;
+
+    BridgeClient() throws Exception {
+      ws = api().client().newWebSocketBuilder()
+          .buildAsync(URI.create(api().base.replace("https:", "wss:") + "/eventbus/websocket"), new WebSocket.Listener() {
+            final StringBuilder partial = new StringBuilder();
+
+            @Override
+            public CompletionStage<?> onText(WebSocket socket, CharSequence data, boolean last) {
+              partial.append(data);
+              if (last) {
+                frames.add(new JsonObject(partial.toString()));
+                partial.setLength(0);
+              }
+              socket.request(1);
+              return null;
+            }
+
+            /** The raw-WebSocket transport sends each frame as a binary message of JSON. */
+            @Override
+            public CompletionStage<?> onBinary(WebSocket socket, java.nio.ByteBuffer data, boolean last) {
+              byte[] bytes = new byte[data.remaining()];
+              data.get(bytes);
+              partial.append(new String(bytes, java.nio.charset.StandardCharsets.UTF_8));
+              if (last) {
+                frames.add(new JsonObject(partial.toString()));
+                partial.setLength(0);
+              }
+              socket.request(1);
+              return null;
+            }
+          }).get(10, TimeUnit.SECONDS);
+    }
+
+    void send(JsonObject frame) {
+      ws.sendText(frame.encode(), true).join();
+    }
+
+    List<JsonObject> drain() {
+      List<JsonObject> out = new ArrayList<>();
+      frames.drainTo(out);
+      return out;
+    }
+
+    @Override
+    public void close() {
+      ws.sendClose(WebSocket.NORMAL_CLOSURE, "done");
+    }
+  }
+
+  @Test
+  void sockJsBridgeGivesProgressToAdminsAndNothingElse() throws Exception {
+    try (BridgeClient anonymous = new BridgeClient(); BridgeClient viewer = new BridgeClient();
+        BridgeClient adminClient = new BridgeClient()) {
+      anonymous.send(new JsonObject().put("type", "register").put("address", "mke.backup.progress"));
+      viewer.send(new JsonObject().put("type", "register").put("address", "mke.backup.progress")
+          .put("headers", new JsonObject().put("auth_token", api().login("viewer", VIEWER_PASSWORD))));
+      adminClient.send(new JsonObject().put("type", "register").put("address", "mke.backup.progress")
+          .put("headers", new JsonObject().put("auth_token", admin)));
+
+      // Sending in is refused even with an admin token: no job reaches a worker.
+      State before = state();
+      adminClient.send(new JsonObject().put("type", "send").put("address", "mke.backup.jobs").put("replyAddress", "r1")
+          .put("headers", new JsonObject().put("auth_token", admin))
+          .put("body", new JsonObject().put("id", "x").put("fileName", "bridge.tar")
+              .put("hostPath", cluster.backups.toString())));
+      await().atMost(Duration.ofSeconds(10)).until(() -> adminClient.frames.stream()
+          .anyMatch(x -> "err".equals(x.getString("type"))));
+      assertThat(adminClient.drain()).allMatch(x -> "err".equals(x.getString("type")) && "rejected".equals(x.getString("body")));
+      assertThat(state()).isEqualTo(before);
+
+      Api.Response started = api().post("/api/ucp/backup", new JsonObject().put("noPassphrase", true).encode(), admin);
+      assertThat(started.status()).as(started.body()).isEqualTo(200);
+      String id = started.json().getString("backupId");
+      List<JsonObject> received = new ArrayList<>();
+      await().atMost(Duration.ofSeconds(60)).until(() -> {
+        received.addAll(adminClient.drain());
+        return received.stream().anyMatch(x -> x.getJsonObject("body") != null
+            && id.equals(x.getJsonObject("body").getString("backupId"))
+            && "succeeded".equals(x.getJsonObject("body").getString("kind")));
+      });
+      List<JsonObject> progress = received.stream().filter(x -> "rec".equals(x.getString("type"))).toList();
+      assertThat(progress).allMatch(x -> "mke.backup.progress".equals(x.getString("address")));
+      assertThat(progress.stream().map(x -> x.getJsonObject("body").getString("step")).distinct())
+          .contains("validation", "volume", "etcd", "finalize");
+      assertThat(received).as("the refused send").noneMatch(x -> "r1".equals(x.getString("address")));
+      // The others were refused at registration and saw no progress at all.
+      List<JsonObject> anonymousFrames = anonymous.drain();
+      assertThat(anonymousFrames).isNotEmpty().allMatch(x -> "err".equals(x.getString("type")));
+      List<JsonObject> viewerFrames = viewer.drain();
+      assertThat(viewerFrames).isNotEmpty().allMatch(x -> "err".equals(x.getString("type")));
+    }
+  }
+
+  @Test
+  void theCliTakesTheSameLock() throws Exception {
+    // A CLI backup to a pipe nobody reads: it blocks mid-stream, holding the cluster's lock.
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-jar", Cli.JAR.toAbsolutePath().toString(), "backup", "--no-passphrase",
+        "--cluster-members", "127.0.0.1:" + cluster.managers.get(0).clusterPort,
+        "--cluster-name", "it-" + cluster.demo.prefix));
+    cmd.addAll(cluster.demo.cliOptions());
+    Path cliErr = Files.createTempFile("cli-lock-", ".err");
+    Process cli = new ProcessBuilder(cmd).redirectError(cliErr.toFile()).start();
+    try {
+      JsonObject[] running = new JsonObject[1];
+      await("the CLI holds the lock").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300)).until(() -> {
+        if (!cli.isAlive()) {
+          throw new AssertionError("the CLI ended: " + Files.readString(cliErr));
+        }
+        running[0] = api().get("/api/ucp/backups", admin).array().stream().map(o -> (JsonObject) o)
+            .filter(o -> o.getString("backupState").equals("IN_PROGRESS")).findFirst().orElse(null);
+        return running[0] != null;
+      });
+      JsonObject cliRecord = running[0];
+      Api.Response[] refused = {api().post("/api/ucp/backup", new JsonObject().put("noPassphrase", true).encode(), admin)};
+      assertThat(refused[0].status()).as(refused[0].body()).isEqualTo(409);
+      assertThat(refused[0].json().getString("message")).contains("another backup is running")
+          .contains(cliRecord.getString("id")).contains("it-node");
+      assertThat(cliRecord.getString("nodeLocation")).isEqualTo("it-node");
+
+      cli.destroyForcibly();
+      cli.waitFor(30, TimeUnit.SECONDS);
+      JsonObject failed = cluster.awaitState(0, admin, cliRecord.getString("id"), BackupState.FAILED,
+          Duration.ofSeconds(30));
+      assertThat(failed.getString("shortError")).contains("it-node");
+      // Hazelcast frees a dead client's lock once it stops waiting for the client to come back
+      // (hazelcast.client.cleanup.timeout.millis, 5 s here).
+      Api.Response[] nextHolder = new Api.Response[1];
+      await("the lock is free again").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500)).until(() -> {
+        nextHolder[0] = api().post("/api/ucp/backup", new JsonObject().put("noPassphrase", true).encode(), admin);
+        return nextHolder[0].status() != 409;
+      });
+      Api.Response next = nextHolder[0];
+      assertThat(next.status()).as(next.body()).isEqualTo(200);
+      cluster.awaitState(0, admin, next.json().getString("backupId"), BackupState.SUCCESS, Duration.ofSeconds(60));
+    } finally {
+      cli.destroyForcibly();
+    }
+  }
+
+  @Test
+  void noWorkerInTheClusterGives503() throws Exception {
+    try (ManagerCluster gatewayOnly = ManagerCluster.start(1, Map.of("MKE_BACKUP_WORKER", "false"))) {
+      String token = gatewayOnly.token(0);
+      Api.Response r = gatewayOnly.api(0).post("/api/ucp/backup", new JsonObject().put("noPassphrase", true).encode(),
+          token);
+      assertThat(r.status()).as(r.body()).isEqualTo(503);
+      assertThat(r.json().getString("code")).isEqualTo("WORKER_UNAVAILABLE");
+      assertThat(Tools.listing(gatewayOnly.backups)).isEmpty();
+      assertThat(gatewayOnly.api(0).get("/api/ucp/backups", token).array()).isEmpty();
+    }
+  }
+}
