@@ -10,7 +10,7 @@
 # Environment: MKE_LOCAL_CLUSTER_DIR (default /var/lib/mke-backup-local), MKE_LOCAL_HTTPS_PORT
 # (first HTTPS port, default 8443; the others follow), MKE_LOCAL_CLUSTER_PORT (first Hazelcast
 # port, default 5701), MKE_LOCAL_MANAGERS (default 3), MKE_BACKUP_VOLUME_PREFIX and
-# MKE_BACKUP_ETCD_ENDPOINT (the demo state's), MKE_ADMIN_USERNAME / MKE_ADMIN_PASSWORD (without a
+# MKE_BACKUP_ETCD_ENDPOINT (the demo state's; MKE_LOCAL_DEMO_ARGS adds demo-state options), MKE_ADMIN_USERNAME / MKE_ADMIN_PASSWORD (without a
 # password one is generated, printed once and kept in $MKE_LOCAL_CLUSTER_DIR/admin-password, 0600).
 set -euo pipefail
 self=$(readlink -f "$0")
@@ -36,7 +36,8 @@ ready() { curl -skf -o /dev/null --max-time 2 "https://127.0.0.1:$1/_ping"; }
 
 up() {
   [ -f "$jar" ] || mvn -B -q -DskipTests package
-  deploy/bin/mke-backup demo-state ${MKE_BACKUP_VOLUME_PREFIX:+--prefix "$MKE_BACKUP_VOLUME_PREFIX"} >/dev/null
+  # shellcheck disable=SC2086
+  deploy/bin/mke-backup demo-state ${MKE_BACKUP_VOLUME_PREFIX:+--prefix "$MKE_BACKUP_VOLUME_PREFIX"} ${MKE_LOCAL_DEMO_ARGS:-} >/dev/null
   mkdir -p "$backups"
   local password=${MKE_ADMIN_PASSWORD:-}
   if [ -z "$password" ]; then
