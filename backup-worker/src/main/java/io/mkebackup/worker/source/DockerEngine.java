@@ -116,6 +116,30 @@ public final class DockerEngine implements AutoCloseable {
     return out;
   }
 
+  /** The mountpoint of a named volume, if the engine has it. */
+  public java.util.Optional<Path> volumeMountpoint(String fullName) {
+    try {
+      InspectVolumeResponse v = client.inspectVolumeCmd(fullName).exec();
+      return java.util.Optional.of(Path.of(v.getMountpoint()));
+    } catch (com.github.dockerjava.api.exception.NotFoundException e) {
+      return java.util.Optional.empty();
+    }
+  }
+
+  /** Creates a local named volume and returns its mountpoint. */
+  public Path createVolume(String fullName, Map<String, String> labels) {
+    return Path.of(client.createVolumeCmd().withName(fullName).withDriver("local").withLabels(labels).exec()
+        .getMountpoint());
+  }
+
+  public void removeVolume(String fullName) {
+    try {
+      client.removeVolumeCmd(fullName).exec();
+    } catch (com.github.dockerjava.api.exception.NotFoundException gone) {
+      // already gone
+    }
+  }
+
   /** A ucp-* container's name (without prefix and slash) and its inspect document. */
   public record ContainerConfig(String name, byte[] inspectJson) {}
 

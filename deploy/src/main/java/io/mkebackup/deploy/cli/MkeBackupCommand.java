@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 @Command(name = "mke-backup", mixinStandardHelpOptions = true,
     versionProvider = MkeBackupCommand.Version.class,
     description = "Backs up the control plane of an MKE manager into one verified, gpg-readable archive.",
-    subcommands = {BackupCommand.class, VerifyCommand.class, DemoStateCommand.class, ManagerCommand.class,
+    subcommands = {BackupCommand.class, VerifyCommand.class, RestoreCommand.class, DemoStateCommand.class, ManagerCommand.class,
         HashPasswordCommand.class})
 public final class MkeBackupCommand {
   /** Exit code of a backup or verification that failed. */
