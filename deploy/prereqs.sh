@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts what mke-backup's build, demo and tests need on Debian, and only what is
 # missing: Java 17 and Maven, the Docker engine (docker.io), etcd and etcdctl, GnuPG, GNU tar,
-# and util-linux's setsid/setpriv/script. Safe to run again. Needs root (or sudo).
+# util-linux's setsid/setpriv/script, curl, and Chromium with chromedriver (the page's test).
+# Safe to run again. Needs root (or sudo).
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -16,6 +17,10 @@ command -v gpg >/dev/null || need+=(gnupg)
 command -v tar >/dev/null || need+=(tar)
 command -v setpriv >/dev/null || need+=(util-linux)
 command -v script >/dev/null || need+=(bsdutils)
+command -v curl >/dev/null || need+=(curl)
+# The Backup Admin page's end-to-end test drives Debian's Chromium through its chromedriver.
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
   echo "prereqs: installing ${need[*]}" >&2
   as_root apt-get update -qq

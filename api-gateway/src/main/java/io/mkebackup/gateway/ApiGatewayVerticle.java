@@ -20,6 +20,7 @@ import io.vertx.ext.bridge.BridgeEventType;
 import io.vertx.ext.bridge.PermittedOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.StaticHandler;
 import io.vertx.ext.web.handler.sockjs.SockJSBridgeOptions;
 import io.vertx.ext.web.handler.sockjs.SockJSHandler;
 
@@ -59,8 +60,16 @@ public final class ApiGatewayVerticle extends VerticleBase {
     router.route("/api/*").handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT));
     auth.mount(router);
     router.route("/api/ucp/*").handler(auth::requireAdmin);
+    router.get("/api/ucp/session").handler(ctx -> {
+      TokenStore.Session session = ctx.get(AuthRoutes.SESSION);
+      ctx.response().putHeader("Content-Type", "application/json")
+          .end(new JsonObject().put("username", session.username()).put("node", config.nodeName()).encode());
+    });
     backups.mount(router);
     router.route("/eventbus/*").subRouter(bridge(auth));
+    // The Backup Admin page: plain HTML, CSS and JavaScript modules, no build step.
+    router.route("/*").handler(StaticHandler.create("webroot").setCachingEnabled(false)
+        .setDefaultContentEncoding("UTF-8"));
     router.route().failureHandler(ctx -> {
       if (ctx.statusCode() == 413) {
         ApiErrors.send(ctx, new BackupException(ErrorCode.REQUEST_TOO_LARGE, "body",

@@ -50,6 +50,8 @@ public final class BackupRoutes {
     router.post("/api/ucp/backup").handler(this::create);
     router.get("/api/ucp/backups").handler(this::list);
     router.get("/api/ucp/backups/events").handler(this::allEvents);
+    router.get("/api/ucp/backups/details").handler(this::details);
+    router.get("/api/ucp/backup/:id/contents").handler(this::contents);
     router.get("/api/ucp/backup/:id").handler(this::one);
     router.get("/api/ucp/backup/:id/events").handler(this::events);
   }
@@ -108,6 +110,35 @@ public final class BackupRoutes {
           records.forEach(r -> a.add(r.toApiJson()));
           ctx.response().putHeader("Content-Type", "application/json").end(a.encode());
         })
+        .onFailure(e -> ApiErrors.send(ctx, e));
+  }
+
+  /**
+   * For the Backup Admin page: every backup, newest first, each the seed's record plus
+   * {@code archiveBytes}, {@code files}, {@code dataBytes} and {@code origin}.
+   */
+  private void details(RoutingContext ctx) {
+    vertx.executeBlocking(catalog::list, false)
+        .onSuccess(records -> {
+          JsonArray a = new JsonArray();
+          records.forEach(r -> a.add(r.toApiJson().put("archiveBytes", r.archiveBytes()).put("files", r.files())
+              .put("dataBytes", r.dataBytes()).put("origin", r.origin())));
+          ctx.response().putHeader("Content-Type", "application/json").end(a.encode());
+        })
+        .onFailure(e -> ApiErrors.send(ctx, e));
+  }
+
+  /**
+   * A finished backup's entries (path, type, size, SHA-256) as its metadata recorded them at
+   * backup time, so no passphrase is needed: {@code {"backupId","entryCount","truncated","entries"}}.
+   */
+  private void contents(RoutingContext ctx) {
+    String id = ctx.pathParam("id");
+    find(id).compose(r -> vertx.executeBlocking(() -> catalog.contents(id), false))
+        .compose(c -> c.map(Future::succeededFuture).orElseGet(() -> Future.failedFuture(new BackupException(
+            ErrorCode.NOT_FOUND, "backup_id", "backup " + id + " has no recorded contents (only successful backups"
+            + " taken by a manager have them)", null))))
+        .onSuccess(c -> ctx.response().putHeader("Content-Type", "application/json").end(c.encode()))
         .onFailure(e -> ApiErrors.send(ctx, e));
   }
 

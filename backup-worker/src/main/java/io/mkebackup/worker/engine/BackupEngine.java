@@ -243,7 +243,7 @@ public final class BackupEngine {
       header.put("etcd", etcdSummary);
       header.put("containers", containers);
       header.put("warnings", List.copyOf(warnings));
-      archive.finish(header, EntryInfo.rootOwned(0600, Instant.now()));
+      archive.finish(header, EntryInfo.rootOwned(0600, Instant.now()), request.keepMetadata());
       if (encryptor != null) {
         encryptor.finish();
       } else {

@@ -13,9 +13,15 @@ import java.util.Objects;
  * @param stream the stream to write when {@code file} is null (stdout)
  * @param logFile where the run's log goes (encrypted like the archive), or null
  * @param targetField the option or request field naming the target, for error messages
+ * @param keepMetadata where to leave a copy of the archive's metadata entry, or null
  */
 public record BackupRequest(String id, Passphrase passphrase, Path file, OutputStream stream, Path logFile,
-    String targetField) {
+    String targetField, Path keepMetadata) {
+  public BackupRequest(String id, Passphrase passphrase, Path file, OutputStream stream, Path logFile,
+      String targetField) {
+    this(id, passphrase, file, stream, logFile, targetField, null);
+  }
+
   public BackupRequest {
     Objects.requireNonNull(id);
     if ((file == null) == (stream == null)) {

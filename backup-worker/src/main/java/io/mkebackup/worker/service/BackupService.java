@@ -14,6 +14,9 @@ import io.mkebackup.worker.engine.BackupEngine;
 import io.mkebackup.worker.engine.BackupRequest;
 import io.mkebackup.worker.engine.BackupResult;
 import io.mkebackup.worker.engine.EngineConfig;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
@@ -106,12 +109,15 @@ public final class BackupService implements AutoCloseable {
       }
     };
     BackupRecord finished;
+    Path metadata = null;
     try {
       Path file = job.hostPath().resolve(job.fileName());
       Path log = job.logFileName().isEmpty() ? null : job.hostPath().resolve(job.logFileName());
+      metadata = Files.createTempFile("mke-backup-metadata-" + job.id(), ".json");
       BackupResult result = new BackupEngine(engine)
-          .run(new BackupRequest(job.id(), job.passphrase(), file, null, log, "hostPath"), relay);
+          .run(new BackupRequest(job.id(), job.passphrase(), file, null, log, "hostPath", metadata), relay);
       finished = record.succeeded(result.archiveBytes(), result.files(), result.dataBytes());
+      keepContents(job.id(), metadata);
     } catch (BackupException e) {
       finished = record.failed(e.getMessage());
     } catch (Throwable t) {
@@ -120,6 +126,13 @@ public final class BackupService implements AutoCloseable {
           + (t.getMessage() == null ? "" : ": " + t.getMessage()));
     } finally {
       closeQuietly(job);
+      if (metadata != null) {
+        try {
+          Files.deleteIfExists(metadata);
+        } catch (java.io.IOException ignored) {
+          // a temporary file
+        }
+      }
     }
     try {
       catalog.put(finished);
@@ -132,6 +145,28 @@ public final class BackupService implements AutoCloseable {
         + (finished.shortError().isEmpty() ? "" : ": " + finished.shortError()));
     ProgressEvent last = terminal.get();
     publisher.onEvent(last != null ? last : terminalEvent(finished));
+  }
+
+  /** Stores the entries of the metadata (path, type, size, SHA-256) as the backup's contents. */
+  private void keepContents(String id, Path metadata) {
+    try {
+      JsonObject m = new JsonObject(Files.readString(metadata));
+      JsonArray all = m.getJsonArray("entries", new JsonArray());
+      JsonArray kept = new JsonArray();
+      for (int i = 0; i < all.size() && i < BackupCatalog.MAX_CONTENT_ENTRIES; i++) {
+        JsonObject e = all.getJsonObject(i);
+        JsonObject k = new JsonObject().put("path", e.getString("path")).put("type", e.getString("type"))
+            .put("size", e.getLong("size", 0L));
+        if (e.containsKey("sha256")) {
+          k.put("sha256", e.getString("sha256"));
+        }
+        kept.add(k);
+      }
+      catalog.putContents(id, new JsonObject().put("backupId", id).put("entryCount", all.size())
+          .put("truncated", all.size() > kept.size()).put("entries", kept));
+    } catch (java.io.IOException | RuntimeException e) {
+      LOG.log(Level.WARNING, "cannot keep the contents of backup " + id + ": " + e.getMessage());
+    }
   }
 
   /** The event that ends a backup's progress stream, for a record that ended without one. */

@@ -199,6 +199,14 @@ public final class ArchiveWriter implements Closeable {
    * end blocks. The underlying stream is finished but not closed.
    */
   public void finish(Map<String, Object> header, EntryInfo info) throws IOException {
+    finish(header, info, null);
+  }
+
+  /**
+   * As {@link #finish(Map, EntryInfo)}, also leaving a copy of the metadata entry at
+   * {@code keepMetadata} (for the catalog's "contents of a backup", readable without the passphrase).
+   */
+  public void finish(Map<String, Object> header, EntryInfo info, Path keepMetadata) throws IOException {
     spoolWriter.close();
     Path metadata = Files.createFile(spool.getParent().resolve(
         spool.getFileName().toString().replace(".mke-backup-entries-", ".mke-backup-metadata-")));
@@ -235,6 +243,9 @@ public final class ArchiveWriter implements Closeable {
       tar.finish();
       tar.flush();
       finished = true;
+      if (keepMetadata != null) {
+        Files.copy(metadata, keepMetadata, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
     } finally {
       Files.deleteIfExists(metadata);
     }

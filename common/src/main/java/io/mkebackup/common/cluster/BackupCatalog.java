@@ -17,6 +17,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -34,7 +35,11 @@ import java.util.stream.Stream;
 public final class BackupCatalog {
   private static final Logger LOG = Logger.getLogger(BackupCatalog.class.getName());
 
+  /** Most entries kept per backup for "contents"; a larger backup's list is cut there (and says so). */
+  public static final int MAX_CONTENT_ENTRIES = 50_000;
+
   private final IMap<String, String> map;
+  private final IMap<String, String> contents;
   private final Path mirror;
 
   /**
@@ -42,7 +47,21 @@ public final class BackupCatalog {
    */
   public BackupCatalog(HazelcastInstance hazelcast, Path mirror) {
     this.map = hazelcast.getMap(ClusterSettings.CATALOG_MAP);
+    this.contents = hazelcast.getMap(ClusterSettings.CONTENTS_MAP);
     this.mirror = mirror;
+  }
+
+  /**
+   * Keeps a finished backup's entries (path, type, size, SHA-256), from its metadata entry, so
+   * they can be shown without the passphrase. {@code {"entries": [...], "truncated": bool}}.
+   */
+  public void putContents(String id, JsonObject listing) {
+    contents.set(id, listing.encode());
+  }
+
+  public Optional<JsonObject> contents(String id) {
+    String v = contents.get(id);
+    return v == null ? Optional.empty() : Optional.of(new JsonObject(v));
   }
 
   public void put(BackupRecord record) {
@@ -83,10 +102,21 @@ public final class BackupCatalog {
     }
     Files.createDirectories(mirror);
     map.addEntryListener(new Mirror(), true);
+    contents.addEntryListener(new ContentsMirror(), true);
     int loaded = 0;
     try (Stream<Path> files = Files.list(mirror)) {
       for (Path f : (Iterable<Path>) files::iterator) {
-        if (!f.getFileName().toString().endsWith(".json")) {
+        String fileName = f.getFileName().toString();
+        if (fileName.endsWith(".contents.json")) {
+          try {
+            contents.putIfAbsent(fileName.substring(0, fileName.length() - ".contents.json".length()),
+                Files.readString(f));
+          } catch (RuntimeException e) {
+            LOG.warning("skipping unreadable contents file " + f + ": " + e.getMessage());
+          }
+          continue;
+        }
+        if (!fileName.endsWith(".json")) {
           continue;
         }
         try {
@@ -106,6 +136,9 @@ public final class BackupCatalog {
     }
     for (String v : map.values()) {
       write(BackupRecord.fromStoredJson(new JsonObject(v)));
+    }
+    for (Map.Entry<String, String> e : contents.entrySet()) {
+      writeContents(e.getKey(), e.getValue());
     }
     return loaded;
   }
@@ -144,18 +177,39 @@ public final class BackupCatalog {
   }
 
   private void write(BackupRecord r) {
-    Path file = mirror.resolve(r.id() + ".json");
-    Path tmp = mirror.resolve("." + r.id() + "." + UUID.randomUUID() + ".tmp");
+    writeFile(r.id() + ".json", r.toStoredJson().encodePrettily());
+  }
+
+  private void writeContents(String id, String json) {
+    writeFile(id + ".contents.json", json);
+  }
+
+  private void writeFile(String name, String text) {
+    Path file = mirror.resolve(name);
+    Path tmp = mirror.resolve("." + name + "." + UUID.randomUUID() + ".tmp");
     try {
-      Files.writeString(tmp, r.toStoredJson().encodePrettily(), StandardCharsets.UTF_8);
+      Files.writeString(tmp, text, StandardCharsets.UTF_8);
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {
-      LOG.log(Level.WARNING, "cannot mirror backup record " + r.id() + " to " + mirror + ": " + e.getMessage());
+      LOG.log(Level.WARNING, "cannot mirror " + name + " to " + mirror + ": " + e.getMessage());
       try {
         Files.deleteIfExists(tmp);
       } catch (IOException ignored) {
         // nothing more to do
       }
+    }
+  }
+
+  private final class ContentsMirror implements EntryAddedListener<String, String>,
+      EntryUpdatedListener<String, String> {
+    @Override
+    public void entryAdded(EntryEvent<String, String> event) {
+      writeContents(event.getKey(), event.getValue());
+    }
+
+    @Override
+    public void entryUpdated(EntryEvent<String, String> event) {
+      writeContents(event.getKey(), event.getValue());
     }
   }
 

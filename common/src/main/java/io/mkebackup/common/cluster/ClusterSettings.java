@@ -24,6 +24,7 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
   /** Member attribute holding a member's node name. */
   public static final String NODE_ATTRIBUTE = "mke.node";
   public static final String CATALOG_MAP = "mke-backup-catalog";
+  public static final String CONTENTS_MAP = "mke-backup-contents";
   public static final String LOCK_MAP = "mke-backup-lock";
   public static final String TOKEN_MAP = "mke-backup-tokens";
   /**
@@ -67,6 +68,7 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     // The catalog keeps a synchronous backup copy on another member, so losing one member loses
     // no record (and each member also mirrors it to its disk).
     c.addMapConfig(new MapConfig(CATALOG_MAP).setBackupCount(1).setReadBackupData(false));
+    c.addMapConfig(new MapConfig(CONTENTS_MAP).setBackupCount(1));
     c.addMapConfig(new MapConfig(LOCK_MAP).setBackupCount(1));
     c.addMapConfig(new MapConfig(TOKEN_MAP).setBackupCount(1));
     return c;
