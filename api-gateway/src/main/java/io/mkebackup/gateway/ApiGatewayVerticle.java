@@ -9,6 +9,8 @@ import io.mkebackup.gateway.auth.TokenStore;
 import io.mkebackup.gateway.backup.BackupRequestValidator;
 import io.mkebackup.gateway.backup.BackupRoutes;
 import io.mkebackup.gateway.backup.ProgressHub;
+import io.mkebackup.gateway.backup.ScheduleRoutes;
+import io.mkebackup.common.cluster.ScheduleStore;
 import io.mkebackup.gateway.tls.ServerCertificate;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -37,11 +39,13 @@ public final class ApiGatewayVerticle extends VerticleBase {
   private final ServerCertificate.Pem certificate;
   private final BackupCatalog catalog;
   private final TokenStore tokens;
+  private final ScheduleStore schedules;
   private final ProgressHub hub = new ProgressHub();
   private HttpServer server;
 
   public ApiGatewayVerticle(GatewayConfig config, ServerCertificate.Pem certificate, BackupCatalog catalog,
-      TokenStore tokens) {
+      TokenStore tokens, ScheduleStore schedules) {
+    this.schedules = schedules;
     this.config = config;
     this.certificate = certificate;
     this.catalog = catalog;
@@ -52,8 +56,8 @@ public final class ApiGatewayVerticle extends VerticleBase {
   public Future<?> start() {
     Router router = Router.router(vertx);
     AuthRoutes auth = new AuthRoutes(vertx, config.users(), tokens);
-    BackupRoutes backups = new BackupRoutes(vertx, config.nodeName(),
-        new BackupRequestValidator(config.allowedRoots(), config.defaultBackupDir()), catalog, hub);
+    BackupRequestValidator validator = new BackupRequestValidator(config.allowedRoots(), config.defaultBackupDir());
+    BackupRoutes backups = new BackupRoutes(vertx, config.nodeName(), validator, catalog, hub);
 
     router.get("/_ping").handler(ctx -> ctx.response().putHeader("Content-Type", "text/plain").end("OK"));
     router.route("/auth/*").handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT));
@@ -65,6 +69,7 @@ public final class ApiGatewayVerticle extends VerticleBase {
       ctx.response().putHeader("Content-Type", "application/json")
           .end(new JsonObject().put("username", session.username()).put("node", config.nodeName()).encode());
     });
+    new ScheduleRoutes(vertx, schedules, validator).mount(router);
     backups.mount(router);
     router.route("/eventbus/*").subRouter(bridge(auth));
     // The Backup Admin page: plain HTML, CSS and JavaScript modules, no build step.

@@ -139,7 +139,7 @@ public final class BackupRequestValidator {
     }
   }
 
-  private Path hostPath(String given) {
+  Path hostPath(String given) {
     if (given == null) {
       Storage.checkWritableDirectory(defaultDir, "hostPath");
       return defaultDir;

@@ -115,14 +115,17 @@ public final class BackupRoutes {
 
   /**
    * For the Backup Admin page: every backup, newest first, each the seed's record plus
-   * {@code archiveBytes}, {@code files}, {@code dataBytes} and {@code origin}.
+   * {@code archiveBytes}, {@code files}, {@code dataBytes}, {@code origin} ("api", "cli" or
+   * "schedule:&lt;id&gt;"), {@code tick} (a scheduled backup's tick, epoch ms) and {@code prunedAt}
+   * (when retention removed its files).
    */
   private void details(RoutingContext ctx) {
     vertx.executeBlocking(catalog::list, false)
         .onSuccess(records -> {
           JsonArray a = new JsonArray();
           records.forEach(r -> a.add(r.toApiJson().put("archiveBytes", r.archiveBytes()).put("files", r.files())
-              .put("dataBytes", r.dataBytes()).put("origin", r.origin())));
+              .put("dataBytes", r.dataBytes()).put("origin", r.origin()).put("tick", r.tick())
+              .put("prunedAt", r.prunedAt() == null ? null : io.mkebackup.common.record.ApiTime.format(r.prunedAt()))));
           ctx.response().putHeader("Content-Type", "application/json").end(a.encode());
         })
         .onFailure(e -> ApiErrors.send(ctx, e));

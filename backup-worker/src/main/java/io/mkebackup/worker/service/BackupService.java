@@ -71,30 +71,45 @@ public final class BackupService implements AutoCloseable {
    * backup); the backup itself goes on after that.
    */
   public CompletableFuture<BackupRecord> start(BackupJob job) {
+    return start(job, r -> {});
+  }
+
+  /** As {@link #start(BackupJob)}, calling {@code finished} with the final record when it ends. */
+  public CompletableFuture<BackupRecord> start(BackupJob job, java.util.function.Consumer<BackupRecord> finished) {
     CompletableFuture<BackupRecord> accepted = new CompletableFuture<>();
-    threads.execute(() -> run(job, accepted));
+    threads.execute(() -> {
+      BackupRecord last = run(job, accepted);
+      if (last != null) {
+        try {
+          finished.accept(last);
+        } catch (RuntimeException e) {
+          LOG.log(Level.WARNING, "after backup " + job.id() + ": " + e.getMessage(), e);
+        }
+      }
+    });
     return accepted;
   }
 
-  private void run(BackupJob job, CompletableFuture<BackupRecord> accepted) {
+  /** The whole run on this thread; returns the final record, or null when the job was refused. */
+  private BackupRecord run(BackupJob job, CompletableFuture<BackupRecord> accepted) {
     try {
       lock.acquire(job.id(), node());
     } catch (RuntimeException e) {
       closeQuietly(job);
       accepted.completeExceptionally(e);
-      return;
+      return null;
     }
     BackupRecord record;
     try {
       record = BackupRecord.inProgress(job.id(), job.passphrase() != null, job.fileName(), job.logFileName(),
-          job.hostPath().toString(), node(), memberId, job.origin());
+          job.hostPath().toString(), node(), memberId, job.origin()).withTick(job.tick());
       catalog.put(record);
     } catch (RuntimeException e) {
       lock.release();
       closeQuietly(job);
       accepted.completeExceptionally(new BackupException(ErrorCode.INTERNAL,
           "cannot record the backup in the cluster catalog: " + e.getMessage(), e));
-      return;
+      return null;
     }
     accepted.complete(record);
     LOG.info("backup " + job.id() + " started on " + node() + ": " + job);
@@ -145,6 +160,7 @@ public final class BackupService implements AutoCloseable {
         + (finished.shortError().isEmpty() ? "" : ": " + finished.shortError()));
     ProgressEvent last = terminal.get();
     publisher.onEvent(last != null ? last : terminalEvent(finished));
+    return finished;
   }
 
   /** Stores the entries of the metadata (path, type, size, SHA-256) as the backup's contents. */

@@ -13,9 +13,15 @@ import java.util.Objects;
  * @param passphrase null for an unencrypted backup
  * @param logFileName empty for no log
  * @param origin "api", "cli" or "schedule:&lt;id&gt;"
+ * @param tick the schedule's tick (epoch ms) for a scheduled backup, else 0
  */
 public record BackupJob(String id, Passphrase passphrase, String fileName, String logFileName, Path hostPath,
-    String origin) {
+    String origin, long tick) {
+  public BackupJob(String id, Passphrase passphrase, String fileName, String logFileName, Path hostPath,
+      String origin) {
+    this(id, passphrase, fileName, logFileName, hostPath, origin, 0);
+  }
+
   public BackupJob {
     Objects.requireNonNull(id);
     Objects.requireNonNull(fileName);

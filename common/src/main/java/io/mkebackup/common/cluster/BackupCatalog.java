@@ -1,30 +1,20 @@
 package io.mkebackup.common.cluster;
 
-import com.hazelcast.core.EntryEvent;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
-import com.hazelcast.map.listener.EntryAddedListener;
-import com.hazelcast.map.listener.EntryUpdatedListener;
 import io.mkebackup.common.io.Storage;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.common.record.BackupState;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.UUID;
 import java.util.function.Function;
-import java.util.logging.Level;
 import java.util.logging.Logger;
-import java.util.stream.Stream;
 
 /**
  * Every backup of the cluster: a Hazelcast map (with a synchronous backup copy on another member)
@@ -90,9 +80,9 @@ public final class BackupCatalog {
   }
 
   /**
-   * Starts mirroring to disk: writes every record the cluster holds now and every later change.
-   * Then merges the records on disk the cluster does not hold (a whole-cluster restart), keeping a
-   * finished state over IN_PROGRESS.
+   * Starts mirroring to disk: writes every record (and contents) the cluster holds now and every
+   * later change, after merging the ones on disk the cluster does not hold (a whole-cluster
+   * restart), a finished state winning over IN_PROGRESS.
    *
    * @return how many records came from disk
    */
@@ -100,47 +90,10 @@ public final class BackupCatalog {
     if (mirror == null) {
       return 0;
     }
-    Files.createDirectories(mirror);
-    map.addEntryListener(new Mirror(), true);
-    contents.addEntryListener(new ContentsMirror(), true);
-    int loaded = 0;
-    try (Stream<Path> files = Files.list(mirror)) {
-      for (Path f : (Iterable<Path>) files::iterator) {
-        String fileName = f.getFileName().toString();
-        if (fileName.endsWith(".contents.json")) {
-          try {
-            contents.putIfAbsent(fileName.substring(0, fileName.length() - ".contents.json".length()),
-                Files.readString(f));
-          } catch (RuntimeException e) {
-            LOG.warning("skipping unreadable contents file " + f + ": " + e.getMessage());
-          }
-          continue;
-        }
-        if (!fileName.endsWith(".json")) {
-          continue;
-        }
-        try {
-          BackupRecord onDisk = BackupRecord.fromStoredJson(new JsonObject(Files.readString(f)));
-          String encoded = onDisk.toStoredJson().encode();
-          String prior = map.putIfAbsent(onDisk.id(), encoded);
-          if (prior == null) {
-            loaded++;
-          } else if (onDisk.finished() && !BackupRecord.fromStoredJson(new JsonObject(prior)).finished()) {
-            map.replace(onDisk.id(), prior, encoded);
-            loaded++;
-          }
-        } catch (RuntimeException e) {
-          LOG.warning("skipping unreadable catalog file " + f + ": " + e.getMessage());
-        }
-      }
-    }
-    for (String v : map.values()) {
-      write(BackupRecord.fromStoredJson(new JsonObject(v)));
-    }
-    for (Map.Entry<String, String> e : contents.entrySet()) {
-      writeContents(e.getKey(), e.getValue());
-    }
-    return loaded;
+    new MapMirror(contents, mirror, ".contents.json", (inMap, onDisk) -> false).start();
+    return new MapMirror(map, mirror, ".json", (inMap, onDisk) ->
+        BackupRecord.fromStoredJson(new JsonObject(onDisk)).finished()
+            && !BackupRecord.fromStoredJson(new JsonObject(inMap)).finished()).start();
   }
 
   /**
@@ -176,52 +129,4 @@ public final class BackupCatalog {
     return ids;
   }
 
-  private void write(BackupRecord r) {
-    writeFile(r.id() + ".json", r.toStoredJson().encodePrettily());
-  }
-
-  private void writeContents(String id, String json) {
-    writeFile(id + ".contents.json", json);
-  }
-
-  private void writeFile(String name, String text) {
-    Path file = mirror.resolve(name);
-    Path tmp = mirror.resolve("." + name + "." + UUID.randomUUID() + ".tmp");
-    try {
-      Files.writeString(tmp, text, StandardCharsets.UTF_8);
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (IOException e) {
-      LOG.log(Level.WARNING, "cannot mirror " + name + " to " + mirror + ": " + e.getMessage());
-      try {
-        Files.deleteIfExists(tmp);
-      } catch (IOException ignored) {
-        // nothing more to do
-      }
-    }
-  }
-
-  private final class ContentsMirror implements EntryAddedListener<String, String>,
-      EntryUpdatedListener<String, String> {
-    @Override
-    public void entryAdded(EntryEvent<String, String> event) {
-      writeContents(event.getKey(), event.getValue());
-    }
-
-    @Override
-    public void entryUpdated(EntryEvent<String, String> event) {
-      writeContents(event.getKey(), event.getValue());
-    }
-  }
-
-  private final class Mirror implements EntryAddedListener<String, String>, EntryUpdatedListener<String, String> {
-    @Override
-    public void entryAdded(EntryEvent<String, String> event) {
-      write(BackupRecord.fromStoredJson(new JsonObject(event.getValue())));
-    }
-
-    @Override
-    public void entryUpdated(EntryEvent<String, String> event) {
-      write(BackupRecord.fromStoredJson(new JsonObject(event.getValue())));
-    }
-  }
 }

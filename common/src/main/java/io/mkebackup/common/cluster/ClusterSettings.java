@@ -25,6 +25,7 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
   public static final String NODE_ATTRIBUTE = "mke.node";
   public static final String CATALOG_MAP = "mke-backup-catalog";
   public static final String CONTENTS_MAP = "mke-backup-contents";
+  public static final String SCHEDULE_MAP = "mke-backup-schedules";
   public static final String LOCK_MAP = "mke-backup-lock";
   public static final String TOKEN_MAP = "mke-backup-tokens";
   /**
@@ -69,6 +70,7 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     // no record (and each member also mirrors it to its disk).
     c.addMapConfig(new MapConfig(CATALOG_MAP).setBackupCount(1).setReadBackupData(false));
     c.addMapConfig(new MapConfig(CONTENTS_MAP).setBackupCount(1));
+    c.addMapConfig(new MapConfig(SCHEDULE_MAP).setBackupCount(1));
     c.addMapConfig(new MapConfig(LOCK_MAP).setBackupCount(1));
     c.addMapConfig(new MapConfig(TOKEN_MAP).setBackupCount(1));
     return c;

@@ -14,6 +14,8 @@ import java.util.Objects;
  * @param files files inside the archive once finished, else 0
  * @param dataBytes bytes of file content inside the archive once finished, else 0
  * @param origin who asked: "api", "cli" or "schedule:&lt;id&gt;"
+ * @param tick for a scheduled backup, the tick (epoch ms) it was fired for, else 0
+ * @param prunedAt when a schedule's retention removed its files, else null
  */
 public record BackupRecord(
     String id,
@@ -30,7 +32,9 @@ public record BackupRecord(
     long archiveBytes,
     long files,
     long dataBytes,
-    String origin) {
+    String origin,
+    long tick,
+    Instant prunedAt) {
 
   public BackupRecord {
     Objects.requireNonNull(id);
@@ -48,17 +52,27 @@ public record BackupRecord(
   public static BackupRecord inProgress(String id, boolean encrypted, String fileName, String logFileName,
       String backupPath, String node, String ownerMember, String origin) {
     return new BackupRecord(id, encrypted, fileName, logFileName, backupPath, BackupState.IN_PROGRESS, node, "",
-        Instant.now(), null, ownerMember, 0, 0, 0, origin);
+        Instant.now(), null, ownerMember, 0, 0, 0, origin, 0, null);
+  }
+
+  public BackupRecord withTick(long t) {
+    return new BackupRecord(id, encrypted, fileName, logFileName, backupPath, state, nodeLocation, shortError,
+        createdAt, completedAt, ownerMember, archiveBytes, files, dataBytes, origin, t, prunedAt);
+  }
+
+  public BackupRecord pruned(Instant at) {
+    return new BackupRecord(id, encrypted, fileName, logFileName, backupPath, state, nodeLocation, shortError,
+        createdAt, completedAt, ownerMember, archiveBytes, files, dataBytes, origin, tick, at);
   }
 
   public BackupRecord succeeded(long archiveBytes, long files, long dataBytes) {
     return new BackupRecord(id, encrypted, fileName, logFileName, backupPath, BackupState.SUCCESS, nodeLocation, "",
-        createdAt, Instant.now(), ownerMember, archiveBytes, files, dataBytes, origin);
+        createdAt, Instant.now(), ownerMember, archiveBytes, files, dataBytes, origin, tick, prunedAt);
   }
 
   public BackupRecord failed(String error) {
     return new BackupRecord(id, encrypted, fileName, logFileName, backupPath, BackupState.FAILED, nodeLocation,
-        shortError(error), createdAt, Instant.now(), ownerMember, 0, 0, 0, origin);
+        shortError(error), createdAt, Instant.now(), ownerMember, 0, 0, 0, origin, tick, prunedAt);
   }
 
   /** Short errors are one line of at most 300 characters. */
@@ -88,7 +102,9 @@ public record BackupRecord(
         .put("archiveBytes", archiveBytes)
         .put("files", files)
         .put("dataBytes", dataBytes)
-        .put("origin", origin);
+        .put("origin", origin)
+        .put("tick", tick)
+        .put("prunedAt", prunedAt == null ? null : ApiTime.format(prunedAt));
   }
 
   public static BackupRecord fromStoredJson(JsonObject j) {
@@ -107,7 +123,9 @@ public record BackupRecord(
         j.getLong("archiveBytes", 0L),
         j.getLong("files", 0L),
         j.getLong("dataBytes", 0L),
-        j.getString("origin"));
+        j.getString("origin"),
+        j.getLong("tick", 0L),
+        ApiTime.parse(j.getString("prunedAt")));
   }
 
   public boolean finished() {

@@ -13,6 +13,8 @@ import io.mkebackup.gateway.tls.ServerCertificate;
 import io.mkebackup.worker.service.BackupService;
 import io.mkebackup.worker.service.BackupWorkerVerticle;
 import io.mkebackup.worker.service.OrphanReaper;
+import io.mkebackup.worker.service.Scheduler;
+import io.mkebackup.common.cluster.ScheduleStore;
 import io.vertx.config.ConfigRetriever;
 import io.vertx.config.ConfigRetrieverOptions;
 import io.vertx.config.ConfigStoreOptions;
@@ -43,9 +45,12 @@ public final class Manager implements AutoCloseable {
   private final Vertx vertx;
   private final BackupService service;
   private final OrphanReaper reaper;
+  private final Scheduler scheduler;
   private final int httpsPort;
 
-  private Manager(ManagerConfig config, Vertx vertx, BackupService service, OrphanReaper reaper, int httpsPort) {
+  private Manager(ManagerConfig config, Vertx vertx, BackupService service, OrphanReaper reaper, Scheduler scheduler,
+      int httpsPort) {
+    this.scheduler = scheduler;
     this.config = config;
     this.vertx = vertx;
     this.service = service;
@@ -130,6 +135,8 @@ public final class Manager implements AutoCloseable {
       HazelcastInstance hazelcast = clusterManager.getHazelcastInstance();
       BackupCatalog catalog = new BackupCatalog(hazelcast, config.dataDir().resolve("catalog"));
       int loaded = catalog.startMirroring();
+      ScheduleStore schedules = new ScheduleStore(hazelcast, config.dataDir().resolve("schedules"));
+      schedules.startMirroring();
       String node = config.nodeName();
       ProgressListener publisher = event -> {
         JsonObject body = new JsonObject(event.toMap()).put("node", node);
@@ -139,18 +146,22 @@ public final class Manager implements AutoCloseable {
       reaper.start();
       BackupService service = new BackupService(config.engine(), catalog, new BackupLock(hazelcast),
           hazelcast.getCluster().getLocalMember().getUuid().toString(), publisher);
+      Scheduler scheduler = null;
       if (config.workerEnabled()) {
         vertx.deployVerticle(new BackupWorkerVerticle(service)).toCompletionStage().toCompletableFuture()
             .get(30, TimeUnit.SECONDS);
+        scheduler = new Scheduler(schedules, catalog, service, hazelcast.getCluster().getLocalMember().getUuid().toString());
+        scheduler.start();
       }
       GatewayConfig gateway = new GatewayConfig(node, config.bindAddress(), config.httpsPort(), config.tlsCert(),
           config.tlsKey(), config.dataDir(), realRoots, config.defaultBackupDir(), config.tokenTtl(), config.users());
-      ApiGatewayVerticle api = new ApiGatewayVerticle(gateway, pem, catalog, new TokenStore(hazelcast, config.tokenTtl()));
+      ApiGatewayVerticle api = new ApiGatewayVerticle(gateway, pem, catalog, new TokenStore(hazelcast, config.tokenTtl()),
+          schedules);
       vertx.deployVerticle(api).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       LOG.info("manager " + node + " ready at https://" + config.bindAddress() + ":" + api.actualPort() + " (cluster "
           + config.clusterName() + ", cluster members: " + hazelcast.getCluster().getMembers().size() + "; " + loaded
           + " records restored from " + config.dataDir().resolve("catalog") + ")");
-      return new Manager(config, vertx, service, reaper, api.actualPort());
+      return new Manager(config, vertx, service, reaper, scheduler, api.actualPort());
     } catch (Exception e) {
       vertx.close();
       throw e;
@@ -168,6 +179,9 @@ public final class Manager implements AutoCloseable {
   /** Leaves the cluster; a backup running here is failed by the remaining members. */
   @Override
   public void close() throws Exception {
+    if (scheduler != null) {
+      scheduler.close();
+    }
     reaper.close();
     service.close();
     vertx.close().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);

@@ -1,0 +1,186 @@
+package io.mkebackup.worker.service;
+
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.ErrorCode;
+import io.mkebackup.common.Passphrase;
+import io.mkebackup.common.bus.BackupJob;
+import io.mkebackup.common.cluster.BackupCatalog;
+import io.mkebackup.common.cluster.ScheduleStore;
+import io.mkebackup.common.record.BackupRecord;
+import io.mkebackup.common.record.BackupState;
+import io.mkebackup.common.schedule.Schedule;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Fires the cluster's schedules. Every member with a worker looks twice a second; the member
+ * whose compare-and-set on a schedule's {@code lastTick} wins a tick runs that tick's backup, so
+ * each tick fires once in the cluster, also after the member that fired the last one died. A tick
+ * that finds another backup running is recorded as a FAILED backup with the seed's message. After
+ * a schedule's backup succeeds, its retention removes that schedule's older files.
+ */
+public final class Scheduler implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(Scheduler.class.getName());
+  /** A tick missed by more than this (the whole cluster was down) is skipped, not fired late. */
+  static final Duration LATE = Duration.ofSeconds(30);
+  private static final DateTimeFormatter STAMP =
+      DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
+
+  private final ScheduleStore schedules;
+  private final BackupCatalog catalog;
+  private final BackupService service;
+  private final String memberId;
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "mke-backup-scheduler");
+    t.setDaemon(true);
+    return t;
+  });
+
+  public Scheduler(ScheduleStore schedules, BackupCatalog catalog, BackupService service, String memberId) {
+    this.schedules = schedules;
+    this.catalog = catalog;
+    this.service = service;
+    this.memberId = memberId;
+  }
+
+  public void start() {
+    timer.scheduleWithFixedDelay(() -> {
+      try {
+        look(Instant.now());
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "schedules: " + e.getMessage(), e);
+      }
+    }, 500, 500, TimeUnit.MILLISECONDS);
+  }
+
+  /** One look at every schedule; fires the ticks this member wins. */
+  void look(Instant now) {
+    for (Schedule s : schedules.list()) {
+      if (s.paused()) {
+        continue;
+      }
+      Instant tick = s.cadence().lastTick(now, s.createdAt());
+      if (tick == null || tick.toEpochMilli() <= s.lastTick() || !schedules.claim(s, tick.toEpochMilli())) {
+        continue;
+      }
+      if (Duration.between(tick, now).compareTo(LATE) > 0) {
+        LOG.info("schedule " + s.id() + ": tick " + tick + " missed while no manager ran; waiting for the next");
+        continue;
+      }
+      fire(s, tick);
+    }
+  }
+
+  private void fire(Schedule s, Instant tick) {
+    String id = UUID.randomUUID().toString();
+    String fileName = s.fileNamePrefix() + "-" + STAMP.format(tick) + ".tar";
+    String logName = s.includeLogs() ? fileName.substring(0, fileName.length() - 4) + ".log" : "";
+    Passphrase passphrase = null;
+    try {
+      if (!s.noPassphrase()) {
+        passphrase = readPassphrase(s.passphraseFile());
+      }
+    } catch (BackupException e) {
+      record(s, tick, id, fileName, logName, e.getMessage());
+      return;
+    }
+    BackupJob job = new BackupJob(id, passphrase, fileName, logName, Path.of(s.hostPath()), s.origin(),
+        tick.toEpochMilli());
+    LOG.info("schedule " + s.id() + ": tick " + tick + " fires backup " + id + " (" + fileName + ")");
+    try {
+      service.start(job, finished -> {
+        if (finished.state() == BackupState.SUCCESS) {
+          retention(s);
+        }
+      }).join();
+    } catch (CompletionException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      String why = cause instanceof BackupException b && b.code() == ErrorCode.BACKUP_RUNNING
+          ? "skipped: " + cause.getMessage() : String.valueOf(cause.getMessage());
+      record(s, tick, id, fileName, logName, why);
+      LOG.info("schedule " + s.id() + ": tick " + tick + " " + why);
+    }
+  }
+
+  /** A tick that could not run, recorded as a FAILED backup so it shows in the history. */
+  private void record(Schedule s, Instant tick, String id, String fileName, String logName, String why) {
+    catalog.put(BackupRecord.inProgress(id, !s.noPassphrase(), fileName, logName, s.hostPath(), service.node(),
+        memberId, s.origin()).withTick(tick.toEpochMilli()).failed(why));
+  }
+
+  /**
+   * Removes the files of this schedule's older successful backups: beyond the newest
+   * {@code keepLast}, or older than {@code maxAge}; never the newest successful one, never a file
+   * another schedule or a person made. Each pruned record says when.
+   */
+  List<BackupRecord> retention(Schedule s) {
+    List<BackupRecord> pruned = new ArrayList<>();
+    if (s.keepLast() == null && s.maxAge() == null) {
+      return pruned;
+    }
+    List<BackupRecord> mine = catalog.list().stream()
+        .filter(r -> r.origin().equals(s.origin()) && r.state() == BackupState.SUCCESS && r.prunedAt() == null)
+        .toList(); // newest first
+    Instant now = Instant.now();
+    for (int i = 1; i < mine.size(); i++) {
+      BackupRecord r = mine.get(i);
+      boolean beyond = s.keepLast() != null && i >= s.keepLast();
+      boolean old = s.maxAge() != null && r.createdAt().isBefore(now.minus(s.maxAge()));
+      if (!beyond && !old) {
+        continue;
+      }
+      Path dir = Path.of(r.backupPath());
+      try {
+        Files.deleteIfExists(dir.resolve(r.fileName()));
+        if (!r.logFileName().isEmpty()) {
+          Files.deleteIfExists(dir.resolve(r.logFileName()));
+        }
+        BackupRecord p = r.pruned(now);
+        catalog.put(p);
+        pruned.add(p);
+      } catch (IOException e) {
+        LOG.warning("schedule " + s.id() + ": cannot remove " + dir.resolve(r.fileName()) + ": " + e.getMessage());
+      }
+    }
+    if (!pruned.isEmpty()) {
+      LOG.info("schedule " + s.id() + " retention removed " + pruned.stream().map(BackupRecord::fileName).toList());
+    }
+    return pruned;
+  }
+
+  /** The passphrase in a file the operator names (a Docker secret, say): first line, read at each run. */
+  static Passphrase readPassphrase(String file) {
+    if (file == null) {
+      throw BackupException.invalid("passphraseFile", "passphraseFile is not set and noPassphrase is false");
+    }
+    try {
+      String text = Files.readString(Path.of(file), StandardCharsets.UTF_8);
+      int nl = text.indexOf('\n');
+      String line = (nl < 0 ? text : text.substring(0, nl)).replace("\r", "");
+      return Passphrase.of(line, "passphraseFile");
+    } catch (IOException e) {
+      throw BackupException.invalid("passphraseFile", "passphraseFile " + file + " cannot be read: "
+          + e.getClass().getSimpleName());
+    }
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+  }
+}

@@ -1,0 +1,52 @@
+package io.mkebackup.common.cluster;
+
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
+import io.mkebackup.common.schedule.Schedule;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The cluster's schedules: a Hazelcast map (with a backup copy) mirrored to each member's disk.
+ * Blocking calls: use them off the event loop.
+ */
+public final class ScheduleStore {
+  private final IMap<String, String> map;
+  private final Path mirror;
+
+  public ScheduleStore(HazelcastInstance hazelcast, Path mirror) {
+    this.map = hazelcast.getMap(ClusterSettings.SCHEDULE_MAP);
+    this.mirror = mirror;
+  }
+
+  public int startMirroring() throws IOException {
+    return mirror == null ? 0 : new MapMirror(map, mirror, ".json", (inMap, onDisk) -> false).start();
+  }
+
+  public void put(Schedule s) {
+    map.set(s.id(), s.toJson().encode());
+  }
+
+  public Optional<Schedule> get(String id) {
+    String v = map.get(id);
+    return v == null ? Optional.empty() : Optional.of(Schedule.fromJson(new JsonObject(v)));
+  }
+
+  public boolean delete(String id) {
+    return map.remove(id) != null;
+  }
+
+  public List<Schedule> list() {
+    return map.values().stream().map(v -> Schedule.fromJson(new JsonObject(v)))
+        .sorted(Comparator.comparing(Schedule::createdAt)).toList();
+  }
+
+  /** Claims a tick: succeeds for exactly one caller per (schedule, tick) in the cluster. */
+  public boolean claim(Schedule current, long tick) {
+    return map.replace(current.id(), current.toJson().encode(), current.withLastTick(tick).toJson().encode());
+  }
+}
