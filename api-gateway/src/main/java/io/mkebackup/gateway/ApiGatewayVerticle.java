@@ -40,12 +40,14 @@ public final class ApiGatewayVerticle extends VerticleBase {
   private final BackupCatalog catalog;
   private final TokenStore tokens;
   private final ScheduleStore schedules;
+  private final Operations operations;
   private final ProgressHub hub = new ProgressHub();
   private HttpServer server;
 
   public ApiGatewayVerticle(GatewayConfig config, ServerCertificate.Pem certificate, BackupCatalog catalog,
-      TokenStore tokens, ScheduleStore schedules) {
+      TokenStore tokens, ScheduleStore schedules, Operations operations) {
     this.schedules = schedules;
+    this.operations = operations;
     this.config = config;
     this.certificate = certificate;
     this.catalog = catalog;
@@ -60,6 +62,17 @@ public final class ApiGatewayVerticle extends VerticleBase {
     BackupRoutes backups = new BackupRoutes(vertx, config.nodeName(), validator, catalog, hub);
 
     router.get("/_ping").handler(ctx -> ctx.response().putHeader("Content-Type", "text/plain").end("OK"));
+    // Readiness: 200 when a backup could run here now, else 503; the body says which dependency is down.
+    router.get("/_ready").handler(ctx -> vertx.executeBlocking(operations::readiness, false)
+        .onSuccess(r -> ctx.response().setStatusCode(r.getBoolean("ready") ? 200 : 503)
+            .putHeader("Content-Type", "application/json").end(r.encode()))
+        .onFailure(e -> ApiErrors.send(ctx, e)));
+    // Prometheus text format: Vert.x's HTTP and event-bus meters and mke-backup's own.
+    router.get("/metrics").handler(ctx -> vertx.executeBlocking(() -> {
+      operations.refreshMetrics();
+      return null;
+    }, false).onComplete(done -> ctx.next()));
+    router.get("/metrics").handler(io.vertx.micrometer.PrometheusScrapingHandler.create());
     router.route("/auth/*").handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT));
     router.route("/api/*").handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT));
     auth.mount(router);

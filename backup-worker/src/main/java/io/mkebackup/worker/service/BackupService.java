@@ -41,6 +41,7 @@ public final class BackupService implements AutoCloseable {
   private final String memberId;
   private final ProgressListener publisher;
   private final ExecutorService threads;
+  private volatile BackupMetrics metrics;
 
   /**
    * @param memberId this member's cluster id, recorded as the owner of its backups
@@ -59,6 +60,11 @@ public final class BackupService implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
+  }
+
+  /** Counts this member's backups in these meters from now on. */
+  public void meter(BackupMetrics m) {
+    this.metrics = m;
   }
 
   public String node() {
@@ -112,6 +118,9 @@ public final class BackupService implements AutoCloseable {
       return null;
     }
     accepted.complete(record);
+    if (metrics != null) {
+      metrics.started(record);
+    }
     LOG.info("backup " + job.id() + " started on " + node() + ": " + job);
     // The engine's own terminal event is held back until the record says how it ended, so a
     // client that sees "succeeded" and then reads the record finds SUCCESS.
@@ -155,6 +164,9 @@ public final class BackupService implements AutoCloseable {
       LOG.log(Level.SEVERE, "cannot record the end of backup " + job.id() + ": " + e.getMessage());
     } finally {
       lock.release();
+    }
+    if (metrics != null) {
+      metrics.finished(finished);
     }
     LOG.info("backup " + job.id() + " " + finished.state()
         + (finished.shortError().isEmpty() ? "" : ": " + finished.shortError()));

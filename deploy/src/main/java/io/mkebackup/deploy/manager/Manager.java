@@ -14,6 +14,9 @@ import io.mkebackup.worker.service.BackupService;
 import io.mkebackup.worker.service.BackupWorkerVerticle;
 import io.mkebackup.worker.service.OrphanReaper;
 import io.mkebackup.worker.service.Scheduler;
+import io.mkebackup.worker.service.BackupMetrics;
+import io.mkebackup.worker.service.Readiness;
+import io.mkebackup.gateway.Operations;
 import io.mkebackup.common.cluster.ScheduleStore;
 import io.vertx.config.ConfigRetriever;
 import io.vertx.config.ConfigRetrieverOptions;
@@ -126,6 +129,9 @@ public final class Manager implements AutoCloseable {
     HazelcastClusterManager clusterManager = new HazelcastClusterManager(config.cluster().memberConfig());
     VertxOptions options = new VertxOptions()
         .setEventBusOptions(new EventBusOptions().setHost(config.bindAddress()).setPort(0))
+        .setMetricsOptions(new io.vertx.micrometer.MicrometerMetricsOptions().setEnabled(true)
+            .setJvmMetricsEnabled(true)
+            .setPrometheusOptions(new io.vertx.micrometer.VertxPrometheusOptions().setEnabled(true)))
         // A backup's blocking steps never run on Vert.x threads, but executeBlocking calls reach
         // Hazelcast, which may wait for a member that is going away.
         .setMaxWorkerExecuteTime(60).setMaxWorkerExecuteTimeUnit(TimeUnit.SECONDS);
@@ -144,8 +150,24 @@ public final class Manager implements AutoCloseable {
       };
       OrphanReaper reaper = new OrphanReaper(hazelcast, catalog, publisher);
       reaper.start();
-      BackupService service = new BackupService(config.engine(), catalog, new BackupLock(hazelcast),
+      BackupLock lock = new BackupLock(hazelcast);
+      BackupService service = new BackupService(config.engine(), catalog, lock,
           hazelcast.getCluster().getLocalMember().getUuid().toString(), publisher);
+      BackupMetrics metrics = new BackupMetrics(io.vertx.micrometer.backends.BackendRegistries.getDefaultNow(),
+          catalog, lock, hazelcast);
+      service.meter(metrics);
+      Readiness readiness = new Readiness(config.engine(), hazelcast, config.defaultBackupDir());
+      Operations operations = new Operations() {
+        @Override
+        public JsonObject readiness() {
+          return readiness.check();
+        }
+
+        @Override
+        public void refreshMetrics() {
+          metrics.refresh();
+        }
+      };
       Scheduler scheduler = null;
       if (config.workerEnabled()) {
         vertx.deployVerticle(new BackupWorkerVerticle(service)).toCompletionStage().toCompletableFuture()
@@ -156,7 +178,7 @@ public final class Manager implements AutoCloseable {
       GatewayConfig gateway = new GatewayConfig(node, config.bindAddress(), config.httpsPort(), config.tlsCert(),
           config.tlsKey(), config.dataDir(), realRoots, config.defaultBackupDir(), config.tokenTtl(), config.users());
       ApiGatewayVerticle api = new ApiGatewayVerticle(gateway, pem, catalog, new TokenStore(hazelcast, config.tokenTtl()),
-          schedules);
+          schedules, operations);
       vertx.deployVerticle(api).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       LOG.info("manager " + node + " ready at https://" + config.bindAddress() + ":" + api.actualPort() + " (cluster "
           + config.clusterName() + ", cluster members: " + hazelcast.getCluster().getMembers().size() + "; " + loaded
