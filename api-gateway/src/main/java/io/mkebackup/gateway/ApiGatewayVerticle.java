@@ -32,6 +32,17 @@ import io.vertx.ext.web.handler.sockjs.SockJSHandler;
  * Wiring only.
  */
 public final class ApiGatewayVerticle extends VerticleBase {
+  /** The OpenAPI document (about 12 KB, read once from the jar). */
+  private static final io.vertx.core.buffer.Buffer OPENAPI = openapi();
+
+  private static io.vertx.core.buffer.Buffer openapi() {
+    try (var in = ApiGatewayVerticle.class.getResourceAsStream("openapi.yaml")) {
+      return io.vertx.core.buffer.Buffer.buffer(in.readAllBytes());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   /** Request bodies above this are refused (400). */
   public static final int BODY_LIMIT = 64 * 1024;
 
@@ -76,6 +87,9 @@ public final class ApiGatewayVerticle extends VerticleBase {
     router.route("/auth/*").handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT));
     router.route("/api/*").handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT));
     auth.mount(router);
+    // The OpenAPI document of every endpoint; public, like the page.
+    router.get("/api/ucp/openapi.yaml").handler(ctx -> ctx.response()
+        .putHeader("Content-Type", "application/yaml").end(OPENAPI));
     router.route("/api/ucp/*").handler(auth::requireAdmin);
     router.get("/api/ucp/session").handler(ctx -> {
       TokenStore.Session session = ctx.get(AuthRoutes.SESSION);
