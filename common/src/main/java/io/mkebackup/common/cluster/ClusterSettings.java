@@ -41,6 +41,28 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     Objects.requireNonNull(nodeName);
   }
 
+  /**
+   * Expands member entries whose host name resolves to several addresses (a Swarm service's
+   * {@code tasks.<service>} name) into one entry per address; IP entries and names that do not
+   * resolve stay as they are.
+   */
+  public static List<String> expand(List<String> members) {
+    java.util.LinkedHashSet<String> out = new java.util.LinkedHashSet<>();
+    for (String m : members) {
+      int colon = m.lastIndexOf(':');
+      String host = colon < 0 ? m : m.substring(0, colon);
+      String port = colon < 0 ? "5701" : m.substring(colon + 1);
+      try {
+        for (java.net.InetAddress a : java.net.InetAddress.getAllByName(host)) {
+          out.add(a.getHostAddress() + ":" + port);
+        }
+      } catch (java.net.UnknownHostException e) {
+        out.add(m);
+      }
+    }
+    return List.copyOf(out);
+  }
+
   /** The member configuration: vertx-hazelcast's defaults (its event-bus maps) plus ours. */
   public Config memberConfig() {
     Config c = ConfigUtil.loadConfig();

@@ -4,6 +4,7 @@ import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.bus.Addresses;
 import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.cluster.BackupLock;
+import io.mkebackup.common.cluster.ClusterSettings;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.gateway.ApiGatewayVerticle;
 import io.mkebackup.gateway.GatewayConfig;
@@ -122,13 +123,17 @@ public final class Manager implements AutoCloseable {
       realRoots.add(Files.exists(root) ? root.toRealPath() : root);
     }
     ServerCertificate.Pem pem = ServerCertificate.ensure(config.tlsCert(), config.tlsKey(), config.dataDir(),
-        config.nodeName(), List.of(config.bindAddress()));
+        config.nodeName(), List.of(clusterHost(config.bindAddress())));
     if (pem.generated()) {
       LOG.info("generated a self-signed HTTPS certificate in " + pem.cert());
     }
-    HazelcastClusterManager clusterManager = new HazelcastClusterManager(config.cluster().memberConfig());
+    String clusterHost = clusterHost(config.bindAddress());
+    ClusterSettings settings = new ClusterSettings(config.clusterName(), clusterHost, config.clusterPort(),
+        ClusterSettings.expand(config.clusterMembers().isEmpty() ? List.of(clusterHost + ":" + config.clusterPort())
+            : config.clusterMembers()), config.nodeName());
+    HazelcastClusterManager clusterManager = new HazelcastClusterManager(settings.memberConfig());
     VertxOptions options = new VertxOptions()
-        .setEventBusOptions(new EventBusOptions().setHost(config.bindAddress()).setPort(0))
+        .setEventBusOptions(new EventBusOptions().setHost(clusterHost).setPort(0))
         .setMetricsOptions(new io.vertx.micrometer.MicrometerMetricsOptions().setEnabled(true)
             .setJvmMetricsEnabled(true)
             .setPrometheusOptions(new io.vertx.micrometer.VertxPrometheusOptions().setEnabled(true)))
@@ -175,7 +180,8 @@ public final class Manager implements AutoCloseable {
         scheduler = new Scheduler(schedules, catalog, service, hazelcast.getCluster().getLocalMember().getUuid().toString());
         scheduler.start();
       }
-      GatewayConfig gateway = new GatewayConfig(node, config.bindAddress(), config.httpsPort(), config.tlsCert(),
+      GatewayConfig gateway = new GatewayConfig(node, AUTO.equals(config.bindAddress()) ? "0.0.0.0"
+          : config.bindAddress(), config.httpsPort(), config.tlsCert(),
           config.tlsKey(), config.dataDir(), realRoots, config.defaultBackupDir(), config.tokenTtl(), config.users());
       ApiGatewayVerticle api = new ApiGatewayVerticle(gateway, pem, catalog, new TokenStore(hazelcast, config.tokenTtl()),
           schedules, operations);
@@ -188,6 +194,13 @@ public final class Manager implements AutoCloseable {
       vertx.close();
       throw e;
     }
+  }
+
+  /** bindAddress "auto": HTTPS on every interface, the cluster on this host's address (containers). */
+  static final String AUTO = "auto";
+
+  static String clusterHost(String bindAddress) throws java.net.UnknownHostException {
+    return AUTO.equals(bindAddress) ? java.net.InetAddress.getLocalHost().getHostAddress() : bindAddress;
   }
 
   public int httpsPort() {

@@ -1,7 +1,6 @@
 package io.mkebackup.deploy.manager;
 
 import io.mkebackup.common.BackupException;
-import io.mkebackup.common.cluster.ClusterSettings;
 import io.mkebackup.gateway.auth.UserAccount;
 import io.mkebackup.worker.engine.EngineConfig;
 import io.mkebackup.worker.engine.EngineConfig.EtcdEndpoint;
@@ -74,6 +73,7 @@ public record ManagerConfig(
       "worker", "MKE_BACKUP_WORKER",
       "adminUsername", "MKE_ADMIN_USERNAME",
       "adminPassword", "MKE_ADMIN_PASSWORD",
+      "adminPasswordFile", "MKE_ADMIN_PASSWORD_FILE",
       "adminPasswordHash", "MKE_ADMIN_PASSWORD_HASH");
 
   private static Map<String, String> keys(String... pairs) {
@@ -101,7 +101,7 @@ public record ManagerConfig(
     String node = r.string("nodeName", hostName());
     String bind = r.string("bindAddress", "127.0.0.1");
     int clusterPort = r.port("clusterPort", 5701);
-    List<String> members = r.list("clusterMembers", List.of(bind + ":" + clusterPort));
+    List<String> members = r.list("clusterMembers", List.of());
     int httpsPort = r.port("httpsPort", 8443);
     Path dataDir = r.path("dataDir", Path.of("/var/lib/mke-backup"));
     Path defaultDir = r.path("defaultBackupDir", null);
@@ -129,6 +129,15 @@ public record ManagerConfig(
     String adminUser = r.string("adminUsername", "admin");
     String hash = r.string("adminPasswordHash", null);
     String plain = env.getString(KEYS.get("adminPassword"));
+    Path passwordFile = r.path("adminPasswordFile", null);
+    if ((plain == null || plain.isEmpty()) && passwordFile != null) {
+      try {
+        plain = java.nio.file.Files.readString(passwordFile).lines().findFirst().orElse("");
+      } catch (java.io.IOException e) {
+        throw invalid("adminPasswordFile", "adminPasswordFile " + passwordFile + " cannot be read ("
+            + e.getClass().getSimpleName() + ")");
+      }
+    }
     if (plain != null && !plain.isEmpty()) {
       if (plain.length() < 8) {
         throw invalid("adminPassword", "MKE_ADMIN_PASSWORD is too short; use at least 8 characters");
@@ -158,10 +167,6 @@ public record ManagerConfig(
         r.string("dockerHost", EngineConfig.DEFAULT_DOCKER_HOST), etcd, r.string("volumePrefix", ""), mode,
         io.mkebackup.deploy.cli.EngineOptions.rate(r.decimal("maxRateMib", 0), "maxRateMib"), Duration.ofSeconds(ttl),
         adminUser, hash, users, r.bool("worker", true));
-  }
-
-  public ClusterSettings cluster() {
-    return new ClusterSettings(clusterName, bindAddress, clusterPort, clusterMembers, nodeName);
   }
 
   public EngineConfig engine() {
