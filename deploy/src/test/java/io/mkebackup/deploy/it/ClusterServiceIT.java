@@ -178,6 +178,26 @@ class ClusterServiceIT {
 
   @Test
   @Order(4)
+  void aBackupRunningWhenEveryMemberDiedIsFailedAtStartUp() throws Exception {
+    Api.Response accepted = cluster.api(0).post("/api/ucp/backup", body("whole-cluster-down.tar"), token(0));
+    assertThat(accepted.status()).as(accepted.body()).isEqualTo(200);
+    String id = accepted.json().getString("backupId");
+    await().atMost(Duration.ofSeconds(30)).until(() -> partFiles().size() > 0);
+    for (ManagerProcess m : cluster.managers) {
+      m.kill9();
+    }
+    for (ManagerProcess m : cluster.managers) {
+      m.start();
+    }
+    cluster.awaitReady(3);
+    JsonObject failed = cluster.awaitState(2, token(2), id, BackupState.FAILED, Duration.ofSeconds(30));
+    assertThat(failed.getString("shortError")).contains(cluster.managers.get(0).node);
+    await("temporary files removed").atMost(Duration.ofSeconds(10)).until(() -> partFiles().isEmpty());
+    assertThat(cluster.backups.resolve("whole-cluster-down.tar")).doesNotExist();
+  }
+
+  @Test
+  @Order(5)
   void noPassphrasePasswordOrTokenInAnyLogRecordEventOrError() throws Exception {
     String t = token(0);
     Api.Response shortOne = cluster.api(0).post("/api/ucp/backup",
