@@ -39,6 +39,21 @@ public final class Passphrase implements AutoCloseable {
     return new Passphrase(copy);
   }
 
+  /**
+   * The first line of a file (a Docker secret, say), checked like {@link #of}. The error names the
+   * file, never its content.
+   */
+  public static Passphrase fromFile(java.nio.file.Path file, String field) {
+    String text;
+    try {
+      text = java.nio.file.Files.readString(file, StandardCharsets.UTF_8);
+    } catch (java.io.IOException e) {
+      throw BackupException.invalid(field, field + " " + file + " cannot be read (" + e.getClass().getSimpleName() + ")");
+    }
+    int nl = text.indexOf('\n');
+    return of((nl < 0 ? text : text.substring(0, nl)).replace("\r", ""), field);
+  }
+
   /** UTF-8 bytes of the passphrase, as GnuPG hashes them; the caller should wipe the array. */
   public byte[] utf8() {
     var encoded = StandardCharsets.UTF_8.encode(CharBuffer.wrap(chars));

@@ -45,28 +45,8 @@ public final class BackupRequestValidator {
   }
 
   public BackupJob validate(Buffer body, String origin) {
-    JsonObject json;
-    try {
-      if (body == null || body.length() == 0) {
-        throw BackupException.invalid("body", "body: the request has no body; send a JSON object such as"
-            + " {\"passphrase\": \"...\", \"fileName\": \"backup1.tar\"}");
-      }
-      Object parsed = io.vertx.core.json.Json.decodeValue(body);
-      if (!(parsed instanceof JsonObject o)) {
-        throw BackupException.invalid("body", "body: expected a JSON object, got " + typeName(parsed));
-      }
-      json = o;
-    } catch (DecodeException e) {
-      throw BackupException.invalid("body", "body: malformed JSON; send a JSON object such as"
-          + " {\"passphrase\": \"...\", \"fileName\": \"backup1.tar\"}");
-    }
-    for (Map.Entry<String, Class<?>> f : FIELDS.entrySet()) {
-      Object v = json.getValue(f.getKey());
-      if (json.containsKey(f.getKey()) && (v == null || !f.getValue().isInstance(v))) {
-        throw BackupException.invalid(f.getKey(), f.getKey() + " must be a " + (f.getValue() == Boolean.class
-            ? "boolean (true or false)" : "string") + ", not " + typeName(v));
-      }
-    }
+    JsonObject json = parseObject(body, "{\"passphrase\": \"...\", \"fileName\": \"backup1.tar\"}");
+    checkTypes(json, FIELDS);
     String passphrase = json.getString("passphrase");
     boolean noPassphrase = json.getBoolean("noPassphrase", false);
     Boolean encrypted = json.getBoolean("encrypted");
@@ -107,6 +87,34 @@ public final class BackupRequestValidator {
     Path dir = hostPath(json.getString("hostPath"));
     Passphrase p = passphrase == null ? null : Passphrase.of(passphrase, "passphrase");
     return new BackupJob(id, p, fileName, logs ? logFileName : "", dir, origin);
+  }
+
+  /** The body as a JSON object, or a 400 naming "body". */
+  static JsonObject parseObject(Buffer body, String example) {
+    try {
+      if (body == null || body.length() == 0) {
+        throw BackupException.invalid("body", "body: the request has no body; send a JSON object such as " + example);
+      }
+      Object parsed = io.vertx.core.json.Json.decodeValue(body);
+      if (!(parsed instanceof JsonObject o)) {
+        throw BackupException.invalid("body", "body: expected a JSON object, got " + typeName(parsed));
+      }
+      return o;
+    } catch (DecodeException e) {
+      throw BackupException.invalid("body", "body: malformed JSON; send a JSON object such as " + example);
+    }
+  }
+
+  /** Each present field must have its JSON type; the first that does not is a 400 naming it. */
+  static void checkTypes(JsonObject json, Map<String, Class<?>> fields) {
+    for (Map.Entry<String, Class<?>> f : fields.entrySet()) {
+      Object v = json.getValue(f.getKey());
+      if (json.containsKey(f.getKey()) && (v == null || !f.getValue().isInstance(v))) {
+        String want = f.getValue() == Boolean.class ? "a boolean (true or false)"
+            : f.getValue() == JsonObject.class ? "an object" : "a string";
+        throw BackupException.invalid(f.getKey(), f.getKey() + " must be " + want + ", not " + typeName(v));
+      }
+    }
   }
 
   /** A sortable name: {@code mke-backup-20261125T034512Z-0d0525dd.tar}. */

@@ -9,15 +9,10 @@ import io.mkebackup.common.schedule.Schedule;
 import io.mkebackup.gateway.ApiErrors;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.json.DecodeException;
-import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -106,27 +101,12 @@ public final class ScheduleRoutes {
 
   /** The whole schedule from a request body; every refusal names its field. Touches the disk. */
   Schedule validate(Buffer body, String id, Instant createdAt, long lastTick) {
-    JsonObject j;
-    try {
-      Object parsed = body == null || body.length() == 0 ? null : Json.decodeValue(body);
-      if (!(parsed instanceof JsonObject o)) {
-        throw BackupException.invalid("body", "body: send a JSON object with at least cron and hostPath");
-      }
-      j = o;
-    } catch (DecodeException e) {
-      throw BackupException.invalid("body", "body: malformed JSON");
-    }
+    JsonObject j = BackupRequestValidator.parseObject(body, "{\"cron\": \"0 3 * * *\", \"noPassphrase\": true}");
     if (j.containsKey("passphrase")) {
       throw BackupException.invalid("passphrase", "passphrase does not belong in a schedule (it would be stored);"
           + " give passphraseFile, a file the manager reads at each run (a Docker secret, say)");
     }
-    for (Map.Entry<String, Class<?>> f : FIELDS.entrySet()) {
-      Object v = j.getValue(f.getKey());
-      if (j.containsKey(f.getKey()) && (v == null || !f.getValue().isInstance(v))) {
-        throw BackupException.invalid(f.getKey(), f.getKey() + " must be " + (f.getValue() == Boolean.class
-            ? "a boolean" : f.getValue() == JsonObject.class ? "an object" : "a string"));
-      }
-    }
+    BackupRequestValidator.checkTypes(j, FIELDS);
     String cron = j.getString("cron");
     io.mkebackup.common.schedule.Cadence.parse(cron, "cron");
     String hostPath = paths.hostPath(j.getString("hostPath")).toString();
@@ -171,20 +151,11 @@ public final class ScheduleRoutes {
 
   /** The file must be absolute and readable now and hold a passphrase of the required length. */
   static void checkPassphraseFile(String file) {
-    Path p = Path.of(file);
-    if (!p.isAbsolute()) {
+    if (!Path.of(file).isAbsolute()) {
       throw BackupException.invalid("passphraseFile", "passphraseFile must be an absolute path");
     }
-    try {
-      String text = Files.readString(p, StandardCharsets.UTF_8);
-      int nl = text.indexOf('\n');
-      try (Passphrase ignored = Passphrase.of((nl < 0 ? text : text.substring(0, nl)).replace("\r", ""),
-          "passphraseFile")) {
-        // length checked
-      }
-    } catch (IOException e) {
-      throw BackupException.invalid("passphraseFile", "passphraseFile " + file + " cannot be read by the manager ("
-          + e.getClass().getSimpleName() + ")");
+    try (Passphrase ignored = Passphrase.fromFile(Path.of(file), "passphraseFile")) {
+      // readable, and long enough
     }
   }
 }

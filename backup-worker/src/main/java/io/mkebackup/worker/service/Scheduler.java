@@ -10,7 +10,6 @@ import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.common.record.BackupState;
 import io.mkebackup.common.schedule.Schedule;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -168,15 +167,7 @@ public final class Scheduler implements AutoCloseable {
     if (file == null) {
       throw BackupException.invalid("passphraseFile", "passphraseFile is not set and noPassphrase is false");
     }
-    try {
-      String text = Files.readString(Path.of(file), StandardCharsets.UTF_8);
-      int nl = text.indexOf('\n');
-      String line = (nl < 0 ? text : text.substring(0, nl)).replace("\r", "");
-      return Passphrase.of(line, "passphraseFile");
-    } catch (IOException e) {
-      throw BackupException.invalid("passphraseFile", "passphraseFile " + file + " cannot be read: "
-          + e.getClass().getSimpleName());
-    }
+    return Passphrase.fromFile(Path.of(file), "passphraseFile");
   }
 
   @Override
