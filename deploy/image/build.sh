@@ -24,7 +24,7 @@ rm -rf "$work"
 mkdir -p "$work/rootfs/opt/mke-backup" "$work/rootfs/etc" "$work/rootfs/tmp" "$work/rootfs/var/lib/mke-backup"
 chmod 1777 "$work/rootfs/tmp"
 "$java_home/bin/jlink" --module-path "$java_home/jmods" \
-  --add-modules java.base,java.logging,java.management,java.naming,java.net.http,java.sql,java.xml,java.desktop,java.scripting,java.security.jgss,java.security.sasl,jdk.crypto.ec,jdk.crypto.cryptoki,jdk.unsupported,jdk.management,jdk.naming.dns,jdk.zipfs \
+  --add-modules java.base,java.logging,java.management,java.naming,java.net.http,java.sql,java.xml,java.desktop,java.scripting,java.security.jgss,java.security.sasl,jdk.crypto.ec,jdk.crypto.cryptoki,jdk.unsupported,jdk.management,jdk.naming.dns,jdk.net,jdk.zipfs \
   --strip-debug --no-header-files --no-man-pages --compress=2 --output "$work/rootfs/opt/java"
 # The C libraries (and the dynamic loader) the runtime links, at the paths it expects.
 {

@@ -186,7 +186,8 @@ public final class Manager implements AutoCloseable {
       ApiGatewayVerticle api = new ApiGatewayVerticle(gateway, pem, catalog, new TokenStore(hazelcast, config.tokenTtl()),
           schedules, operations);
       vertx.deployVerticle(api).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      LOG.info("manager " + node + " ready at https://" + config.bindAddress() + ":" + api.actualPort() + " (cluster "
+      LOG.info("manager " + node + " ready at https://" + (AUTO.equals(config.bindAddress()) ? clusterHost
+          : config.bindAddress()) + ":" + api.actualPort() + " (cluster "
           + config.clusterName() + ", cluster members: " + hazelcast.getCluster().getMembers().size() + "; " + loaded
           + " records restored from " + config.dataDir().resolve("catalog") + ")");
       return new Manager(config, vertx, service, reaper, scheduler, api.actualPort());

@@ -86,7 +86,7 @@ class ContainerImageIT {
         Tools.Out listing = Tools.sh("tar --list -f " + archive);
         assertThat(listing.text()).contains("./ucp-controller-server-certs/key.pem").contains("./backup-metadata.json");
       } finally {
-        Tools.sh("docker rm -f " + p + "mgr1 " + p + "mgr2; docker network rm " + net + "; docker rmi " + tag + " " + tag.substring(0, tag.indexOf(':')) + ":latest");
+        Tools.sh("docker rm -f -v " + p + "mgr1 " + p + "mgr2; docker network rm " + net + "; docker rmi " + tag + " " + tag.substring(0, tag.indexOf(':')) + ":latest");
       }
     }
   }
