@@ -15,7 +15,7 @@ if [ ! -d "$java_home/jmods" ]; then
   echo "image: installing openjdk-17-jmods (jlink needs the JDK's modules)" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jmods >/dev/null
 fi
-version=$(unzip -p "$jar" io/mkebackup/common/version.properties 2>/dev/null | sed -n 's/^version=//p')
+version=$(java -jar "$jar" --version 2>/dev/null | awk '{print $2}')
 version=${version:-dev}
 tag=${MKE_BACKUP_IMAGE:-mke-backup:${version,,}}
 
