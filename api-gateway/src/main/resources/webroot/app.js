@@ -56,6 +56,7 @@ function showLogin() {
 }
 
 function logout() {
+  if (token) fetch("/auth/logout", { method: "POST", headers: { Authorization: "Bearer " + token } }).catch(() => {});
   token = null;
   sessionStorage.removeItem("mke.token");
   if (events) events.abort();

@@ -35,6 +35,21 @@ public final class AuthRoutes {
 
   public void mount(Router router) {
     router.post("/auth/login").handler(this::login);
+    router.post("/auth/logout").handler(this::logout);
+  }
+
+  /** Ends the session of the token in the Authorization header on every manager (204, even if unknown). */
+  private void logout(RoutingContext ctx) {
+    Optional<String> token = bearer(ctx.request().getHeader("Authorization"));
+    if (token.isEmpty()) {
+      ApiErrors.send(ctx, new BackupException(ErrorCode.UNAUTHORIZED,
+          "logout needs the token to end: send Authorization: Bearer <auth_token>"));
+      return;
+    }
+    vertx.executeBlocking(() -> {
+      tokens.revoke(token.get());
+      return null;
+    }, false).onSuccess(v -> ctx.response().setStatusCode(204).end()).onFailure(e -> ApiErrors.send(ctx, e));
   }
 
   private void login(RoutingContext ctx) {

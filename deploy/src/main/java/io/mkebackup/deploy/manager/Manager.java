@@ -133,7 +133,15 @@ public final class Manager implements AutoCloseable {
             : config.clusterMembers()), config.nodeName());
     HazelcastClusterManager clusterManager = new HazelcastClusterManager(settings.memberConfig());
     VertxOptions options = new VertxOptions()
-        .setEventBusOptions(new EventBusOptions().setHost(clusterHost).setPort(0))
+        // The event bus between members carries jobs (a job's passphrase when it goes to another
+        // member's worker) and progress: TLS with each member's certificate. Members do not check
+        // each other's self-signed certificates (no shared CA), so this stops listening, not an
+        // active man in the middle; keep the members on a private network.
+        .setEventBusOptions(new EventBusOptions().setHost(clusterHost).setPort(0)
+            .setSsl(true)
+            .setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions()
+                .setCertPath(pem.cert().toString()).setKeyPath(pem.key().toString()))
+            .setTrustAll(true))
         .setMetricsOptions(new io.vertx.micrometer.MicrometerMetricsOptions().setEnabled(true)
             .setJvmMetricsEnabled(true)
             .setPrometheusOptions(new io.vertx.micrometer.VertxPrometheusOptions().setEnabled(true)))

@@ -229,6 +229,12 @@ class ApiIT {
     assertThat(forbidden.json().getString("message")).contains("viewer").contains("not an administrator");
     assertThat(api().get("/api/ucp/backups", viewer).status()).isEqualTo(403);
     assertThat(state()).isEqualTo(before);
+
+    // Logging out ends the token on every manager.
+    String session = api().login("admin", cluster.password);
+    assertThat(api().get("/api/ucp/backups", session).status()).isEqualTo(200);
+    assertThat(api().post("/auth/logout", "", session).status()).isEqualTo(204);
+    assertThat(api().get("/api/ucp/backups", session).status()).isEqualTo(401);
     assertThat(cluster.allLogs()).doesNotContain(VIEWER_PASSWORD).doesNotContain(viewer).doesNotContain(admin)
         .doesNotContain(cluster.password);
   }

@@ -83,6 +83,7 @@ class OpenApiIT {
           new Call("createSchedule", "POST", "/api/ucp/backup/schedules", "{\"cron\": \"nonsense\"}", true),
           new Call("deleteSchedule", "DELETE", "/api/ucp/backup/schedules/" + scheduleId, null, true),
           new Call("getSchedule", "GET", "/api/ucp/backup/schedules/" + scheduleId, null, true),
+          new Call("logout", "POST", "/auth/logout", null, false),
           new Call("ping", "GET", "/_ping", null, false),
           new Call("ready", "GET", "/_ready", null, false),
           new Call("metrics", "GET", "/metrics", null, false),
