@@ -19,6 +19,7 @@ public final class ApiErrors {
       case FORBIDDEN -> 403;
       case NOT_FOUND -> 404;
       case BACKUP_RUNNING -> 409;
+      case TOO_MANY_ATTEMPTS -> 429;
       case WORKER_UNAVAILABLE -> 503;
       default -> 500;
     };

@@ -75,11 +75,19 @@ public final class AuthRoutes {
     }
     UserAccount user = users.get(username);
     char[] given = ((String) password).toCharArray();
+    String name = (String) username;
     vertx.executeBlocking(() -> {
+      if (tokens.lockedOut(name)) {
+        java.util.Arrays.fill(given, '\0');
+        throw new BackupException(ErrorCode.TOO_MANY_ATTEMPTS, "too many failed logins for " + name + "; try again in "
+            + TokenStore.LOCKOUT.toMinutes() + " minutes");
+      }
       boolean ok = Passwords.matches(user == null ? null : user.passwordHash(), given);
       if (!ok) {
+        tokens.failed(name);
         throw new BackupException(ErrorCode.UNAUTHORIZED, "wrong username or password");
       }
+      tokens.succeeded(name);
       return tokens.issue(user);
     }, false).onSuccess(token -> ctx.response()
         .putHeader("Content-Type", "application/json")

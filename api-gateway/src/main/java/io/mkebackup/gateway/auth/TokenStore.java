@@ -23,12 +23,39 @@ import java.util.concurrent.TimeUnit;
  */
 public final class TokenStore {
   private static final SecureRandom RANDOM = new SecureRandom();
+  /** Failed logins of one user name within {@link #LOCKOUT} before its logins are refused. */
+  public static final int MAX_FAILURES = 5;
+  public static final Duration LOCKOUT = Duration.ofMinutes(5);
+
   private final IMap<String, String> map;
+  private final IMap<String, Integer> failures;
   private final Duration ttl;
 
   public TokenStore(HazelcastInstance hazelcast, Duration ttl) {
     this.map = hazelcast.getMap(ClusterSettings.TOKEN_MAP);
+    this.failures = hazelcast.getMap(ClusterSettings.LOGIN_FAILURES_MAP);
     this.ttl = ttl;
+  }
+
+  /** Whether this user name has failed too often lately, cluster-wide (known names or not). */
+  public boolean lockedOut(String username) {
+    Integer n = failures.get(username);
+    return n != null && n >= MAX_FAILURES;
+  }
+
+  /** Counts a failed login; the count expires {@link #LOCKOUT} after the latest failure. */
+  public void failed(String username) {
+    failures.lock(username);
+    try {
+      Integer n = failures.get(username);
+      failures.set(username, n == null ? 1 : n + 1, LOCKOUT.toSeconds(), TimeUnit.SECONDS);
+    } finally {
+      failures.unlock(username);
+    }
+  }
+
+  public void succeeded(String username) {
+    failures.delete(username);
   }
 
   /** A logged-in user, as a token says. */

@@ -28,6 +28,7 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
   public static final String SCHEDULE_MAP = "mke-backup-schedules";
   public static final String LOCK_MAP = "mke-backup-lock";
   public static final String TOKEN_MAP = "mke-backup-tokens";
+  public static final String LOGIN_FAILURES_MAP = "mke-backup-login-failures";
   /**
    * A member silent this long is removed. Heartbeats go every second; 8 s tolerates a long GC pause
    * on a busy 2-core manager and still leaves room inside the 15-second FAILED promise.
@@ -95,6 +96,7 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     c.addMapConfig(new MapConfig(SCHEDULE_MAP).setBackupCount(1));
     c.addMapConfig(new MapConfig(LOCK_MAP).setBackupCount(1));
     c.addMapConfig(new MapConfig(TOKEN_MAP).setBackupCount(1));
+    c.addMapConfig(new MapConfig(LOGIN_FAILURES_MAP).setBackupCount(1));
     return c;
   }
 

@@ -45,7 +45,10 @@ class ApiIT {
     Files.writeString(config, new JsonObject().put("users", new JsonArray().add(new JsonObject()
         .put("username", "viewer")
         .put("passwordHash", Passwords.hash(VIEWER_PASSWORD.toCharArray()))
-        .put("roles", new JsonArray().add("viewer")))).encode());
+        .put("roles", new JsonArray().add("viewer"))).add(new JsonObject()
+        .put("username", "guesser-target")
+        .put("passwordHash", Passwords.hash(VIEWER_PASSWORD.toCharArray()))
+        .put("roles", new JsonArray().add("admin")))).encode());
     cluster = ManagerCluster.start(1, Map.of("MKE_BACKUP_CONFIG", config.toString()));
     outside = Files.createTempDirectory("mke-outside-roots-");
     admin = cluster.token(0);
@@ -290,6 +293,21 @@ class ApiIT {
     public void close() {
       ws.sendClose(WebSocket.NORMAL_CLOSURE, "done");
     }
+  }
+
+  @Test
+  void repeatedFailedLoginsLockTheNameOutOnEveryManager() throws Exception {
+    String wrong = new JsonObject().put("username", "guesser-target").put("password", "guess").encode();
+    for (int i = 0; i < 5; i++) {
+      assertThat(api().post("/auth/login", wrong, null).status()).isEqualTo(401);
+    }
+    Api.Response locked = api().post("/auth/login", new JsonObject().put("username", "guesser-target")
+        .put("password", VIEWER_PASSWORD).encode(), null);
+    assertThat(locked.status()).as(locked.body()).isEqualTo(429);
+    assertThat(locked.json().getString("code")).isEqualTo("TOO_MANY_ATTEMPTS");
+    assertThat(locked.body()).doesNotContain(VIEWER_PASSWORD);
+    // Other names are not affected.
+    assertThat(api().login("viewer", VIEWER_PASSWORD)).isNotEmpty();
   }
 
   @Test
