@@ -19,6 +19,7 @@ command -v setpriv >/dev/null || need+=(util-linux)
 command -v script >/dev/null || need+=(bsdutils)
 command -v curl >/dev/null || need+=(curl)
 command -v python3 >/dev/null || need+=(python3)   # the demo reads JSON with it
+command -v systemd-analyze >/dev/null || need+=(systemd)   # a test verifies the unit file
 # The Backup Admin page's end-to-end test drives Debian's Chromium through its chromedriver.
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
