@@ -174,7 +174,7 @@ public final class BackupEngine {
         pipe = new AsyncOutputStream(sink, PIPE_BUFFER, 3, "mke-backup-writer-" + request.id());
         top = pipe;
       }
-      writer = new ArchiveWriter(top, spoolDir, request.id());
+      writer = new ArchiveWriter(top, spoolDir, request.id(), !request.encrypted());
       ArchiveWriter archive = writer;
       List<String> volumeWarnings = new ArrayList<>();
       VolumeSource disk = new DiskVolumeSource(volumeWarnings::add);

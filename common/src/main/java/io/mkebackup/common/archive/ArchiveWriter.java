@@ -38,6 +38,10 @@ public final class ArchiveWriter implements Closeable {
   private final Writer spoolWriter;
   private final byte[] buffer = new byte[BUFFER];
   private final MessageDigest sha256;
+  /** Files this large hash on a thread of their own; smaller ones are not worth the hand-off. */
+  static final long BACKGROUND_HASH_FROM = 4L * BUFFER;
+  private final boolean backgroundHashing;
+  private BackgroundHasher hasher;
   private final List<String> warnings = new ArrayList<>();
   private long entries;
   private long files;
@@ -50,6 +54,16 @@ public final class ArchiveWriter implements Closeable {
    * @param tag names the temporary files ({@code .mke-backup-*-<tag>.part}); the backup's id
    */
   public ArchiveWriter(OutputStream out, Path spoolDir, String tag) throws IOException {
+    this(out, spoolDir, tag, true);
+  }
+
+  /**
+   * @param backgroundHashing hash large files on a thread of their own. Worth it when this thread
+   *     is the bottleneck (unencrypted: 0.6 s less for 1.5 GB here); not when encrypting, where
+   *     AES already keeps the other core busy and a third busy thread only adds contention.
+   */
+  public ArchiveWriter(OutputStream out, Path spoolDir, String tag, boolean backgroundHashing) throws IOException {
+    this.backgroundHashing = backgroundHashing;
     tar = new TarArchiveOutputStream(out, 10240, StandardCharsets.UTF_8.name());
     tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
     tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
@@ -107,6 +121,9 @@ public final class ArchiveWriter implements Closeable {
     apply(e, info);
     e.setSize(size);
     tar.putArchiveEntry(e);
+    if (backgroundHashing && size >= BACKGROUND_HASH_FROM) {
+      return largeFile(name, e, info, size, content, progress);
+    }
     sha256.reset();
     long left = size;
     while (left > 0) {
@@ -132,6 +149,52 @@ public final class ArchiveWriter implements Closeable {
     }
     tar.closeArchiveEntry();
     String hex = HexFormat.of().formatHex(sha256.digest());
+    record(name, "file", size, hex, info);
+    return hex;
+  }
+
+  /** As {@link #file}, with SHA-256 computed by the background hasher while this thread copies. */
+  private String largeFile(String name, TarArchiveEntry e, EntryInfo info, long size, InputStream content,
+      ByteCounter progress) throws IOException {
+    if (hasher == null) {
+      hasher = new BackgroundHasher(BUFFER, 4);
+    }
+    long left = size;
+    boolean shrank = false;
+    while (left > 0) {
+      byte[] b = hasher.take();
+      int n;
+      try {
+        n = shrank ? -1 : content.read(b, 0, (int) Math.min(b.length, left));
+      } catch (IOException | RuntimeException ex) {
+        hasher.giveBack(b);
+        throw ex;
+      }
+      if (n < 0) {
+        if (!shrank) {
+          warnings.add(name + " shrank while it was read; the rest was filled with zeros");
+          shrank = true;
+        }
+        n = (int) Math.min(b.length, left);
+        java.util.Arrays.fill(b, 0, n, (byte) 0);
+      }
+      try {
+        tar.write(b, 0, n);
+      } catch (IOException | RuntimeException ex) {
+        hasher.giveBack(b);
+        throw ex;
+      }
+      hasher.hash(b, n);
+      left -= n;
+      if (!shrank) {
+        progress.add(n);
+      }
+    }
+    if (!shrank && content.read() >= 0) {
+      warnings.add(name + " grew while it was read; its first " + size + " bytes were kept");
+    }
+    tar.closeArchiveEntry();
+    String hex = hasher.digest();
     record(name, "file", size, hex, info);
     return hex;
   }
@@ -258,6 +321,9 @@ public final class ArchiveWriter implements Closeable {
   /** Deletes the spool; does not close the underlying stream (its owner does). */
   @Override
   public void close() throws IOException {
+    if (hasher != null) {
+      hasher.close();
+    }
     try {
       spoolWriter.close();
     } finally {
