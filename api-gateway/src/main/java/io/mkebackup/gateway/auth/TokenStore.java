@@ -92,10 +92,6 @@ public final class TokenStore {
     map.delete(key(token));
   }
 
-  public Duration ttl() {
-    return ttl;
-  }
-
   static String key(String token) {
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8)));

@@ -17,7 +17,6 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import java.time.Instant;
 import java.util.logging.Logger;
 
 /**
@@ -171,13 +170,7 @@ public final class BackupRoutes {
     }).onSuccess(r -> {
       ctx.response().write("event: record\ndata: " + r.toApiJson().encode() + "\n\n");
       if (r.state() != BackupState.IN_PROGRESS) {
-        ProgressHub.send(ctx.response(), new JsonObject()
-            .put("backupId", r.id())
-            .put("node", r.nodeLocation())
-            .put("kind", r.state() == BackupState.SUCCESS ? "succeeded" : "failed")
-            .put("step", "finalize")
-            .put("message", r.state() == BackupState.SUCCESS ? "backup written" : r.shortError())
-            .put("at", Instant.now().toString()), true);
+        ProgressHub.send(ctx.response(), new JsonObject(r.terminalEvent().toMap()).put("node", r.nodeLocation()), true);
         hub.unsubscribe(id, ctx.response());
       }
     }).onFailure(e -> {

@@ -3,22 +3,18 @@ package io.mkebackup.worker.service;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.bus.BackupJob;
 import io.mkebackup.common.ErrorCode;
+import io.mkebackup.common.archive.ArchiveContents;
 import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.progress.ProgressEvent;
-import io.mkebackup.common.progress.ProgressEvent.Kind;
 import io.mkebackup.common.progress.ProgressListener;
-import io.mkebackup.common.progress.Step;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.worker.engine.BackupEngine;
 import io.mkebackup.worker.engine.BackupRequest;
 import io.mkebackup.worker.engine.BackupResult;
 import io.mkebackup.worker.engine.EngineConfig;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -171,38 +167,17 @@ public final class BackupService implements AutoCloseable {
     LOG.info("backup " + job.id() + " " + finished.state()
         + (finished.shortError().isEmpty() ? "" : ": " + finished.shortError()));
     ProgressEvent last = terminal.get();
-    publisher.onEvent(last != null ? last : terminalEvent(finished));
+    publisher.onEvent(last != null ? last : finished.terminalEvent());
     return finished;
   }
 
   /** Stores the entries of the metadata (path, type, size, SHA-256) as the backup's contents. */
   private void keepContents(String id, Path metadata) {
     try {
-      JsonObject m = new JsonObject(Files.readString(metadata));
-      JsonArray all = m.getJsonArray("entries", new JsonArray());
-      JsonArray kept = new JsonArray();
-      for (int i = 0; i < all.size() && i < BackupCatalog.MAX_CONTENT_ENTRIES; i++) {
-        JsonObject e = all.getJsonObject(i);
-        JsonObject k = new JsonObject().put("path", e.getString("path")).put("type", e.getString("type"))
-            .put("size", e.getLong("size", 0L));
-        if (e.containsKey("sha256")) {
-          k.put("sha256", e.getString("sha256"));
-        }
-        kept.add(k);
-      }
-      catalog.putContents(id, new JsonObject().put("backupId", id).put("entryCount", all.size())
-          .put("truncated", all.size() > kept.size()).put("entries", kept));
+      catalog.putContents(id, ArchiveContents.read(metadata, BackupCatalog.MAX_CONTENT_ENTRIES).put("backupId", id));
     } catch (java.io.IOException | RuntimeException e) {
       LOG.log(Level.WARNING, "cannot keep the contents of backup " + id + ": " + e.getMessage());
     }
-  }
-
-  /** The event that ends a backup's progress stream, for a record that ended without one. */
-  public static ProgressEvent terminalEvent(BackupRecord r) {
-    boolean ok = r.state() == io.mkebackup.common.record.BackupState.SUCCESS;
-    return new ProgressEvent(r.id(), ok ? Kind.SUCCEEDED : Kind.FAILED, Step.FINALIZE, "",
-        ok ? "backup written" : r.shortError(), 0, 0, r.dataBytes(), r.files(), 0,
-        r.completedAt() == null ? Instant.now() : r.completedAt());
   }
 
   private static void closeQuietly(BackupJob job) {

@@ -11,9 +11,7 @@ import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.common.record.BackupRecord;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.logging.Level;
@@ -35,9 +33,6 @@ public final class OrphanReaper implements AutoCloseable {
     t.setDaemon(true);
     return t;
   });
-  /** Node names of members seen, by UUID, so a departed member's node can be named. */
-  private final Map<String, String> nodes = new ConcurrentHashMap<>();
-  private final Set<String> clients = ConcurrentHashMap.newKeySet();
 
   public OrphanReaper(HazelcastInstance hazelcast, BackupCatalog catalog, ProgressListener publisher) {
     this.hazelcast = hazelcast;
@@ -47,12 +42,9 @@ public final class OrphanReaper implements AutoCloseable {
 
   /** Listens for departures and reaps what is already orphaned. */
   public void start() {
-    hazelcast.getCluster().getMembers().forEach(m -> nodes.put(m.getUuid().toString(),
-        String.valueOf(m.getAttribute(ClusterSettings.NODE_ATTRIBUTE))));
     hazelcast.getCluster().addMembershipListener(new MembershipListener() {
       @Override
       public void memberAdded(MembershipEvent e) {
-        nodes.put(e.getMember().getUuid().toString(), String.valueOf(e.getMember().getAttribute(ClusterSettings.NODE_ATTRIBUTE)));
         LOG.info("member " + e.getMember().getAttribute(ClusterSettings.NODE_ATTRIBUTE) + " joined; " + members(e));
       }
 
@@ -63,16 +55,14 @@ public final class OrphanReaper implements AutoCloseable {
         reapLater();
       }
     });
-    hazelcast.getClientService().getConnectedClients().forEach(c -> clients.add(c.getUuid().toString()));
     hazelcast.getClientService().addClientListener(new ClientListener() {
       @Override
       public void clientConnected(Client client) {
-        clients.add(client.getUuid().toString());
+        // nothing to reap
       }
 
       @Override
       public void clientDisconnected(Client client) {
-        clients.remove(client.getUuid().toString());
         reapLater();
       }
     });
@@ -99,12 +89,11 @@ public final class OrphanReaper implements AutoCloseable {
   public List<BackupRecord> reap() {
     Set<String> alive = new HashSet<>(BackupCatalog.memberIds(hazelcast));
     hazelcast.getClientService().getConnectedClients().forEach(c -> alive.add(c.getUuid().toString()));
-    alive.addAll(clients);
     List<BackupRecord> failed = catalog.failOrphans(alive::contains, r -> "node " + r.nodeLocation()
         + " left the cluster while the backup was running (its process stopped or lost contact);"
         + " the backup is incomplete and its temporary file was removed");
     for (BackupRecord r : failed) {
-      publisher.onEvent(BackupService.terminalEvent(r));
+      publisher.onEvent(r.terminalEvent());
     }
     return failed;
   }

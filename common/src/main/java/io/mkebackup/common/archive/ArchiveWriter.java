@@ -52,12 +52,6 @@ public final class ArchiveWriter implements Closeable {
    * @param out where the tar goes (a file, stdout, or an encrypting stream)
    * @param spoolDir a directory for the temporary entry list
    * @param tag names the temporary files ({@code .mke-backup-*-<tag>.part}); the backup's id
-   */
-  public ArchiveWriter(OutputStream out, Path spoolDir, String tag) throws IOException {
-    this(out, spoolDir, tag, true);
-  }
-
-  /**
    * @param backgroundHashing hash large files on a thread of their own. Worth it when this thread
    *     is the bottleneck (unencrypted: 0.6 s less for 1.5 GB here); not when encrypting, where
    *     AES already keeps the other core busy and a third busy thread only adds contention.
@@ -260,14 +254,9 @@ public final class ArchiveWriter implements Closeable {
   /**
    * Writes the metadata entry (the header fields, the warnings, then every entry) and the tar's
    * end blocks. The underlying stream is finished but not closed.
-   */
-  public void finish(Map<String, Object> header, EntryInfo info) throws IOException {
-    finish(header, info, null);
-  }
-
-  /**
-   * As {@link #finish(Map, EntryInfo)}, also leaving a copy of the metadata entry at
-   * {@code keepMetadata} (for the catalog's "contents of a backup", readable without the passphrase).
+   *
+   * @param keepMetadata where to leave a copy of the metadata entry (for the catalog's "contents of
+   *     a backup", readable without the passphrase), or null
    */
   public void finish(Map<String, Object> header, EntryInfo info, Path keepMetadata) throws IOException {
     spoolWriter.close();

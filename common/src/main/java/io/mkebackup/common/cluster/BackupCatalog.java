@@ -72,8 +72,8 @@ public final class BackupCatalog {
   }
 
   /**
-   * Replaces the record only if it is still what {@code change} was computed from, so that members
-   * racing to mark the same orphan FAILED change it once.
+   * Replaces the record only if it is still {@code current}, so that members racing to mark the
+   * same orphan FAILED change it once.
    */
   public boolean replace(BackupRecord current, BackupRecord next) {
     return map.replace(current.id(), current.toStoredJson().encode(), next.toStoredJson().encode());

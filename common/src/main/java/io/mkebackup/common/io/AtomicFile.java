@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.UUID;
 
 /**
  * A file that is born complete: bytes go to a hidden {@code .<name>.<random>.part} beside the
@@ -36,15 +35,10 @@ public final class AtomicFile implements AutoCloseable {
     this.stream = Channels.newOutputStream(channel);
   }
 
-  /** Creates the temporary file with a random tag; errors name the directory and say what to do. */
-  public static AtomicFile create(Path target) {
-    return create(target, UUID.randomUUID().toString().substring(0, 8));
-  }
-
   /**
    * Creates the temporary file {@code .<name>.<tag>.part}. A backup passes its id as the tag, so
    * that whoever finds the backup abandoned (its member died) can find and remove its leftovers
-   * ({@link Storage#removeLeftovers}).
+   * ({@link Storage#removeLeftovers}). Errors name the directory and say what to do.
    */
   public static AtomicFile create(Path target, String tag) {
     Path dir = target.toAbsolutePath().getParent();

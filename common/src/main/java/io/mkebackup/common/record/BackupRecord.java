@@ -1,5 +1,7 @@
 package io.mkebackup.common.record;
 
+import io.mkebackup.common.progress.ProgressEvent;
+import io.mkebackup.common.progress.Step;
 import io.vertx.core.json.JsonObject;
 import java.time.Instant;
 import java.util.Objects;
@@ -126,6 +128,16 @@ public record BackupRecord(
         j.getString("origin"),
         j.getLong("tick", 0L),
         ApiTime.parse(j.getString("prunedAt")));
+  }
+
+  /**
+   * The event that ends this finished backup's progress stream, for when its own was not seen
+   * (its member died, or a client subscribed after the end).
+   */
+  public ProgressEvent terminalEvent() {
+    boolean ok = state == BackupState.SUCCESS;
+    return new ProgressEvent(id, ok ? ProgressEvent.Kind.SUCCEEDED : ProgressEvent.Kind.FAILED, Step.FINALIZE, "",
+        ok ? "backup written" : shortError, 0, 0, dataBytes, files, 0, completedAt == null ? Instant.now() : completedAt);
   }
 
   public boolean finished() {

@@ -34,13 +34,13 @@ class ArchiveWriterHashTest {
       r.nextBytes(files[i]);
     }
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    try (ArchiveWriter w = new ArchiveWriter(out, spool, "t1")) {
+    try (ArchiveWriter w = new ArchiveWriter(out, spool, "t1", true)) {
       for (int i = 0; i < files.length; i++) {
         String hex = w.file("./v/f" + i, EntryInfo.rootOwned(0644, Instant.EPOCH), files[i].length,
             new ByteArrayInputStream(files[i]), ArchiveWriter.ByteCounter.NONE);
         assertThat(hex).as("file %d", i).isEqualTo(sha256(files[i]));
       }
-      w.finish(Map.of(), EntryInfo.rootOwned(0600, Instant.EPOCH));
+      w.finish(Map.of(), EntryInfo.rootOwned(0600, Instant.EPOCH), null);
     }
     try (TarArchiveInputStream tar = new TarArchiveInputStream(new ByteArrayInputStream(out.toByteArray()))) {
       for (int i = 0; i < files.length; i++) {
@@ -58,7 +58,7 @@ class ArchiveWriterHashTest {
     new Random(7).nextBytes(present);
     byte[] archived = java.util.Arrays.copyOf(present, declared);
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    try (ArchiveWriter w = new ArchiveWriter(out, spool, "t2")) {
+    try (ArchiveWriter w = new ArchiveWriter(out, spool, "t2", true)) {
       InputStream shrunk = new ByteArrayInputStream(present);
       String hex = w.file("./v/shrunk", EntryInfo.rootOwned(0644, Instant.EPOCH), declared, shrunk,
           ArchiveWriter.ByteCounter.NONE);

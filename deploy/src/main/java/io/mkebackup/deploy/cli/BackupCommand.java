@@ -72,13 +72,8 @@ public final class BackupCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter err = spec.commandLine().getErr();
-    if (passphrase != null && noPassphrase) {
-      throw BackupException.invalid("--passphrase", "--passphrase and --no-passphrase exclude each other; give one");
-    }
-    if (passphrase == null && !noPassphrase) {
-      throw BackupException.invalid("--passphrase", "a passphrase is required: give --passphrase (12 or more"
-          + " characters), --passphrase - to read it from stdin, or --no-passphrase for an unencrypted archive");
-    }
+    Passphrases.requireOne(passphrase, noPassphrase, "a passphrase is required: give --passphrase (12 or more"
+        + " characters), --passphrase - to read it from stdin, or --no-passphrase for an unencrypted archive");
     if (includeLogs && file == null) {
       throw BackupException.invalid("--include-logs", "--include-logs needs --file: the log is written beside the"
           + " archive (when streaming to stdout, the log is this command's stderr)");

@@ -12,6 +12,20 @@ import java.util.Arrays;
 final class Passphrases {
   private Passphrases() {}
 
+  /**
+   * Exactly one of {@code --passphrase} and {@code --no-passphrase}, else a usage error.
+   *
+   * @param whenMissing what to say when neither is given
+   */
+  static void requireOne(String passphrase, boolean noPassphrase, String whenMissing) {
+    if (passphrase != null && noPassphrase) {
+      throw BackupException.invalid("--passphrase", "--passphrase and --no-passphrase exclude each other; give one");
+    }
+    if (passphrase == null && !noPassphrase) {
+      throw BackupException.invalid("--passphrase", whenMissing);
+    }
+  }
+
   static Passphrase fromOption(String value, InputStream stdin) {
     if (!"-".equals(value)) {
       return Passphrase.of(value, "--passphrase");

@@ -63,13 +63,8 @@ public final class RestoreCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     PrintWriter err = spec.commandLine().getErr();
-    if (passphrase != null && noPassphrase) {
-      throw BackupException.invalid("--passphrase", "--passphrase and --no-passphrase exclude each other; give one");
-    }
-    if (passphrase == null && !noPassphrase) {
-      throw BackupException.invalid("--passphrase", "give the archive's --passphrase (or --passphrase - to read it"
-          + " from stdin), or --no-passphrase for an unencrypted archive");
-    }
+    Passphrases.requireOne(passphrase, noPassphrase, "give the archive's --passphrase (or --passphrase - to read"
+        + " it from stdin), or --no-passphrase for an unencrypted archive");
     if (file == null && "-".equals(passphrase)) {
       throw BackupException.invalid("--passphrase", "stdin cannot carry both the archive and the passphrase; give --file");
     }

@@ -45,21 +45,16 @@ import java.util.logging.Logger;
 public final class Manager implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(Manager.class.getName());
 
-  private final ManagerConfig config;
   private final Vertx vertx;
   private final BackupService service;
   private final OrphanReaper reaper;
   private final Scheduler scheduler;
-  private final int httpsPort;
 
-  private Manager(ManagerConfig config, Vertx vertx, BackupService service, OrphanReaper reaper, Scheduler scheduler,
-      int httpsPort) {
-    this.scheduler = scheduler;
-    this.config = config;
+  private Manager(Vertx vertx, BackupService service, OrphanReaper reaper, Scheduler scheduler) {
     this.vertx = vertx;
     this.service = service;
     this.reaper = reaper;
-    this.httpsPort = httpsPort;
+    this.scheduler = scheduler;
   }
 
   /** Reads the configuration file (may be null) and the environment through vertx-config. */
@@ -122,12 +117,12 @@ public final class Manager implements AutoCloseable {
     for (Path root : config.allowedRoots()) {
       realRoots.add(Files.exists(root) ? root.toRealPath() : root);
     }
+    String clusterHost = clusterHost(config.bindAddress());
     ServerCertificate.Pem pem = ServerCertificate.ensure(config.tlsCert(), config.tlsKey(), config.dataDir(),
-        config.nodeName(), List.of(clusterHost(config.bindAddress())));
+        config.nodeName(), List.of(clusterHost));
     if (pem.generated()) {
       LOG.info("generated a self-signed HTTPS certificate in " + pem.cert());
     }
-    String clusterHost = clusterHost(config.bindAddress());
     ClusterSettings settings = new ClusterSettings(config.clusterName(), clusterHost, config.clusterPort(),
         ClusterSettings.expand(config.clusterMembers().isEmpty() ? List.of(clusterHost + ":" + config.clusterPort())
             : config.clusterMembers()), config.nodeName());
@@ -164,8 +159,8 @@ public final class Manager implements AutoCloseable {
       OrphanReaper reaper = new OrphanReaper(hazelcast, catalog, publisher);
       reaper.start();
       BackupLock lock = new BackupLock(hazelcast);
-      BackupService service = new BackupService(config.engine(), catalog, lock,
-          hazelcast.getCluster().getLocalMember().getUuid().toString(), publisher);
+      String memberId = hazelcast.getCluster().getLocalMember().getUuid().toString();
+      BackupService service = new BackupService(config.engine(), catalog, lock, memberId, publisher);
       BackupMetrics metrics = new BackupMetrics(io.vertx.micrometer.backends.BackendRegistries.getDefaultNow(),
           catalog, lock, hazelcast);
       service.meter(metrics);
@@ -185,20 +180,18 @@ public final class Manager implements AutoCloseable {
       if (config.workerEnabled()) {
         vertx.deployVerticle(new BackupWorkerVerticle(service)).toCompletionStage().toCompletableFuture()
             .get(30, TimeUnit.SECONDS);
-        scheduler = new Scheduler(schedules, catalog, service, hazelcast.getCluster().getLocalMember().getUuid().toString());
+        scheduler = new Scheduler(schedules, catalog, service, memberId);
         scheduler.start();
       }
       GatewayConfig gateway = new GatewayConfig(node, AUTO.equals(config.bindAddress()) ? "0.0.0.0"
-          : config.bindAddress(), config.httpsPort(), config.tlsCert(),
-          config.tlsKey(), config.dataDir(), realRoots, config.defaultBackupDir(), config.tokenTtl(), config.users());
+          : config.bindAddress(), config.httpsPort(), realRoots, config.defaultBackupDir(), config.users());
       ApiGatewayVerticle api = new ApiGatewayVerticle(gateway, pem, catalog, new TokenStore(hazelcast, config.tokenTtl()),
           schedules, operations);
       vertx.deployVerticle(api).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      LOG.info("manager " + node + " ready at https://" + (AUTO.equals(config.bindAddress()) ? clusterHost
-          : config.bindAddress()) + ":" + api.actualPort() + " (cluster "
+      LOG.info("manager " + node + " ready at https://" + clusterHost + ":" + api.actualPort() + " (cluster "
           + config.clusterName() + ", cluster members: " + hazelcast.getCluster().getMembers().size() + "; " + loaded
           + " records restored from " + config.dataDir().resolve("catalog") + ")");
-      return new Manager(config, vertx, service, reaper, scheduler, api.actualPort());
+      return new Manager(vertx, service, reaper, scheduler);
     } catch (Exception e) {
       vertx.close();
       throw e;
@@ -210,14 +203,6 @@ public final class Manager implements AutoCloseable {
 
   static String clusterHost(String bindAddress) throws java.net.UnknownHostException {
     return AUTO.equals(bindAddress) ? java.net.InetAddress.getLocalHost().getHostAddress() : bindAddress;
-  }
-
-  public int httpsPort() {
-    return httpsPort;
-  }
-
-  public ManagerConfig config() {
-    return config;
   }
 
   /** Leaves the cluster; a backup running here is failed by the remaining members. */
