@@ -90,8 +90,8 @@ public final class BackupCatalog {
     if (mirror == null) {
       return 0;
     }
-    new MapMirror(contents, mirror, ".contents.json", (inMap, onDisk) -> false).start();
-    return new MapMirror(map, mirror, ".json", (inMap, onDisk) ->
+    new MapMirror(contents, null, mirror, ".contents.json", (inMap, onDisk) -> false).start();
+    return new MapMirror(map, null, mirror, ".json", (inMap, onDisk) ->
         BackupRecord.fromStoredJson(new JsonObject(onDisk)).finished()
             && !BackupRecord.fromStoredJson(new JsonObject(inMap)).finished()).start();
   }

@@ -26,6 +26,8 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
   public static final String CATALOG_MAP = "mke-backup-catalog";
   public static final String CONTENTS_MAP = "mke-backup-contents";
   public static final String SCHEDULE_MAP = "mke-backup-schedules";
+  /** Ids of deleted schedules, so that a member down at the time does not bring one back. */
+  public static final String DELETED_SCHEDULE_MAP = "mke-backup-schedules-deleted";
   public static final String LOCK_MAP = "mke-backup-lock";
   public static final String TOKEN_MAP = "mke-backup-tokens";
   public static final String LOGIN_FAILURES_MAP = "mke-backup-login-failures";
@@ -94,6 +96,7 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     c.addMapConfig(new MapConfig(CATALOG_MAP).setBackupCount(1).setReadBackupData(false));
     c.addMapConfig(new MapConfig(CONTENTS_MAP).setBackupCount(1));
     c.addMapConfig(new MapConfig(SCHEDULE_MAP).setBackupCount(1));
+    c.addMapConfig(new MapConfig(DELETED_SCHEDULE_MAP).setBackupCount(1));
     c.addMapConfig(new MapConfig(LOCK_MAP).setBackupCount(1));
     c.addMapConfig(new MapConfig(TOKEN_MAP).setBackupCount(1));
     c.addMapConfig(new MapConfig(LOGIN_FAILURES_MAP).setBackupCount(1));

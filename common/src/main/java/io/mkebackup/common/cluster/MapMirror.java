@@ -20,20 +20,31 @@ import java.util.stream.Stream;
  * Keeps a cluster map of JSON strings on this member's disk too, one file per key
  * ({@code <key><suffix>}, written atomically), and merges the files back at start, so the map
  * survives a restart of the whole cluster. Removals remove the file.
+ *
+ * <p>For a map whose keys are removed (schedules), a second cluster map of tombstones (key to
+ * removal time), mirrored as {@code <key>.deleted} files, keeps a member that was down when a key
+ * was removed from bringing its stale copy back when it returns: a tombstone, from the cluster or
+ * from any member's disk, beats a value. Keys are never reused (random ids), so tombstones never
+ * need to be lifted.
  */
 final class MapMirror {
   private static final Logger LOG = Logger.getLogger(MapMirror.class.getName());
+  static final String TOMBSTONE = ".deleted";
 
   private final IMap<String, String> map;
+  private final IMap<String, Long> tombstones;
   private final Path dir;
   private final String suffix;
   private final BiPredicate<String, String> diskWins;
 
   /**
+   * @param tombstones the removed keys, or null for a map nothing is ever removed from
    * @param diskWins given (in the map, on disk), whether the disk's value replaces the map's
    */
-  MapMirror(IMap<String, String> map, Path dir, String suffix, BiPredicate<String, String> diskWins) {
+  MapMirror(IMap<String, String> map, IMap<String, Long> tombstones, Path dir, String suffix,
+      BiPredicate<String, String> diskWins) {
     this.map = map;
+    this.tombstones = tombstones;
     this.dir = dir;
     this.suffix = suffix;
     this.diskWins = diskWins;
@@ -43,45 +54,86 @@ final class MapMirror {
   int start() throws IOException {
     Files.createDirectories(dir);
     map.addEntryListener(new Listener(), true);
-    int loaded = 0;
-    try (Stream<Path> files = Files.list(dir)) {
-      for (Path f : (Iterable<Path>) files::iterator) {
-        String name = f.getFileName().toString();
-        if (!name.endsWith(suffix) || name.startsWith(".") || !owns(name)) {
-          continue;
-        }
-        String key = name.substring(0, name.length() - suffix.length());
+    if (tombstones != null) {
+      tombstones.addEntryListener((EntryAddedListener<String, Long>) e -> buried(e.getKey(), e.getValue()), true);
+      for (Path f : files(TOMBSTONE)) {
+        String key = key(f, TOMBSTONE);
         try {
-          String onDisk = Files.readString(f);
-          String prior = map.putIfAbsent(key, onDisk);
-          if (prior == null || !prior.equals(onDisk) && diskWins.test(prior, onDisk) && map.replace(key, prior, onDisk)) {
-            loaded++;
-          }
-        } catch (RuntimeException e) {
-          LOG.warning("skipping unreadable file " + f + ": " + e.getMessage());
+          tombstones.putIfAbsent(key, Long.parseLong(Files.readString(f).trim()));
+        } catch (NumberFormatException e) {
+          tombstones.putIfAbsent(key, Files.getLastModifiedTime(f).toMillis());
         }
+      }
+      // A member that started alone may have brought a removed key back before the member that
+      // knew of its removal joined: take it out again.
+      for (Map.Entry<String, Long> t : tombstones.entrySet()) {
+        if (map.remove(t.getKey()) != null) {
+          LOG.info("removed " + t.getKey() + " again: it was removed at " + java.time.Instant.ofEpochMilli(t.getValue())
+              + " while a member holding a copy was down");
+        }
+        buried(t.getKey(), t.getValue());
+      }
+    }
+    int loaded = 0;
+    for (Path f : files(suffix)) {
+      String key = key(f, suffix);
+      if (tombstones != null && tombstones.containsKey(key)) {
+        Files.deleteIfExists(f);
+        continue;
+      }
+      try {
+        String onDisk = Files.readString(f);
+        String prior = map.putIfAbsent(key, onDisk);
+        if (prior == null || !prior.equals(onDisk) && diskWins.test(prior, onDisk) && map.replace(key, prior, onDisk)) {
+          loaded++;
+        }
+      } catch (RuntimeException e) {
+        LOG.warning("skipping unreadable file " + f + ": " + e.getMessage());
       }
     }
     for (Map.Entry<String, String> e : map.entrySet()) {
-      write(e.getKey(), e.getValue());
+      write(e.getKey() + suffix, e.getValue());
     }
     return loaded;
   }
 
-  /** Files with a longer suffix ending in ours (x.contents.json vs .json) belong to another mirror. */
-  private boolean owns(String name) {
-    String key = name.substring(0, name.length() - suffix.length());
-    return !key.contains(".");
+  /** This mirror's files with the given suffix (not temporary ones, not another mirror's). */
+  private java.util.List<Path> files(String withSuffix) throws IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.filter(f -> {
+        String name = f.getFileName().toString();
+        return name.endsWith(withSuffix) && !name.startsWith(".") && !key(f, withSuffix).contains(".");
+      }).toList();
+    }
   }
 
-  private void write(String key, String value) {
-    Path file = dir.resolve(key + suffix);
-    Path tmp = dir.resolve("." + key + suffix + "." + UUID.randomUUID() + ".tmp");
+  /** Files with a longer suffix ending in ours (x.contents.json vs .json) belong to another mirror. */
+  private static String key(Path f, String withSuffix) {
+    String name = f.getFileName().toString();
+    return name.substring(0, name.length() - withSuffix.length());
+  }
+
+  private void buried(String key, long removedAt) {
+    write(key + TOMBSTONE, Long.toString(removedAt));
+    delete(key);
+  }
+
+  private void delete(String key) {
+    try {
+      Files.deleteIfExists(dir.resolve(key + suffix));
+    } catch (IOException e) {
+      LOG.warning("cannot remove " + key + " from " + dir + ": " + e.getMessage());
+    }
+  }
+
+  private void write(String fileName, String value) {
+    Path file = dir.resolve(fileName);
+    Path tmp = dir.resolve("." + fileName + "." + UUID.randomUUID() + ".tmp");
     try {
       Files.writeString(tmp, value, StandardCharsets.UTF_8);
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {
-      LOG.warning("cannot mirror " + key + " to " + dir + ": " + e.getMessage());
+      LOG.warning("cannot mirror " + fileName + " to " + dir + ": " + e.getMessage());
       try {
         Files.deleteIfExists(tmp);
       } catch (IOException ignored) {
@@ -94,21 +146,17 @@ final class MapMirror {
       EntryRemovedListener<String, String> {
     @Override
     public void entryAdded(EntryEvent<String, String> event) {
-      write(event.getKey(), event.getValue());
+      write(event.getKey() + suffix, event.getValue());
     }
 
     @Override
     public void entryUpdated(EntryEvent<String, String> event) {
-      write(event.getKey(), event.getValue());
+      write(event.getKey() + suffix, event.getValue());
     }
 
     @Override
     public void entryRemoved(EntryEvent<String, String> event) {
-      try {
-        Files.deleteIfExists(dir.resolve(event.getKey() + suffix));
-      } catch (IOException e) {
-        LOG.warning("cannot remove " + event.getKey() + " from " + dir + ": " + e.getMessage());
-      }
+      delete(event.getKey());
     }
   }
 }

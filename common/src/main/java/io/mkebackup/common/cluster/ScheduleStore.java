@@ -16,15 +16,17 @@ import java.util.Optional;
  */
 public final class ScheduleStore {
   private final IMap<String, String> map;
+  private final IMap<String, Long> deleted;
   private final Path mirror;
 
   public ScheduleStore(HazelcastInstance hazelcast, Path mirror) {
     this.map = hazelcast.getMap(ClusterSettings.SCHEDULE_MAP);
+    this.deleted = hazelcast.getMap(ClusterSettings.DELETED_SCHEDULE_MAP);
     this.mirror = mirror;
   }
 
   public int startMirroring() throws IOException {
-    return mirror == null ? 0 : new MapMirror(map, mirror, ".json", (inMap, onDisk) -> false).start();
+    return mirror == null ? 0 : new MapMirror(map, deleted, mirror, ".json", (inMap, onDisk) -> false).start();
   }
 
   public void put(Schedule s) {
@@ -36,7 +38,15 @@ public final class ScheduleStore {
     return v == null ? Optional.empty() : Optional.of(Schedule.fromJson(new JsonObject(v)));
   }
 
+  /**
+   * Removes a schedule for good: its tombstone goes first, so that a member down now cannot bring
+   * its copy back when it returns.
+   */
   public boolean delete(String id) {
+    if (!map.containsKey(id)) {
+      return false;
+    }
+    deleted.set(id, System.currentTimeMillis());
     return map.remove(id) != null;
   }
 

@@ -154,6 +154,10 @@ class ScheduleIT {
 
     cluster.managers.get(victim).start();
     cluster.awaitReady(3);
+    // The schedule was deleted while the victim was down: its copy on the victim's disk stays dead.
+    assertThat(cluster.api(victim).get("/api/ucp/backup/schedules/" + id, cluster.token(victim)).status())
+        .isEqualTo(404);
+    assertThat(cluster.api(victim).get("/api/ucp/backup/schedules", cluster.token(victim)).array()).isEmpty();
   }
 
   @Test

@@ -1,0 +1,126 @@
+package io.mkebackup.common.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.hazelcast.core.Hazelcast;
+import com.hazelcast.core.HazelcastInstance;
+import io.mkebackup.common.schedule.Schedule;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Schedules on two real Hazelcast members on loopback, each mirroring them to a directory of its
+ * own: a schedule deleted while a member is down stays deleted when that member comes back, also
+ * when the cluster restarts and the stale member starts first.
+ */
+@Tag("integration")
+class ScheduleStoreTest {
+  @TempDir
+  Path dirA;
+  @TempDir
+  Path dirB;
+  final String cluster = "schedules-" + UUID.randomUUID();
+  final int portA = freePort();
+  final int portB = freePort();
+  final List<HazelcastInstance> started = new ArrayList<>();
+
+  @AfterEach
+  void stop() {
+    started.forEach(HazelcastInstance::shutdown);
+  }
+
+  @Test
+  void aScheduleDeletedWhileAMemberIsDownStaysDeleted() throws IOException {
+    HazelcastInstance a = member("a", portA);
+    HazelcastInstance b = member("b", portB);
+    ScheduleStore storeA = store(a, dirA);
+    store(b, dirB);
+    Schedule kept = schedule();
+    Schedule doomed = schedule();
+    storeA.put(kept);
+    storeA.put(doomed);
+    await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(dirB.resolve(doomed.id() + ".json")));
+
+    stopMember(b);
+    assertThat(storeA.delete(doomed.id())).isTrue();
+    assertThat(storeA.delete(doomed.id())).as("a second delete finds nothing").isFalse();
+    assertThat(Files.exists(dirA.resolve(doomed.id() + ".json"))).isFalse();
+    assertThat(Files.exists(dirB.resolve(doomed.id() + ".json"))).as("b was down: its stale copy").isTrue();
+
+    // b comes back to the running cluster: its stale copy is not merged and is removed from its disk.
+    HazelcastInstance b2 = member("b", portB);
+    ScheduleStore storeB = store(b2, dirB);
+    assertThat(storeB.get(doomed.id())).isEmpty();
+    assertThat(storeB.list()).extracting(Schedule::id).containsExactly(kept.id());
+    assertThat(Files.exists(dirB.resolve(doomed.id() + ".json"))).isFalse();
+    assertThat(Files.exists(dirB.resolve(doomed.id() + ".deleted"))).isTrue();
+  }
+
+  @Test
+  void aStaleMemberStartingFirstAfterAWholeClusterRestartLosesToTheTombstone() throws IOException {
+    HazelcastInstance a = member("a", portA);
+    HazelcastInstance b = member("b", portB);
+    ScheduleStore storeA = store(a, dirA);
+    store(b, dirB);
+    Schedule doomed = schedule();
+    storeA.put(doomed);
+    await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(dirB.resolve(doomed.id() + ".json")));
+    stopMember(b);
+    storeA.delete(doomed.id());
+    stopMember(a);
+
+    // The whole cluster restarts; b, which never heard of the delete, starts first and brings it back...
+    HazelcastInstance b2 = member("b", portB);
+    ScheduleStore storeB = store(b2, dirB);
+    assertThat(storeB.get(doomed.id())).isPresent();
+    // ...until a, which holds the tombstone, joins.
+    HazelcastInstance a2 = member("a", portA);
+    store(a2, dirA);
+    assertThat(storeB.get(doomed.id())).isEmpty();
+    await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(dirB.resolve(doomed.id() + ".json")));
+  }
+
+  HazelcastInstance member(String node, int port) {
+    ClusterSettings s = new ClusterSettings(cluster, "127.0.0.1", port,
+        List.of("127.0.0.1:" + portA, "127.0.0.1:" + portB), node + "-" + UUID.randomUUID());
+    HazelcastInstance h = Hazelcast.newHazelcastInstance(s.memberConfig());
+    started.add(h);
+    return h;
+  }
+
+  void stopMember(HazelcastInstance h) {
+    h.shutdown();
+    started.remove(h);
+  }
+
+  static ScheduleStore store(HazelcastInstance h, Path dir) throws IOException {
+    ScheduleStore s = new ScheduleStore(h, dir);
+    s.startMirroring();
+    return s;
+  }
+
+  static Schedule schedule() {
+    return new Schedule(UUID.randomUUID().toString(), "@every 1h", true, "/tmp", false, true, null, null, 2, null,
+        Instant.now(), 0);
+  }
+
+  static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
