@@ -158,23 +158,23 @@ public final class BackupEngine {
       // The pipeline: tar (this thread) -> pipe -> [writer thread: OpenPGP -> file or stream].
       OutputStream sink;
       if (request.file() != null) {
-        archiveFile = AtomicFile.create(request.file(), request.id());
+        archiveFile = AtomicFile.create(request.file(), request.id(), true);
         sink = new TargetErrors(archiveFile.stream(), request.file().toAbsolutePath().getParent());
       } else {
         sink = new TargetErrors(request.stream(), null);
       }
-      // Two threads either way: this one reads, hashes and frames the tar (and, encrypted, the
-      // literal packet and its MDC); the other encrypts (AES/CFB) and writes.
-      OutputStream top;
+      // A pipeline of threads joined by bounded queues: this one reads and frames the tar (and,
+      // encrypted, the literal packet and its MDC); one hashes large files (SHA-256); one encrypts
+      // (AES/CFB, which cannot be split: each block needs the one before, so it gets a thread
+      // that does nothing else); one writes.
+      pipe = new AsyncOutputStream(sink, PIPE_BUFFER, 3, "mke-backup-writer-" + request.id());
+      OutputStream top = pipe;
       if (request.encrypted()) {
-        encryptor = new PgpEncryptingOutputStream(sink, request.passphrase(),
+        encryptor = new PgpEncryptingOutputStream(pipe, request.passphrase(),
             request.file() == null ? "backup.tar" : request.file().getFileName().toString(), true);
         top = encryptor;
-      } else {
-        pipe = new AsyncOutputStream(sink, PIPE_BUFFER, 3, "mke-backup-writer-" + request.id());
-        top = pipe;
       }
-      writer = new ArchiveWriter(top, spoolDir, request.id(), !request.encrypted());
+      writer = new ArchiveWriter(top, spoolDir, request.id(), true);
       ArchiveWriter archive = writer;
       List<String> volumeWarnings = new ArrayList<>();
       VolumeSource disk = new DiskVolumeSource(volumeWarnings::add);
@@ -246,9 +246,8 @@ public final class BackupEngine {
       archive.finish(header, EntryInfo.rootOwned(0600, Instant.now()), request.keepMetadata());
       if (encryptor != null) {
         encryptor.finish();
-      } else {
-        pipe.finish();
       }
+      pipe.finish();
       long archiveBytes;
       if (archiveFile != null) {
         archiveFile.commit();
@@ -270,11 +269,11 @@ public final class BackupEngine {
       return result;
     } catch (Throwable t) {
       BackupException failure = classify(t);
-      if (pipe != null) {
-        pipe.abort();
-      }
       if (encryptor != null) {
         encryptor.abort();
+      }
+      if (pipe != null) {
+        pipe.abort();
       }
       if (archiveFile != null) {
         archiveFile.close();

@@ -21,18 +21,24 @@ import java.nio.file.attribute.PosixFilePermissions;
  * target's name is only ever replaced by a committed file.
  */
 public final class AtomicFile implements AutoCloseable {
+  /** Local block-device file systems, where O_DIRECT is cheap and sequential writes are fast. */
+  private static final java.util.Set<String> DIRECT_IO_FILE_SYSTEMS = java.util.Set.of("ext2", "ext3", "ext4", "xfs",
+      "btrfs");
+
   private final Path target;
   private final Path temporary;
   private final FileChannel channel;
+  private final DirectFileOutputStream direct;
   private final OutputStream stream;
   private boolean committed;
   private boolean closed;
 
-  private AtomicFile(Path target, Path temporary, FileChannel channel) {
+  private AtomicFile(Path target, Path temporary, FileChannel channel, DirectFileOutputStream direct) {
     this.target = target;
     this.temporary = temporary;
     this.channel = channel;
-    this.stream = Channels.newOutputStream(channel);
+    this.direct = direct;
+    this.stream = direct != null ? direct : Channels.newOutputStream(channel);
   }
 
   /**
@@ -41,6 +47,16 @@ public final class AtomicFile implements AutoCloseable {
    * ({@link Storage#removeLeftovers}). Errors name the directory and say what to do.
    */
   public static AtomicFile create(Path target, String tag) {
+    return create(target, tag, false);
+  }
+
+  /**
+   * As {@link #create(Path, String)}; with {@code directIo}, on a local file system (ext4, xfs,
+   * btrfs) the content goes to the disk with O_DIRECT, past the page cache (for archives of
+   * GiBs; see {@link DirectFileOutputStream}). Elsewhere (NFS, tmpfs), or when the environment
+   * variable {@code MKE_BACKUP_DIRECT_IO} is {@code off}, it is written as usual.
+   */
+  public static AtomicFile create(Path target, String tag, boolean directIo) {
     Path dir = target.toAbsolutePath().getParent();
     if (!Files.isDirectory(dir)) {
       throw new BackupException(ErrorCode.TARGET_NOT_FOUND,
@@ -51,7 +67,8 @@ public final class AtomicFile implements AutoCloseable {
       FileChannel channel = FileChannel.open(temporary,
           java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
           PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      return new AtomicFile(target.toAbsolutePath(), temporary, channel);
+      return new AtomicFile(target.toAbsolutePath(), temporary, channel,
+          directIo ? openDirect(temporary, channel) : null);
     } catch (AccessDeniedException e) {
       throw notWritable(dir, e);
     } catch (FileAlreadyExistsException e) {
@@ -59,6 +76,25 @@ public final class AtomicFile implements AutoCloseable {
     } catch (IOException e) {
       throw new BackupException(ErrorCode.TARGET_NOT_WRITABLE,
           "cannot create a file in " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** A direct-I/O stream over the new file, or null where O_DIRECT does not suit or work. */
+  private static DirectFileOutputStream openDirect(Path file, FileChannel plain) {
+    if ("off".equalsIgnoreCase(System.getenv("MKE_BACKUP_DIRECT_IO"))) {
+      return null;
+    }
+    try {
+      java.nio.file.FileStore store = Files.getFileStore(file);
+      long block = store.getBlockSize();
+      if (!DIRECT_IO_FILE_SYSTEMS.contains(store.type()) || block <= 0 || block > 65536
+          || DirectFileOutputStream.BUFFER % block != 0) {
+        return null;
+      }
+      FileChannel direct = FileChannel.open(file, StandardOpenOption.WRITE, com.sun.nio.file.ExtendedOpenOption.DIRECT);
+      return new DirectFileOutputStream(direct, plain, (int) block);
+    } catch (IOException | UnsupportedOperationException e) {
+      return null;
     }
   }
 
@@ -81,6 +117,11 @@ public final class AtomicFile implements AutoCloseable {
     return stream;
   }
 
+  /** Whether the content goes to the disk with O_DIRECT. */
+  public boolean writesDirectly() {
+    return direct != null;
+  }
+
   public Path target() {
     return target;
   }
@@ -92,6 +133,10 @@ public final class AtomicFile implements AutoCloseable {
   /** Makes the content durable and visible under the target name. */
   public void commit() {
     try {
+      if (direct != null) {
+        direct.finish();
+        direct.close();
+      }
       channel.force(true);
       channel.close();
       Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -118,6 +163,9 @@ public final class AtomicFile implements AutoCloseable {
     }
     closed = true;
     try {
+      if (direct != null) {
+        direct.close();
+      }
       channel.close();
     } catch (IOException ignored) {
       // nothing more to do: the file is deleted below

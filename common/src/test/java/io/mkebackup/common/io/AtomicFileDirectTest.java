@@ -1,0 +1,70 @@
+package io.mkebackup.common.io;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Files written with O_DIRECT (the temporary directory is on ext4 here) hold exactly the bytes
+ * written, whatever their length against the block size and however they were split, and an
+ * uncommitted one leaves nothing.
+ */
+class AtomicFileDirectTest {
+  @TempDir
+  Path dir;
+
+  @ParameterizedTest
+  @ValueSource(ints = {0, 1, 511, 4095, 4096, 4097, 1 << 20, (1 << 20) + 1, 3 * (1 << 20) + 777})
+  void directWritesKeepEveryByte(int size) throws Exception {
+    byte[] data = new byte[size];
+    new Random(size).nextBytes(data);
+    Path target = dir.resolve("a.tar");
+    try (AtomicFile f = AtomicFile.create(target, "t" + size, true)) {
+      assertThat(f.writesDirectly()).as("O_DIRECT on " + Files.getFileStore(dir).type()).isEqualTo(
+          Files.getFileStore(dir).type().startsWith("ext") || Files.getFileStore(dir).type().equals("xfs"));
+      OutputStream out = f.stream();
+      // Uneven pieces and single bytes, so the buffer fills across calls.
+      Random cuts = new Random(7);
+      int off = 0;
+      while (off < size) {
+        if (cuts.nextInt(10) == 0) {
+          out.write(data[off++]);
+          continue;
+        }
+        int n = Math.min(size - off, 1 + cuts.nextInt(300_000));
+        out.write(data, off, n);
+        off += n;
+      }
+      f.commit();
+    }
+    assertThat(Files.readAllBytes(target)).isEqualTo(data);
+    assertThat(Files.getPosixFilePermissions(target)).extracting(Object::toString)
+        .containsExactlyInAnyOrder("OWNER_READ", "OWNER_WRITE");
+    assertThat(leftovers()).isZero();
+  }
+
+  @Test
+  void anUncommittedDirectFileLeavesNothingAndKeepsTheOldOne() throws Exception {
+    Path target = dir.resolve("b.tar");
+    Files.writeString(target, "the previous backup");
+    try (AtomicFile f = AtomicFile.create(target, "t", true)) {
+      f.stream().write(new byte[(1 << 20) + 5]);
+    }
+    assertThat(Files.readString(target)).isEqualTo("the previous backup");
+    assertThat(leftovers()).isZero();
+  }
+
+  long leftovers() throws Exception {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.filter(AtomicFile::isTemporary).count();
+    }
+  }
+}
