@@ -43,17 +43,9 @@ class ScheduleStoreTest {
 
   @Test
   void aScheduleDeletedWhileAMemberIsDownStaysDeleted() throws IOException {
-    HazelcastInstance a = member("a", portA);
-    HazelcastInstance b = member("b", portB);
-    ScheduleStore storeA = store(a, dirA);
-    store(b, dirB);
     Schedule kept = schedule();
     Schedule doomed = schedule();
-    storeA.put(kept);
-    storeA.put(doomed);
-    await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(dirB.resolve(doomed.id() + ".json")));
-
-    stopMember(b);
+    ScheduleStore storeA = twoMembersThenBStops(kept, doomed);
     assertThat(storeA.delete(doomed.id())).isTrue();
     assertThat(storeA.delete(doomed.id())).as("a second delete finds nothing").isFalse();
     assertThat(Files.exists(dirA.resolve(doomed.id() + ".json"))).isFalse();
@@ -70,16 +62,10 @@ class ScheduleStoreTest {
 
   @Test
   void aStaleMemberStartingFirstAfterAWholeClusterRestartLosesToTheTombstone() throws IOException {
-    HazelcastInstance a = member("a", portA);
-    HazelcastInstance b = member("b", portB);
-    ScheduleStore storeA = store(a, dirA);
-    store(b, dirB);
     Schedule doomed = schedule();
-    storeA.put(doomed);
-    await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(dirB.resolve(doomed.id() + ".json")));
-    stopMember(b);
+    ScheduleStore storeA = twoMembersThenBStops(doomed);
     storeA.delete(doomed.id());
-    stopMember(a);
+    stopMember(started.get(0));
 
     // The whole cluster restarts; b, which never heard of the delete, starts first and brings it back...
     HazelcastInstance b2 = member("b", portB);
@@ -90,6 +76,21 @@ class ScheduleStoreTest {
     store(a2, dirA);
     assertThat(storeB.get(doomed.id())).isEmpty();
     await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(dirB.resolve(doomed.id() + ".json")));
+  }
+
+  /** Members a and b, each mirroring to its directory, hold the schedules; then b stops. */
+  ScheduleStore twoMembersThenBStops(Schedule... schedules) throws IOException {
+    HazelcastInstance a = member("a", portA);
+    HazelcastInstance b = member("b", portB);
+    ScheduleStore storeA = store(a, dirA);
+    store(b, dirB);
+    for (Schedule s : schedules) {
+      storeA.put(s);
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() ->
+        java.util.Arrays.stream(schedules).allMatch(s -> Files.exists(dirB.resolve(s.id() + ".json"))));
+    stopMember(b);
+    return storeA;
   }
 
   HazelcastInstance member(String node, int port) {
