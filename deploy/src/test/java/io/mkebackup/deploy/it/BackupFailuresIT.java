@@ -13,6 +13,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Every way a backup or a verification can fail, through the CLI a user runs: one clear line on
@@ -125,16 +127,27 @@ class BackupFailuresIT {
     }
   }
 
-  /** The estimate cannot see volumes read through Docker, so the disk fills mid-stream. */
-  @Test
-  void diskFullMidStreamLeavesNothingAndKeepsTheOldFile(@TempDir Path dir) throws Exception {
+  /**
+   * The estimate cannot see volumes read through Docker, so the disk fills mid-stream: on tmpfs
+   * (written through the page cache) and on ext4 (written with O_DIRECT).
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"tmpfs", "ext4"})
+  void diskFullMidStreamLeavesNothingAndKeepsTheOldFile(String fileSystem, @TempDir Path dir) throws Exception {
     Path mnt = Files.createDirectory(dir.resolve("small"));
-    assertThat(Tools.sh("mount -t tmpfs -o size=3m tmpfs " + mnt).exit()).isZero();
+    Path image = dir.resolve("small.img");
+    String mount = fileSystem.equals("tmpfs") ? "mount -t tmpfs -o size=3m tmpfs " + mnt
+        : "truncate -s 4M " + image + " && mkfs.ext4 -q -F -O ^has_journal " + image + " && mount -o loop " + image
+            + " " + mnt;
+    Tools.Out mounted = Tools.sh(mount);
+    assertThat(mounted.exit()).as(mounted.toString()).isZero();
     try {
-      Path existing = withExistingBackup(mnt);
+      assertThat(Files.getFileStore(mnt).type()).isEqualTo(fileSystem);
+      Path target = Files.createDirectory(mnt.resolve("backups")); // beside ext4's lost+found
+      Path existing = withExistingBackup(target);
       Cli.Result r = backup(List.of("--file", existing.toString(), "--passphrase", SECRET, "--source", "docker"));
-      assertOneLineFailure(r, 1, "no space left in " + mnt);
-      assertUntouched(mnt, existing);
+      assertOneLineFailure(r, 1, "no space left in " + target);
+      assertUntouched(target, existing);
     } finally {
       Tools.sh("umount " + mnt);
     }
