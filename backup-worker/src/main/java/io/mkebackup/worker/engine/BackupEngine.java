@@ -164,9 +164,11 @@ public final class BackupEngine {
         sink = new TargetErrors(request.stream(), null);
       }
       // A pipeline of threads joined by bounded queues: this one reads and frames the tar (and,
-      // encrypted, the literal packet and its MDC); one hashes large files (SHA-256); one encrypts
-      // (AES/CFB, which cannot be split: each block needs the one before, so it gets a thread
-      // that does nothing else); one writes.
+      // encrypted, hashes the files and frames the literal packet and its MDC); unencrypted, one
+      // hashes large files (SHA-256); encrypted, one encrypts (AES/CFB, which cannot be split:
+      // each block needs the one before, so it gets a thread that does nothing else); one writes.
+      // Hashing on a thread of its own when encrypting was 3-4% slower in A/B runs (4.74 s against
+      // 4.55 s for 1.4 GB): both cores are busy already.
       pipe = new AsyncOutputStream(sink, PIPE_BUFFER, 3, "mke-backup-writer-" + request.id());
       OutputStream top = pipe;
       if (request.encrypted()) {
@@ -174,7 +176,7 @@ public final class BackupEngine {
             request.file() == null ? "backup.tar" : request.file().getFileName().toString(), true);
         top = encryptor;
       }
-      writer = new ArchiveWriter(top, spoolDir, request.id(), true);
+      writer = new ArchiveWriter(top, spoolDir, request.id(), !request.encrypted());
       ArchiveWriter archive = writer;
       List<String> volumeWarnings = new ArrayList<>();
       VolumeSource disk = new DiskVolumeSource(volumeWarnings::add);
