@@ -97,7 +97,10 @@ final class MapMirror {
     return loaded;
   }
 
-  /** This mirror's files with the given suffix (not temporary ones, not another mirror's). */
+  /**
+   * This mirror's files with the given suffix: not temporary ones, and not another mirror's (a
+   * longer suffix ending in ours, x.contents.json against .json, leaves a dot in the key).
+   */
   private java.util.List<Path> files(String withSuffix) throws IOException {
     try (Stream<Path> files = Files.list(dir)) {
       return files.filter(f -> {
@@ -107,7 +110,7 @@ final class MapMirror {
     }
   }
 
-  /** Files with a longer suffix ending in ours (x.contents.json vs .json) belong to another mirror. */
+  /** The key a mirror file holds: its name without the suffix. */
   private static String key(Path f, String withSuffix) {
     String name = f.getFileName().toString();
     return name.substring(0, name.length() - withSuffix.length());

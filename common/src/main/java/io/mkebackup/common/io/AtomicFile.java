@@ -117,8 +117,8 @@ public final class AtomicFile implements AutoCloseable {
     return stream;
   }
 
-  /** Whether the content goes to the disk with O_DIRECT. */
-  public boolean writesDirectly() {
+  /** Whether the content goes to the disk with O_DIRECT (for tests). */
+  boolean writesDirectly() {
     return direct != null;
   }
 

@@ -64,9 +64,7 @@ final class DirectFileOutputStream extends OutputStream {
     buffer.flip().limit(n);
     if (direct != null) {
       try {
-        while (buffer.hasRemaining()) {
-          position += direct.write(buffer, position);
-        }
+        writeAll(direct);
       } catch (IOException e) {
         if (!String.valueOf(e.getMessage()).contains("Invalid argument")) {
           throw e;
@@ -76,12 +74,17 @@ final class DirectFileOutputStream extends OutputStream {
         direct = null;
       }
     }
-    while (buffer.hasRemaining()) {
-      position += plain.write(buffer, position);
-    }
+    writeAll(plain);
     buffer.limit(filled);
     buffer.compact();
     buffer.limit(BUFFER);
+  }
+
+  /** Writes the buffer from its position to its limit at the file's current position. */
+  private void writeAll(FileChannel channel) throws IOException {
+    while (buffer.hasRemaining()) {
+      position += channel.write(buffer, position);
+    }
   }
 
   /** Writes what is pending: the aligned part directly, the tail through the ordinary descriptor. */
@@ -97,9 +100,7 @@ final class DirectFileOutputStream extends OutputStream {
     }
     if (buffer.position() > 0) {
       buffer.flip();
-      while (buffer.hasRemaining()) {
-        position += plain.write(buffer, position);
-      }
+      writeAll(plain);
       buffer.clear();
     }
   }
