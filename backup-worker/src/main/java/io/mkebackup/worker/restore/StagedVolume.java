@@ -1,19 +1,17 @@
 package io.mkebackup.worker.restore;
 
 import io.mkebackup.common.io.FileNames;
+import io.mkebackup.common.io.SpoolDirectory;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributeView;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
@@ -113,7 +111,7 @@ final class StagedVolume {
         try {
           long pid = Long.parseLong(dash < 0 ? rest : rest.substring(0, dash));
           if (ProcessHandle.of(pid).isEmpty()) {
-            deleteTree(p);
+            SpoolDirectory.deleteTree(p);
           }
         } catch (NumberFormatException notOurs) {
           // not a name this class makes
@@ -241,11 +239,26 @@ final class StagedVolume {
     oldRoot = null;
   }
 
-  /** Removes the staging directory (and, after a swap, the old contents in it). */
+  /** Marks the swap final: the old contents in the staging directory may go. */
+  void committed() {
+    movedOut.clear();
+    movedIn.clear();
+  }
+
+  /** Whether old contents that a failed roll-back could not put back are still in the staging directory. */
+  boolean holdsOldContents() {
+    return !movedOut.isEmpty();
+  }
+
+  /** Removes the staging directory (and, after a committed swap, the old contents in it). */
   void discard() throws IOException {
+    if (holdsOldContents()) {
+      throw new IOException("the old contents of volume " + fullName + " could not all be put back; they are kept in "
+          + staging.resolve("old") + ": move them back into " + mount + " by hand");
+    }
     // Inside the volume, removing it touches the volume's directory: keep the time it had.
     FileTime rootTime = inside ? Files.getLastModifiedTime(mount, LinkOption.NOFOLLOW_LINKS) : null;
-    deleteTree(staging);
+    SpoolDirectory.deleteTree(staging);
     if (rootTime != null) {
       Files.setLastModifiedTime(mount, rootTime);
     }
@@ -280,25 +293,5 @@ final class StagedVolume {
   private static void owner(Path p, TarArchiveEntry e) throws IOException {
     Files.setAttribute(p, "unix:uid", (int) e.getLongUserId(), LinkOption.NOFOLLOW_LINKS);
     Files.setAttribute(p, "unix:gid", (int) e.getLongGroupId(), LinkOption.NOFOLLOW_LINKS);
-  }
-
-  /** Deletes a directory tree without following any link in it. */
-  static void deleteTree(Path top) throws IOException {
-    if (!Files.exists(top, LinkOption.NOFOLLOW_LINKS)) {
-      return;
-    }
-    Files.walkFileTree(top, new SimpleFileVisitor<>() {
-      @Override
-      public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-        Files.deleteIfExists(file);
-        return FileVisitResult.CONTINUE;
-      }
-
-      @Override
-      public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
-        Files.deleteIfExists(d);
-        return FileVisitResult.CONTINUE;
-      }
-    });
   }
 }

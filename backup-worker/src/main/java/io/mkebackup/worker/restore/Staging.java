@@ -265,6 +265,7 @@ final class Staging implements ArchiveSink {
       throw e;
     }
     for (StagedVolume v : staged.values()) {
+      v.committed();
       try {
         v.discard();
       } catch (IOException e) {
@@ -287,7 +288,7 @@ final class Staging implements ArchiveSink {
       } catch (IOException | RuntimeException e) {
         progress.accept("warning: could not remove the staging directory " + v.staging() + ": " + e.getMessage());
       }
-      if (v.created) {
+      if (v.created && !v.holdsOldContents()) {
         docker.removeVolume(v.fullName);
         removed.add(v.fullName);
       }

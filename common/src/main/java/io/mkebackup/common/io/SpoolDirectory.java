@@ -187,8 +187,11 @@ public final class SpoolDirectory implements AutoCloseable {
     }
   }
 
-  /** Deletes a directory tree without following any link in it. */
-  static void deleteTree(Path top) throws IOException {
+  /** Deletes a directory tree, if there, without following any link in it. */
+  public static void deleteTree(Path top) throws IOException {
+    if (!Files.exists(top, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
     Files.walkFileTree(top, new SimpleFileVisitor<>() {
       @Override
       public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
