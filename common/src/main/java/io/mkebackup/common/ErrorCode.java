@@ -25,5 +25,7 @@ public enum ErrorCode {
   REQUEST_TOO_LARGE,
   WORKER_UNAVAILABLE,
   CLUSTER_UNAVAILABLE,
-  INTERNAL
+  INTERNAL,
+  /** A passphrase was given for an archive that is not encrypted, so not authenticated. */
+  ARCHIVE_UNAUTHENTICATED
 }

@@ -10,6 +10,7 @@ import io.mkebackup.common.archive.EntryInfo;
 import io.mkebackup.common.crypto.PgpEncryptingOutputStream;
 import io.mkebackup.common.io.AsyncOutputStream;
 import io.mkebackup.common.io.AtomicFile;
+import io.mkebackup.common.io.SpoolDirectory;
 import io.mkebackup.common.io.Storage;
 import io.mkebackup.common.progress.ProgressFormat;
 import io.mkebackup.common.progress.ProgressListener;
@@ -73,7 +74,7 @@ public final class BackupEngine {
     EtcdSnapshotSource etcd = null;
     CompletableFuture<EtcdReady> etcdReady = null;
     String helperId = null;
-    Path snapshotSpool = null;
+    SpoolDirectory spool = null;
     try {
       if (request.logFile() != null) {
         log = new RunLog(request.logFile(), request.passphrase(), request.id());
@@ -131,7 +132,6 @@ public final class BackupEngine {
       }
       p.estimate(estimate);
 
-      Path spoolDir;
       String targetText;
       if (targetDir != null) {
         Path dir = targetDir;
@@ -141,12 +141,13 @@ public final class BackupEngine {
               + dir + " has " + ProgressFormat.bytes(free) + " free but the backup needs about "
               + ProgressFormat.bytes((long) (estimate * SPACE_MARGIN)) + "; free space or pick another directory", null);
         }
-        spoolDir = dir;
         targetText = request.file() + " (" + ProgressFormat.bytes(free) + " free)";
       } else {
-        spoolDir = config.spoolDir() != null ? config.spoolDir() : Path.of(System.getProperty("java.io.tmpdir"));
         targetText = "standard output";
       }
+      // The entry list and the etcd snapshot (every Kubernetes secret, in clear) never go to the
+      // backup directory, which other hosts may write: a private directory on this machine.
+      spool = SpoolDirectory.create(config.spoolDir());
       p.done(0, "ok: Docker " + dockerVersion + " at " + docker.host()
           + (etcdStatus == null ? "" : ", etcd " + etcdStatus.getVersion() + " at " + config.etcd().url())
           + ", " + toCopy.size() + " volumes, about " + ProgressFormat.bytes(estimate) + " to write to " + targetText
@@ -176,7 +177,7 @@ public final class BackupEngine {
             request.file() == null ? "backup.tar" : request.file().getFileName().toString(), true);
         top = encryptor;
       }
-      writer = new ArchiveWriter(top, spoolDir, request.id(), !request.encrypted());
+      writer = new ArchiveWriter(top, spool.dir(), request.id(), !request.encrypted());
       ArchiveWriter archive = writer;
       List<String> volumeWarnings = new ArrayList<>();
       VolumeSource disk = new DiskVolumeSource(volumeWarnings::add);
@@ -196,7 +197,7 @@ public final class BackupEngine {
       Map<String, Object> etcdSummary = null;
       if (etcd != null) {
         p.started(Step.ETCD, ArchiveLayout.ETCD_VOLUME, "taking a snapshot from " + config.etcd().url());
-        snapshotSpool = spoolDir.resolve(".mke-backup-etcd-" + request.id() + ".part");
+        Path snapshotSpool = spool.dir().resolve("etcd-snapshot.db");
         long size = etcd.snapshotTo(snapshotSpool);
         long at = System.currentTimeMillis();
         String entry = ArchiveLayout.snapshotEntry(at);
@@ -204,7 +205,7 @@ public final class BackupEngine {
         archive.directory("./" + ArchiveLayout.SNAPSHOT_VOLUME + "/", dirInfo);
         archive.directory("./" + ArchiveLayout.SNAPSHOT_VOLUME + "/" + at + "/", dirInfo);
         String sha;
-        try (InputStream in = Files.newInputStream(snapshotSpool)) {
+        try (InputStream in = Files.newInputStream(snapshotSpool, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
           sha = archive.file(entry, EntryInfo.rootOwned(0600, Instant.ofEpochMilli(at)), size, in, p);
         }
         Files.deleteIfExists(snapshotSpool);
@@ -293,12 +294,8 @@ public final class BackupEngine {
           // only the temporary entry list
         }
       }
-      if (snapshotSpool != null) {
-        try {
-          Files.deleteIfExists(snapshotSpool);
-        } catch (IOException ignored) {
-          // reported by the failure already
-        }
+      if (spool != null) {
+        spool.close();
       }
       if (helperId != null) {
         try {

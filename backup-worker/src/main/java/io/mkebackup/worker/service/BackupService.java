@@ -6,6 +6,7 @@ import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.archive.ArchiveContents;
 import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.cluster.BackupLock;
+import io.mkebackup.common.io.SpoolDirectory;
 import io.mkebackup.common.progress.ProgressEvent;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.common.record.BackupRecord;
@@ -13,7 +14,6 @@ import io.mkebackup.worker.engine.BackupEngine;
 import io.mkebackup.worker.engine.BackupRequest;
 import io.mkebackup.worker.engine.BackupResult;
 import io.mkebackup.worker.engine.EngineConfig;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -129,11 +129,12 @@ public final class BackupService implements AutoCloseable {
       }
     };
     BackupRecord finished;
-    Path metadata = null;
+    SpoolDirectory spool = null;
     try {
       Path file = job.hostPath().resolve(job.fileName());
       Path log = job.logFileName().isEmpty() ? null : job.hostPath().resolve(job.logFileName());
-      metadata = Files.createTempFile("mke-backup-metadata-" + job.id(), ".json");
+      spool = SpoolDirectory.create(engine.spoolDir());
+      Path metadata = spool.dir().resolve("metadata.json");
       BackupResult result = new BackupEngine(engine)
           .run(new BackupRequest(job.id(), job.passphrase(), file, null, log, "hostPath", metadata), relay);
       finished = record.succeeded(result.archiveBytes(), result.files(), result.dataBytes());
@@ -146,12 +147,8 @@ public final class BackupService implements AutoCloseable {
           + (t.getMessage() == null ? "" : ": " + t.getMessage()));
     } finally {
       closeQuietly(job);
-      if (metadata != null) {
-        try {
-          Files.deleteIfExists(metadata);
-        } catch (java.io.IOException ignored) {
-          // a temporary file
-        }
+      if (spool != null) {
+        spool.close();
       }
     }
     try {

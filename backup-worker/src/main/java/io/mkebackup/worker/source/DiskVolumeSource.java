@@ -3,25 +3,47 @@ package io.mkebackup.worker.source;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.archive.ArchiveLayout;
+import io.mkebackup.common.archive.ArchiveNames;
 import io.mkebackup.common.archive.ArchiveWriter;
 import io.mkebackup.common.archive.ArchiveWriter.ByteCounter;
 import io.mkebackup.common.archive.EntryInfo;
+import io.mkebackup.common.io.FileNames;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
 
-/** Reads a volume straight from its mountpoint, for a process that may read it (root, usually). */
+/**
+ * Reads a volume straight from its mountpoint, for a process that may read it (root, usually).
+ *
+ * <p>The volume is written by the containers that use it, which may swap any file or directory
+ * for a link while it is read. So nothing is ever opened by path: each directory and file is
+ * opened relative to its parent's open descriptor without following a link (openat with
+ * O_NOFOLLOW, through {@link SecureDirectoryStream}), and must be the file that was listed (same
+ * device and inode, compared relative to that descriptor; for a directory, the descriptor's own).
+ * A mismatch fails the backup naming the file. Names are kept as the bytes on disk
+ * ({@link FileNames}), whatever the JVM's locale.
+ */
 public final class DiskVolumeSource implements VolumeSource {
-  private static final String ATTRS = "unix:mode,uid,gid,lastModifiedTime,size";
+  private static final String ATTRS = "unix:mode,uid,gid,lastModifiedTime,size,fileKey";
+  private static final Set<OpenOption> READ_NO_LINK = Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
   private final Consumer<String> warnings;
 
   /** @param warnings told of entries skipped (sockets, devices, files that vanished) */
@@ -41,53 +63,121 @@ public final class DiskVolumeSource implements VolumeSource {
       throw new BackupException(ErrorCode.VOLUME_READ_FAILED, "cannot read volume " + volume.fullName()
           + " at its mountpoint " + volume.mountpoint() + "; run as root or use the Docker archive API");
     }
+    Path root = volume.mountpoint();
+    String name = ArchiveLayout.volumeEntry(volume.name(), "");
+    Map<String, Object> a = Files.readAttributes(root, ATTRS, LinkOption.NOFOLLOW_LINKS);
+    if (((Integer) a.get("mode") & 0170000) != 0040000) {
+      throw changed(name, "the volume's mountpoint " + root + " is not a directory");
+    }
     long[] totals = new long[2];
-    walk(volume.mountpoint(), "", volume.name(), archive, progress, totals);
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(root)) {
+      if (!(ds instanceof SecureDirectoryStream<Path> dir)) {
+        throw new BackupException(ErrorCode.VOLUME_READ_FAILED, "this platform cannot read a directory without"
+            + " following links, so volume " + volume.fullName() + " cannot be read safely from disk; use --source docker");
+      }
+      sameFile(name, a.get("fileKey"), dir.getFileAttributeView(BasicFileAttributeView.class).readAttributes());
+      archive.directory(name, info(a));
+      walk(dir, root, "", volume.name(), archive, progress, totals);
+    }
     return new Copied(totals[0], totals[1], "disk");
   }
 
-  private void walk(Path path, String relative, String volume, ArchiveWriter archive, ByteCounter progress,
-      long[] totals) throws IOException {
-    Map<String, Object> a;
+  private void walk(SecureDirectoryStream<Path> dir, Path dirPath, String relative, String volume,
+      ArchiveWriter archive, ByteCounter progress, long[] totals) throws IOException {
+    List<Path> children = new ArrayList<>();
+    for (Path p : dir) {
+      children.add(p.getFileName());
+    }
+    children.sort(null); // by the names' bytes
+    for (Path child : children) {
+      String childName = FileNames.name(child);
+      String childRelative = relative.isEmpty() ? childName : relative + "/" + childName;
+      String name = ArchiveLayout.volumeEntry(volume, childRelative);
+      // Path-based, so only trusted once the descriptor-relative look below finds the same file.
+      Map<String, Object> a;
+      try {
+        a = Files.readAttributes(dirPath.resolve(child), ATTRS, LinkOption.NOFOLLOW_LINKS);
+      } catch (NoSuchFileException gone) {
+        vanished(name);
+        continue;
+      }
+      Object listed = a.get("fileKey");
+      int type = (Integer) a.get("mode") & 0170000;
+      if (type == 0040000) {
+        SecureDirectoryStream<Path> sub;
+        try {
+          sub = dir.newDirectoryStream(child, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException gone) {
+          vanished(name);
+          continue;
+        } catch (FileSystemException e) {
+          throw changed(name, "it became a link or another kind of file (" + e.getReason() + ")");
+        }
+        try (sub) {
+          sameFile(name, listed, sub.getFileAttributeView(BasicFileAttributeView.class).readAttributes());
+          archive.directory(name, info(a));
+          walk(sub, dirPath.resolve(child), childRelative, volume, archive, progress, totals);
+        }
+      } else if (type == 0120000) {
+        String target = FileNames.decode(FileNames.bytes(Files.readSymbolicLink(dirPath.resolve(child))));
+        sameFile(name, listed, relativeAttributes(dir, child, name));
+        String problem = ArchiveNames.linkProblem(childRelative, target);
+        if (problem != null) {
+          throw new BackupException(ErrorCode.VOLUME_READ_FAILED, "the symbolic link " + FileNames.printable(name)
+              + " " + problem + "; restore would refuse it, so the backup stops: make the link relative and inside"
+              + " its volume, or remove it");
+        }
+        archive.symlink(name, target, info(a));
+      } else if (type == 0100000) {
+        SeekableByteChannel channel;
+        try {
+          channel = dir.newByteChannel(child, READ_NO_LINK);
+        } catch (NoSuchFileException gone) {
+          vanished(name);
+          continue;
+        } catch (FileSystemException e) {
+          throw changed(name, "it became a link or another kind of file (" + e.getReason() + ")");
+        }
+        try (InputStream in = Channels.newInputStream(channel)) {
+          sameFile(name, listed, relativeAttributes(dir, child, name));
+          long size = (Long) a.get("size");
+          archive.file(name, info(a), size, in, progress);
+          totals[0]++;
+          totals[1] += size;
+        }
+      } else {
+        warnings.accept(FileNames.printable(name) + " is a socket, FIFO or device; such entries are not backed up");
+      }
+    }
+  }
+
+  private static BasicFileAttributes relativeAttributes(SecureDirectoryStream<Path> dir, Path child, String name)
+      throws IOException {
     try {
-      a = Files.readAttributes(path, ATTRS, LinkOption.NOFOLLOW_LINKS);
+      return dir.getFileAttributeView(child, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).readAttributes();
     } catch (NoSuchFileException gone) {
-      warnings.accept(ArchiveLayout.volumeEntry(volume, relative) + " vanished while the volume was read; skipped");
-      return;
+      throw changed(name, "it was removed while it was read");
     }
-    int mode = (Integer) a.get("mode");
-    EntryInfo info = new EntryInfo(mode & 07777, ((Number) a.get("uid")).longValue(),
+  }
+
+  /** The file reached through the open descriptors must be the one listed (device and inode). */
+  private static void sameFile(String name, Object listed, BasicFileAttributes opened) {
+    if (listed == null || !listed.equals(opened.fileKey())) {
+      throw changed(name, "it is no longer the file that was listed (another file or a link took its place)");
+    }
+  }
+
+  private static BackupException changed(String name, String why) {
+    return new BackupException(ErrorCode.VOLUME_READ_FAILED, FileNames.printable(name) + " changed while the volume"
+        + " was read: " + why + "; nothing is read through a link, so the backup stops. Run it again");
+  }
+
+  private void vanished(String name) {
+    warnings.accept(FileNames.printable(name) + " vanished while the volume was read; skipped");
+  }
+
+  private static EntryInfo info(Map<String, Object> a) {
+    return new EntryInfo((Integer) a.get("mode") & 07777, ((Number) a.get("uid")).longValue(),
         ((Number) a.get("gid")).longValue(), ((FileTime) a.get("lastModifiedTime")).toInstant());
-    String name = ArchiveLayout.volumeEntry(volume, relative);
-    int type = mode & 0170000;
-    if (type == 0040000) {
-      archive.directory(name, info);
-      List<Path> children = new ArrayList<>();
-      try (DirectoryStream<Path> ds = Files.newDirectoryStream(path)) {
-        ds.forEach(children::add);
-      }
-      children.sort(null);
-      for (Path child : children) {
-        String childRelative = relative.isEmpty() ? child.getFileName().toString()
-            : relative + "/" + child.getFileName();
-        walk(child, childRelative, volume, archive, progress, totals);
-      }
-    } else if (type == 0120000) {
-      archive.symlink(name, Files.readSymbolicLink(path).toString(), info);
-    } else if (type == 0100000) {
-      long size = (Long) a.get("size");
-      // FileInputStream reads into the array without NIO's temporary direct buffer; the type was
-      // checked without following links just above.
-      try (InputStream in = new java.io.FileInputStream(path.toFile())) {
-        archive.file(name, info, size, in, progress);
-      } catch (java.io.FileNotFoundException gone) {
-        warnings.accept(name + " vanished while the volume was read; skipped");
-        return;
-      }
-      totals[0]++;
-      totals[1] += size;
-    } else {
-      warnings.accept(name + " is a socket, FIFO or device; such entries are not backed up");
-    }
   }
 }

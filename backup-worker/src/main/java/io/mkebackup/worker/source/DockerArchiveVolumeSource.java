@@ -1,9 +1,13 @@
 package io.mkebackup.worker.source;
 
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.archive.ArchiveLayout;
+import io.mkebackup.common.archive.ArchiveNames;
 import io.mkebackup.common.archive.ArchiveWriter;
 import io.mkebackup.common.archive.ArchiveWriter.ByteCounter;
 import io.mkebackup.common.archive.EntryInfo;
+import io.mkebackup.common.io.FileNames;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.function.Consumer;
@@ -31,10 +35,17 @@ public final class DockerArchiveVolumeSource implements VolumeSource {
     long files = 0;
     long bytes = 0;
     try (InputStream raw = docker.archive(helperId, DockerEngine.MOUNT_ROOT + volume.fullName());
-        TarArchiveInputStream tar = new TarArchiveInputStream(raw, "UTF-8")) {
+        TarArchiveInputStream tar = new TarArchiveInputStream(raw, FileNames.CHARSET_NAME)) {
       for (TarArchiveEntry e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
         // Entries arrive as <full volume name>/<path>; the archive names them by volume name.
         String n = e.getName();
+        if (n.indexOf('\uFFFD') >= 0 || e.isSymbolicLink() && e.getLinkName().indexOf('\uFFFD') >= 0) {
+          // Docker puts a name that is not UTF-8 in a PAX record, which Commons Compress reads
+          // as UTF-8, replacing what it cannot decode: the name would not be kept byte for byte.
+          throw new BackupException(ErrorCode.VOLUME_READ_FAILED, "volume " + volume.name() + ": the name of "
+              + FileNames.printable(n) + " is not UTF-8 and the Docker archive API cannot pass it on byte for"
+              + " byte; back this volume up from disk (--source disk, as root), or rename the file");
+        }
         int slash = n.indexOf('/');
         String relative = slash < 0 ? "" : n.substring(slash + 1);
         if (relative.endsWith("/")) {
@@ -46,6 +57,12 @@ public final class DockerArchiveVolumeSource implements VolumeSource {
         if (e.isDirectory()) {
           archive.directory(name, info);
         } else if (e.isSymbolicLink()) {
+          String problem = ArchiveNames.linkProblem(relative, e.getLinkName());
+          if (problem != null) {
+            throw new BackupException(ErrorCode.VOLUME_READ_FAILED, "the symbolic link " + FileNames.printable(name)
+                + " " + problem + "; restore would refuse it, so the backup stops: make the link relative and"
+                + " inside its volume, or remove it");
+          }
           archive.symlink(name, e.getLinkName(), info);
         } else if (e.isLink()) {
           // Docker sends a second name of a file as a hard link to the first one it sent.
@@ -57,7 +74,7 @@ public final class DockerArchiveVolumeSource implements VolumeSource {
           files++;
           bytes += e.getSize();
         } else {
-          warnings.accept(name + " is a socket, FIFO or device; such entries are not backed up");
+          warnings.accept(FileNames.printable(name) + " is a socket, FIFO or device; such entries are not backed up");
         }
       }
     }

@@ -9,7 +9,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * Takes a consistent etcd snapshot through etcd's Maintenance API from exactly one endpoint,
@@ -33,13 +36,17 @@ public final class EtcdSnapshotSource implements AutoCloseable {
   }
 
   /**
-   * Streams a snapshot into {@code spool} and checks it: size % 512 == 32 and the SHA-256 trailer.
+   * Streams a snapshot into {@code spool}, a new file (created with O_EXCL, no link following,
+   * mode 0600: it holds every Kubernetes secret in clear), and checks it: size % 512 == 32 and the
+   * SHA-256 trailer.
    *
    * @return the snapshot's size in bytes
    */
   public long snapshotTo(Path spool) throws IOException {
     long size;
-    try (OutputStream out = Files.newOutputStream(spool)) {
+    try (OutputStream out = java.nio.channels.Channels.newOutputStream(java.nio.channels.FileChannel.open(spool,
+        java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS),
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))))) {
       size = client.snapshot(out);
     }
     long onDisk = Files.size(spool);
@@ -55,7 +62,7 @@ public final class EtcdSnapshotSource implements AutoCloseable {
   public static void check(Path snapshot, long size) throws IOException {
     SnapshotHasher hasher = new SnapshotHasher(size);
     byte[] buffer = new byte[1 << 20];
-    try (InputStream in = Files.newInputStream(snapshot)) {
+    try (InputStream in = Files.newInputStream(snapshot, LinkOption.NOFOLLOW_LINKS)) {
       for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
         hasher.update(buffer, 0, n);
       }

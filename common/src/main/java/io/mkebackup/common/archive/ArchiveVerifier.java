@@ -7,6 +7,7 @@ import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
 import io.mkebackup.common.crypto.PgpDecryption;
+import io.mkebackup.common.io.FileNames;
 import java.io.BufferedInputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -28,7 +29,13 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * Proves a backup archive whole: decrypts it (integrity packet checked), reads every entry,
  * recomputes each file's SHA-256 against the metadata entry, checks the etcd snapshot's trailer,
  * the seed's rules (27 or more entries, the controller server key present) and the tar's end
- * blocks, which tell a complete stream from one cut short.
+ * blocks, which tell a complete stream from one cut short. It refuses what would let a restore
+ * leave a volume or lie about it: names outside the layout ({@link ArchiveNames}), volumes not
+ * named {@code ucp-*}, duplicate paths, entries that do not follow their directory (so none lies
+ * beneath a symbolic link), links that leave their volume, hard links to anything but a regular
+ * file of the same volume before them, devices, FIFOs and other special entries, entries the
+ * metadata does not list and listed ones the tar lacks, and a missing etcd snapshot unless the
+ * metadata records that etcd was left out.
  */
 public final class ArchiveVerifier {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -40,11 +47,29 @@ public final class ArchiveVerifier {
    * @param field the option naming the passphrase, for errors
    */
   public static VerifyReport verify(InputStream raw, Passphrase passphrase, String field) throws IOException {
+    return verify(raw, passphrase, field, null);
+  }
+
+  /**
+   * As {@link #verify(InputStream, Passphrase, String)}, handing every volume entry to {@code sink}
+   * while reading, so the archive is read once and what is used is what was verified.
+   *
+   * @param sink null to only verify
+   */
+  public static VerifyReport verify(InputStream raw, Passphrase passphrase, String field, ArchiveSink sink)
+      throws IOException {
     BufferedInputStream buffered = new BufferedInputStream(raw, 1 << 16);
     boolean encrypted = PgpDecryption.isOpenPgp(buffered);
+    if (!encrypted && passphrase != null) {
+      // An unencrypted archive is not authenticated: whoever can write the file could have made
+      // it. A passphrase says the user expects an authentic one, so this one is refused.
+      throw new BackupException(ErrorCode.ARCHIVE_UNAUTHENTICATED, field, "the archive is not encrypted, so"
+          + " nothing proves who wrote it, yet " + field + " was given: refusing it. If you made this archive"
+          + " without a passphrase and trust the file, give --no-passphrase instead", null);
+    }
     TailTracker plain = new TailTracker(PgpDecryption.open(buffered, passphrase, field));
     try {
-      return read(plain, encrypted);
+      return read(plain, encrypted, sink);
     } catch (BackupException e) {
       throw e;
     } catch (IOException e) {
@@ -57,7 +82,7 @@ public final class ArchiveVerifier {
     }
   }
 
-  private static VerifyReport read(TailTracker plain, boolean encrypted) throws IOException {
+  private static VerifyReport read(TailTracker plain, boolean encrypted, ArchiveSink sink) throws IOException {
     MessageDigest sha;
     try {
       sha = MessageDigest.getInstance("SHA-256");
@@ -65,65 +90,129 @@ public final class ArchiveVerifier {
       throw new IllegalStateException(e);
     }
     Map<String, String> seen = new HashMap<>();
+    // Every entry's kind by name without a trailing slash: d(irectory), f(ile), l(ink), h(ard link).
+    Map<String, Character> kinds = new HashMap<>();
     TreeSet<String> volumes = new TreeSet<>();
     byte[] buffer = new byte[1 << 20];
     long entries = 0;
     long files = 0;
     long bytes = 0;
     String snapshotEntry = null;
+    String snapshotSha = null;
     long snapshotBytes = 0;
     boolean required = false;
     Map<String, Object> header = null;
     List<Map<String, Object>> mismatches = new ArrayList<>();
 
-    TarArchiveInputStream tar = new TarArchiveInputStream(plain, 10240, 512, "UTF-8", false);
+    TarArchiveInputStream tar = new TarArchiveInputStream(plain, 10240, 512, FileNames.CHARSET_NAME, false);
     for (TarArchiveEntry e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
       String name = e.getName();
       if (header != null) {
         throw new BackupException(ErrorCode.ARCHIVE_CORRUPT,
-            "entry " + name + " follows the metadata entry, which must be last");
+            "entry " + FileNames.printable(name) + " follows the metadata entry, which must be last");
       }
-      if (ArchiveLayout.METADATA_ENTRY.equals(name)) {
+      if (ArchiveLayout.METADATA_ENTRY.equals(name) && e.isFile()) {
         header = readMetadata(tar, seen, mismatches);
         continue;
       }
       entries++;
-      int slash = name.indexOf('/', 2);
-      if (name.startsWith("./") && slash > 2) {
-        volumes.add(name.substring(2, slash));
+      char kind = kind(e);
+      ArchiveNames.Name n = ArchiveNames.parse(name, kind == 'd');
+      String key = n.key();
+      if (kinds.containsKey(key)) {
+        throw ArchiveNames.refused(name, "appears twice");
       }
-      if (e.isDirectory()) {
-        seen.put(dirName(name), "dir");
-      } else if (e.isLink()) {
-        seen.put(name, "hardlink:" + e.getLinkName());
-      } else if (e.isSymbolicLink()) {
-        seen.put(name, "symlink:" + e.getLinkName());
-      } else if (e.isFile()) {
-        files++;
-        bytes += e.getSize();
-        required |= ArchiveLayout.REQUIRED_ENTRY.equals(name);
-        SnapshotHasher snapshot = ArchiveLayout.isSnapshotEntry(name) ? new SnapshotHasher(e.getSize()) : null;
-        sha.reset();
-        long got = 0;
-        for (int n = tar.read(buffer); n >= 0; n = tar.read(buffer)) {
-          sha.update(buffer, 0, n);
-          if (snapshot != null) {
-            snapshot.update(buffer, 0, n);
+      String parent = n.parentKey();
+      if (parent != null) {
+        Character p = kinds.get(parent);
+        if (p == null) {
+          throw ArchiveNames.refused(name, "comes before (or without) its directory " + FileNames.printable(parent));
+        }
+        if (p != 'd') {
+          throw ArchiveNames.refused(name, "lies beneath " + FileNames.printable(parent) + ", which is "
+              + (p == 'l' ? "a symbolic link" : "not a directory"));
+        }
+      }
+      kinds.put(key, kind);
+      boolean snapshotVolume = ArchiveLayout.SNAPSHOT_VOLUME.equals(n.volume());
+      if (n.volume() != null) {
+        volumes.add(n.volume());
+      }
+      switch (kind) {
+        case 'd' -> {
+          seen.put(dirName(name), "dir");
+          if (sink != null && !snapshotVolume) {
+            sink.directory(n.volume(), n.path(), e);
           }
-          got += n;
         }
-        if (got != e.getSize()) {
-          throw new BackupException(ErrorCode.ARCHIVE_INCOMPLETE,
-              "entry " + name + " has " + got + " of its " + e.getSize() + " bytes: the archive was cut short");
+        case 'h' -> {
+          String link = e.getLinkName();
+          ArchiveNames.Name target = hardlinkTarget(link);
+          if (target == null || n.volume() == null || !n.volume().equals(target.volume())
+              || !Character.valueOf('f').equals(kinds.get(target.key()))) {
+            throw ArchiveNames.refused(name, "is a hard link to " + FileNames.printable(link)
+                + ", which is not a regular file before it in the same volume");
+          }
+          seen.put(name, "hardlink:" + link);
+          if (sink != null) {
+            sink.hardlink(n.volume(), n.path(), target.path(), e);
+          }
         }
-        if (snapshot != null) {
-          snapshot.check("etcd snapshot " + name);
-          snapshotEntry = name;
-          snapshotBytes = got;
+        case 'l' -> {
+          if (n.volume() == null || n.path().isEmpty()) {
+            throw ArchiveNames.refused(name, "is a symbolic link outside any volume");
+          }
+          String problem = ArchiveNames.linkProblem(n.path(), e.getLinkName());
+          if (problem != null) {
+            throw ArchiveNames.refused(name, "is a symbolic link that " + problem);
+          }
+          seen.put(name, "symlink:" + e.getLinkName());
+          if (sink != null) {
+            sink.symlink(n.volume(), n.path(), e.getLinkName(), e);
+          }
         }
-        seen.put(name, "file:" + e.getSize() + ":" + HexFormat.of().formatHex(sha.digest()));
-      } else {
-        seen.put(name, "other");
+        default -> {
+          files++;
+          bytes += e.getSize();
+          required |= ArchiveLayout.REQUIRED_ENTRY.equals(name);
+          boolean isSnapshot = snapshotVolume;
+          if (isSnapshot && snapshotEntry != null) {
+            throw ArchiveNames.refused(name, "is a second etcd snapshot");
+          }
+          SnapshotHasher snapshot = isSnapshot ? new SnapshotHasher(e.getSize()) : null;
+          OutputStream out = sink == null || n.volume() == null ? null
+              : isSnapshot ? sink.snapshot(name, e.getSize()) : sink.file(n.volume(), n.path(), e);
+          sha.reset();
+          long got = 0;
+          try {
+            for (int r = tar.read(buffer); r >= 0; r = tar.read(buffer)) {
+              sha.update(buffer, 0, r);
+              if (snapshot != null) {
+                snapshot.update(buffer, 0, r);
+              }
+              if (out != null) {
+                out.write(buffer, 0, r);
+              }
+              got += r;
+            }
+          } finally {
+            if (out != null) {
+              out.close();
+            }
+          }
+          if (got != e.getSize()) {
+            throw new BackupException(ErrorCode.ARCHIVE_INCOMPLETE, "entry " + FileNames.printable(name) + " has "
+                + got + " of its " + e.getSize() + " bytes: the archive was cut short");
+          }
+          String hex = HexFormat.of().formatHex(sha.digest());
+          if (snapshot != null) {
+            snapshot.check("etcd snapshot " + name);
+            snapshotEntry = name;
+            snapshotSha = hex;
+            snapshotBytes = got;
+          }
+          seen.put(name, "file:" + e.getSize() + ":" + hex);
+        }
       }
     }
     // The rest of the stream: the tar's zero blocks; reading to the end also checks the MDC.
@@ -141,7 +230,7 @@ public final class ArchiveVerifier {
     }
     if (!seen.isEmpty()) {
       throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, "the archive holds " + seen.size()
-          + " entries its metadata does not list, for example " + seen.keySet().iterator().next());
+          + " entries its metadata does not list, for example " + FileNames.printable(seen.keySet().iterator().next()));
     }
     if (entries < ArchiveLayout.MIN_ENTRIES) {
       throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, "the archive lists " + entries
@@ -151,8 +240,54 @@ public final class ArchiveVerifier {
       throw new BackupException(ErrorCode.ARCHIVE_CORRUPT,
           "the archive lacks " + ArchiveLayout.REQUIRED_ENTRY + ", which a valid MKE backup holds");
     }
+    checkEtcd(header, snapshotEntry, snapshotSha);
     return new VerifyReport(encrypted, entries, files, bytes, snapshotEntry, snapshotBytes, header,
         List.copyOf(volumes));
+  }
+
+  private static ArchiveNames.Name hardlinkTarget(String link) {
+    try {
+      return ArchiveNames.parse(link, false);
+    } catch (BackupException e) {
+      return null;
+    }
+  }
+
+  /** The kinds of entry a backup holds; anything else (devices, FIFOs, sparse files) is refused. */
+  private static char kind(TarArchiveEntry e) {
+    if (e.isDirectory()) {
+      return 'd';
+    }
+    if (e.isSymbolicLink()) {
+      return 'l';
+    }
+    if (e.isLink()) {
+      return 'h';
+    }
+    if (e.isFile() && !e.isSparse() && !e.isCharacterDevice() && !e.isBlockDevice() && !e.isFIFO()) {
+      return 'f';
+    }
+    String what = e.isCharacterDevice() ? "a character device" : e.isBlockDevice() ? "a block device"
+        : e.isFIFO() ? "a FIFO" : e.isSparse() ? "a sparse file" : "a special entry (type " + (char) e.getLinkFlag() + ")";
+    throw ArchiveNames.refused(e.getName(), "is " + what + ", which a backup never holds");
+  }
+
+  /** The snapshot must be the one the metadata records, or the metadata must say etcd was left out. */
+  @SuppressWarnings("unchecked")
+  private static void checkEtcd(Map<String, Object> header, String snapshotEntry, String snapshotSha) {
+    Object etcd = header.get("etcd");
+    if (snapshotEntry == null) {
+      if (!header.containsKey("etcd") || etcd != null) {
+        throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, "the archive holds no etcd snapshot, yet its metadata"
+            + " does not record that etcd (ucp-kv) was left out: the snapshot was removed");
+      }
+      return;
+    }
+    if (!(etcd instanceof Map<?, ?> m) || !snapshotEntry.equals(m.get("entry"))
+        || !snapshotSha.equals(((Map<String, Object>) m).get("sha256"))) {
+      throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, "the archive's etcd snapshot " + snapshotEntry
+          + " is not the one its metadata records");
+    }
   }
 
   private static String dirName(String name) {
@@ -206,7 +341,7 @@ public final class ArchiveVerifier {
     String what = actual == null ? "is missing from the archive"
         : "differs from what the metadata recorded (content changed after the backup was written)";
     return mismatches.size() + " entr" + (mismatches.size() == 1 ? "y " : "ies ") + "failed the check; "
-        + first.get("path") + " " + what;
+        + FileNames.printable(String.valueOf(first.get("path"))) + " " + what;
   }
 
   /** Keeps Jackson from closing the tar stream under it. */

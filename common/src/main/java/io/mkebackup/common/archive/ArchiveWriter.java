@@ -1,9 +1,11 @@
 package io.mkebackup.common.archive;
 
 import com.fasterxml.jackson.core.JsonEncoding;
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.mkebackup.common.io.FileNames;
 import java.io.BufferedReader;
 import java.io.Closeable;
 import java.io.IOException;
@@ -12,7 +14,12 @@ import java.io.OutputStream;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -28,10 +35,17 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  * Writes the backup tar: entries as they come, each file's SHA-256 computed while it streams, and
  * at the end the metadata entry listing every entry. The entry list is spooled to a temporary file
  * so memory does not grow with the number of files.
+ *
+ * <p>Names are {@link FileNames} strings and reach the tar byte for byte: in the ustar header, or
+ * in a GNU long-name entry when longer (a PAX {@code path} record is UTF-8 by definition and
+ * could not carry a name that is not). The metadata escapes every non-ASCII character, so such
+ * names survive JSON too.
  */
 public final class ArchiveWriter implements Closeable {
   static final int BUFFER = 1 << 20;
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = JsonMapper.builder().enable(JsonWriteFeature.ESCAPE_NON_ASCII).build();
+  private static final FileAttribute<java.util.Set<PosixFilePermission>> PRIVATE =
+      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
 
   private final TarArchiveOutputStream tar;
   private final Path spool;
@@ -50,7 +64,7 @@ public final class ArchiveWriter implements Closeable {
 
   /**
    * @param out where the tar goes (a file, stdout, or an encrypting stream)
-   * @param spoolDir a directory for the temporary entry list
+   * @param spoolDir a private directory for the temporary entry list (never the backup directory)
    * @param tag names the temporary files ({@code .mke-backup-*-<tag>.part}); the backup's id
    * @param backgroundHashing hash large files on a thread of their own. Worth it when this thread
    *     is the bottleneck (unencrypted: 0.6 s less for 1.5 GB here); not when encrypting, where
@@ -58,12 +72,12 @@ public final class ArchiveWriter implements Closeable {
    */
   public ArchiveWriter(OutputStream out, Path spoolDir, String tag, boolean backgroundHashing) throws IOException {
     this.backgroundHashing = backgroundHashing;
-    tar = new TarArchiveOutputStream(out, 10240, StandardCharsets.UTF_8.name());
-    tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+    tar = new TarArchiveOutputStream(out, 10240, FileNames.CHARSET_NAME);
+    tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_GNU);
     tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
-    tar.setAddPaxHeadersForNonAsciiNames(true);
-    spool = Files.createFile(spoolDir.resolve(".mke-backup-entries-" + tag + ".part"));
-    spoolWriter = Files.newBufferedWriter(spool, StandardCharsets.UTF_8);
+    spool = Files.createFile(spoolDir.resolve(".mke-backup-entries-" + tag + ".part"), PRIVATE);
+    spoolWriter = Files.newBufferedWriter(spool, StandardCharsets.UTF_8, StandardOpenOption.WRITE,
+        LinkOption.NOFOLLOW_LINKS);
     try {
       sha256 = MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
@@ -261,10 +275,10 @@ public final class ArchiveWriter implements Closeable {
   public void finish(Map<String, Object> header, EntryInfo info, Path keepMetadata) throws IOException {
     spoolWriter.close();
     Path metadata = Files.createFile(spool.getParent().resolve(
-        spool.getFileName().toString().replace(".mke-backup-entries-", ".mke-backup-metadata-")));
+        spool.getFileName().toString().replace(".mke-backup-entries-", ".mke-backup-metadata-")), PRIVATE);
     try {
-      try (OutputStream out = Files.newOutputStream(metadata);
-          JsonGenerator g = new JsonFactory(JSON).createGenerator(out, JsonEncoding.UTF8)) {
+      try (OutputStream out = Files.newOutputStream(metadata, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+          JsonGenerator g = JSON.createGenerator(out, JsonEncoding.UTF8)) {
         g.useDefaultPrettyPrinter();
         g.writeStartObject();
         for (Map.Entry<String, Object> field : header.entrySet()) {
@@ -276,7 +290,8 @@ public final class ArchiveWriter implements Closeable {
         g.writeNumberField("fileCount", files);
         g.writeNumberField("fileBytes", bytes);
         g.writeArrayFieldStart("entries");
-        try (BufferedReader r = Files.newBufferedReader(spool, StandardCharsets.UTF_8)) {
+        try (BufferedReader r = new BufferedReader(new java.io.InputStreamReader(
+            Files.newInputStream(spool, LinkOption.NOFOLLOW_LINKS), StandardCharsets.UTF_8))) {
           for (String line = r.readLine(); line != null; line = r.readLine()) {
             g.writeRawValue(line);
           }
@@ -288,7 +303,7 @@ public final class ArchiveWriter implements Closeable {
       apply(e, info);
       e.setSize(Files.size(metadata));
       tar.putArchiveEntry(e);
-      try (InputStream in = Files.newInputStream(metadata)) {
+      try (InputStream in = Files.newInputStream(metadata, LinkOption.NOFOLLOW_LINKS)) {
         in.transferTo(tar);
       }
       tar.closeArchiveEntry();

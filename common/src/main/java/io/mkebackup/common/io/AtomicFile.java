@@ -65,7 +65,7 @@ public final class AtomicFile implements AutoCloseable {
     Path temporary = dir.resolve("." + target.getFileName() + "." + tag + ".part");
     try {
       FileChannel channel = FileChannel.open(temporary,
-          java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+          java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS),
           PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
       return new AtomicFile(target.toAbsolutePath(), temporary, channel,
           directIo ? openDirect(temporary, channel) : null);
@@ -91,11 +91,38 @@ public final class AtomicFile implements AutoCloseable {
           || DirectFileOutputStream.BUFFER % block != 0) {
         return null;
       }
-      FileChannel direct = FileChannel.open(file, StandardOpenOption.WRITE, com.sun.nio.file.ExtendedOpenOption.DIRECT);
+      FileChannel direct = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.READ,
+          java.nio.file.LinkOption.NOFOLLOW_LINKS, com.sun.nio.file.ExtendedOpenOption.DIRECT);
+      if (!sameFile(plain, direct, (int) block)) {
+        direct.close();
+        return null;
+      }
       return new DirectFileOutputStream(direct, plain, (int) block);
     } catch (IOException | UnsupportedOperationException e) {
       return null;
     }
+  }
+
+  /**
+   * Whether {@code direct}, opened by name after {@code plain} created the file, is that file.
+   * Whoever may write the backup directory could rename a file of their own over the name in
+   * between; random bytes written through the first descriptor and read back through the second
+   * prove they share the file.
+   */
+  static boolean sameFile(FileChannel plain, FileChannel direct, int block) throws IOException {
+    byte[] nonce = new byte[32];
+    new java.security.SecureRandom().nextBytes(nonce);
+    plain.write(java.nio.ByteBuffer.wrap(nonce), 0);
+    java.nio.ByteBuffer read = java.nio.ByteBuffer.allocateDirect(2 * block).alignedSlice(block);
+    read.limit(block);
+    int n = direct.read(read, 0);
+    plain.truncate(0);
+    if (n < nonce.length) {
+      return false;
+    }
+    byte[] got = new byte[nonce.length];
+    read.flip().get(got);
+    return java.util.Arrays.equals(got, nonce);
   }
 
   public static BackupException notWritable(Path dir, Throwable cause) {

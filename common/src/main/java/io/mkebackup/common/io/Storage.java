@@ -63,7 +63,8 @@ public final class Storage {
 
   /**
    * Removes the hidden temporary files a backup with this tag (its id) left in the directory when
-   * its process died: {@code .<name>.<tag>.part} and {@code .mke-backup-*-<tag>.part}.
+   * its process died: {@code .<name>.<tag>.part} (the archive's and the log's; spools never go
+   * there).
    *
    * @return the files removed
    */
@@ -75,7 +76,7 @@ public final class Storage {
     try (java.util.stream.Stream<Path> files = Files.list(dir)) {
       for (Path f : (Iterable<Path>) files::iterator) {
         String n = f.getFileName().toString();
-        if (n.startsWith(".") && (n.endsWith("." + tag + ".part") || n.endsWith("-" + tag + ".part"))) {
+        if (n.startsWith(".") && n.endsWith("." + tag + ".part")) {
           if (Files.deleteIfExists(f)) {
             removed.add(f);
           }

@@ -62,6 +62,32 @@ class AtomicFileDirectTest {
     assertThat(leftovers()).isZero();
   }
 
+  /**
+   * Whoever may write the backup directory could rename a file of their own over the new one's
+   * name before it is opened a second time for O_DIRECT; that second descriptor is then refused.
+   */
+  @Test
+  void aFileRenamedOverTheNewOneIsNotWrittenThrough() throws Exception {
+    Path part = dir.resolve(".c.tar.t.part");
+    Path theirs = Files.writeString(dir.resolve("theirs"), "");
+    int block = (int) Files.getFileStore(dir).getBlockSize();
+    try (java.nio.channels.FileChannel plain = java.nio.channels.FileChannel.open(part,
+        java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+      try (java.nio.channels.FileChannel same = direct(part)) {
+        assertThat(AtomicFile.sameFile(plain, same, block)).isTrue();
+      }
+      Files.move(theirs, part, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      try (java.nio.channels.FileChannel swapped = direct(part)) {
+        assertThat(AtomicFile.sameFile(plain, swapped, block)).isFalse();
+      }
+    }
+  }
+
+  static java.nio.channels.FileChannel direct(Path p) throws java.io.IOException {
+    return java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.WRITE,
+        java.nio.file.StandardOpenOption.READ, com.sun.nio.file.ExtendedOpenOption.DIRECT);
+  }
+
   long leftovers() throws Exception {
     try (Stream<Path> s = Files.list(dir)) {
       return s.filter(AtomicFile::isTemporary).count();

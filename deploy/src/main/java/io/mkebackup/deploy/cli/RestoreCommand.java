@@ -6,11 +6,9 @@ import io.mkebackup.common.Passphrase;
 import io.mkebackup.worker.restore.RestoreEngine;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -19,11 +17,12 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code mke-backup restore}: recreates this manager's MKE state from an archive. */
 @Command(name = "restore", mixinStandardHelpOptions = true,
-    description = {"Restores an MKE manager's state from a backup: verifies the archive whole first, refuses a",
-        "different major.minor version and non-empty volumes (unless --force), recreates every backed-up volume",
-        "(bytes, modes, owners, mtimes, links) and restores ucp-kv from the etcd snapshot with etcdctl.",
-        "Writes through the volumes' mountpoints: run it as root on the manager, with MKE's etcd stopped.",
-        "Progress on stderr, one line per step; a failure removes the volumes it created."})
+    description = {"Restores an MKE manager's state from a backup: reads the archive once, checking every entry and",
+        "staging it beside its volume, and only once the whole archive is verified swaps the new contents into the",
+        "volumes (bytes, modes, owners, mtimes, links) and restores ucp-kv from the etcd snapshot with etcdctl.",
+        "Refuses a different major.minor version and non-empty volumes (unless --force), and any archive that would",
+        "write outside its volumes. Writes through the volumes' mountpoints: run it as root on the manager, with",
+        "MKE's etcd stopped. Progress on stderr, one line per step; a failure leaves every volume as it was."})
 public final class RestoreCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -34,12 +33,16 @@ public final class RestoreCommand implements Callable<Integer> {
   @Option(names = "--passphrase", paramLabel = "P", description = "the archive's passphrase; '-' reads it from stdin")
   String passphrase;
 
-  @Option(names = "--no-passphrase", description = "the archive is not encrypted")
+  @Option(names = "--no-passphrase", description = "the archive is not encrypted (so not authenticated: restore it"
+      + " only if you trust the file)")
   boolean noPassphrase;
 
   @Option(names = "--force", description = "restore a different major.minor version, or into non-empty volumes"
       + " (replacing their contents)")
   boolean force;
+
+  @Option(names = "--keep-setid", description = "restore the setuid and setgid bits of files (cleared otherwise)")
+  boolean keepSetid;
 
   @Option(names = "--dry-run", description = "verify and check everything, list what would be restored, write nothing")
   boolean dryRun;
@@ -72,35 +75,24 @@ public final class RestoreCommand implements Callable<Integer> {
       throw new BackupException(ErrorCode.TARGET_NOT_FOUND, "--file", "--file " + file + " does not exist or is not"
           + " readable", null);
     }
-    Path spool = Path.of(System.getProperty("java.io.tmpdir"));
-    Path stdinCopy = null;
-    try (Passphrase p = passphrase == null ? null : Passphrases.fromOption(passphrase, System.in)) {
-      Path archive = file;
-      if (archive == null) {
-        // Restore reads the archive twice (verify, then write), so stdin is kept in a private file.
-        stdinCopy = Files.createTempFile(spool, ".mke-restore-stdin-", ".part",
-            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        try (InputStream in = System.in; OutputStream out = Files.newOutputStream(stdinCopy)) {
-          in.transferTo(out);
-        }
-        archive = stdinCopy;
-      }
+    try (Passphrase p = passphrase == null ? null : Passphrases.fromOption(passphrase, System.in);
+        // FileInputStream, not a channel: a FIFO or a process substitution cannot seek.
+        InputStream archive = file == null ? System.in : new java.io.FileInputStream(file.toFile())) {
+      // Read once, as it streams: the bytes restored are the bytes verified, whatever happens to
+      // the file meanwhile. Its size (unknown on stdin) bounds the space staging needs.
+      long size = file != null && Files.isRegularFile(file) ? Files.size(file) : -1;
       RestoreEngine engine = new RestoreEngine(new RestoreEngine.Options(dockerHost, volumePrefix, force, dryRun,
-          etcdName == null ? volumePrefix + "ucp-kv" : etcdName, etcdPeerUrl, spool), line -> {
+          etcdName == null ? volumePrefix + "ucp-kv" : etcdName, etcdPeerUrl, keepSetid), line -> {
             err.println(line);
             err.flush();
           });
-      RestoreEngine.Report r = engine.run(archive, p);
+      RestoreEngine.Report r = engine.run(archive, size, file == null ? "stdin" : String.valueOf(file.getFileName()), p);
       if (!dryRun) {
         err.println("OK: restored " + r.volumes().size() + " volumes from a " + r.productVersion() + " backup"
             + (r.etcd() ? "; start etcd on the restored ucp-kv (its data directory is datav3)" : ""));
         err.flush();
       }
       return 0;
-    } finally {
-      if (stdinCopy != null) {
-        Files.deleteIfExists(stdinCopy);
-      }
     }
   }
 }

@@ -24,7 +24,8 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "verify", mixinStandardHelpOptions = true,
     description = {"Proves a backup whole: decrypts it (integrity packet checked), reads every entry, checks each",
         "file's SHA-256 against the archive's metadata, the etcd snapshot's SHA-256 trailer, 27 or more",
-        "entries and ./ucp-controller-server-certs/key.pem. PATH '-' reads stdin."})
+        "entries and ./ucp-controller-server-certs/key.pem, and refuses what would make a restore leave its volumes.",
+        "A --passphrase for an archive that is not encrypted is an error. PATH '-' reads stdin."})
 public final class VerifyCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;

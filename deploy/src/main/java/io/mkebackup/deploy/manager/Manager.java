@@ -113,6 +113,8 @@ public final class Manager implements AutoCloseable {
 
   public static Manager start(ManagerConfig config) throws Exception {
     Files.createDirectories(config.dataDir());
+    // Spools of backups that were running when this manager died (clear etcd snapshots among them).
+    io.mkebackup.common.io.SpoolDirectory.sweep(io.mkebackup.common.io.SpoolDirectory.root(config.engine().spoolDir()));
     List<Path> realRoots = new ArrayList<>();
     for (Path root : config.allowedRoots()) {
       realRoots.add(Files.exists(root) ? root.toRealPath() : root);

@@ -171,7 +171,7 @@ public record ManagerConfig(
 
   public EngineConfig engine() {
     return new EngineConfig(nodeName, dockerHost, volumePrefix, EngineConfig.DEFAULT_EXCLUDED, sourceMode, etcd,
-        EngineConfig.DEFAULT_HELPER_IMAGE, null, maxBytesPerSecond);
+        EngineConfig.DEFAULT_HELPER_IMAGE, dataDir.resolve("spool"), maxBytesPerSecond);
   }
 
   @Override

@@ -55,4 +55,39 @@ final class Cli {
     Files.delete(err);
     return new Result(p.exitValue(), stderr, stdout);
   }
+
+  /**
+   * As {@link #run(List)}, with stdin read from a file (null: none) and the environment changed: a
+   * null value removes the variable (such as LANG, to run without a locale).
+   */
+  static Result run(List<String> args, Path stdin, java.util.Map<String, String> env) throws IOException,
+      InterruptedException {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-jar", JAR.toAbsolutePath().toString()));
+    cmd.addAll(args);
+    Path out = Files.createTempFile("cli-out-", ".bin");
+    Path err = Files.createTempFile("cli-err-", ".txt");
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
+    if (stdin != null) {
+      pb.redirectInput(stdin.toFile());
+    }
+    env.forEach((k, v) -> {
+      if (v == null) {
+        pb.environment().remove(k);
+      } else {
+        pb.environment().put(k, v);
+      }
+    });
+    Process p = pb.start();
+    if (stdin == null) {
+      p.getOutputStream().close();
+    }
+    if (!p.waitFor(10, TimeUnit.MINUTES)) {
+      p.destroyForcibly();
+      throw new IllegalStateException("CLI did not finish: " + cmd);
+    }
+    String stderr = Files.readString(err);
+    Files.delete(err);
+    return new Result(p.exitValue(), stderr, out);
+  }
 }

@@ -162,7 +162,7 @@ class RestoreIT {
       // Non-empty target: the state is still there.
       Map<String, String> before = trees(demo);
       Cli.Result notEmpty = restore(demo, archive, List.of("--passphrase", SECRET));
-      assertOneLine(notEmpty, "exist and are not empty", "--force");
+      assertOneLine(notEmpty, "exists and is not empty", "--force");
       assertThat(trees(demo)).isEqualTo(before);
 
       demo.demo.remove();
