@@ -2,6 +2,7 @@ package io.mkebackup.deploy.manager;
 
 import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.bus.Addresses;
+import io.mkebackup.common.bus.JobRules;
 import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.cluster.ClusterSettings;
@@ -160,7 +161,8 @@ public final class Manager implements AutoCloseable {
       reaper.start();
       BackupLock lock = new BackupLock(hazelcast);
       String memberId = hazelcast.getCluster().getLocalMember().getUuid().toString();
-      BackupService service = new BackupService(config.engine(), catalog, lock, memberId, publisher);
+      BackupService service = new BackupService(config.engine(), new JobRules(realRoots, config.defaultBackupDir()),
+          catalog, lock, memberId, publisher);
       BackupMetrics metrics = new BackupMetrics(io.vertx.micrometer.backends.BackendRegistries.getDefaultNow(),
           catalog, lock, hazelcast);
       service.meter(metrics);
