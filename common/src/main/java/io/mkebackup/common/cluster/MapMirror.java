@@ -1,10 +1,5 @@
 package io.mkebackup.common.cluster;
 
-import com.hazelcast.core.EntryEvent;
-import com.hazelcast.map.IMap;
-import com.hazelcast.map.listener.EntryAddedListener;
-import com.hazelcast.map.listener.EntryRemovedListener;
-import com.hazelcast.map.listener.EntryUpdatedListener;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,13 +21,16 @@ import java.util.stream.Stream;
  * was removed from bringing its stale copy back when it returns: a tombstone, from the cluster or
  * from any member's disk, beats a value. Keys are never reused (random ids), so tombstones never
  * need to be lifted.
+ *
+ * <p>Values reach the disk only when their MAC checks ({@link SealedMap}); the files hold the
+ * plain values, as written by this member, and are sealed again when merged back.
  */
 final class MapMirror {
   private static final Logger LOG = Logger.getLogger(MapMirror.class.getName());
   static final String TOMBSTONE = ".deleted";
 
-  private final IMap<String, String> map;
-  private final IMap<String, Long> tombstones;
+  private final SealedMap map;
+  private final SealedMap tombstones;
   private final Path dir;
   private final String suffix;
   private final BiPredicate<String, String> diskWins;
@@ -41,7 +39,7 @@ final class MapMirror {
    * @param tombstones the removed keys, or null for a map nothing is ever removed from
    * @param diskWins given (in the map, on disk), whether the disk's value replaces the map's
    */
-  MapMirror(IMap<String, String> map, IMap<String, Long> tombstones, Path dir, String suffix,
+  MapMirror(SealedMap map, SealedMap tombstones, Path dir, String suffix,
       BiPredicate<String, String> diskWins) {
     this.map = map;
     this.tombstones = tombstones;
@@ -53,25 +51,26 @@ final class MapMirror {
   /** Starts mirroring and merges the disk's entries in; returns how many came from disk. */
   int start() throws IOException {
     Files.createDirectories(dir);
-    map.addEntryListener(new Listener(), true);
+    map.listen((key, value) -> write(key + suffix, value), this::delete);
     if (tombstones != null) {
-      tombstones.addEntryListener((EntryAddedListener<String, Long>) e -> buried(e.getKey(), e.getValue()), true);
+      tombstones.listen((key, removedAt) -> buried(key, removedAt(removedAt)), key -> { });
       for (Path f : files(TOMBSTONE)) {
         String key = key(f, TOMBSTONE);
         try {
-          tombstones.putIfAbsent(key, Long.parseLong(Files.readString(f).trim()));
+          tombstones.putIfAbsent(key, Long.toString(Long.parseLong(Files.readString(f).trim())));
         } catch (NumberFormatException e) {
-          tombstones.putIfAbsent(key, Files.getLastModifiedTime(f).toMillis());
+          tombstones.putIfAbsent(key, Long.toString(Files.getLastModifiedTime(f).toMillis()));
         }
       }
       // A member that started alone may have brought a removed key back before the member that
       // knew of its removal joined: take it out again.
-      for (Map.Entry<String, Long> t : tombstones.entrySet()) {
+      for (Map.Entry<String, String> t : tombstones.entrySet()) {
+        long at = removedAt(t.getValue());
         if (map.remove(t.getKey()) != null) {
-          LOG.info("removed " + t.getKey() + " again: it was removed at " + java.time.Instant.ofEpochMilli(t.getValue())
+          LOG.info("removed " + t.getKey() + " again: it was removed at " + java.time.Instant.ofEpochMilli(at)
               + " while a member holding a copy was down");
         }
-        buried(t.getKey(), t.getValue());
+        buried(t.getKey(), at);
       }
     }
     int loaded = 0;
@@ -95,6 +94,14 @@ final class MapMirror {
       write(e.getKey() + suffix, e.getValue());
     }
     return loaded;
+  }
+
+  private static long removedAt(String value) {
+    try {
+      return Long.parseLong(value.trim());
+    } catch (NumberFormatException e) {
+      return System.currentTimeMillis();
+    }
   }
 
   /**
@@ -142,24 +149,6 @@ final class MapMirror {
       } catch (IOException ignored) {
         // nothing more to do
       }
-    }
-  }
-
-  private final class Listener implements EntryAddedListener<String, String>, EntryUpdatedListener<String, String>,
-      EntryRemovedListener<String, String> {
-    @Override
-    public void entryAdded(EntryEvent<String, String> event) {
-      write(event.getKey() + suffix, event.getValue());
-    }
-
-    @Override
-    public void entryUpdated(EntryEvent<String, String> event) {
-      write(event.getKey() + suffix, event.getValue());
-    }
-
-    @Override
-    public void entryRemoved(EntryEvent<String, String> event) {
-      delete(event.getKey());
     }
   }
 }
