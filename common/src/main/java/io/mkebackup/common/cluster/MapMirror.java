@@ -1,5 +1,6 @@
 package io.mkebackup.common.cluster;
 
+import io.mkebackup.common.bus.JobRules;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,12 +23,16 @@ import java.util.stream.Stream;
  * from any member's disk, beats a value. Keys are never reused (random ids), so tombstones never
  * need to be lifted.
  *
- * <p>Values reach the disk only when their MAC checks ({@link SealedMap}); the files hold the
- * plain values, as written by this member, and are sealed again when merged back.
+ * <p>Files are named only from keys that are UUIDs in canonical form (every key of these maps is
+ * one): a key from the cluster is not trusted to name a file, and a key like {@code ../x} is
+ * ignored. Values reach the disk only when their MAC checks ({@link SealedMap}); the files hold
+ * the plain values, as written by this member, and are sealed again when merged back.
  */
 final class MapMirror {
   private static final Logger LOG = Logger.getLogger(MapMirror.class.getName());
   static final String TOMBSTONE = ".deleted";
+  /** Keys refused so far, each logged once. */
+  private static final java.util.Set<String> REFUSED = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private final SealedMap map;
   private final SealedMap tombstones;
@@ -51,9 +56,21 @@ final class MapMirror {
   /** Starts mirroring and merges the disk's entries in; returns how many came from disk. */
   int start() throws IOException {
     Files.createDirectories(dir);
-    map.listen((key, value) -> write(key + suffix, value), this::delete);
+    map.listen((key, value) -> {
+      if (validKey(key, map)) {
+        write(key + suffix, value);
+      }
+    }, key -> {
+      if (validKey(key, map)) {
+        delete(key);
+      }
+    });
     if (tombstones != null) {
-      tombstones.listen((key, removedAt) -> buried(key, removedAt(removedAt)), key -> { });
+      tombstones.listen((key, removedAt) -> {
+        if (validKey(key, tombstones)) {
+          buried(key, removedAt(removedAt));
+        }
+      }, key -> { });
       for (Path f : files(TOMBSTONE)) {
         String key = key(f, TOMBSTONE);
         try {
@@ -65,6 +82,9 @@ final class MapMirror {
       // A member that started alone may have brought a removed key back before the member that
       // knew of its removal joined: take it out again.
       for (Map.Entry<String, String> t : tombstones.entrySet()) {
+        if (!validKey(t.getKey(), tombstones)) {
+          continue;
+        }
         long at = removedAt(t.getValue());
         if (map.remove(t.getKey()) != null) {
           LOG.info("removed " + t.getKey() + " again: it was removed at " + java.time.Instant.ofEpochMilli(at)
@@ -91,9 +111,30 @@ final class MapMirror {
       }
     }
     for (Map.Entry<String, String> e : map.entrySet()) {
-      write(e.getKey() + suffix, e.getValue());
+      if (validKey(e.getKey(), map)) {
+        write(e.getKey() + suffix, e.getValue());
+      }
     }
     return loaded;
+  }
+
+  /**
+   * Whether a key may name a file: a UUID in canonical form. Any other key came from something
+   * that is not a manager; it is logged once and never touches the disk.
+   */
+  static boolean validKey(String key) {
+    return JobRules.isUuid(key);
+  }
+
+  private static boolean validKey(String key, SealedMap from) {
+    if (validKey(key)) {
+      return true;
+    }
+    if (REFUSED.size() < ValueSeal.MAX_LOGGED && REFUSED.add(from.name() + "\u0000" + key)) {
+      LOG.warning("ignoring key " + ValueSeal.printable(key) + " in cluster map " + from.name()
+          + ": not an id a manager makes, so it names no file");
+    }
+    return false;
   }
 
   private static long removedAt(String value) {
@@ -106,13 +147,13 @@ final class MapMirror {
 
   /**
    * This mirror's files with the given suffix: not temporary ones, and not another mirror's (a
-   * longer suffix ending in ours, x.contents.json against .json, leaves a dot in the key).
+   * longer suffix ending in ours, x.contents.json against .json, leaves no UUID as the key).
    */
   private java.util.List<Path> files(String withSuffix) throws IOException {
     try (Stream<Path> files = Files.list(dir)) {
       return files.filter(f -> {
         String name = f.getFileName().toString();
-        return name.endsWith(withSuffix) && !name.startsWith(".") && !key(f, withSuffix).contains(".");
+        return name.endsWith(withSuffix) && !name.startsWith(".") && validKey(key(f, withSuffix));
       }).toList();
     }
   }
@@ -130,14 +171,23 @@ final class MapMirror {
 
   private void delete(String key) {
     try {
-      Files.deleteIfExists(dir.resolve(key + suffix));
+      Files.deleteIfExists(inDir(key + suffix));
     } catch (IOException e) {
       LOG.warning("cannot remove " + key + " from " + dir + ": " + e.getMessage());
     }
   }
 
+  /** The file of that name in this mirror's directory; never a path that leaves it. */
+  private Path inDir(String fileName) {
+    Path file = dir.resolve(fileName).normalize();
+    if (!dir.normalize().equals(file.getParent())) {
+      throw new IllegalArgumentException("not a file name of " + dir + ": " + ValueSeal.printable(fileName));
+    }
+    return file;
+  }
+
   private void write(String fileName, String value) {
-    Path file = dir.resolve(fileName);
+    Path file = inDir(fileName);
     Path tmp = dir.resolve("." + fileName + "." + UUID.randomUUID() + ".tmp");
     try {
       Files.writeString(tmp, value, StandardCharsets.UTF_8);
