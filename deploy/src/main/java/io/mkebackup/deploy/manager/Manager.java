@@ -130,6 +130,7 @@ public final class Manager implements AutoCloseable {
             : config.clusterMembers()), config.nodeName());
     ClusterTrust trust = ClusterTrust.derive(ClusterRootCa.secret(config.clusterSecretFile(), "clusterSecretFile",
         config.engine()));
+    ForeignMembers.watch(trust.fingerprint());
     HazelcastClusterManager clusterManager = new HazelcastClusterManager(settings.memberConfig(trust));
     VertxOptions options = new VertxOptions()
         // The event bus between members carries jobs (a job's passphrase when it goes to another
