@@ -1,27 +1,26 @@
 package io.mkebackup.common.tls;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.math.BigInteger;
+import java.security.AlgorithmParameters;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.MessageDigest;
-import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
-import java.security.Signature;
-import java.security.SignatureException;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
+import java.security.spec.ECParameterSpec;
+import java.security.spec.ECPublicKeySpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
 import java.util.List;
+import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
-import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
@@ -29,17 +28,25 @@ import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.asn1.x9.X9ECParameters;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.jce.ECNamedCurveTable;
-import org.bouncycastle.jce.provider.BouncyCastleProvider;
-import org.bouncycastle.jce.spec.ECNamedCurveParameterSpec;
-import org.bouncycastle.jce.spec.ECPrivateKeySpec;
-import org.bouncycastle.jce.spec.ECPublicKeySpec;
-import org.bouncycastle.jcajce.io.OutputStreamFactory;
+import org.bouncycastle.crypto.Signer;
+import org.bouncycastle.crypto.digests.SHA256Digest;
+import org.bouncycastle.crypto.ec.CustomNamedCurves;
+import org.bouncycastle.crypto.params.ECDomainParameters;
+import org.bouncycastle.crypto.params.ECPrivateKeyParameters;
+import org.bouncycastle.crypto.signers.DSADigestSigner;
+import org.bouncycastle.crypto.signers.ECDSASigner;
+import org.bouncycastle.crypto.signers.HMacDSAKCalculator;
+import org.bouncycastle.math.ec.ECPoint;
+import org.bouncycastle.math.ec.FixedPointCombMultiplier;
 import org.bouncycastle.operator.ContentSigner;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.bc.BcECContentSignerBuilder;
 
 /**
  * The certificate authority of the cluster's members, for the event bus's mutual TLS. Its key is
@@ -49,18 +56,16 @@ import org.bouncycastle.operator.ContentSigner;
  * The CA key stays in memory; a peer that does not hold the secret cannot get a member certificate.
  */
 public final class MemberCa {
-  /** Not registered as a JCA provider: used only where it is named. */
-  private static final BouncyCastleProvider BC = new BouncyCastleProvider();
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final Instant CA_NOT_BEFORE = Instant.parse("2024-01-01T00:00:00Z");
   private static final Instant CA_NOT_AFTER = Instant.parse("2099-12-31T23:59:59Z");
   /** A member's key lives as long as its process; the certificate must outlast any uptime. */
   private static final Duration MEMBER_VALIDITY = Duration.ofDays(3650);
 
-  private final PrivateKey caKey;
+  private final ECPrivateKeyParameters caKey;
   private final X509Certificate caCertificate;
 
-  private MemberCa(PrivateKey caKey, X509Certificate caCertificate) {
+  private MemberCa(ECPrivateKeyParameters caKey, X509Certificate caCertificate) {
     this.caKey = caKey;
     this.caCertificate = caCertificate;
   }
@@ -75,11 +80,15 @@ public final class MemberCa {
       throw new IllegalArgumentException("seed too short");
     }
     try {
-      ECNamedCurveParameterSpec curve = ECNamedCurveTable.getParameterSpec("secp256r1");
+      X9ECParameters curve = CustomNamedCurves.getByName("secp256r1");
       BigInteger d = new BigInteger(1, seed).mod(curve.getN().subtract(BigInteger.ONE)).add(BigInteger.ONE);
-      KeyFactory factory = KeyFactory.getInstance("EC", BC);
-      PrivateKey priv = factory.generatePrivate(new ECPrivateKeySpec(d, curve));
-      PublicKey pub = factory.generatePublic(new ECPublicKeySpec(curve.getG().multiply(d).normalize(), curve));
+      ECPoint q = new FixedPointCombMultiplier().multiply(curve.getG(), d).normalize();
+      AlgorithmParameters p256 = AlgorithmParameters.getInstance("EC");
+      p256.init(new ECGenParameterSpec("secp256r1"));
+      PublicKey pub = KeyFactory.getInstance("EC").generatePublic(new ECPublicKeySpec(
+          new java.security.spec.ECPoint(q.getAffineXCoord().toBigInteger(), q.getAffineYCoord().toBigInteger()),
+          p256.getParameterSpec(ECParameterSpec.class)));
+      ECPrivateKeyParameters priv = new ECPrivateKeyParameters(d, new ECDomainParameters(curve));
       X500Name subject = new X500Name("CN=mke-backup member CA,O=mke-backup");
       byte[] serial = MessageDigest.getInstance("SHA-256").digest(pub.getEncoded());
       X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(subject,
@@ -91,39 +100,23 @@ public final class MemberCa {
       b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
       X509Certificate cert = new JcaX509CertificateConverter().getCertificate(b.build(signer(priv)));
       return new MemberCa(priv, cert);
-    } catch (GeneralSecurityException | IOException e) {
+    } catch (GeneralSecurityException | OperatorCreationException | IOException e) {
       throw new IllegalStateException("cannot build the member CA", e);
     }
   }
 
   /**
    * Deterministic ECDSA (RFC 6979): the same key and content always give the same signature.
-   * Bouncy Castle's provider has it as a JCA signature; its certificate builders do not name it,
-   * as it is plain ecdsa-with-SHA256 on the wire.
+   * Bouncy Castle's lightweight signer, so no JCA provider has to be loaded for it.
    */
-  private static ContentSigner signer(PrivateKey key) throws GeneralSecurityException {
-    Signature signature = Signature.getInstance("SHA256withECDDSA", BC);
-    signature.initSign(key);
-    return new ContentSigner() {
+  private static ContentSigner signer(ECPrivateKeyParameters key) throws OperatorCreationException {
+    AlgorithmIdentifier sha256 = new AlgorithmIdentifier(NISTObjectIdentifiers.id_sha256);
+    return new BcECContentSignerBuilder(new AlgorithmIdentifier(X9ObjectIdentifiers.ecdsa_with_SHA256), sha256) {
       @Override
-      public AlgorithmIdentifier getAlgorithmIdentifier() {
-        return new AlgorithmIdentifier(X9ObjectIdentifiers.ecdsa_with_SHA256);
+      protected Signer createSigner(AlgorithmIdentifier sigAlgId, AlgorithmIdentifier digAlgId) {
+        return new DSADigestSigner(new ECDSASigner(new HMacDSAKCalculator(new SHA256Digest())), new SHA256Digest());
       }
-
-      @Override
-      public OutputStream getOutputStream() {
-        return OutputStreamFactory.createStream(signature);
-      }
-
-      @Override
-      public byte[] getSignature() {
-        try {
-          return signature.sign();
-        } catch (SignatureException e) {
-          throw new IllegalStateException(e);
-        }
-      }
-    };
+    }.build(key);
   }
 
   public X509Certificate certificate() {
@@ -163,7 +156,7 @@ public final class MemberCa {
       }
       X509Certificate cert = new JcaX509CertificateConverter().getCertificate(b.build(signer(caKey)));
       return new Certificates.Issued(cert, kp.getPrivate());
-    } catch (GeneralSecurityException | IOException e) {
+    } catch (GeneralSecurityException | OperatorCreationException | IOException e) {
       throw new IllegalStateException("cannot issue the member certificate", e);
     }
   }
