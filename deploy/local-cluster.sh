@@ -12,6 +12,8 @@
 # port, default 5701), MKE_LOCAL_MANAGERS (default 3), MKE_BACKUP_VOLUME_PREFIX and
 # MKE_BACKUP_ETCD_ENDPOINT (the demo state's; MKE_LOCAL_DEMO_ARGS adds demo-state options), MKE_ADMIN_USERNAME / MKE_ADMIN_PASSWORD (without a
 # password one is generated, printed once and kept in $MKE_LOCAL_CLUSTER_DIR/admin-password, 0600).
+# The managers share a cluster secret: MKE_BACKUP_CLUSTER_SECRET_FILE, else one generated once in
+# $MKE_LOCAL_CLUSTER_DIR/cluster-secret (0600); a process without it cannot join them.
 set -euo pipefail
 self=$(readlink -f "$0")
 [ "$(id -u)" = 0 ] || exec sudo -E "$self" "$@"
@@ -39,6 +41,8 @@ up() {
   # shellcheck disable=SC2086
   deploy/bin/mke-backup demo-state ${MKE_BACKUP_VOLUME_PREFIX:+--prefix "$MKE_BACKUP_VOLUME_PREFIX"} ${MKE_LOCAL_DEMO_ARGS:-} >/dev/null
   mkdir -p "$backups"
+  local secret=${MKE_BACKUP_CLUSTER_SECRET_FILE:-$base/cluster-secret}
+  [ -f "$secret" ] || (umask 077; head -c 32 /dev/urandom | base64 > "$secret")
   local password=${MKE_ADMIN_PASSWORD:-}
   if [ -z "$password" ]; then
     if [ ! -f "$base/admin-password" ]; then
@@ -59,6 +63,7 @@ up() {
     MKE_BACKUP_HTTPS_PORT=$https \
     MKE_BACKUP_CLUSTER_PORT=$((cluster0 + i - 1)) \
     MKE_BACKUP_CLUSTER_MEMBERS=$(members) \
+    MKE_BACKUP_CLUSTER_SECRET_FILE=$secret \
     MKE_BACKUP_DEFAULT_DIR=$backups \
     MKE_BACKUP_ALLOWED_ROOTS=$backups \
     MKE_ADMIN_PASSWORD=$password \

@@ -1,8 +1,8 @@
 package io.mkebackup.gateway.auth;
 
 import com.hazelcast.core.HazelcastInstance;
-import com.hazelcast.map.IMap;
 import io.mkebackup.common.cluster.ClusterSettings;
+import io.mkebackup.common.cluster.SealedMap;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
@@ -27,28 +27,37 @@ public final class TokenStore {
   public static final int MAX_FAILURES = 5;
   public static final Duration LOCKOUT = Duration.ofMinutes(5);
 
-  private final IMap<String, String> map;
-  private final IMap<String, Integer> failures;
+  private final SealedMap map;
+  private final SealedMap failures;
   private final Duration ttl;
 
   public TokenStore(HazelcastInstance hazelcast, Duration ttl) {
-    this.map = hazelcast.getMap(ClusterSettings.TOKEN_MAP);
-    this.failures = hazelcast.getMap(ClusterSettings.LOGIN_FAILURES_MAP);
+    this.map = SealedMap.of(hazelcast, ClusterSettings.TOKEN_MAP);
+    this.failures = SealedMap.of(hazelcast, ClusterSettings.LOGIN_FAILURES_MAP);
     this.ttl = ttl;
   }
 
   /** Whether this user name has failed too often lately, cluster-wide (known names or not). */
   public boolean lockedOut(String username) {
-    Integer n = failures.get(username);
+    Integer n = count(username);
     return n != null && n >= MAX_FAILURES;
+  }
+
+  private Integer count(String username) {
+    String v = failures.get(username);
+    try {
+      return v == null ? null : Integer.valueOf(v);
+    } catch (NumberFormatException e) {
+      return null;
+    }
   }
 
   /** Counts a failed login; the count expires {@link #LOCKOUT} after the latest failure. */
   public void failed(String username) {
     failures.lock(username);
     try {
-      Integer n = failures.get(username);
-      failures.set(username, n == null ? 1 : n + 1, LOCKOUT.toSeconds(), TimeUnit.SECONDS);
+      Integer n = count(username);
+      failures.set(username, String.valueOf(n == null ? 1 : n + 1), LOCKOUT.toSeconds(), TimeUnit.SECONDS);
     } finally {
       failures.unlock(username);
     }

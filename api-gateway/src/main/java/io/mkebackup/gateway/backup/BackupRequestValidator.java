@@ -4,12 +4,10 @@ import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
 import io.mkebackup.common.bus.BackupJob;
-import io.mkebackup.common.io.Storage;
+import io.mkebackup.common.bus.JobRules;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -36,12 +34,10 @@ public final class BackupRequestValidator {
   private static final DateTimeFormatter STAMP =
       DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
 
-  private final List<Path> allowedRoots;
-  private final Path defaultDir;
+  private final JobRules rules;
 
   public BackupRequestValidator(List<Path> allowedRoots, Path defaultDir) {
-    this.allowedRoots = allowedRoots;
-    this.defaultDir = defaultDir;
+    this.rules = new JobRules(allowedRoots, defaultDir);
   }
 
   public BackupJob validate(Buffer body, String origin) {
@@ -128,57 +124,11 @@ public final class BackupRequestValidator {
   }
 
   static void checkPlainName(String field, String name) {
-    String problem = null;
-    if (name.isEmpty()) {
-      problem = "is empty";
-    } else if (name.contains("/") || name.contains("\\")) {
-      problem = "contains a path separator; give a plain file name and put the directory in hostPath";
-    } else if (name.equals(".") || name.equals("..")) {
-      problem = "is not a file name";
-    } else if (name.startsWith(".")) {
-      problem = "starts with a dot; hidden names are reserved for unfinished backups";
-    } else if (name.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
-      problem = "contains control characters";
-    } else if (name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 200) {
-      problem = "is longer than 200 bytes";
-    }
-    if (problem != null) {
-      throw BackupException.invalid(field, field + " '" + printable(name) + "' " + problem);
-    }
+    JobRules.checkPlainName(field, name);
   }
 
   Path hostPath(String given) {
-    if (given == null) {
-      Storage.checkWritableDirectory(defaultDir, "hostPath");
-      return defaultDir;
-    }
-    if (given.isEmpty() || !given.startsWith("/")) {
-      throw BackupException.invalid("hostPath", "hostPath '" + printable(given) + "' is not an absolute path;"
-          + " give the directory as /path/to/folder");
-    }
-    Path p = Path.of(given).normalize();
-    if (!Files.exists(p)) {
-      throw new BackupException(ErrorCode.TARGET_NOT_FOUND, "hostPath", "hostPath: directory " + p
-          + " does not exist on this manager; create it (on shared storage) or pick another", null);
-    }
-    Path real;
-    try {
-      real = p.toRealPath();
-    } catch (IOException e) {
-      throw BackupException.invalid("hostPath", "hostPath: cannot resolve " + p + ": " + e.getMessage());
-    }
-    if (allowedRoots.stream().noneMatch(real::startsWith)) {
-      throw BackupException.invalid("hostPath", "hostPath " + p + (real.equals(p) ? "" : " (" + real + ")")
-          + " is outside the directories allowed for backups (" + allowedRoots
-          + "); pick a directory under one of them or ask the operator to allow it");
-    }
-    Storage.checkWritableDirectory(real, "hostPath");
-    return real;
-  }
-
-  private static String printable(String s) {
-    String t = s.replaceAll("\\p{Cntrl}", "?");
-    return t.length() > 80 ? t.substring(0, 77) + "..." : t;
+    return rules.hostPath(given);
   }
 
   private static String typeName(Object v) {

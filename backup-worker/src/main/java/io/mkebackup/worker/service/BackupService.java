@@ -2,6 +2,7 @@ package io.mkebackup.worker.service;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.bus.BackupJob;
+import io.mkebackup.common.bus.JobRules;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.archive.ArchiveContents;
 import io.mkebackup.common.cluster.BackupCatalog;
@@ -24,7 +25,8 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Runs backup jobs on this member: takes the cluster lock (on the thread that then runs the whole
+ * Runs backup jobs on this member: checks the job against this member's own rules (a job comes
+ * from the cluster, or from a schedule in it), takes the cluster lock (on the thread that then runs the whole
  * backup, so the lock is the run's), records IN_PROGRESS with this node, says the job is accepted,
  * streams the backup, records SUCCESS or FAILED, publishes the terminal event, frees the lock.
  */
@@ -32,6 +34,7 @@ public final class BackupService implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(BackupService.class.getName());
 
   private final EngineConfig engine;
+  private final JobRules rules;
   private final BackupCatalog catalog;
   private final BackupLock lock;
   private final String memberId;
@@ -40,12 +43,14 @@ public final class BackupService implements AutoCloseable {
   private volatile BackupMetrics metrics;
 
   /**
+   * @param rules what a job must meet on this member, as the gateway checks a request
    * @param memberId this member's cluster id, recorded as the owner of its backups
    * @param publisher where progress goes (the event bus); called from the backup's thread
    */
-  public BackupService(EngineConfig engine, BackupCatalog catalog, BackupLock lock, String memberId,
+  public BackupService(EngineConfig engine, JobRules rules, BackupCatalog catalog, BackupLock lock, String memberId,
       ProgressListener publisher) {
     this.engine = engine;
+    this.rules = rules;
     this.catalog = catalog;
     this.lock = lock;
     this.memberId = memberId;
@@ -67,10 +72,14 @@ public final class BackupService implements AutoCloseable {
     return engine.nodeName();
   }
 
+  public JobRules rules() {
+    return rules;
+  }
+
   /**
    * Starts a job. The future completes with the IN_PROGRESS record once the lock is held and the
-   * record saved, or fails with the refusal ({@link ErrorCode#BACKUP_RUNNING} naming the running
-   * backup); the backup itself goes on after that.
+   * record saved, or fails with the refusal (the job breaks this member's rules, or
+   * {@link ErrorCode#BACKUP_RUNNING} naming the running backup); the backup itself goes on after that.
    */
   public CompletableFuture<BackupRecord> start(BackupJob job) {
     return start(job, r -> {});
@@ -80,7 +89,16 @@ public final class BackupService implements AutoCloseable {
   public CompletableFuture<BackupRecord> start(BackupJob job, java.util.function.Consumer<BackupRecord> finished) {
     CompletableFuture<BackupRecord> accepted = new CompletableFuture<>();
     threads.execute(() -> {
-      BackupRecord last = run(job, accepted);
+      BackupJob valid;
+      try {
+        valid = rules.recheck(job);
+      } catch (RuntimeException e) {
+        LOG.warning("refused a backup job: " + String.valueOf(e.getMessage()).replaceAll("\\p{Cntrl}", "?"));
+        closeQuietly(job);
+        accepted.completeExceptionally(e);
+        return;
+      }
+      BackupRecord last = run(valid, accepted);
       if (last != null) {
         try {
           finished.accept(last);

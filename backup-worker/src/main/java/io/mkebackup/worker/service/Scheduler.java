@@ -25,6 +25,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+import java.util.regex.Pattern;
 
 /**
  * Fires the cluster's schedules. Every member with a worker looks twice a second; the member
@@ -88,7 +89,7 @@ public final class Scheduler implements AutoCloseable {
   private void fire(Schedule s, Instant tick) {
     String id = UUID.randomUUID().toString();
     String fileName = s.fileNamePrefix() + "-" + STAMP.format(tick) + ".tar";
-    String logName = s.includeLogs() ? fileName.substring(0, fileName.length() - 4) + ".log" : "";
+    String logName = s.includeLogs() ? logNameFor(fileName) : "";
     Passphrase passphrase = null;
     try {
       if (!s.noPassphrase()) {
@@ -125,15 +126,28 @@ public final class Scheduler implements AutoCloseable {
   /**
    * Removes the files of this schedule's older successful backups: beyond the newest
    * {@code keepLast}, or older than {@code maxAge}; never the newest successful one, never a file
-   * another schedule or a person made. Each pruned record says when.
+   * another schedule or a person made. Each pruned record says when. Only files in the
+   * schedule's hostPath, checked again against this member's rules, whose names are the ones this
+   * schedule gives its backups ({@link #names}) are considered: a record (cluster state) that
+   * names any other file is not acted on.
    */
   List<BackupRecord> retention(Schedule s) {
     List<BackupRecord> pruned = new ArrayList<>();
     if (s.keepLast() == null && s.maxAge() == null) {
       return pruned;
     }
+    Path dir;
+    try {
+      dir = service.rules().hostPath(s.hostPath());
+    } catch (BackupException e) {
+      LOG.warning("schedule " + s.id() + ": retention skipped: " + e.getMessage());
+      return pruned;
+    }
+    Pattern names = names(s);
     List<BackupRecord> mine = catalog.list().stream()
         .filter(r -> r.origin().equals(s.origin()) && r.state() == BackupState.SUCCESS && r.prunedAt() == null)
+        .filter(r -> r.backupPath().equals(dir.toString()) && names.matcher(r.fileName()).matches()
+            && (r.logFileName().isEmpty() || r.logFileName().equals(logNameFor(r.fileName()))))
         .toList(); // newest first
     Instant now = Instant.now();
     for (int i = 1; i < mine.size(); i++) {
@@ -143,7 +157,6 @@ public final class Scheduler implements AutoCloseable {
       if (!beyond && !old) {
         continue;
       }
-      Path dir = Path.of(r.backupPath());
       try {
         Files.deleteIfExists(dir.resolve(r.fileName()));
         if (!r.logFileName().isEmpty()) {
@@ -160,6 +173,15 @@ public final class Scheduler implements AutoCloseable {
       LOG.info("schedule " + s.id() + " retention removed " + pruned.stream().map(BackupRecord::fileName).toList());
     }
     return pruned;
+  }
+
+  /** The names of a schedule's archives: {@code <fileNamePrefix>-<tick as 20261125T030000Z>.tar}. */
+  static Pattern names(Schedule s) {
+    return Pattern.compile(Pattern.quote(s.fileNamePrefix()) + "-\\d{8}T\\d{6}Z\\.tar");
+  }
+
+  private static String logNameFor(String fileName) {
+    return fileName.substring(0, fileName.length() - 4) + ".log";
   }
 
   /** The passphrase in a file the operator names (a Docker secret, say): first line, read at each run. */

@@ -10,7 +10,9 @@ public final class Addresses {
   /**
    * Backup jobs for any worker in the cluster: the gateway sends (request/reply) when its own
    * node's worker cannot take the job; every backup-worker verticle consumes. Body:
-   * {@code {"id","fileName","logFileName","hostPath","includeLogs","passphrase"?,"origin"}};
+   * {@code {"id","fileName","logFileName","hostPath","passphrase" | "noPassphrase": true,"origin"}}
+   * (only members, holders of a member certificate, reach this address: the event bus is mutual
+   * TLS; the worker still checks every job against its own configuration);
    * reply {@code {"backupId","nodeLocation"}} or a failure whose code is an {@code ErrorCode}
    * ordinal and whose message is the error's JSON ({@code {"code","field","message"}}).
    */

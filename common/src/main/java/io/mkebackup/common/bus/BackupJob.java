@@ -1,5 +1,6 @@
 package io.mkebackup.common.bus;
 
+import io.mkebackup.common.BackupException;
 import io.mkebackup.common.Passphrase;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
@@ -39,14 +40,42 @@ public record BackupJob(String id, Passphrase passphrase, String fileName, Strin
         .put("origin", origin);
     if (passphrase != null) {
       j.put("passphrase", new String(passphrase.chars()));
+    } else {
+      j.put("noPassphrase", true);
     }
     return j;
   }
 
+  /**
+   * Decodes a job from the event bus. An unencrypted job must say so ({@code "noPassphrase": true}),
+   * so a job that lost its passphrase is refused rather than written in the clear; the passphrase's
+   * length rule is checked here. The rest is checked by the worker's {@link JobRules}.
+   */
   public static BackupJob fromJson(JsonObject j) {
-    String p = j.getString("passphrase");
-    return new BackupJob(j.getString("id"), p == null ? null : Passphrase.of(p, "passphrase"), j.getString("fileName"),
-        j.getString("logFileName"), Path.of(j.getString("hostPath")), j.getString("origin"));
+    String p = text(j, "passphrase", false);
+    boolean noPassphrase = Boolean.TRUE.equals(j.getValue("noPassphrase"));
+    if ((p == null) != noPassphrase) {
+      throw BackupException.invalid("passphrase", p == null
+          ? "the job has no passphrase and does not say noPassphrase: true; an unencrypted backup must be asked for"
+          : "the job has both a passphrase and noPassphrase: true");
+    }
+    String hostPath = text(j, "hostPath", true);
+    if (!hostPath.startsWith("/")) {
+      throw BackupException.invalid("hostPath", "hostPath is not an absolute path");
+    }
+    return new BackupJob(text(j, "id", true), p == null ? null : Passphrase.of(p, "passphrase"),
+        text(j, "fileName", true), text(j, "logFileName", false), Path.of(hostPath), text(j, "origin", false));
+  }
+
+  private static String text(JsonObject j, String field, boolean required) {
+    Object v = j.getValue(field);
+    if (v == null && !required) {
+      return null;
+    }
+    if (!(v instanceof String s)) {
+      throw BackupException.invalid(field, field + (v == null ? " is missing from the job" : " must be a string"));
+    }
+    return s;
   }
 
   @Override

@@ -1,7 +1,6 @@
 package io.mkebackup.common.cluster;
 
 import com.hazelcast.core.HazelcastInstance;
-import com.hazelcast.map.IMap;
 import io.mkebackup.common.io.Storage;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.common.record.BackupState;
@@ -28,16 +27,16 @@ public final class BackupCatalog {
   /** Most entries kept per backup for "contents"; a larger backup's list is cut there (and says so). */
   public static final int MAX_CONTENT_ENTRIES = 50_000;
 
-  private final IMap<String, String> map;
-  private final IMap<String, String> contents;
+  private final SealedMap map;
+  private final SealedMap contents;
   private final Path mirror;
 
   /**
    * @param mirror this member's on-disk copy, or null for a client that keeps none (the CLI)
    */
   public BackupCatalog(HazelcastInstance hazelcast, Path mirror) {
-    this.map = hazelcast.getMap(ClusterSettings.CATALOG_MAP);
-    this.contents = hazelcast.getMap(ClusterSettings.CONTENTS_MAP);
+    this.map = SealedMap.of(hazelcast, ClusterSettings.CATALOG_MAP);
+    this.contents = SealedMap.of(hazelcast, ClusterSettings.CONTENTS_MAP);
     this.mirror = mirror;
   }
 

@@ -1,7 +1,6 @@
 package io.mkebackup.common.cluster;
 
 import com.hazelcast.core.HazelcastInstance;
-import com.hazelcast.map.IMap;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.vertx.core.json.JsonObject;
@@ -16,10 +15,10 @@ import java.util.Optional;
  */
 public final class BackupLock {
   static final String KEY = "backup";
-  private final IMap<String, String> map;
+  private final SealedMap map;
 
   public BackupLock(HazelcastInstance hazelcast) {
-    this.map = hazelcast.getMap(ClusterSettings.LOCK_MAP);
+    this.map = SealedMap.of(hazelcast, ClusterSettings.LOCK_MAP);
   }
 
   /**

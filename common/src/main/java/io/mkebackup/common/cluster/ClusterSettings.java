@@ -14,7 +14,8 @@ import java.util.Objects;
  * multicast), bound to one address, with failure detection short enough that a dead member's
  * backup is marked FAILED within 15 seconds.
  *
- * @param clusterName members and CLI clients only talk within one name
+ * @param clusterName the configured name; the Hazelcast cluster's name is derived from it and the
+ *     cluster secret ({@link ClusterTrust#clusterName}), so only holders of both meet
  * @param bindHost the address Hazelcast and the clustered event bus listen on
  * @param port Hazelcast's port on this member
  * @param members host:port of every manager (this one may be listed too)
@@ -67,9 +68,9 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
   }
 
   /** The member configuration: vertx-hazelcast's defaults (its event-bus maps) plus ours. */
-  public Config memberConfig() {
+  public Config memberConfig(ClusterTrust trust) {
     Config c = ConfigUtil.loadConfig();
-    c.setClusterName(clusterName);
+    trust.applyTo(c, clusterName);
     c.setInstanceName("mke-backup-" + nodeName);
     c.setProperty("hazelcast.logging.type", "jdk");
     c.setProperty("hazelcast.phone.home.enabled", "false");
@@ -104,9 +105,9 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
   }
 
   /** What the CLI uses to take the cluster's backup lock without becoming a member. */
-  public ClientConfig clientConfig() {
+  public ClientConfig clientConfig(ClusterTrust trust) {
     ClientConfig c = new ClientConfig();
-    c.setClusterName(clusterName);
+    trust.applyTo(c, clusterName);
     c.setInstanceName("mke-backup-cli-" + ProcessHandle.current().pid());
     c.setProperty("hazelcast.logging.type", "jdk");
     c.setProperty("hazelcast.client.heartbeat.interval", "1000");

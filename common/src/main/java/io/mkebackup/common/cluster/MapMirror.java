@@ -1,10 +1,6 @@
 package io.mkebackup.common.cluster;
 
-import com.hazelcast.core.EntryEvent;
-import com.hazelcast.map.IMap;
-import com.hazelcast.map.listener.EntryAddedListener;
-import com.hazelcast.map.listener.EntryRemovedListener;
-import com.hazelcast.map.listener.EntryUpdatedListener;
+import io.mkebackup.common.bus.JobRules;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,13 +22,20 @@ import java.util.stream.Stream;
  * was removed from bringing its stale copy back when it returns: a tombstone, from the cluster or
  * from any member's disk, beats a value. Keys are never reused (random ids), so tombstones never
  * need to be lifted.
+ *
+ * <p>Files are named only from keys that are UUIDs in canonical form (every key of these maps is
+ * one): a key from the cluster is not trusted to name a file, and a key like {@code ../x} is
+ * ignored. Values reach the disk only when their MAC checks ({@link SealedMap}); the files hold
+ * the plain values, as written by this member, and are sealed again when merged back.
  */
 final class MapMirror {
   private static final Logger LOG = Logger.getLogger(MapMirror.class.getName());
   static final String TOMBSTONE = ".deleted";
+  /** Keys refused so far, each logged once. */
+  private static final java.util.Set<String> REFUSED = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-  private final IMap<String, String> map;
-  private final IMap<String, Long> tombstones;
+  private final SealedMap map;
+  private final SealedMap tombstones;
   private final Path dir;
   private final String suffix;
   private final BiPredicate<String, String> diskWins;
@@ -41,7 +44,7 @@ final class MapMirror {
    * @param tombstones the removed keys, or null for a map nothing is ever removed from
    * @param diskWins given (in the map, on disk), whether the disk's value replaces the map's
    */
-  MapMirror(IMap<String, String> map, IMap<String, Long> tombstones, Path dir, String suffix,
+  MapMirror(SealedMap map, SealedMap tombstones, Path dir, String suffix,
       BiPredicate<String, String> diskWins) {
     this.map = map;
     this.tombstones = tombstones;
@@ -53,25 +56,41 @@ final class MapMirror {
   /** Starts mirroring and merges the disk's entries in; returns how many came from disk. */
   int start() throws IOException {
     Files.createDirectories(dir);
-    map.addEntryListener(new Listener(), true);
+    map.listen((key, value) -> {
+      if (validKey(key, map)) {
+        write(key + suffix, value);
+      }
+    }, key -> {
+      if (validKey(key, map)) {
+        delete(key);
+      }
+    });
     if (tombstones != null) {
-      tombstones.addEntryListener((EntryAddedListener<String, Long>) e -> buried(e.getKey(), e.getValue()), true);
+      tombstones.listen((key, removedAt) -> {
+        if (validKey(key, tombstones)) {
+          buried(key, removedAt(removedAt));
+        }
+      }, key -> { });
       for (Path f : files(TOMBSTONE)) {
         String key = key(f, TOMBSTONE);
         try {
-          tombstones.putIfAbsent(key, Long.parseLong(Files.readString(f).trim()));
+          tombstones.putIfAbsent(key, Long.toString(Long.parseLong(Files.readString(f).trim())));
         } catch (NumberFormatException e) {
-          tombstones.putIfAbsent(key, Files.getLastModifiedTime(f).toMillis());
+          tombstones.putIfAbsent(key, Long.toString(Files.getLastModifiedTime(f).toMillis()));
         }
       }
       // A member that started alone may have brought a removed key back before the member that
       // knew of its removal joined: take it out again.
-      for (Map.Entry<String, Long> t : tombstones.entrySet()) {
+      for (Map.Entry<String, String> t : tombstones.entrySet()) {
+        if (!validKey(t.getKey(), tombstones)) {
+          continue;
+        }
+        long at = removedAt(t.getValue());
         if (map.remove(t.getKey()) != null) {
-          LOG.info("removed " + t.getKey() + " again: it was removed at " + java.time.Instant.ofEpochMilli(t.getValue())
+          LOG.info("removed " + t.getKey() + " again: it was removed at " + java.time.Instant.ofEpochMilli(at)
               + " while a member holding a copy was down");
         }
-        buried(t.getKey(), t.getValue());
+        buried(t.getKey(), at);
       }
     }
     int loaded = 0;
@@ -92,20 +111,49 @@ final class MapMirror {
       }
     }
     for (Map.Entry<String, String> e : map.entrySet()) {
-      write(e.getKey() + suffix, e.getValue());
+      if (validKey(e.getKey(), map)) {
+        write(e.getKey() + suffix, e.getValue());
+      }
     }
     return loaded;
   }
 
   /**
+   * Whether a key may name a file: a UUID in canonical form. Any other key came from something
+   * that is not a manager; it is logged once and never touches the disk.
+   */
+  static boolean validKey(String key) {
+    return JobRules.isUuid(key);
+  }
+
+  private static boolean validKey(String key, SealedMap from) {
+    if (validKey(key)) {
+      return true;
+    }
+    if (REFUSED.size() < ValueSeal.MAX_LOGGED && REFUSED.add(from.name() + "\u0000" + key)) {
+      LOG.warning("ignoring key " + ValueSeal.printable(key) + " in cluster map " + from.name()
+          + ": not an id a manager makes, so it names no file");
+    }
+    return false;
+  }
+
+  private static long removedAt(String value) {
+    try {
+      return Long.parseLong(value.trim());
+    } catch (NumberFormatException e) {
+      return System.currentTimeMillis();
+    }
+  }
+
+  /**
    * This mirror's files with the given suffix: not temporary ones, and not another mirror's (a
-   * longer suffix ending in ours, x.contents.json against .json, leaves a dot in the key).
+   * longer suffix ending in ours, x.contents.json against .json, leaves no UUID as the key).
    */
   private java.util.List<Path> files(String withSuffix) throws IOException {
     try (Stream<Path> files = Files.list(dir)) {
       return files.filter(f -> {
         String name = f.getFileName().toString();
-        return name.endsWith(withSuffix) && !name.startsWith(".") && !key(f, withSuffix).contains(".");
+        return name.endsWith(withSuffix) && !name.startsWith(".") && validKey(key(f, withSuffix));
       }).toList();
     }
   }
@@ -123,14 +171,23 @@ final class MapMirror {
 
   private void delete(String key) {
     try {
-      Files.deleteIfExists(dir.resolve(key + suffix));
+      Files.deleteIfExists(inDir(key + suffix));
     } catch (IOException e) {
       LOG.warning("cannot remove " + key + " from " + dir + ": " + e.getMessage());
     }
   }
 
+  /** The file of that name in this mirror's directory; never a path that leaves it. */
+  private Path inDir(String fileName) {
+    Path file = dir.resolve(fileName).normalize();
+    if (!dir.normalize().equals(file.getParent())) {
+      throw new IllegalArgumentException("not a file name of " + dir + ": " + ValueSeal.printable(fileName));
+    }
+    return file;
+  }
+
   private void write(String fileName, String value) {
-    Path file = dir.resolve(fileName);
+    Path file = inDir(fileName);
     Path tmp = dir.resolve("." + fileName + "." + UUID.randomUUID() + ".tmp");
     try {
       Files.writeString(tmp, value, StandardCharsets.UTF_8);
@@ -142,24 +199,6 @@ final class MapMirror {
       } catch (IOException ignored) {
         // nothing more to do
       }
-    }
-  }
-
-  private final class Listener implements EntryAddedListener<String, String>, EntryUpdatedListener<String, String>,
-      EntryRemovedListener<String, String> {
-    @Override
-    public void entryAdded(EntryEvent<String, String> event) {
-      write(event.getKey() + suffix, event.getValue());
-    }
-
-    @Override
-    public void entryUpdated(EntryEvent<String, String> event) {
-      write(event.getKey() + suffix, event.getValue());
-    }
-
-    @Override
-    public void entryRemoved(EntryEvent<String, String> event) {
-      delete(event.getKey());
     }
   }
 }

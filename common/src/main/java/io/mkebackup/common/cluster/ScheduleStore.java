@@ -1,7 +1,6 @@
 package io.mkebackup.common.cluster;
 
 import com.hazelcast.core.HazelcastInstance;
-import com.hazelcast.map.IMap;
 import io.mkebackup.common.schedule.Schedule;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -15,13 +14,13 @@ import java.util.Optional;
  * Blocking calls: use them off the event loop.
  */
 public final class ScheduleStore {
-  private final IMap<String, String> map;
-  private final IMap<String, Long> deleted;
+  private final SealedMap map;
+  private final SealedMap deleted;
   private final Path mirror;
 
   public ScheduleStore(HazelcastInstance hazelcast, Path mirror) {
-    this.map = hazelcast.getMap(ClusterSettings.SCHEDULE_MAP);
-    this.deleted = hazelcast.getMap(ClusterSettings.DELETED_SCHEDULE_MAP);
+    this.map = SealedMap.of(hazelcast, ClusterSettings.SCHEDULE_MAP);
+    this.deleted = SealedMap.of(hazelcast, ClusterSettings.DELETED_SCHEDULE_MAP);
     this.mirror = mirror;
   }
 
@@ -46,7 +45,7 @@ public final class ScheduleStore {
     if (!map.containsKey(id)) {
       return false;
     }
-    deleted.set(id, System.currentTimeMillis());
+    deleted.set(id, Long.toString(System.currentTimeMillis()));
     return map.remove(id) != null;
   }
 

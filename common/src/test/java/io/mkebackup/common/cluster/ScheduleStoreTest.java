@@ -32,6 +32,7 @@ class ScheduleStoreTest {
   @TempDir
   Path dirB;
   final String cluster = "schedules-" + UUID.randomUUID();
+  final ClusterTrust trust = ClusterTrust.derive(ClusterSecret.of(UUID.randomUUID().toString().getBytes(), "test"));
   final int portA = freePort();
   final int portB = freePort();
   final List<HazelcastInstance> started = new ArrayList<>();
@@ -97,7 +98,7 @@ class ScheduleStoreTest {
   HazelcastInstance member(String node, int port) {
     ClusterSettings s = new ClusterSettings(cluster, "127.0.0.1", port,
         List.of("127.0.0.1:" + portA, "127.0.0.1:" + portB), node + "-" + UUID.randomUUID());
-    HazelcastInstance h = Hazelcast.newHazelcastInstance(s.memberConfig());
+    HazelcastInstance h = Hazelcast.newHazelcastInstance(s.memberConfig(trust));
     started.add(h);
     return h;
   }

@@ -69,6 +69,11 @@ public final class BackupCommand implements Callable<Integer> {
       description = "the backup cluster's name (default: ${DEFAULT-VALUE}; env MKE_BACKUP_CLUSTER_NAME)")
   String clusterName;
 
+  @Option(names = "--cluster-secret-file", paramLabel = "FILE", defaultValue = "${env:MKE_BACKUP_CLUSTER_SECRET_FILE}",
+      description = "the file holding the backup cluster's secret, as the managers' clusterSecretFile; without it"
+          + " the secret is derived from this MKE manager's cluster root CA (env MKE_BACKUP_CLUSTER_SECRET_FILE)")
+  Path clusterSecretFile;
+
   @Override
   public Integer call() {
     PrintWriter err = spec.commandLine().getErr();
@@ -89,7 +94,7 @@ public final class BackupCommand implements Callable<Integer> {
     String id = UUID.randomUUID().toString();
     OutputStream stdout = file == null ? new FileOutputStream(FileDescriptor.out) : null;
     try (Passphrase p = passphrase == null ? null : Passphrases.fromOption(passphrase, System.in);
-        ClusterLease lease = ClusterLease.take(clusterMembers, clusterName, engine.toConfig().nodeName(), id,
+        ClusterLease lease = ClusterLease.take(clusterMembers, clusterName, clusterSecretFile, engine.toConfig(), id,
             p != null, file, logFile)) {
       if (debug) {
         Logging.cli(true);

@@ -7,14 +7,17 @@ import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.cluster.ClusterSettings;
+import io.mkebackup.common.cluster.ClusterTrust;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.worker.engine.BackupResult;
+import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.source.ClusterRootCa;
 import java.nio.file.Path;
 import java.util.List;
 
 /**
  * The CLI's share of the cluster: when cluster members are configured, a backup from the CLI
- * joins as a Hazelcast client, takes the same lock the managers take (freed by Hazelcast if this
+ * joins as a Hazelcast client (with the cluster secret, as the managers: the CLI runs on one), takes the same lock the managers take (freed by Hazelcast if this
  * process dies) and records itself in the catalog; without members it does nothing.
  */
 final class ClusterLease implements AutoCloseable {
@@ -30,19 +33,27 @@ final class ClusterLease implements AutoCloseable {
     this.record = record;
   }
 
-  static ClusterLease take(List<String> members, String clusterName, String node, String id, boolean encrypted,
-      Path file, Path logFile) {
+  /**
+   * @param secretFile the cluster secret's file, or null to derive the secret from this manager's
+   *     MKE cluster root CA as the managers do
+   */
+  static ClusterLease take(List<String> members, String clusterName, Path secretFile, EngineConfig engine, String id,
+      boolean encrypted, Path file, Path logFile) {
     if (members == null || members.isEmpty()) {
       return new ClusterLease(null, null, null, null);
     }
+    String node = engine.nodeName();
+    ClusterTrust trust = ClusterTrust.derive(ClusterRootCa.secret(secretFile, "--cluster-secret-file", engine));
     HazelcastInstance client;
     try {
       client = HazelcastClient.newHazelcastClient(
-          new ClusterSettings(clusterName, "127.0.0.1", 0, members, node).clientConfig());
+          new ClusterSettings(clusterName, "127.0.0.1", 0, members, node).clientConfig(trust));
     } catch (RuntimeException e) {
       throw new BackupException(ErrorCode.CLUSTER_UNAVAILABLE, "--cluster-members", "cannot reach the backup cluster "
           + clusterName + " at " + members + " (" + e.getMessage() + "); without its lock this backup could run"
-          + " beside another, so it does not start. Check the managers, or drop --cluster-members", e);
+          + " beside another, so it does not start. Check the managers (they log 'trust fingerprint "
+          + trust.fingerprint() + "' when they hold the same cluster secret as this host), or drop --cluster-members",
+          e);
     }
     try {
       BackupLock lock = new BackupLock(client);

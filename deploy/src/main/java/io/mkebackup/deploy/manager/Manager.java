@@ -4,7 +4,9 @@ import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.bus.Addresses;
 import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.cluster.BackupLock;
+import io.mkebackup.common.bus.JobRules;
 import io.mkebackup.common.cluster.ClusterSettings;
+import io.mkebackup.common.cluster.ClusterTrust;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.gateway.ApiGatewayVerticle;
 import io.mkebackup.gateway.GatewayConfig;
@@ -17,6 +19,7 @@ import io.mkebackup.worker.service.OrphanReaper;
 import io.mkebackup.worker.service.Scheduler;
 import io.mkebackup.worker.service.BackupMetrics;
 import io.mkebackup.worker.service.Readiness;
+import io.mkebackup.worker.source.ClusterRootCa;
 import io.mkebackup.gateway.Operations;
 import io.mkebackup.common.cluster.ScheduleStore;
 import io.vertx.config.ConfigRetriever;
@@ -24,7 +27,6 @@ import io.vertx.config.ConfigRetrieverOptions;
 import io.vertx.config.ConfigStoreOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
@@ -128,17 +130,15 @@ public final class Manager implements AutoCloseable {
     ClusterSettings settings = new ClusterSettings(config.clusterName(), clusterHost, config.clusterPort(),
         ClusterSettings.expand(config.clusterMembers().isEmpty() ? List.of(clusterHost + ":" + config.clusterPort())
             : config.clusterMembers()), config.nodeName());
-    HazelcastClusterManager clusterManager = new HazelcastClusterManager(settings.memberConfig());
+    ClusterTrust trust = ClusterTrust.derive(ClusterRootCa.secret(config.clusterSecretFile(), "clusterSecretFile",
+        config.engine()));
+    ForeignMembers.watch(trust.fingerprint());
+    HazelcastClusterManager clusterManager = new HazelcastClusterManager(settings.memberConfig(trust));
     VertxOptions options = new VertxOptions()
         // The event bus between members carries jobs (a job's passphrase when it goes to another
-        // member's worker) and progress: TLS with each member's certificate. Members do not check
-        // each other's self-signed certificates (no shared CA), so this stops listening, not an
-        // active man in the middle; keep the members on a private network.
-        .setEventBusOptions(new EventBusOptions().setHost(clusterHost).setPort(0)
-            .setSsl(true)
-            .setKeyCertOptions(new io.vertx.core.net.PemKeyCertOptions()
-                .setCertPath(pem.cert().toString()).setKeyPath(pem.key().toString()))
-            .setTrustAll(true))
+        // member's worker) and progress: mutual TLS, each member with a certificate of the CA
+        // derived from the cluster secret.
+        .setEventBusOptions(trust.eventBusOptions(clusterHost, config.nodeName()))
         .setMetricsOptions(new io.vertx.micrometer.MicrometerMetricsOptions().setEnabled(true)
             .setJvmMetricsEnabled(true)
             .setPrometheusOptions(new io.vertx.micrometer.VertxPrometheusOptions().setEnabled(true)))
@@ -162,7 +162,8 @@ public final class Manager implements AutoCloseable {
       reaper.start();
       BackupLock lock = new BackupLock(hazelcast);
       String memberId = hazelcast.getCluster().getLocalMember().getUuid().toString();
-      BackupService service = new BackupService(config.engine(), catalog, lock, memberId, publisher);
+      BackupService service = new BackupService(config.engine(), new JobRules(realRoots, config.defaultBackupDir()),
+          catalog, lock, memberId, publisher);
       BackupMetrics metrics = new BackupMetrics(io.vertx.micrometer.backends.BackendRegistries.getDefaultNow(),
           catalog, lock, hazelcast);
       service.meter(metrics);
@@ -191,7 +192,9 @@ public final class Manager implements AutoCloseable {
           schedules, operations);
       vertx.deployVerticle(api).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       LOG.info("manager " + node + " ready at https://" + clusterHost + ":" + api.actualPort() + " (cluster "
-          + config.clusterName() + ", cluster members: " + hazelcast.getCluster().getMembers().size() + "; " + loaded
+          + config.clusterName() + ", trust fingerprint " + trust.fingerprint() + " from " + trust.source()
+          + ", event bus on " + clusterManager.getNodeInfo().host() + ":" + clusterManager.getNodeInfo().port()
+          + " (mutual TLS), cluster members: " + hazelcast.getCluster().getMembers().size() + "; " + loaded
           + " records restored from " + config.dataDir().resolve("catalog") + ")");
       return new Manager(vertx, service, reaper, scheduler);
     } catch (Exception e) {

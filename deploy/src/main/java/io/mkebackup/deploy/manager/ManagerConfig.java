@@ -46,13 +46,15 @@ public record ManagerConfig(
     String adminUsername,
     String adminPasswordHash,
     List<UserAccount> users,
-    boolean workerEnabled) {
+    boolean workerEnabled,
+    Path clusterSecretFile) {
 
   /** JSON key -> environment variable, in README order. */
   public static final Map<String, String> KEYS = keys(
       "nodeName", "MKE_BACKUP_NODE_NAME",
       "bindAddress", "MKE_BACKUP_BIND_ADDRESS",
       "clusterName", "MKE_BACKUP_CLUSTER_NAME",
+      "clusterSecretFile", "MKE_BACKUP_CLUSTER_SECRET_FILE",
       "clusterPort", "MKE_BACKUP_CLUSTER_PORT",
       "clusterMembers", "MKE_BACKUP_CLUSTER_MEMBERS",
       "httpsPort", "MKE_BACKUP_HTTPS_PORT",
@@ -166,7 +168,7 @@ public record ManagerConfig(
         r.path("tlsCert", null), r.path("tlsKey", null), roots, defaultDir, dataDir,
         r.string("dockerHost", EngineConfig.DEFAULT_DOCKER_HOST), etcd, r.string("volumePrefix", ""), mode,
         io.mkebackup.deploy.cli.EngineOptions.rate(r.decimal("maxRateMib", 0), "maxRateMib"), Duration.ofSeconds(ttl),
-        adminUser, hash, users, r.bool("worker", true));
+        adminUser, hash, users, r.bool("worker", true), r.path("clusterSecretFile", null));
   }
 
   public EngineConfig engine() {
@@ -177,7 +179,7 @@ public record ManagerConfig(
   @Override
   public String toString() {
     return "ManagerConfig[node=" + nodeName + ", bind=" + bindAddress + ", cluster=" + clusterName + " "
-        + clusterMembers + ", https=" + httpsPort + ", roots=" + allowedRoots + ", defaultDir=" + defaultBackupDir
+        + clusterMembers + (clusterSecretFile == null ? "" : ", secret file " + clusterSecretFile) + ", https=" + httpsPort + ", roots=" + allowedRoots + ", defaultDir=" + defaultBackupDir
         + ", dataDir=" + dataDir + ", docker=" + dockerHost + ", etcd=" + (etcd == null ? "none" : etcd.url())
         + ", users=" + users.stream().map(UserAccount::username).toList()
         + (workerEnabled ? "" : ", worker disabled") + "]";

@@ -6,6 +6,7 @@ import io.mkebackup.common.record.BackupState;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
@@ -47,6 +48,13 @@ class LocalClusterScriptIT {
           assertThat(Integer.parseInt(m.group(3))).isEqualTo(https + i);
         }
         List<Path> dataDirs = List.of(dir.resolve("manager-1"), dir.resolve("manager-2"), dir.resolve("manager-3"));
+        // The managers hold the secret the script made, readable by root only, and say so.
+        Path secret = dir.resolve("cluster-secret");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(secret))).isEqualTo("rw-------");
+        for (Path d : dataDirs) {
+          assertThat(Files.readString(d.resolve("manager.log"))).contains("from clusterSecretFile " + secret)
+              .doesNotContain(Files.readString(secret).strip());
+        }
         Api api = new Api(https + 2, dataDirs);
         String token = api.login("admin", password);
         Api.Response r = api.post("/api/ucp/backup", new JsonObject().put("noPassphrase", true)

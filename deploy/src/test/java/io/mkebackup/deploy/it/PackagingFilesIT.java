@@ -27,6 +27,7 @@ class PackagingFilesIT {
     assertThat(r.exit()).as(r.text()).isZero();
     assertThat(r.text()).contains("mode: global").contains("node.role == manager")
         .contains("MKE_BACKUP_CLUSTER_MEMBERS: tasks.manager:5701")
-        .contains("/var/run/docker.sock");
+        .contains("/var/run/docker.sock")
+        .contains("MKE_BACKUP_CLUSTER_SECRET_FILE: /run/secrets/mke_backup_cluster_secret");
   }
 }

@@ -1,0 +1,174 @@
+package io.mkebackup.common.cluster;
+
+import com.hazelcast.core.EntryEvent;
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
+import com.hazelcast.map.listener.EntryAddedListener;
+import com.hazelcast.map.listener.EntryRemovedListener;
+import com.hazelcast.map.listener.EntryUpdatedListener;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+
+/**
+ * A cluster map of strings whose values carry a MAC ({@link ValueSeal}): what goes in is sealed,
+ * what comes out is checked, and a value that fails the check reads as absent. The stores use it
+ * as they would the map; locks and key-only calls go straight to Hazelcast.
+ */
+public final class SealedMap {
+  /** How often putIfAbsent retries when its replacement of a forged value races another writer. */
+  private static final int PUT_ATTEMPTS = 10;
+
+  private final IMap<String, String> map;
+  private final ValueSeal seal;
+
+  private SealedMap(IMap<String, String> map, ValueSeal seal) {
+    this.map = map;
+    this.seal = seal;
+  }
+
+  /** The named map of this instance, sealed with the instance's cluster trust. */
+  public static SealedMap of(HazelcastInstance hazelcast, String name) {
+    return new SealedMap(hazelcast.getMap(name), ClusterTrust.of(hazelcast).seal());
+  }
+
+  public String name() {
+    return map.getName();
+  }
+
+  public String get(String key) {
+    return seal.unseal(name(), key, map.get(key));
+  }
+
+  public boolean containsKey(String key) {
+    return get(key) != null;
+  }
+
+  public void set(String key, String value) {
+    map.set(key, seal.seal(name(), key, value));
+  }
+
+  public void set(String key, String value, long ttl, TimeUnit unit) {
+    map.set(key, seal.seal(name(), key, value), ttl, unit);
+  }
+
+  /**
+   * Puts the value unless a genuine one is there, and returns that one (null when this call put
+   * its value). A forged value in the way is replaced, as if it were absent.
+   */
+  public String putIfAbsent(String key, String value) {
+    String sealed = seal.seal(name(), key, value);
+    for (int i = 0; i < PUT_ATTEMPTS; i++) {
+      String prior = map.putIfAbsent(key, sealed);
+      if (prior == null) {
+        return null;
+      }
+      String genuine = seal.unseal(name(), key, prior);
+      if (genuine != null) {
+        return genuine;
+      }
+      if (map.replace(key, prior, sealed)) {
+        return null;
+      }
+    }
+    throw new IllegalStateException("cluster map " + name() + ": the value of " + ValueSeal.printable(key)
+        + " keeps changing under this write");
+  }
+
+  /** Compare-and-set: the seal is deterministic, so the expected value's seal is what the map holds. */
+  public boolean replace(String key, String expected, String next) {
+    return map.replace(key, seal.seal(name(), key, expected), seal.seal(name(), key, next));
+  }
+
+  /** Removes the entry; returns its value when it was genuine. */
+  public String remove(String key) {
+    return seal.unseal(name(), key, map.remove(key));
+  }
+
+  public void delete(String key) {
+    map.delete(key);
+  }
+
+  /** The genuine values. */
+  public Collection<String> values() {
+    return entries().values();
+  }
+
+  /** The genuine entries. */
+  public Set<Map.Entry<String, String>> entrySet() {
+    return entries().entrySet();
+  }
+
+  private Map<String, String> entries() {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e : map.entrySet()) {
+      String v = seal.unseal(name(), e.getKey(), e.getValue());
+      if (v != null) {
+        out.put(e.getKey(), v);
+      }
+    }
+    return out;
+  }
+
+  public boolean tryLock(String key) {
+    return map.tryLock(key);
+  }
+
+  public void lock(String key) {
+    map.lock(key);
+  }
+
+  public void unlock(String key) {
+    map.unlock(key);
+  }
+
+  public boolean isLocked(String key) {
+    return map.isLocked(key);
+  }
+
+  /**
+   * Follows changes: {@code put} gets each genuine value added or updated (forged ones are
+   * skipped), {@code removed} each key removed.
+   */
+  public UUID listen(BiConsumer<String, String> put, Consumer<String> removed) {
+    return map.addEntryListener(new Listener(put, removed), true);
+  }
+
+  private final class Listener implements EntryAddedListener<String, String>, EntryUpdatedListener<String, String>,
+      EntryRemovedListener<String, String> {
+    private final BiConsumer<String, String> put;
+    private final Consumer<String> removed;
+
+    Listener(BiConsumer<String, String> put, Consumer<String> removed) {
+      this.put = put;
+      this.removed = removed;
+    }
+
+    @Override
+    public void entryAdded(EntryEvent<String, String> event) {
+      changed(event);
+    }
+
+    @Override
+    public void entryUpdated(EntryEvent<String, String> event) {
+      changed(event);
+    }
+
+    private void changed(EntryEvent<String, String> event) {
+      String v = seal.unseal(name(), event.getKey(), event.getValue());
+      if (v != null) {
+        put.accept(event.getKey(), v);
+      }
+    }
+
+    @Override
+    public void entryRemoved(EntryEvent<String, String> event) {
+      removed.accept(event.getKey());
+    }
+  }
+}
