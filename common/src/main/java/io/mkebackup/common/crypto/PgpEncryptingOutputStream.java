@@ -8,9 +8,6 @@ import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Arrays;
-import javax.crypto.Cipher;
-import javax.crypto.spec.IvParameterSpec;
-import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Encrypts a stream as an OpenPGP (RFC 4880) passphrase-encrypted message that stock GnuPG 2.2
@@ -20,7 +17,7 @@ import javax.crypto.spec.SecretKeySpec;
  *
  * <p>Both the literal packet and the encrypted packet are written with 1 MiB partial body lengths,
  * so nothing needs the total size in advance and memory stays at two fixed buffers. The packets
- * are framed here around the JCE's AES/CFB and SHA-1 because Bouncy Castle's stock generator feeds
+ * are framed here around AES/CFB ({@link AesCfb}) and the JCE's SHA-1 because Bouncy Castle's stock generator feeds
  * the partial-packet stream one byte at a time (see DESIGN.md), which caps throughput well below
  * GnuPG; the framing is proved in tests by both gpg and Bouncy Castle's reader.
  */
@@ -73,14 +70,14 @@ public final class PgpEncryptingOutputStream extends OutputStream {
     SecureRandom random = new SecureRandom();
     byte[] salt = new byte[8];
     random.nextBytes(salt);
+    AesCfb.warmUp();
     byte[] key = deriveKey(passphrase, salt, S2K_COUNT_OCTET);
-    Cipher cipher;
+    AesCfb cipher;
     try {
-      cipher = Cipher.getInstance("AES/CFB/NoPadding");
-      cipher.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "AES"), new IvParameterSpec(new byte[16]));
+      cipher = AesCfb.encryptor(key, new byte[16]);
       mdc = MessageDigest.getInstance("SHA-1");
     } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("this JVM lacks AES/CFB or SHA-1", e);
+      throw new IllegalStateException("this JVM lacks AES or SHA-1", e);
     } finally {
       Arrays.fill(key, (byte) 0);
     }
