@@ -125,29 +125,7 @@ public final class PgpEncryptingOutputStream extends OutputStream {
 
   /** RFC 4880 3.7.1.3: SHA-256 over (salt || passphrase) repeated to the coded count. */
   static byte[] deriveKey(Passphrase passphrase, byte[] salt, int countOctet) {
-    byte[] pass = passphrase.utf8();
-    try {
-      MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      long count = (16L + (countOctet & 15)) << ((countOctet >> 4) + 6);
-      int unit = salt.length + pass.length;
-      long total = Math.max(count, unit);
-      byte[] block = new byte[Math.max(1, 65536 / unit) * unit];
-      for (int i = 0; i < block.length; i += unit) {
-        System.arraycopy(salt, 0, block, i, salt.length);
-        System.arraycopy(pass, 0, block, i + salt.length, pass.length);
-      }
-      for (long left = total; left > 0; ) {
-        int n = (int) Math.min(block.length, left);
-        sha.update(block, 0, n);
-        left -= n;
-      }
-      Arrays.fill(block, (byte) 0);
-      return sha.digest();
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("this JVM lacks SHA-256", e);
-    } finally {
-      Arrays.fill(pass, (byte) 0);
-    }
+    return S2k.deriveKey("SHA-256", S2k.ITERATED_SALTED, salt, countOctet, passphrase, 32);
   }
 
   @Override
