@@ -25,7 +25,8 @@ public final class AesCfb {
   /** 32 KiB: small enough that a few hundred MB make thousands of calls, large enough to amortize one. */
   static final int SLICE = 32 * 1024;
   private static final int BLOCK = 16;
-  private static volatile boolean warm;
+  private static volatile boolean warmEncryptor;
+  private static volatile boolean warmDecryptor;
 
   private final Cipher blocks;
   /** [0, 16): the keystream of the current block; [16, 16 + SLICE): the block cipher's output. */
@@ -66,28 +67,28 @@ public final class AesCfb {
   }
 
   /**
-   * Runs both directions on a throwaway key until C2 has compiled the calling code, so that even
-   * the first megabytes of a real stream go through the multi-block AES-NI stubs. Once per JVM;
-   * about 100 ms.
+   * Runs this direction on a throwaway key until C2 has compiled the calling code, so that even
+   * the first megabytes of a real stream go through the multi-block AES-NI stubs. Once per JVM and
+   * direction; about 100 ms.
    */
-  public static void warmUp() {
-    if (warm) {
+  public static void warmUp(boolean encrypting) {
+    if (encrypting ? warmEncryptor : warmDecryptor) {
       return;
     }
     try {
       byte[] buffer = new byte[256];
-      byte[] key = new byte[32];
-      byte[] iv = new byte[16];
-      AesCfb enc = encryptor(key, iv);
-      AesCfb dec = decryptor(key, iv);
+      AesCfb cfb = encrypting ? encryptor(new byte[32], new byte[16]) : decryptor(new byte[32], new byte[16]);
       for (int i = 0; i < 12_000; i++) {
-        enc.update(buffer, 0, buffer.length, buffer, 0);
-        dec.update(buffer, 0, buffer.length, buffer, 0);
+        cfb.update(buffer, 0, buffer.length, buffer, 0);
       }
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("this JVM lacks AES", e);
     }
-    warm = true;
+    if (encrypting) {
+      warmEncryptor = true;
+    } else {
+      warmDecryptor = true;
+    }
   }
 
   /**
