@@ -42,8 +42,8 @@ public final class ArchiveVerifier {
   public static VerifyReport verify(InputStream raw, Passphrase passphrase, String field) throws IOException {
     BufferedInputStream buffered = new BufferedInputStream(raw, 1 << 16);
     boolean encrypted = PgpDecryption.isOpenPgp(buffered);
-    TailTracker plain = new TailTracker(PgpDecryption.open(buffered, passphrase, field));
-    try {
+    // Closed when done, so a decrypting thread stopped by a failure early in the archive ends too.
+    try (TailTracker plain = new TailTracker(PgpDecryption.open(buffered, passphrase, field))) {
       return read(plain, encrypted);
     } catch (BackupException e) {
       throw e;

@@ -1,5 +1,6 @@
 package io.mkebackup.common.crypto;
 
+import io.mkebackup.common.io.BulkInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,7 +9,7 @@ import java.io.InputStream;
  * The body of one OpenPGP packet, read through its partial-length parts or to the end of the
  * enclosing data when its length is indeterminate. A body cut short throws EOFException.
  */
-final class PacketBodyInputStream extends InputStream {
+final class PacketBodyInputStream extends BulkInputStream {
   private final InputStream in;
   private final boolean indeterminate;
   /** Octets left in the current part. */
@@ -21,13 +22,6 @@ final class PacketBodyInputStream extends InputStream {
     this.indeterminate = header.indeterminate();
     this.left = Math.max(0, header.length());
     this.partial = header.partial();
-  }
-
-  @Override
-  public int read() throws IOException {
-    byte[] one = new byte[1];
-    int n = read(one, 0, 1);
-    return n < 0 ? -1 : one[0] & 0xFF;
   }
 
   @Override

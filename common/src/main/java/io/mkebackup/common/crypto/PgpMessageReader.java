@@ -4,6 +4,7 @@ import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
 import io.mkebackup.common.io.AsyncInputStream;
+import io.mkebackup.common.io.BulkInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -141,7 +142,7 @@ final class PgpMessageReader {
    * The literal data, with what follows it checked when it ends: the rest of the encrypted data
    * is read (which checks the MDC) and the archive must end with that packet, as gpg requires.
    */
-  private static final class Message extends InputStream {
+  private static final class Message extends BulkInputStream {
     private final InputStream raw;
     private final SeipdDecryptingInputStream plain;
     private InputStream decompressed;
@@ -181,13 +182,6 @@ final class PgpMessageReader {
         throw new EOFException("the literal packet ends in its header (format " + format + ")");
       }
       return data;
-    }
-
-    @Override
-    public int read() throws IOException {
-      byte[] one = new byte[1];
-      int n = read(one, 0, 1);
-      return n < 0 ? -1 : one[0] & 0xFF;
     }
 
     @Override

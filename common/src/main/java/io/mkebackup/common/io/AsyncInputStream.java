@@ -12,7 +12,7 @@ import java.util.concurrent.BlockingQueue;
  * + 1} buffers of {@code bufferSize} bytes. A failure of the source reaches the reader where it
  * happened in the stream, and again on every later read.
  */
-public final class AsyncInputStream extends InputStream {
+public final class AsyncInputStream extends BulkInputStream {
   private record Chunk(byte[] buffer, int length, Throwable failure) {}
 
   private final InputStream source;
@@ -50,13 +50,6 @@ public final class AsyncInputStream extends InputStream {
     } catch (Throwable t) {
       full.offer(new Chunk(null, 0, t));
     }
-  }
-
-  @Override
-  public int read() throws IOException {
-    byte[] one = new byte[1];
-    int n = read(one, 0, 1);
-    return n < 0 ? -1 : one[0] & 0xFF;
   }
 
   @Override
