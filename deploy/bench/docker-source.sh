@@ -12,6 +12,7 @@ set -euo pipefail
 self=$(readlink -f "$0")
 [ "$(id -u)" = 0 ] || exec sudo -E "$self" "$@"
 cd "$(dirname "$self")/../.."
+. deploy/bench/lib.sh
 
 rounds=${ROUNDS:-5}
 mib=${MIB_PER_VOLUME:-720}
@@ -47,26 +48,6 @@ run_mke() {
     > /dev/null 2>&1
 }
 
-declare -A times
-names=(docker_cp mke)
-for r in $(seq 1 "$rounds"); do
-  for n in "${names[@]}"; do
-    t0=$(date +%s.%N)
-    "run_$n"
-    t1=$(date +%s.%N)
-    times[$n]="${times[$n]:-} $(echo "$t1 - $t0" | bc)"
-  done
-  echo "round $r:$(for n in "${names[@]}"; do printf ' %s=%ss' "$n" "$(echo "${times[$n]}" | awk '{print $NF}')"; done)"
-done
-
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-declare -A med
-printf '\n%-44s %10s %12s\n' "run (median of $rounds)" "seconds" "MB/s"
-labels=([0]="docker cp <helper>:/vol/<volume> - (each)" [1]="mke-backup backup --source docker")
-for i in "${!names[@]}"; do
-  n=${names[$i]}
-  med[$n]=$(echo "${times[$n]}" | median)
-  printf '%-44s %10.2f %12.0f\n' "${labels[$i]}" "${med[$n]}" "$(echo "$bytes / ${med[$n]} / 1000000" | bc -l)"
-done
-printf '\n--source docker: mke-backup is %.2fx the throughput of docker cp (target >= 0.8)\n' \
-  "$(echo "${med[docker_cp]} / ${med[mke]}" | bc -l)"
+time_rounds "$rounds" "$bytes" "docker_cp:docker cp <helper>:/vol/<volume> - (each)" \
+  "mke:mke-backup backup --source docker"
+printf '\n--source docker: mke-backup is %.2fx the throughput of docker cp (target >= 0.8)\n' "$(ratio mke docker_cp)"

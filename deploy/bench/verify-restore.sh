@@ -10,6 +10,7 @@ set -euo pipefail
 self=$(readlink -f "$0")
 [ "$(id -u)" = 0 ] || exec sudo -E "$self" "$@"
 cd "$(dirname "$self")/../.."
+. deploy/bench/lib.sh
 
 rounds=${ROUNDS:-5}
 mib=${MIB_PER_VOLUME:-720}
@@ -51,27 +52,8 @@ run_restore() {
   sync
 }
 
-declare -A times
-names=(gpg_tar verify restore)
-for r in $(seq 1 "$rounds"); do
-  for n in "${names[@]}"; do
-    rm -rf "$out/x"; remove_restored; sync
-    t0=$(date +%s.%N)
-    "run_$n"
-    t1=$(date +%s.%N)
-    times[$n]="${times[$n]:-} $(echo "$t1 - $t0" | bc)"
-  done
-  echo "round $r:$(for n in "${names[@]}"; do printf ' %s=%ss' "$n" "$(echo "${times[$n]}" | awk '{print $NF}')"; done)"
-done
-
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-declare -A med
-printf '\n%-34s %10s %12s\n' "run (median of $rounds)" "seconds" "MB/s"
-labels=([0]="gpg --decrypt | tar -x" [1]="mke-backup verify" [2]="mke-backup restore")
-for i in "${!names[@]}"; do
-  n=${names[$i]}
-  med[$n]=$(echo "${times[$n]}" | median)
-  printf '%-34s %10.2f %12.0f\n' "${labels[$i]}" "${med[$n]}" "$(echo "$bytes / ${med[$n]} / 1000000" | bc -l)"
-done
-printf '\nverify:  %.2fx the throughput of gpg --decrypt | tar -x (target >= 1.0)\n' "$(echo "${med[gpg_tar]} / ${med[verify]}" | bc -l)"
-printf 'restore: %.2fx the throughput of gpg --decrypt | tar -x (target >= 1.0)\n' "$(echo "${med[gpg_tar]} / ${med[restore]}" | bc -l)"
+before_run() { rm -rf "$out/x"; remove_restored; sync; }
+time_rounds "$rounds" "$bytes" "gpg_tar:gpg --decrypt | tar -x" "verify:mke-backup verify" \
+  "restore:mke-backup restore"
+printf '\nverify:  %.2fx the throughput of gpg --decrypt | tar -x (target >= 1.0)\n' "$(ratio verify gpg_tar)"
+printf 'restore: %.2fx the throughput of gpg --decrypt | tar -x (target >= 1.0)\n' "$(ratio restore gpg_tar)"
