@@ -21,7 +21,8 @@ import org.apache.commons.compress.compressors.bzip2.BZip2CompressorInputStream;
  * symmetric-key session packet (AES, simple, salted or iterated S2K), one integrity-protected data
  * packet (v1), optionally one compressed packet (ZIP, ZLIB, BZip2), one literal packet. It
  * decrypts in bulk ({@link AesCfb}) on a thread of its own, so the caller's thread only parses
- * and hashes the plaintext; Bouncy Castle's reader ran at about 100 MB/s here.
+ * and hashes the plaintext. Through Bouncy Castle's reader, verify ran at 0.22x
+ * {@code gpg --decrypt | tar -t}.
  */
 final class PgpMessageReader {
   /** How much ciphertext one read takes, and the size of each buffer handed to the caller. */
