@@ -5,12 +5,14 @@
 #   tar | gpg --symmetric        AES256, no compression, to a file
 #   mke-backup --no-passphrase   to a file
 #   mke-backup --passphrase      to a file
-# and prints each median wall time, throughput, and the two ratios (targets: encrypted >= 1.6x
-# tar|gpg, unencrypted >= 0.9x tar). ROUNDS (default 5) and MIB_PER_VOLUME (default 720) tune it.
+# and prints each median wall time, throughput, and the two ratios (targets: encrypted >= 2.0x
+# tar|gpg, unencrypted >= 1.0x tar). ROUNDS (default 5) and MIB_PER_VOLUME (default 720) tune it.
+# deploy/bench/verify-restore.sh and docker-source.sh measure the other paths.
 set -euo pipefail
 self=$(readlink -f "$0")
 [ "$(id -u)" = 0 ] || exec sudo -E "$self" "$@"
 cd "$(dirname "$self")/../.."
+. deploy/bench/lib.sh
 
 rounds=${ROUNDS:-5}
 mib=${MIB_PER_VOLUME:-720}
@@ -40,35 +42,15 @@ cat $(find $(printf "$root/%s/_data " "${vols[@]}") -type f) > /dev/null  # warm
 
 members=()
 for v in "${vols[@]}"; do members+=("$v/_data"); done
-run_tar()      { tar -cf "$out/t.tar" -C "$root" "${members[@]}"; }
+run_tar()      { tar -cf "$out/t.tar" -C "$root" "${members[@]}"; sync; }
 run_tar_gpg()  { tar -cf - -C "$root" "${members[@]}" | gpg --batch --quiet --yes --pinentry-mode loopback \
-                   --passphrase "$pass" --symmetric --cipher-algo AES256 --compress-algo none -o "$out/g.tar.gpg"; }
+                   --passphrase "$pass" --symmetric --cipher-algo AES256 --compress-algo none -o "$out/g.tar.gpg"; sync; }
 mke_opts=(--volume-prefix "$prefix" --etcd-endpoint "http://127.0.0.1:$client_port")
-run_mke_plain() { "${cli[@]}" backup "${mke_opts[@]}" --no-passphrase --file "$out/m.tar" 2>/dev/null; }
-run_mke_enc()   { "${cli[@]}" backup "${mke_opts[@]}" --passphrase "$pass" --file "$out/e.tar" 2>/dev/null; }
+run_mke_plain() { "${cli[@]}" backup "${mke_opts[@]}" --no-passphrase --file "$out/m.tar" 2>/dev/null; sync; }
+run_mke_enc()   { "${cli[@]}" backup "${mke_opts[@]}" --passphrase "$pass" --file "$out/e.tar" 2>/dev/null; sync; }
 
-declare -A times
-names=(tar tar_gpg mke_plain mke_enc)
-for r in $(seq 1 "$rounds"); do
-  for n in "${names[@]}"; do
-    rm -f "$out"/*.tar "$out"/*.gpg; sync
-    t0=$(date +%s.%N)
-    "run_$n"
-    sync
-    t1=$(date +%s.%N)
-    times[$n]="${times[$n]:-} $(echo "$t1 - $t0" | bc)"
-  done
-  echo "round $r:$(for n in "${names[@]}"; do printf ' %s=%ss' "$n" "$(echo "${times[$n]}" | awk '{print $NF}')"; done)"
-done
-
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-declare -A med
-printf '\n%-34s %10s %12s\n' "run (median of $rounds)" "seconds" "MB/s"
-labels=([0]="tar -cf" [1]="tar | gpg --symmetric AES256" [2]="mke-backup --no-passphrase" [3]="mke-backup --passphrase")
-for i in "${!names[@]}"; do
-  n=${names[$i]}
-  med[$n]=$(echo "${times[$n]}" | median)
-  printf '%-34s %10.2f %12.0f\n' "${labels[$i]}" "${med[$n]}" "$(echo "$bytes / ${med[$n]} / 1000000" | bc -l)"
-done
-printf '\nencrypted:   mke-backup is %.2fx the throughput of tar|gpg (target >= 1.6)\n' "$(echo "${med[tar_gpg]} / ${med[mke_enc]}" | bc -l)"
-printf 'unencrypted: mke-backup is %.2fx the throughput of tar     (target >= 0.9)\n' "$(echo "${med[tar]} / ${med[mke_plain]}" | bc -l)"
+before_run() { rm -f "$out"/*.tar "$out"/*.gpg; sync; }
+time_rounds "$rounds" "$bytes" "tar:tar -cf" "tar_gpg:tar | gpg --symmetric AES256" \
+  "mke_plain:mke-backup --no-passphrase" "mke_enc:mke-backup --passphrase"
+printf '\nencrypted:   mke-backup is %.2fx the throughput of tar|gpg (target >= 2.0)\n' "$(ratio mke_enc tar_gpg)"
+printf 'unencrypted: mke-backup is %.2fx the throughput of tar     (target >= 1.0)\n' "$(ratio mke_plain tar)"

@@ -8,6 +8,7 @@ import io.mkebackup.common.archive.ArchiveWriter;
 import io.mkebackup.common.archive.ArchiveWriter.ByteCounter;
 import io.mkebackup.common.archive.EntryInfo;
 import io.mkebackup.common.io.FileNames;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.function.Consumer;
@@ -36,6 +37,7 @@ public final class DockerArchiveVolumeSource implements VolumeSource {
     long bytes = 0;
     try (InputStream raw = docker.archive(helperId, DockerEngine.MOUNT_ROOT + volume.fullName());
         TarArchiveInputStream tar = new TarArchiveInputStream(raw, FileNames.CHARSET_NAME)) {
+      InputStream fullReads = new FullReads(tar);
       for (TarArchiveEntry e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
         // Entries arrive as <full volume name>/<path>; the archive names them by volume name.
         String n = e.getName();
@@ -70,7 +72,7 @@ public final class DockerArchiveVolumeSource implements VolumeSource {
           int s = first.indexOf('/');
           archive.hardlink(name, ArchiveLayout.volumeEntry(volume.name(), s < 0 ? "" : first.substring(s + 1)), info);
         } else if (e.isFile()) {
-          archive.file(name, info, e.getSize(), tar, progress);
+          archive.file(name, info, e.getSize(), fullReads, progress);
           files++;
           bytes += e.getSize();
         } else {
@@ -79,5 +81,22 @@ public final class DockerArchiveVolumeSource implements VolumeSource {
       }
     }
     return new Copied(files, bytes, "docker");
+  }
+
+  /**
+   * Fills each read of an entry's data as far as the entry goes. The engine's response arrives
+   * in pieces of 16 to 32 KiB, and the archive writer hands every read to its hashing thread as
+   * one buffer: a hand-off per 32 KiB instead of per MiB cost more than the copy itself.
+   */
+  private static final class FullReads extends FilterInputStream {
+    FullReads(InputStream in) {
+      super(in);
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      int n = in.readNBytes(b, off, len);
+      return n == 0 && len > 0 ? -1 : n;
+    }
   }
 }

@@ -13,10 +13,12 @@ import com.github.dockerjava.api.model.Volume;
 import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
+import com.github.dockerjava.transport.DockerHttpClient;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -42,19 +44,22 @@ public final class DockerEngine implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   private final DockerClient client;
+  private final DockerHttpClient http;
   private final String host;
 
-  private DockerEngine(DockerClient client, String host) {
+  private DockerEngine(DockerClient client, DockerHttpClient http, String host) {
     this.client = client;
+    this.http = http;
     this.host = host;
   }
 
   /** Connects and pings; an unreachable engine is a DOCKER_UNAVAILABLE error that says what to check. */
   public static DockerEngine connect(String host) {
     DockerClient client;
+    DockerHttpClient http;
     try {
       var config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(host).build();
-      var http = new ApacheDockerHttpClient.Builder()
+      http = new ApacheDockerHttpClient.Builder()
           .dockerHost(config.getDockerHost())
           .sslConfig(config.getSSLConfig())
           .maxConnections(8)
@@ -64,7 +69,7 @@ public final class DockerEngine implements AutoCloseable {
     } catch (RuntimeException e) {
       throw unavailable(host, e);
     }
-    DockerEngine engine = new DockerEngine(client, host);
+    DockerEngine engine = new DockerEngine(client, http, host);
     try {
       client.pingCmd().exec();
     } catch (RuntimeException e) {
@@ -235,9 +240,37 @@ public final class DockerEngine implements AutoCloseable {
     return cmd.exec().getId();
   }
 
-  /** The tar stream of a path in a container, entries named {@code <basename>/...}. */
+  /**
+   * The tar stream of a path in a container, entries named {@code <basename>/...}.
+   *
+   * <p>Through docker-java's transport rather than its command, which lets httpclient5 offer
+   * gzip: dockerd honours it by compressing every volume on one core, about 30 MB/s here, where
+   * {@code docker cp} asks for no encoding and gets several hundred MB/s.
+   */
   public InputStream archive(String containerId, String path) {
-    return client.copyArchiveFromContainerCmd(containerId, path).exec();
+    DockerHttpClient.Response response = http.execute(new DockerHttpClient.Request.Builder()
+        .method(DockerHttpClient.Request.Method.GET)
+        .path("/containers/" + encode(containerId) + "/archive?path=" + encode(path))
+        .putHeader("Accept-Encoding", "identity")
+        .build());
+    int status = response.getStatusCode();
+    if (status == 200) {
+      return response.getBody();
+    }
+    String message;
+    try (response) {
+      message = new String(response.getBody().readNBytes(4096), StandardCharsets.UTF_8).trim();
+    } catch (IOException e) {
+      message = e.getMessage();
+    }
+    if (status == 404) {
+      throw new NotFoundException(message);
+    }
+    throw new com.github.dockerjava.api.exception.DockerException(message, status);
+  }
+
+  private static String encode(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
   }
 
   public void removeContainer(String id) {

@@ -67,8 +67,8 @@ public final class ArchiveVerifier {
           + " nothing proves who wrote it, yet " + field + " was given: refusing it. If you made this archive"
           + " without a passphrase and trust the file, give --no-passphrase instead", null);
     }
-    TailTracker plain = new TailTracker(PgpDecryption.open(buffered, passphrase, field));
-    try {
+    // Closed when done, so a decrypting thread stopped by a failure early in the archive ends too.
+    try (TailTracker plain = new TailTracker(PgpDecryption.open(buffered, passphrase, field))) {
       return read(plain, encrypted, sink);
     } catch (BackupException e) {
       throw e;

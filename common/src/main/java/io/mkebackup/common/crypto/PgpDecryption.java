@@ -21,8 +21,9 @@ import org.bouncycastle.openpgp.operator.jcajce.JcePBEDataDecryptorFactoryBuilde
 
 /**
  * Opens archives for reading: tells an OpenPGP message from a plain tar by its first octet, and
- * decrypts the former with Bouncy Castle's reader, refusing messages without an integrity packet
- * and checking that packet when the data ends.
+ * decrypts the former, refusing messages without an integrity packet and checking that packet
+ * when the data ends. The messages mke-backup and {@code gpg --symmetric} write go through
+ * {@link PgpMessageReader}; anything else through Bouncy Castle's reader.
  */
 public final class PgpDecryption {
   private PgpDecryption() {}
@@ -51,6 +52,12 @@ public final class PgpDecryption {
     if (passphrase == null) {
       throw BackupException.invalid(field, "the archive is encrypted; give its passphrase with " + field);
     }
+    InputStream fast = PgpMessageReader.open(in, passphrase, field);
+    return fast != null ? fast : openWithBouncyCastle(in, passphrase, field);
+  }
+
+  /** Bouncy Castle's reader, for messages PgpMessageReader leaves to it; {@code in} supports mark. */
+  static InputStream openWithBouncyCastle(InputStream in, Passphrase passphrase, String field) throws IOException {
     try {
       Object first = new JcaPGPObjectFactory(in).nextObject();
       if (!(first instanceof PGPEncryptedDataList list) || list.size() == 0
@@ -59,8 +66,7 @@ public final class PgpDecryption {
             "the archive is an OpenPGP message but not passphrase-encrypted data");
       }
       if (!pbe.isIntegrityProtected()) {
-        throw new BackupException(ErrorCode.ARCHIVE_CORRUPT,
-            "the archive has no OpenPGP integrity packet, so tampering could not be detected; refusing it");
+        throw noIntegrityPacket();
       }
       char[] chars = passphrase.chars();
       InputStream clear;
@@ -92,6 +98,11 @@ public final class PgpDecryption {
   static BackupException wrongPassphrase(String field) {
     return new BackupException(ErrorCode.WRONG_PASSPHRASE, field,
         "the passphrase does not decrypt this archive (" + field + " is wrong)", null);
+  }
+
+  static BackupException noIntegrityPacket() {
+    return new BackupException(ErrorCode.ARCHIVE_CORRUPT,
+        "the archive has no OpenPGP integrity packet, so tampering could not be detected; refusing it");
   }
 
   static BackupException truncated(Throwable cause) {

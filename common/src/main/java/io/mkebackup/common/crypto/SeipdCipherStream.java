@@ -3,23 +3,22 @@ package io.mkebackup.common.crypto;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.security.GeneralSecurityException;
-import javax.crypto.Cipher;
 
 /**
  * The back half of {@link PgpEncryptingOutputStream}: encrypts the plaintext (prefix, literal
- * packet, MDC) with AES/CFB and writes it as the body of the encrypted packet, version octet
+ * packet, MDC) with AES/CFB ({@link AesCfb}) and writes it as the body of the encrypted packet, version octet
  * first, in 1 MiB partial bodies and a final definite length.
  */
 final class SeipdCipherStream extends OutputStream {
   private static final int CHUNK = PgpEncryptingOutputStream.CHUNK;
 
   private final OutputStream out;
-  private final Cipher cipher;
+  private final AesCfb cipher;
   /** Pending ciphertext of the encrypted packet's body; drained in CHUNK pieces. */
-  private final byte[] cipherText = new byte[CHUNK + 64];
+  private final byte[] cipherText = new byte[CHUNK + 1];
   private int cipherLength;
 
-  SeipdCipherStream(OutputStream out, Cipher cipher) {
+  SeipdCipherStream(OutputStream out, AesCfb cipher) {
     this.out = out;
     this.cipher = cipher;
     cipherText[0] = 1; // SEIPD version
@@ -34,10 +33,11 @@ final class SeipdCipherStream extends OutputStream {
   @Override
   public void write(byte[] b, int off, int len) throws IOException {
     while (len > 0) {
-      // At most one byte past a chunk, so the buffer (CHUNK + 64) also holds what CFB held back.
+      // At most one byte past a chunk: a partial body goes out only when more follows.
       int piece = Math.min(len, CHUNK + 1 - cipherLength);
       try {
-        cipherLength += cipher.update(b, off, piece, cipherText, cipherLength);
+        cipher.update(b, off, piece, cipherText, cipherLength);
+        cipherLength += piece;
       } catch (GeneralSecurityException e) {
         throw new IOException("encryption failed", e);
       }
@@ -57,21 +57,8 @@ final class SeipdCipherStream extends OutputStream {
     }
   }
 
-  /** Flushes the cipher and writes the last body with its definite length. */
+  /** Writes the last body with its definite length. */
   void finish() throws IOException {
-    byte[] rest;
-    try {
-      rest = cipher.doFinal();
-    } catch (GeneralSecurityException e) {
-      throw new IOException("encryption failed", e);
-    }
-    for (int off = 0; off < rest.length; ) {
-      int piece = Math.min(rest.length - off, CHUNK + 1 - cipherLength);
-      System.arraycopy(rest, off, cipherText, cipherLength, piece);
-      cipherLength += piece;
-      off += piece;
-      drainFullChunk();
-    }
     out.write(PgpEncryptingOutputStream.definiteLength(cipherLength));
     out.write(cipherText, 0, cipherLength);
   }

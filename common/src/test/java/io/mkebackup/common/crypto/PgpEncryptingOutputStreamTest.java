@@ -49,7 +49,8 @@ class PgpEncryptingOutputStreamTest {
 
   static byte[] decryptWithBouncyCastle(byte[] cipher, String pass) throws IOException {
     try (Passphrase p = Passphrase.of(pass, "passphrase");
-        InputStream in = PgpDecryption.open(new ByteArrayInputStream(cipher), p, "passphrase")) {
+        InputStream in = PgpDecryption.openWithBouncyCastle(
+            new java.io.BufferedInputStream(new ByteArrayInputStream(cipher)), p, "passphrase")) {
       return in.readAllBytes();
     }
   }
