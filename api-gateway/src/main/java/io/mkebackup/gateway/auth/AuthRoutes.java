@@ -110,7 +110,7 @@ public final class AuthRoutes {
       return Future.failedFuture(new BackupException(ErrorCode.UNAUTHORIZED,
           "authentication required: log in with POST /auth/login and send Authorization: Bearer <auth_token>"));
     }
-    return vertx.executeBlocking(() -> tokens.lookup(token), false).compose(s -> {
+    return Future.fromCompletionStage(tokens.lookupAsync(token), vertx.getOrCreateContext()).compose(s -> {
       if (s.isEmpty()) {
         return Future.failedFuture(new BackupException(ErrorCode.UNAUTHORIZED,
             "the token is invalid or has expired; log in again with POST /auth/login"));

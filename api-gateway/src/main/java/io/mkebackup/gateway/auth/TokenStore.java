@@ -84,10 +84,21 @@ public final class TokenStore {
   }
 
   public Optional<Session> lookup(String token) {
+    return lookupAsync(token).toCompletableFuture().join();
+  }
+
+  /**
+   * As {@link #lookup}, without holding a thread while the cluster answers: for the event loop
+   * (the returned stage completes on a Hazelcast thread).
+   */
+  public java.util.concurrent.CompletionStage<Optional<Session>> lookupAsync(String token) {
     if (token == null || token.isBlank() || token.length() > 200) {
-      return Optional.empty();
+      return java.util.concurrent.CompletableFuture.completedFuture(Optional.empty());
     }
-    String v = map.get(key(token));
+    return map.getAsync(key(token)).thenApply(TokenStore::session);
+  }
+
+  private static Optional<Session> session(String v) {
     if (v == null) {
       return Optional.empty();
     }

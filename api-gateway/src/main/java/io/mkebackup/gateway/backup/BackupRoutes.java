@@ -5,18 +5,20 @@ import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.bus.Addresses;
 import io.mkebackup.common.bus.BackupJob;
 import io.mkebackup.common.cluster.BackupCatalog;
+import io.mkebackup.common.cluster.CatalogView;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.common.record.BackupState;
 import io.mkebackup.gateway.ApiErrors;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import java.util.List;
 import java.util.logging.Logger;
 
 /**
@@ -102,32 +104,63 @@ public final class BackupRoutes {
     return e instanceof BackupException b ? b : new BackupException(ErrorCode.INTERNAL, String.valueOf(e.getMessage()), e);
   }
 
+  /**
+   * {@code GET /api/ucp/backups}: every backup, newest first, as the seed documents it; with
+   * {@code limit}, {@code cursor}, {@code state} and {@code node} a page of them, the next page's
+   * address in a {@code Link: <...>; rel="next"} header. Read from this member's local copy of the
+   * catalog, on the event loop: no cluster round trip, no blocking.
+   */
   private void list(RoutingContext ctx) {
-    vertx.executeBlocking(catalog::list, false)
-        .onSuccess(records -> {
-          JsonArray a = new JsonArray();
-          records.forEach(r -> a.add(r.toApiJson()));
-          ctx.response().putHeader("Content-Type", "application/json").end(a.encode());
-        })
-        .onFailure(e -> ApiErrors.send(ctx, e));
+    page(ctx, CatalogView.Entry::apiJson);
   }
 
   /**
-   * For the Backup Admin page: every backup, newest first, each the seed's record plus
+   * For the Backup Admin page: as {@link #list}, each the seed's record plus
    * {@code archiveBytes}, {@code files}, {@code dataBytes}, {@code origin} ("api", "cli" or
    * "schedule:&lt;id&gt;"), {@code tick} (a scheduled backup's tick, epoch ms) and {@code prunedAt}
    * (when retention removed its files).
    */
   private void details(RoutingContext ctx) {
-    vertx.executeBlocking(catalog::list, false)
-        .onSuccess(records -> {
-          JsonArray a = new JsonArray();
-          records.forEach(r -> a.add(r.toApiJson().put("archiveBytes", r.archiveBytes()).put("files", r.files())
-              .put("dataBytes", r.dataBytes()).put("origin", r.origin()).put("tick", r.tick())
-              .put("prunedAt", r.prunedAt() == null ? null : io.mkebackup.common.record.ApiTime.format(r.prunedAt()))));
-          ctx.response().putHeader("Content-Type", "application/json").end(a.encode());
-        })
-        .onFailure(e -> ApiErrors.send(ctx, e));
+    page(ctx, CatalogView.Entry::detailsJson);
+  }
+
+  private void page(RoutingContext ctx, java.util.function.Function<CatalogView.Entry, String> form) {
+    CatalogView.Page page;
+    try {
+      page = catalog.view().page(CatalogView.Query.parse(ctx.request().getParam("limit"),
+          ctx.request().getParam("cursor"), ctx.request().getParam("state"), ctx.request().getParam("node")));
+    } catch (BackupException e) {
+      ApiErrors.send(ctx, e);
+      return;
+    }
+    Buffer body = Buffer.buffer(page.entries().size() * 320 + 2).appendByte((byte) '[');
+    boolean first = true;
+    for (CatalogView.Entry e : page.entries()) {
+      if (!first) {
+        body.appendByte((byte) ',');
+      }
+      first = false;
+      body.appendString(form.apply(e));
+    }
+    body.appendByte((byte) ']');
+    if (page.next() != null) {
+      ctx.response().putHeader("Link", "<" + ctx.request().path() + "?" + nextQuery(ctx, page.next())
+          + ">; rel=\"next\"");
+    }
+    ctx.response().putHeader("Content-Type", "application/json").end(body);
+  }
+
+  /** The request's query with the cursor replaced. */
+  private static String nextQuery(RoutingContext ctx, String cursor) {
+    StringBuilder q = new StringBuilder();
+    for (String name : List.of("limit", "state", "node")) {
+      String v = ctx.request().getParam(name);
+      if (v != null) {
+        q.append(name).append('=').append(java.net.URLEncoder.encode(v, java.nio.charset.StandardCharsets.UTF_8))
+            .append('&');
+      }
+    }
+    return q.append("cursor=").append(cursor).toString();
   }
 
   /**
@@ -145,7 +178,7 @@ public final class BackupRoutes {
   }
 
   private Future<BackupRecord> find(String id) {
-    return vertx.executeBlocking(() -> catalog.get(id), false)
+    return Future.fromCompletionStage(catalog.getAsync(id), vertx.getOrCreateContext())
         .compose(r -> r.map(Future::succeededFuture).orElseGet(() -> Future.failedFuture(
             new BackupException(ErrorCode.NOT_FOUND, "backup_id", "backup " + id + " not found", null))));
   }

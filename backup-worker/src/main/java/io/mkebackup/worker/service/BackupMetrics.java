@@ -91,7 +91,8 @@ public final class BackupMetrics {
     lockHeld.set(lock.held() ? 1 : 0);
     members.set(hazelcast.getCluster().getMembers().size());
     Map<String, Double> last = new LinkedHashMap<>();
-    for (BackupRecord r : catalog.list()) {
+    var view = catalog.view();
+    for (BackupRecord r : view != null ? view.records() : catalog.list()) {
       if (r.state() != BackupState.SUCCESS || r.completedAt() == null) {
         continue;
       }

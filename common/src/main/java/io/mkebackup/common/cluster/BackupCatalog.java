@@ -30,6 +30,7 @@ public final class BackupCatalog {
   private final SealedMap map;
   private final SealedMap contents;
   private final Path mirror;
+  private volatile CatalogView view;
 
   /**
    * @param mirror this member's on-disk copy, or null for a client that keeps none (the CLI)
@@ -62,7 +63,41 @@ public final class BackupCatalog {
     return v == null ? Optional.empty() : Optional.of(BackupRecord.fromStoredJson(new JsonObject(v)));
   }
 
-  /** Every backup, newest first. */
+  /**
+   * As {@link #get}, without holding a thread while the cluster answers: for the event loop (the
+   * returned stage completes on a Hazelcast thread).
+   */
+  public java.util.concurrent.CompletionStage<Optional<BackupRecord>> getAsync(String id) {
+    return map.getAsync(id).thenApply(v -> v == null ? Optional.empty()
+        : Optional.of(BackupRecord.fromStoredJson(new JsonObject(v))));
+  }
+
+  /**
+   * Starts this member's sorted local copy of the catalog (for listings and gauges); until it is
+   * started, {@link #view()} is null.
+   */
+  public CatalogView startView() {
+    CatalogView v = new CatalogView(BackupCatalog::decode, r -> r.toDetailsJson().encode());
+    v.start(map);
+    view = v;
+    return v;
+  }
+
+  /** The local copy started by {@link #startView()}, or null. */
+  public CatalogView view() {
+    return view;
+  }
+
+  /** A stored value as a record, or null when it cannot be read. */
+  static BackupRecord decode(String value) {
+    try {
+      return BackupRecord.fromStoredJson(new JsonObject(value));
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** Every backup, newest first, read from the cluster map (use the view for listings). */
   public List<BackupRecord> list() {
     return map.values().stream()
         .map(v -> BackupRecord.fromStoredJson(new JsonObject(v)))

@@ -98,6 +98,20 @@ public record BackupRecord(
         .put("completed_at", ApiTime.format(completedAt));
   }
 
+  /**
+   * The Backup Admin page's form: the seed's record plus sizes, origin, the schedule's tick and
+   * when retention pruned it.
+   */
+  public JsonObject toDetailsJson() {
+    return toApiJson()
+        .put("archiveBytes", archiveBytes)
+        .put("files", files)
+        .put("dataBytes", dataBytes)
+        .put("origin", origin)
+        .put("tick", tick)
+        .put("prunedAt", prunedAt == null ? null : ApiTime.format(prunedAt));
+  }
+
   public JsonObject toStoredJson() {
     return toApiJson()
         .put("ownerMember", ownerMember)

@@ -151,6 +151,7 @@ public final class Manager implements AutoCloseable {
       HazelcastInstance hazelcast = clusterManager.getHazelcastInstance();
       BackupCatalog catalog = new BackupCatalog(hazelcast, config.dataDir().resolve("catalog"));
       int loaded = catalog.startMirroring();
+      catalog.startView();
       ScheduleStore schedules = new ScheduleStore(hazelcast, config.dataDir().resolve("schedules"));
       schedules.startMirroring();
       String node = config.nodeName();

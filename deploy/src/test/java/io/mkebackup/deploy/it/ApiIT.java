@@ -402,6 +402,44 @@ class ApiIT {
   }
 
   @Test
+  void pagesFollowTheLinkHeaderThroughTheWholeList() throws Exception {
+    for (int i = 0; i < 3; i++) {
+      Api.Response r = api().post("/api/ucp/backup", new JsonObject().put("noPassphrase", true).encode(), admin);
+      assertThat(r.status()).as(r.body()).isEqualTo(200);
+      cluster.awaitState(0, admin, r.json().getString("backupId"), BackupState.SUCCESS, Duration.ofSeconds(60));
+    }
+    // Lists are read from the manager's local copy of the catalog: wait until it shows the last one.
+    await().atMost(Duration.ofSeconds(10)).until(() -> api().get("/api/ucp/backups", admin).array().stream()
+        .map(o -> (JsonObject) o).noneMatch(o -> o.getString("backupState").equals("IN_PROGRESS")));
+    List<String> all = api().get("/api/ucp/backups", admin).array().stream()
+        .map(o -> ((JsonObject) o).getString("id")).toList();
+    assertThat(all).hasSizeGreaterThanOrEqualTo(3);
+
+    List<String> walked = new ArrayList<>();
+    String next = "/api/ucp/backups?limit=2";
+    int pages = 0;
+    while (next != null) {
+      java.net.http.HttpResponse<String> r = api().client().send(java.net.http.HttpRequest.newBuilder(
+          URI.create(api().base + next)).header("Authorization", "Bearer " + admin).GET().build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      JsonArray page = new JsonArray(r.body());
+      assertThat(page.size()).isBetween(1, 2);
+      page.forEach(o -> walked.add(((JsonObject) o).getString("id")));
+      next = r.headers().firstValue("Link").map(l -> l.substring(l.indexOf('<') + 1, l.indexOf('>'))).orElse(null);
+      pages++;
+    }
+    assertThat(walked).containsExactlyElementsOf(all);
+    assertThat(pages).isEqualTo((all.size() + 1) / 2);
+
+    assertThat(api().get("/api/ucp/backups?state=FAILED&limit=1000", admin).array().stream()
+        .map(o -> ((JsonObject) o).getString("backupState"))).allMatch("FAILED"::equals);
+    Api.Response bad = api().get("/api/ucp/backups?cursor=bm90LWEtY3Vyc29y", admin);
+    assertThat(bad.status()).isEqualTo(400);
+    assertThat(bad.json().getString("field")).isEqualTo("cursor");
+  }
+
+  @Test
   void noWorkerInTheClusterGives503() throws Exception {
     try (ManagerCluster gatewayOnly = ManagerCluster.start(1, Map.of("MKE_BACKUP_WORKER", "false"))) {
       String token = gatewayOnly.token(0);

@@ -71,6 +71,9 @@ class OpenApiIT {
           new Call("createBackup", "POST", "/api/ucp/backup", "{\"passphrase\": \"short\"}", true),
           new Call("createBackup", "POST", "/api/ucp/backup", "{\"noPassphrase\": true}", false),
           new Call("listBackups", "GET", "/api/ucp/backups", null, true),
+          new Call("listBackups", "GET", "/api/ucp/backups?limit=1&state=SUCCESS", null, true),
+          new Call("listBackups", "GET", "/api/ucp/backups?limit=0", null, true),
+          new Call("listBackupDetails", "GET", "/api/ucp/backups/details?limit=1", null, true),
           new Call("listBackupDetails", "GET", "/api/ucp/backups/details", null, true),
           new Call("getBackup", "GET", "/api/ucp/backup/" + id, null, true),
           new Call("getBackup", "GET", "/api/ucp/backup/nope", null, true),
@@ -122,7 +125,7 @@ class OpenApiIT {
         statuses.add(call.operationId() + " " + r.statusCode());
       }
       assertThat(statuses).contains("login 200", "login 401", "login 400", "createBackup 400", "createBackup 401",
-          "getBackup 200", "getBackup 404", "createSchedule 400", "deleteSchedule 204", "getSchedule 404",
+          "getBackup 200", "getBackup 404", "listBackups 400", "createSchedule 400", "deleteSchedule 204", "getSchedule 404",
           "ready 200", "metrics 200");
     } finally {
       vertx.close();

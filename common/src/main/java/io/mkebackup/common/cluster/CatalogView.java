@@ -1,0 +1,231 @@
+package io.mkebackup.common.cluster;
+
+import com.hazelcast.core.EntryEvent;
+import com.hazelcast.map.IMap;
+import com.hazelcast.map.MapEvent;
+import com.hazelcast.map.listener.EntryAddedListener;
+import com.hazelcast.map.listener.EntryEvictedListener;
+import com.hazelcast.map.listener.EntryExpiredListener;
+import com.hazelcast.map.listener.EntryRemovedListener;
+import com.hazelcast.map.listener.EntryUpdatedListener;
+import com.hazelcast.map.listener.MapClearedListener;
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.record.BackupRecord;
+import io.mkebackup.common.record.BackupState;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.function.Function;
+
+/**
+ * This member's sorted copy of the catalog, newest first, kept up to date by an entry listener, so
+ * that listing backups reads local memory instead of fetching and decoding every record from the
+ * cluster at each request (with 10,000 records: 300-430 ms a list, and p99 2 s under 8 clients).
+ * Each record's API form is encoded once, when it changes. A list may trail a change made on
+ * another member by the time the event takes to arrive (milliseconds); reads of one backup go to
+ * the cluster map instead, so they always see the latest state.
+ */
+public final class CatalogView {
+  /** Newest first, then by id: the order of {@code GET /api/ucp/backups}. */
+  static final Comparator<Key> ORDER = Comparator.comparingLong(Key::createdAtMillis).reversed()
+      .thenComparing(Key::id);
+
+  /** Where a record sorts. */
+  record Key(long createdAtMillis, String id) {}
+
+  /** A record and its JSON forms, encoded once. */
+  public record Entry(BackupRecord record, String apiJson, String detailsJson) {}
+
+  private final NavigableMap<Key, Entry> sorted = new ConcurrentSkipListMap<>(ORDER);
+  private final Map<String, Key> keys = new ConcurrentHashMap<>();
+  private final Function<String, BackupRecord> decode;
+  private final Function<BackupRecord, String> details;
+
+  /**
+   * @param decode turns a stored value into a record, or null when it cannot be read (such a value
+   *     is left out of the view)
+   * @param details the details form of a record (the Backup Admin page's), encoded
+   */
+  CatalogView(Function<String, BackupRecord> decode, Function<BackupRecord, String> details) {
+    this.decode = decode;
+    this.details = details;
+  }
+
+  /** Follows the map from now on, then loads what it holds (a change seen meanwhile wins). */
+  void start(IMap<String, String> map) {
+    map.addEntryListener(new Listener(), true);
+    for (Map.Entry<String, String> e : map.entrySet()) {
+      if (!keys.containsKey(e.getKey())) {
+        put(e.getKey(), e.getValue(), true);
+      }
+    }
+  }
+
+  private synchronized void put(String id, String value, boolean onlyIfAbsent) {
+    if (onlyIfAbsent && keys.containsKey(id)) {
+      return;
+    }
+    BackupRecord r = value == null ? null : decode.apply(value);
+    if (r == null || !r.id().equals(id)) {
+      remove(id);
+      return;
+    }
+    Key k = new Key(r.createdAt().toEpochMilli(), id);
+    Key old = keys.put(id, k);
+    if (old != null && !old.equals(k)) {
+      sorted.remove(old);
+    }
+    sorted.put(k, new Entry(r, r.toApiJson().encode(), details.apply(r)));
+  }
+
+  private synchronized void remove(String id) {
+    Key k = keys.remove(id);
+    if (k != null) {
+      sorted.remove(k);
+    }
+  }
+
+  private synchronized void clear() {
+    keys.clear();
+    sorted.clear();
+  }
+
+  public int size() {
+    return keys.size();
+  }
+
+  /** Every record, newest first. */
+  public List<BackupRecord> records() {
+    List<BackupRecord> out = new ArrayList<>(sorted.size());
+    sorted.values().forEach(e -> out.add(e.record()));
+    return out;
+  }
+
+  /**
+   * One page, newest first: at most {@code q.limit()} entries after the cursor that match the
+   * filters, and the cursor of the next page (null on the last).
+   */
+  public Page page(Query q) {
+    Iterable<Entry> from = q.after() == null ? sorted.values() : sorted.tailMap(q.after(), false).values();
+    List<Entry> out = new ArrayList<>(Math.min(q.limit(), 1024));
+    Key last = null;
+    for (Entry e : from) {
+      BackupRecord r = e.record();
+      if (q.state() != null && r.state() != q.state() || q.node() != null && !q.node().equals(r.nodeLocation())) {
+        continue;
+      }
+      if (out.size() == q.limit()) {
+        return new Page(out, cursor(last));
+      }
+      out.add(e);
+      last = new Key(r.createdAt().toEpochMilli(), r.id());
+    }
+    return new Page(out, null);
+  }
+
+  /** A page of a listing and the cursor that continues it (null when there is no more). */
+  public record Page(List<Entry> entries, String next) {}
+
+  /**
+   * What a listing asks for.
+   *
+   * @param limit the most entries (Integer.MAX_VALUE for all)
+   * @param after the position after which the page starts, or null for the newest
+   * @param state only records in this state, or null
+   * @param node only records of this node, or null
+   */
+  public record Query(int limit, Key after, BackupState state, String node) {
+    public static final Query ALL = new Query(Integer.MAX_VALUE, null, null, null);
+    public static final int MAX_LIMIT = 1000;
+
+    /**
+     * From the request's query parameters (each may be null); a bad value is a 400 naming it.
+     */
+    public static Query parse(String limit, String cursor, String state, String node) {
+      int n = Integer.MAX_VALUE;
+      if (limit != null) {
+        try {
+          n = Integer.parseInt(limit.trim());
+        } catch (NumberFormatException e) {
+          n = -1;
+        }
+        if (n < 1 || n > MAX_LIMIT) {
+          throw BackupException.invalid("limit", "limit must be a whole number from 1 to " + MAX_LIMIT);
+        }
+      }
+      BackupState s = null;
+      if (state != null) {
+        try {
+          s = BackupState.valueOf(state.trim().toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+          throw BackupException.invalid("state", "state must be IN_PROGRESS, SUCCESS or FAILED");
+        }
+      }
+      if (node != null && (node.isEmpty() || node.length() > 255)) {
+        throw BackupException.invalid("node", "node must be a node name (1 to 255 characters)");
+      }
+      return new Query(n, cursor == null ? null : parseCursor(cursor), s, node);
+    }
+  }
+
+  /** Opaque to clients: base64url of {@code <createdAt ms>:<id>}. */
+  static String cursor(Key k) {
+    return Base64.getUrlEncoder().withoutPadding()
+        .encodeToString((k.createdAtMillis() + ":" + k.id()).getBytes(StandardCharsets.UTF_8));
+  }
+
+  static Key parseCursor(String cursor) {
+    try {
+      String s = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
+      int colon = s.indexOf(':');
+      long at = Long.parseLong(s.substring(0, colon));
+      String id = s.substring(colon + 1);
+      UUID.fromString(id);
+      return new Key(at, Objects.requireNonNull(id));
+    } catch (RuntimeException e) {
+      throw BackupException.invalid("cursor", "cursor is not one this API gave out; start again without it");
+    }
+  }
+
+  private final class Listener implements EntryAddedListener<String, String>, EntryUpdatedListener<String, String>,
+      EntryRemovedListener<String, String>, EntryEvictedListener<String, String>,
+      EntryExpiredListener<String, String>, MapClearedListener {
+    @Override
+    public void entryAdded(EntryEvent<String, String> e) {
+      put(e.getKey(), e.getValue(), false);
+    }
+
+    @Override
+    public void entryUpdated(EntryEvent<String, String> e) {
+      put(e.getKey(), e.getValue(), false);
+    }
+
+    @Override
+    public void entryRemoved(EntryEvent<String, String> e) {
+      remove(e.getKey());
+    }
+
+    @Override
+    public void entryEvicted(EntryEvent<String, String> e) {
+      remove(e.getKey());
+    }
+
+    @Override
+    public void entryExpired(EntryEvent<String, String> e) {
+      remove(e.getKey());
+    }
+
+    @Override
+    public void mapCleared(MapEvent event) {
+      clear();
+    }
+  }
+}
