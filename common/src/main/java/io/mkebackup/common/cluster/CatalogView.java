@@ -1,14 +1,5 @@
 package io.mkebackup.common.cluster;
 
-import com.hazelcast.core.EntryEvent;
-import com.hazelcast.map.IMap;
-import com.hazelcast.map.MapEvent;
-import com.hazelcast.map.listener.EntryAddedListener;
-import com.hazelcast.map.listener.EntryEvictedListener;
-import com.hazelcast.map.listener.EntryExpiredListener;
-import com.hazelcast.map.listener.EntryRemovedListener;
-import com.hazelcast.map.listener.EntryUpdatedListener;
-import com.hazelcast.map.listener.MapClearedListener;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.common.record.BackupState;
@@ -60,8 +51,8 @@ public final class CatalogView {
   }
 
   /** Follows the map from now on, then loads what it holds (a change seen meanwhile wins). */
-  void start(IMap<String, String> map) {
-    map.addEntryListener(new Listener(), true);
+  void start(SealedMap map) {
+    map.listen((id, value) -> put(id, value, false), this::remove);
     for (Map.Entry<String, String> e : map.entrySet()) {
       if (!keys.containsKey(e.getKey())) {
         put(e.getKey(), e.getValue(), true);
@@ -91,11 +82,6 @@ public final class CatalogView {
     if (k != null) {
       sorted.remove(k);
     }
-  }
-
-  private synchronized void clear() {
-    keys.clear();
-    sorted.clear();
   }
 
   public int size() {
@@ -192,40 +178,6 @@ public final class CatalogView {
       return new Key(at, Objects.requireNonNull(id));
     } catch (RuntimeException e) {
       throw BackupException.invalid("cursor", "cursor is not one this API gave out; start again without it");
-    }
-  }
-
-  private final class Listener implements EntryAddedListener<String, String>, EntryUpdatedListener<String, String>,
-      EntryRemovedListener<String, String>, EntryEvictedListener<String, String>,
-      EntryExpiredListener<String, String>, MapClearedListener {
-    @Override
-    public void entryAdded(EntryEvent<String, String> e) {
-      put(e.getKey(), e.getValue(), false);
-    }
-
-    @Override
-    public void entryUpdated(EntryEvent<String, String> e) {
-      put(e.getKey(), e.getValue(), false);
-    }
-
-    @Override
-    public void entryRemoved(EntryEvent<String, String> e) {
-      remove(e.getKey());
-    }
-
-    @Override
-    public void entryEvicted(EntryEvent<String, String> e) {
-      remove(e.getKey());
-    }
-
-    @Override
-    public void entryExpired(EntryEvent<String, String> e) {
-      remove(e.getKey());
-    }
-
-    @Override
-    public void mapCleared(MapEvent event) {
-      clear();
     }
   }
 }

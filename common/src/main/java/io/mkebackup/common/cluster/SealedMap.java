@@ -45,6 +45,11 @@ public final class SealedMap {
     return seal.unseal(name(), key, map.get(key));
   }
 
+  /** As {@link #get}, without holding a thread while the cluster answers. */
+  public java.util.concurrent.CompletionStage<String> getAsync(String key) {
+    return map.getAsync(key).thenApply(v -> seal.unseal(name(), key, v));
+  }
+
   public boolean containsKey(String key) {
     return get(key) != null;
   }
