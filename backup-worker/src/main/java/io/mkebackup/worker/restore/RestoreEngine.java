@@ -41,7 +41,7 @@ public final class RestoreEngine {
    * @param force restore another major.minor version, and replace the contents of non-empty volumes
    * @param etcdName the etcd member name of the restored ucp-kv
    * @param etcdPeerUrl the peer URL the restored member advertises
-   * @param keepSetid restore the setuid and setgid bits of files (they are cleared otherwise)
+   * @param keepSetid restore files with setuid and setgid bits (such an archive is refused otherwise)
    */
   public record Options(String dockerHost, String volumePrefix, boolean force, boolean dryRun, String etcdName,
       String etcdPeerUrl, boolean keepSetid) {}
@@ -109,17 +109,6 @@ public final class RestoreEngine {
         if (!replaced.isEmpty()) {
           warn(warnings, "--force: replacing the contents of " + replaced + "; the old contents are removed once the"
               + " new ones are in place");
-        }
-        long stripped = 0;
-        String first = null;
-        for (StagedVolume v : staging.staged()) {
-          stripped += v.setidStripped;
-          first = first != null ? first : v.firstSetid == null ? null : v.fullName + "/" + v.firstSetid;
-        }
-        if (stripped > 0) {
-          // Known once every file is staged; said before the swap so a failure does not hide it.
-          warn(warnings, "setuid/setgid bits were not restored on " + stripped + " file" + (stripped == 1 ? "" : "s")
-              + " (the first: " + FileNames.printable(first) + "); give --keep-setid to restore them");
         }
         StagedVolume kv = staging.etcdVolume();
         staging.commit(() -> {

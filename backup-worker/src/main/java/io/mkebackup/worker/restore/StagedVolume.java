@@ -1,5 +1,7 @@
 package io.mkebackup.worker.restore;
 
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.io.FileNames;
 import io.mkebackup.common.io.SpoolDirectory;
 import java.io.FilterOutputStream;
@@ -55,8 +57,6 @@ final class StagedVolume {
   private final List<Path> movedOut = new ArrayList<>();
   private final List<Path> movedIn = new ArrayList<>();
   private Map<String, Object> oldRoot;
-  long setidStripped;
-  String firstSetid;
 
   private StagedVolume(String fullName, Path mount, boolean created, boolean hadContents, boolean inside,
       Path staging, boolean keepSetid) {
@@ -273,19 +273,18 @@ final class StagedVolume {
   }
 
   /**
-   * Owner, then mode (chown clears setuid bits), then time. A file's setuid and setgid bits are
-   * restored only with --keep-setid: an archive is not trusted to plant a program that runs as its
-   * owner. (On a directory, setgid only passes its group on to new files, and is kept.)
+   * Owner, then mode (chown clears setuid bits), then time. A file with a setuid or setgid bit is
+   * refused unless --keep-setid was given: an archive is not trusted to plant a program that runs
+   * as its owner. (On a directory, setgid only passes its group on to new files, and is kept.)
    */
   private void attributes(Path p, TarArchiveEntry e, String path, boolean file) throws IOException {
-    owner(p, e);
     int mode = e.getMode() & 07777;
     if (file && (mode & 06000) != 0 && !keepSetid) {
-      mode &= ~06000;
-      if (setidStripped++ == 0) {
-        firstSetid = path;
-      }
+      throw new BackupException(ErrorCode.RESTORE_FAILED, "--keep-setid", FileNames.printable(fullName + "/" + path)
+          + " has the " + ((mode & 04000) != 0 ? "setuid" : "setgid") + " bit, and restore does not plant such a"
+          + " program from an archive unless asked: check where the archive comes from, then give --keep-setid", null);
     }
+    owner(p, e);
     Files.setAttribute(p, "unix:mode", mode);
     Files.setLastModifiedTime(p, FileTime.from(e.getLastModifiedTime().toInstant()));
   }

@@ -41,7 +41,7 @@ public final class RestoreCommand implements Callable<Integer> {
       + " (replacing their contents)")
   boolean force;
 
-  @Option(names = "--keep-setid", description = "restore the setuid and setgid bits of files (cleared otherwise)")
+  @Option(names = "--keep-setid", description = "restore files that have setuid or setgid bits (an archive holding any is refused otherwise)")
   boolean keepSetid;
 
   @Option(names = "--dry-run", description = "verify and check everything, list what would be restored, write nothing")
