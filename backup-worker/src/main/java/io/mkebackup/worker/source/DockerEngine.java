@@ -39,7 +39,10 @@ public final class DockerEngine implements AutoCloseable {
   /** Where the helper container mounts each volume: {@code /vol/<full volume name>}. */
   public static final String MOUNT_ROOT = "/vol/";
 
-  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  // A running container's inspect document holds empty objects (ExposedPorts' "2379/tcp": {}), which
+  // docker-java reads as plain Objects: they must be written back as {}, not refused.
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+      .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
 
   private final DockerClient client;
   private final String host;
