@@ -116,6 +116,10 @@ public record ManagerConfig(
     String etcdUrl = r.string("etcdEndpoint", EngineConfig.DEFAULT_ETCD);
     EtcdEndpoint etcd = "none".equalsIgnoreCase(etcdUrl) ? null : new EtcdEndpoint(etcdUrl,
         r.path("etcdCacert", null), r.path("etcdCert", null), r.path("etcdKey", null), Duration.ofSeconds(10));
+    if (etcd != null && etcd.isAuto() && (etcd.caCert() != null || etcd.clientCert() != null || etcd.clientKey() != null)) {
+      throw invalid("etcdCert", "etcdCacert, etcdCert and etcdKey go with an etcdEndpoint URL; with etcdEndpoint auto"
+          + " (the default) they come from the ucp-kv-certs volume");
+    }
     SourceMode mode;
     try {
       mode = SourceMode.valueOf(r.string("source", "auto").toUpperCase(Locale.ROOT));

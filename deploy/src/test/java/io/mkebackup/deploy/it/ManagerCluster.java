@@ -50,8 +50,7 @@ final class ManagerCluster implements AutoCloseable {
         env.put("MKE_BACKUP_CLUSTER_NAME", "it-" + demo.prefix);
         env.put("MKE_BACKUP_DEFAULT_DIR", c.backups.toString());
         env.put("MKE_BACKUP_ALLOWED_ROOTS", c.backups.toString());
-        env.put("MKE_BACKUP_VOLUME_PREFIX", demo.prefix);
-        env.put("MKE_BACKUP_ETCD_ENDPOINT", demo.etcdUrl());
+        env.putAll(demo.managerEnv());
         env.put("MKE_ADMIN_PASSWORD", c.password);
         env.putAll(extraEnv);
         c.managers.add(new ManagerProcess(demo.prefix + "node-" + (i + 1), DemoFixture.freePort(), clusterPorts.get(i),
