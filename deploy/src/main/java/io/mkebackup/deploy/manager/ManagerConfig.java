@@ -46,7 +46,8 @@ public record ManagerConfig(
     String adminUsername,
     String adminPasswordHash,
     List<UserAccount> users,
-    boolean workerEnabled) {
+    boolean workerEnabled,
+    String clientCaCert) {
 
   /** JSON key -> environment variable, in README order. */
   public static final Map<String, String> KEYS = keys(
@@ -74,7 +75,8 @@ public record ManagerConfig(
       "adminUsername", "MKE_ADMIN_USERNAME",
       "adminPassword", "MKE_ADMIN_PASSWORD",
       "adminPasswordFile", "MKE_ADMIN_PASSWORD_FILE",
-      "adminPasswordHash", "MKE_ADMIN_PASSWORD_HASH");
+      "adminPasswordHash", "MKE_ADMIN_PASSWORD_HASH",
+      "clientCaCert", "MKE_BACKUP_CLIENT_CA_CERT");
 
   private static Map<String, String> keys(String... pairs) {
     Map<String, String> m = new LinkedHashMap<>();
@@ -170,7 +172,18 @@ public record ManagerConfig(
         r.path("tlsCert", null), r.path("tlsKey", null), roots, defaultDir, dataDir,
         r.string("dockerHost", EngineConfig.DEFAULT_DOCKER_HOST), etcd, r.string("volumePrefix", ""), mode,
         io.mkebackup.deploy.cli.EngineOptions.rate(r.decimal("maxRateMib", 0), "maxRateMib"), Duration.ofSeconds(ttl),
-        adminUser, hash, users, r.bool("worker", true));
+        adminUser, hash, users, r.bool("worker", true), clientCaCert(r.string("clientCaCert", AUTO)));
+  }
+
+  /** clientCaCert: read MKE's ucp-client-root-ca certificate through the Docker API. */
+  public static final String AUTO = "auto";
+
+  /** {@code auto}, {@code none} or an absolute path to a PEM file. */
+  private static String clientCaCert(String value) {
+    if (AUTO.equalsIgnoreCase(value) || "none".equalsIgnoreCase(value)) {
+      return value.toLowerCase(Locale.ROOT);
+    }
+    return absolute("clientCaCert", value).toString();
   }
 
   public EngineConfig engine() {
