@@ -109,11 +109,11 @@ class OpenApiIT {
         if (type != null && UNSUPPORTED.containsKey(type.split(";")[0].trim())) {
           type = UNSUPPORTED.get(type.split(";")[0].trim());
         }
-        Map<String, String> headers = new java.util.HashMap<>();
-        r.headers().firstValue("Warning").ifPresent(w -> headers.put("Warning", w));
+        // The validator (5.0) cannot decode a string header holding quotes, as a Warning does: the
+        // Warning header is checked against the document's pattern below instead.
         ValidatableResponse v = type == null || r.body().length == 0
-            ? ValidatableResponse.create(r.statusCode(), headers)
-            : ValidatableResponse.create(r.statusCode(), headers, Buffer.buffer(r.body()), type.split(";")[0].trim());
+            ? ValidatableResponse.create(r.statusCode())
+            : ValidatableResponse.create(r.statusCode(), Buffer.buffer(r.body()), type.split(";")[0].trim());
         try {
           validator.validate(v, call.operationId()).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
@@ -128,6 +128,9 @@ class OpenApiIT {
           "getBackup 200", "getBackup 404", "createSchedule 400", "deleteSchedule 204", "getSchedule 404",
           "ready 200", "metrics 200");
       assertThat(statuses).anyMatch(st -> st.matches("createBackup (200|409) 299 - \"ignored unknown fields: unknownKey\""));
+      String pattern = "^299 - \"ignored unknown fields: .*\"$";
+      assertThat(doc.body()).contains("pattern: '" + pattern + "'");
+      assertThat(statuses).anyMatch(st -> st.replaceFirst("^createBackup \\d+ ", "").matches(pattern));
     } finally {
       vertx.close();
     }
