@@ -269,6 +269,20 @@ public final class DockerEngine implements AutoCloseable {
    * is an error: the volume is written by MKE's containers, so nothing in it is trusted further.
    */
   public Map<String, byte[]> readVolumeFiles(String helperImage, String volume, List<String> names, int maxBytes) {
+    return readVolumeFiles(helperImage, volume, names, maxBytes, null);
+  }
+
+  /** Where a container mounts a volume, to read the volume through that container's archive API. */
+  public record MountedAt(String containerId, String path) {}
+
+  /**
+   * As {@link #readVolumeFiles(String, String, List, int)}, through a container that already
+   * mounts the volume instead of a helper when the mountpoint cannot be read.
+   *
+   * @param mountedAt null: create a helper
+   */
+  public Map<String, byte[]> readVolumeFiles(String helperImage, String volume, List<String> names, int maxBytes,
+      MountedAt mountedAt) {
     Map<String, byte[]> out = new java.util.LinkedHashMap<>();
     Optional<Path> mount = volumeMountpoint(volume);
     if (mount.isEmpty()) {
@@ -294,11 +308,13 @@ public final class DockerEngine implements AutoCloseable {
       }
       return out;
     }
-    String helper = createHelper(helperImage, "mke-backup-helper-read-" + java.util.UUID.randomUUID(),
-        List.of(volume), Map.of(HELPER_LABEL, "read"));
+    String helper = mountedAt != null ? null : createHelper(helperImage, "mke-backup-helper-read-"
+        + java.util.UUID.randomUUID(), List.of(volume), Map.of(HELPER_LABEL, "read"));
+    String container = mountedAt != null ? mountedAt.containerId() : helper;
+    String dir = mountedAt != null ? mountedAt.path() : MOUNT_ROOT + volume;
     try {
       for (String n : names) {
-        try (InputStream tar = archive(helper, MOUNT_ROOT + volume + "/" + n);
+        try (InputStream tar = archive(container, dir + "/" + n);
             var entries = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(tar)) {
           TarArchiveEntry e = entries.getNextEntry();
           requireSmallFile(volume, n, e != null && e.isFile(), e == null ? 0 : e.getSize(), maxBytes);
@@ -311,7 +327,9 @@ public final class DockerEngine implements AutoCloseable {
         }
       }
     } finally {
-      removeContainer(helper);
+      if (helper != null) {
+        removeContainer(helper);
+      }
     }
     return out;
   }

@@ -82,8 +82,13 @@ public final class EtcdDiscovery {
     if ("http".equals(listen.getScheme())) {
       return new EtcdEndpoint("http://" + host + ":" + reached.getPort(), null, null, null, timeout);
     }
-    Map<String, byte[]> certs = docker.readVolumeFiles(helperImage, prefix + "ucp-kv-certs",
-        List.of("ca.pem", "cert.pem", "key.pem"), MAX_PEM_BYTES);
+    // ucp-kv mounts its certificates: read them through it rather than through a helper of our own.
+    String certsVolume = prefix + "ucp-kv-certs";
+    DockerEngine.MountedAt mounted = kv.getMounts() == null ? null : kv.getMounts().stream()
+        .filter(m -> certsVolume.equals(m.getName()) && m.getDestination() != null)
+        .map(m -> new DockerEngine.MountedAt(kv.getId(), m.getDestination().getPath())).findFirst().orElse(null);
+    Map<String, byte[]> certs = docker.readVolumeFiles(helperImage, certsVolume,
+        List.of("ca.pem", "cert.pem", "key.pem"), MAX_PEM_BYTES, mounted);
     for (String f : List.of("ca.pem", "cert.pem", "key.pem")) {
       if (!certs.containsKey(f)) {
         throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "etcd (ucp-kv): the volume " + prefix + "ucp-kv-certs"
