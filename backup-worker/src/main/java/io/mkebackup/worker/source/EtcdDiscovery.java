@@ -140,8 +140,9 @@ public final class EtcdDiscovery {
   /**
    * Where ucp-kv may answer, most direct first. From a container: ucp-kv's address on a network both
    * are on, the host (this network's gateway) when ucp-kv uses the host's network or publishes its
-   * port on every interface. From the host: a published port on loopback or every interface, the
-   * port on the host's network, ucp-kv's address on each of its networks (Linux routes to them).
+   * port on every interface. From the host (or a container on its network): a published port on
+   * loopback or every interface, the port on the host's network, ucp-kv's address on each of its
+   * networks (Linux routes to them).
    */
   static List<InetSocketAddress> candidates(InspectContainerResponse kv, int port, Optional<SelfContainer> self) {
     boolean hostNetwork = kv.getHostConfig() != null && "host".equals(kv.getHostConfig().getNetworkMode());
@@ -155,7 +156,8 @@ public final class EtcdDiscovery {
       }
     }
     Set<InetSocketAddress> out = new LinkedHashSet<>();
-    if (self.isPresent()) {
+    // A container on the host's network (docker run --network host) reaches what the host reaches.
+    if (self.isPresent() && !self.get().hostNetwork()) {
       SelfContainer me = self.get();
       for (Map.Entry<String, ContainerNetwork> n : networks.entrySet()) {
         if (me.networkIps().containsKey(n.getKey()) && !blank(n.getValue().getIpAddress())) {

@@ -28,7 +28,7 @@ import java.util.regex.Pattern;
  * own {@code /etc} files are trusted.
  */
 public record SelfContainer(String id, String name, List<Mount> mounts, Map<String, String> networkIps,
-    Map<String, String> networkGateways, boolean autoRemove) {
+    Map<String, String> networkGateways, boolean autoRemove, boolean hostNetwork) {
   private static final Pattern MOUNTED_FILE =
       Pattern.compile("/containers/([0-9a-f]{64})/(?:hostname|hosts|resolv\\.conf)$");
   private static final Pattern CGROUP = Pattern.compile("/docker[-/]([0-9a-f]{64})(?:\\.scope)?$");
@@ -105,7 +105,9 @@ public record SelfContainer(String id, String name, List<Mount> mounts, Map<Stri
     }
     boolean autoRemove = c.getHostConfig() != null && Boolean.TRUE.equals(c.getHostConfig().getAutoRemove());
     String name = c.getName() == null ? c.getId() : c.getName().replaceFirst("^/", "");
-    return new SelfContainer(c.getId(), name, List.copyOf(mounts), Map.copyOf(ips), Map.copyOf(gateways), autoRemove);
+    boolean hostNetwork = c.getHostConfig() != null && "host".equals(c.getHostConfig().getNetworkMode());
+    return new SelfContainer(c.getId(), name, List.copyOf(mounts), Map.copyOf(ips), Map.copyOf(gateways), autoRemove,
+        hostNetwork);
   }
 
   /** Container ids this process may run in, most trustworthy first, from its mount table and cgroup. */

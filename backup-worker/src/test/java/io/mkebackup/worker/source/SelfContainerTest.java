@@ -44,7 +44,7 @@ class SelfContainerTest {
         new SelfContainer.Mount("/backup", "bind", null),
         new SelfContainer.Mount("/backup/scratch", "tmpfs", null),
         new SelfContainer.Mount("/var/lib/mke-backup", "volume", OTHER),
-        new SelfContainer.Mount("/named", "volume", "backups")), Map.of(), Map.of(), true);
+        new SelfContainer.Mount("/named", "volume", "backups")), Map.of(), Map.of(), true, false);
     assertThat(self.mountHolding(Path.of("/backup/sub")).orElseThrow().destination()).isEqualTo("/backup");
     assertThat(self.mountHolding(Path.of("/backup/scratch")).orElseThrow().outlivesContainer(true)).isFalse();
     assertThat(self.mountHolding(Path.of("/backupx"))).isEmpty();

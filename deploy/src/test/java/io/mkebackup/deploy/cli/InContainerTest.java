@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 class InContainerTest {
   static SelfContainer container(SelfContainer.Mount... mounts) {
-    return new SelfContainer("f".repeat(64), "ucp", List.of(mounts), Map.of(), Map.of(), true);
+    return new SelfContainer("f".repeat(64), "ucp", List.of(mounts), Map.of(), Map.of(), true, false);
   }
 
   @Test
