@@ -45,7 +45,7 @@ for v in "${vols[@]}"; do members+=("$v/_data"); done
 run_tar()      { tar -cf "$out/t.tar" -C "$root" "${members[@]}"; sync; }
 run_tar_gpg()  { tar -cf - -C "$root" "${members[@]}" | gpg --batch --quiet --yes --pinentry-mode loopback \
                    --passphrase "$pass" --symmetric --cipher-algo AES256 --compress-algo none -o "$out/g.tar.gpg"; sync; }
-mke_opts=(--volume-prefix "$prefix" --etcd-endpoint "http://127.0.0.1:$client_port")
+mke_opts=(--volume-prefix "$prefix")  # etcd: found through the Docker API (auto)
 run_mke_plain() { "${cli[@]}" backup "${mke_opts[@]}" --no-passphrase --file "$out/m.tar" 2>/dev/null; sync; }
 run_mke_enc()   { "${cli[@]}" backup "${mke_opts[@]}" --passphrase "$pass" --file "$out/e.tar" 2>/dev/null; sync; }
 

@@ -10,6 +10,8 @@ import java.util.Objects;
  *
  * @param allowedRoots backup directories must lie under one of these after resolving links
  * @param defaultBackupDir where a backup goes when the request has no hostPath
+ * @param clientCas the CAs whose client certificates (MKE client bundles) authenticate their
+ *     users; empty to accept tokens only
  */
 public record GatewayConfig(
     String nodeName,
@@ -17,7 +19,8 @@ public record GatewayConfig(
     int httpsPort,
     List<Path> allowedRoots,
     Path defaultBackupDir,
-    List<UserAccount> users) {
+    List<UserAccount> users,
+    List<java.security.cert.X509Certificate> clientCas) {
 
   public GatewayConfig {
     Objects.requireNonNull(nodeName);
@@ -25,5 +28,11 @@ public record GatewayConfig(
     allowedRoots = List.copyOf(allowedRoots);
     Objects.requireNonNull(defaultBackupDir);
     users = List.copyOf(users);
+    clientCas = List.copyOf(clientCas);
+  }
+
+  public GatewayConfig(String nodeName, String bindHost, int httpsPort, List<Path> allowedRoots, Path defaultBackupDir,
+      List<UserAccount> users) {
+    this(nodeName, bindHost, httpsPort, allowedRoots, defaultBackupDir, users, List.of());
   }
 }

@@ -17,7 +17,8 @@ import java.util.stream.Collectors;
 
 /**
  * {@code POST /auth/login} and the handler that guards the backup endpoints: a valid
- * {@code Authorization: Bearer <token>} (401 otherwise) of an admin (403 otherwise).
+ * {@code Authorization: Bearer <token>}, or an MKE client bundle's certificate (401 otherwise), of
+ * an admin (403 otherwise).
  */
 public final class AuthRoutes {
   /** Where the guard leaves the caller's session for later handlers. */
@@ -26,11 +27,18 @@ public final class AuthRoutes {
   private final Vertx vertx;
   private final Map<String, UserAccount> users;
   private final TokenStore tokens;
+  private final ClientCertificates clientCertificates;
 
   public AuthRoutes(Vertx vertx, List<UserAccount> users, TokenStore tokens) {
+    this(vertx, users, tokens, null);
+  }
+
+  /** @param clientCertificates judges MKE client bundles; null to accept tokens only */
+  public AuthRoutes(Vertx vertx, List<UserAccount> users, TokenStore tokens, ClientCertificates clientCertificates) {
     this.vertx = vertx;
     this.users = users.stream().collect(Collectors.toUnmodifiableMap(UserAccount::username, Function.identity()));
     this.tokens = tokens;
+    this.clientCertificates = clientCertificates;
   }
 
   public void mount(Router router) {
@@ -108,7 +116,8 @@ public final class AuthRoutes {
   public Future<TokenStore.Session> admin(String token) {
     if (token == null || token.isEmpty()) {
       return Future.failedFuture(new BackupException(ErrorCode.UNAUTHORIZED,
-          "authentication required: log in with POST /auth/login and send Authorization: Bearer <auth_token>"));
+          "authentication required: log in with POST /auth/login and send Authorization: Bearer <auth_token>"
+              + (clientCertificates == null ? "" : ", or use an MKE client bundle (curl --cert cert.pem --key key.pem)")));
     }
     return Future.fromCompletionStage(tokens.lookupAsync(token), vertx.getOrCreateContext()).compose(s -> {
       if (s.isEmpty()) {
@@ -123,9 +132,50 @@ public final class AuthRoutes {
     });
   }
 
-  /** Route handler: admins pass, everyone else gets 401 or 403. */
+  /**
+   * The session of a client that sent an MKE client bundle's certificate: its user, with the roles
+   * this manager's configuration gives that user; a user the configuration no longer has (MKE's way
+   * of revoking a bundle) is refused like a certificate of another CA.
+   */
+  Future<TokenStore.Session> certificateAdmin(List<java.security.cert.Certificate> chain) {
+    String name;
+    try {
+      name = clientCertificates.user(chain);
+    } catch (BackupException e) {
+      return Future.failedFuture(e);
+    }
+    UserAccount user = users.get(name);
+    if (user == null) {
+      return Future.failedFuture(new BackupException(ErrorCode.UNAUTHORIZED, "the client certificate names user '"
+          + name.replaceAll("\\p{Cntrl}", "?") + "', who is not a user of this manager (removed?); use the client"
+          + " bundle of a current user, or log in"));
+    }
+    if (!user.admin()) {
+      return Future.failedFuture(new BackupException(ErrorCode.FORBIDDEN,
+          "user " + user.username() + " is not an administrator; backups need an MKE admin"));
+    }
+    return Future.succeededFuture(new TokenStore.Session(user.username(), user.roles()));
+  }
+
+  /** The client's certificate chain, when it sent one in the TLS handshake. */
+  private static Optional<List<java.security.cert.Certificate>> peerCertificates(RoutingContext ctx) {
+    try {
+      List<java.security.cert.Certificate> chain = ctx.request().connection().peerCertificates();
+      return chain == null || chain.isEmpty() ? Optional.empty() : Optional.of(chain);
+    } catch (javax.net.ssl.SSLPeerUnverifiedException | RuntimeException none) {
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * Route handler: admins pass, everyone else gets 401 or 403. An Authorization header is what the
+   * client means to be: its token decides. Without one, a client bundle's certificate does.
+   */
   public void requireAdmin(RoutingContext ctx) {
-    admin(bearer(ctx.request().getHeader("Authorization")).orElse(null))
+    String authorization = ctx.request().getHeader("Authorization");
+    Optional<List<java.security.cert.Certificate>> chain = authorization == null && clientCertificates != null
+        ? peerCertificates(ctx) : Optional.empty();
+    (chain.isPresent() ? certificateAdmin(chain.get()) : admin(bearer(authorization).orElse(null)))
         .onSuccess(s -> {
           ctx.put(SESSION, s);
           ctx.next();

@@ -12,9 +12,12 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Consumer;
 
 /**
  * Turns the body of {@code POST /api/ucp/backup} into a job, or refuses it with an
@@ -41,7 +44,13 @@ public final class BackupRequestValidator {
   }
 
   public BackupJob validate(Buffer body, String origin) {
-    JsonObject json = parseObject(body, "{\"passphrase\": \"...\", \"fileName\": \"backup1.tar\"}");
+    return validate(body, origin, ignored -> {});
+  }
+
+  /** @param ignoredKeys given the body's unknown keys, which are ignored as MKE ignores them */
+  public BackupJob validate(Buffer body, String origin, Consumer<List<String>> ignoredKeys) {
+    JsonObject json = goKeys(parseObject(body, "{\"passphrase\": \"...\", \"fileName\": \"backup1.tar\"}"),
+        FIELDS, ignoredKeys);
     checkTypes(json, FIELDS);
     String passphrase = json.getString("passphrase");
     boolean noPassphrase = json.getBoolean("noPassphrase", false);
@@ -61,20 +70,18 @@ public final class BackupRequestValidator {
     String fileName = json.getString("fileName");
     String logFileName = json.getString("logFileName");
     Boolean includeLogs = json.getBoolean("includeLogs");
-    if (logFileName != null && Boolean.FALSE.equals(includeLogs)) {
-      throw BackupException.invalid("logFileName", "logFileName is given but includeLogs is false; set includeLogs:"
-          + " true or drop logFileName");
-    }
     String id = UUID.randomUUID().toString();
     if (fileName == null) {
       fileName = generatedName(id, Instant.now());
     } else {
       checkPlainName("fileName", fileName);
     }
-    boolean logs = Boolean.TRUE.equals(includeLogs) || logFileName != null;
+    // logFileName implies a log, but an explicit includeLogs: false wins and no log is written, as
+    // UCP 3.x scripts that send both expect.
+    boolean logs = includeLogs != null ? includeLogs : logFileName != null;
     if (logFileName != null) {
       checkPlainName("logFileName", logFileName);
-      if (logFileName.equals(fileName)) {
+      if (logs && logFileName.equals(fileName)) {
         throw BackupException.invalid("logFileName", "logFileName must differ from fileName ('" + fileName + "')");
       }
     } else if (logs) {
@@ -83,6 +90,37 @@ public final class BackupRequestValidator {
     Path dir = hostPath(json.getString("hostPath"));
     Passphrase p = passphrase == null ? null : Passphrase.of(passphrase, "passphrase");
     return new BackupJob(id, p, fileName, logs ? logFileName : "", dir, origin);
+  }
+
+  /**
+   * The body's keys matched to the fields as MKE (Go's encoding/json) matches them: without regard
+   * to case ({@code filename}, {@code HOSTPATH}); unknown keys are left out and handed to
+   * {@code ignored}. One field given twice in different cases is a 400 naming it: which of the two
+   * Go would keep depends on their order, so the request cannot be read one way.
+   */
+  static JsonObject goKeys(JsonObject body, Map<String, Class<?>> fields, Consumer<List<String>> ignored) {
+    JsonObject out = new JsonObject();
+    Map<String, String> given = new HashMap<>();
+    List<String> unknown = new ArrayList<>();
+    for (Map.Entry<String, Object> e : body) {
+      String key = e.getKey();
+      String field = fields.containsKey(key) ? key
+          : fields.keySet().stream().filter(key::equalsIgnoreCase).findFirst().orElse(null);
+      if (field == null) {
+        unknown.add(key);
+        continue;
+      }
+      String before = given.putIfAbsent(field, key);
+      if (before != null) {
+        throw BackupException.invalid(field, field + " is given twice, as '" + printable(before) + "' and '"
+            + printable(key) + "'; keys match without regard to case, so give it once");
+      }
+      out.put(field, e.getValue());
+    }
+    if (!unknown.isEmpty()) {
+      ignored.accept(List.copyOf(unknown));
+    }
+    return out;
   }
 
   /** The body as a JSON object, or a 400 naming "body". */
@@ -129,6 +167,11 @@ public final class BackupRequestValidator {
 
   Path hostPath(String given) {
     return rules.hostPath(given);
+  }
+
+  static String printable(String s) {
+    String t = s.replaceAll("\\p{Cntrl}", "?");
+    return t.length() > 80 ? t.substring(0, 77) + "..." : t;
   }
 
   private static String typeName(Object v) {

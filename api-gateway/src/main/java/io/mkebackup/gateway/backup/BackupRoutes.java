@@ -18,6 +18,7 @@ import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.logging.Logger;
 
@@ -58,12 +59,42 @@ public final class BackupRoutes {
   }
 
   private void create(RoutingContext ctx) {
-    vertx.executeBlocking(() -> validator.validate(ctx.body().buffer(), "api"), false)
+    List<String> ignored = java.util.Collections.synchronizedList(new ArrayList<>());
+    vertx.executeBlocking(() -> validator.validate(ctx.body().buffer(), "api", ignored::addAll), false)
+        .andThen(validated -> {
+          if (!ignored.isEmpty()) {
+            String text = ignoredFields(ignored);
+            LOG.warning("POST /api/ucp/backup: " + text);
+            ctx.response().putHeader("Warning", "299 - \"" + text + "\"");
+          }
+        })
         .compose(this::dispatch)
         .onSuccess(reply -> ctx.response()
             .putHeader("Content-Type", "application/json")
             .end(new JsonObject().put("backupId", reply.getString("backupId")).encode()))
         .onFailure(e -> ApiErrors.send(ctx, e));
+  }
+
+  /**
+   * "ignored unknown fields: a, b" for a Warning header (RFC 7234: a quoted-string) and the log: the
+   * keys come from the client, so each is cut short and reduced to printable ASCII with quotes and
+   * backslashes escaped, and a long list is cut short too.
+   */
+  static String ignoredFields(List<String> keys) {
+    int shown = Math.min(keys.size(), 20);
+    StringBuilder b = new StringBuilder("ignored unknown fields: ");
+    for (int i = 0; i < shown; i++) {
+      String k = keys.get(i);
+      k = k.length() > 64 ? k.substring(0, 61) + "..." : k;
+      b.append(i == 0 ? "" : ", ");
+      for (char c : k.toCharArray()) {
+        b.append(c == '"' || c == '\\' ? "\\" + c : c >= 0x20 && c < 0x7f ? String.valueOf(c) : "?");
+      }
+    }
+    if (keys.size() > shown) {
+      b.append(" and ").append(keys.size() - shown).append(" more");
+    }
+    return b.toString();
   }
 
   /** This node's worker first; any worker when this node has none; 503 when none answers. */

@@ -9,6 +9,7 @@ import io.vertx.core.buffer.Buffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -51,7 +52,56 @@ class BackupRequestValidatorTest {
   @Test
   void logFileNameImpliesLogs() {
     assertThat(valid("{\"noPassphrase\": true, \"logFileName\": \"b.log\"}").logFileName()).isEqualTo("b.log");
-    refused("{\"noPassphrase\": true, \"includeLogs\": false, \"logFileName\": \"b.log\"}", "logFileName");
+  }
+
+  @Test
+  void includeLogsFalseWithALogFileNameWritesNoLog() {
+    // UCP 3.x scripts send both; MKE writes no log and records an empty logFileName.
+    BackupJob job = valid("{\"noPassphrase\": true, \"fileName\": \"b.tar\", \"includeLogs\": false,"
+        + " \"logFileName\": \"b.log\"}");
+    assertThat(job.logFileName()).isEmpty();
+    assertThat(job.fileName()).isEqualTo("b.tar");
+    // The name is still checked: a path is refused whatever includeLogs says.
+    refused("{\"noPassphrase\": true, \"includeLogs\": false, \"logFileName\": \"../b.log\"}", "logFileName");
+  }
+
+  @Test
+  void keysMatchWithoutRegardToCaseAsInGo() throws Exception {
+    Path sub = Files.createDirectory(root.resolve("sub"));
+    BackupJob job = valid("{\"NOPASSPHRASE\": true, \"filename\": \"lower.tar\", \"HOSTPATH\": \"" + sub + "\","
+        + " \"IncludeLogs\": true, \"LogFileName\": \"lower.log\"}");
+    assertThat(job.fileName()).isEqualTo("lower.tar");
+    assertThat(job.hostPath()).isEqualTo(sub.toRealPath());
+    assertThat(job.logFileName()).isEqualTo("lower.log");
+    assertThat(job.passphrase()).isNull();
+    assertThat(valid("{\"PassPhrase\": \"twelve chars\", \"FileName\": \"mixed.tar\"}").fileName())
+        .isEqualTo("mixed.tar");
+  }
+
+  @Test
+  void unknownKeysAreIgnoredAndNamed() {
+    List<String> ignored = new ArrayList<>();
+    BackupJob job = validator().validate(Buffer.buffer("{\"noPassphrase\": true, \"backupName\": \"x\","
+        + " \"fileName\": \"k.tar\", \"retries\": 3}"), "api", ignored::addAll);
+    assertThat(job.fileName()).isEqualTo("k.tar");
+    assertThat(ignored).containsExactly("backupName", "retries");
+    List<String> none = new ArrayList<>();
+    validator().validate(Buffer.buffer("{\"noPassphrase\": true}"), "api", none::addAll);
+    assertThat(none).isEmpty();
+  }
+
+  @Test
+  void aKeyGivenTwiceInDifferentCasesIsRefused() {
+    refused("{\"noPassphrase\": true, \"fileName\": \"a.tar\", \"filename\": \"b.tar\"}", "fileName");
+    refused("{\"passphrase\": \"twelve chars\", \"PASSPHRASE\": \"other twelve\"}", "passphrase");
+  }
+
+  @Test
+  void typesStayStrictWhateverTheCase() {
+    refused("{\"noPassphrase\": true, \"filename\": 5}", "fileName");
+    refused("{\"nopassphrase\": \"true\"}", "noPassphrase");
+    refused("{\"noPassphrase\": true, \"INCLUDELOGS\": \"false\"}", "includeLogs");
+    refused("{\"noPassphrase\": true, \"hostpath\": \"relative\"}", "hostPath");
   }
 
   @Test

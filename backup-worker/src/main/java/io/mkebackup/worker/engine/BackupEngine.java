@@ -15,11 +15,13 @@ import io.mkebackup.common.io.Storage;
 import io.mkebackup.common.progress.ProgressFormat;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.common.progress.Step;
+import io.mkebackup.worker.engine.EngineConfig.EtcdEndpoint;
 import io.mkebackup.worker.engine.EngineConfig.SourceMode;
 import io.mkebackup.worker.source.DiskVolumeSource;
 import io.mkebackup.worker.source.DockerArchiveVolumeSource;
 import io.mkebackup.worker.source.DockerEngine;
 import io.mkebackup.worker.source.DockerEngine.VolumeInfo;
+import io.mkebackup.worker.source.EtcdDiscovery;
 import io.mkebackup.worker.source.EtcdSnapshotSource;
 import io.mkebackup.worker.source.VolumeSource;
 import java.io.FilterOutputStream;
@@ -87,10 +89,12 @@ public final class BackupEngine {
         Storage.checkWritableDirectory(targetDir, request.targetField());
       }
       // etcd is asked on another thread while the Docker engine answers: both are round trips.
+      // With etcdEndpoint auto, finding ucp-kv (its container, address and certificates) is part of it.
       etcdReady = config.etcd() == null ? null : CompletableFuture.supplyAsync(() -> {
-        EtcdSnapshotSource source = EtcdSnapshotSource.connect(config.etcd());
+        EtcdEndpoint endpoint = EtcdDiscovery.resolve(config);
+        EtcdSnapshotSource source = EtcdSnapshotSource.connect(endpoint);
         try {
-          return new EtcdReady(source, source.status());
+          return new EtcdReady(source, source.status(), endpoint);
         } catch (RuntimeException e) {
           source.close();
           throw e;
@@ -111,10 +115,12 @@ public final class BackupEngine {
           .toList();
 
       StatusResponse etcdStatus = null;
+      String etcdUrl = null;
       if (etcdReady != null) {
         EtcdReady ready = join(etcdReady);
         etcd = ready.source();
         etcdStatus = ready.status();
+        etcdUrl = ready.endpoint().url();
       } else if (kv.isPresent()) {
         warnings.add("no etcd endpoint is configured, so ucp-kv (the Kubernetes and MKE key-value store) is NOT in this backup");
       }
@@ -149,7 +155,7 @@ public final class BackupEngine {
       // backup directory, which other hosts may write: a private directory on this machine.
       spool = SpoolDirectory.create(config.spoolDir());
       p.done(0, "ok: Docker " + dockerVersion + " at " + docker.host()
-          + (etcdStatus == null ? "" : ", etcd " + etcdStatus.getVersion() + " at " + config.etcd().url())
+          + (etcdStatus == null ? "" : ", etcd " + etcdStatus.getVersion() + " at " + etcdUrl)
           + ", " + toCopy.size() + " volumes, about " + ProgressFormat.bytes(estimate) + " to write to " + targetText
           + (request.encrypted() ? ", encrypted (AES-256)" : ", NOT encrypted"));
       for (String w : warnings) {
@@ -196,7 +202,7 @@ public final class BackupEngine {
 
       Map<String, Object> etcdSummary = null;
       if (etcd != null) {
-        p.started(Step.ETCD, ArchiveLayout.ETCD_VOLUME, "taking a snapshot from " + config.etcd().url());
+        p.started(Step.ETCD, ArchiveLayout.ETCD_VOLUME, "taking a snapshot from " + etcdUrl);
         Path snapshotSpool = spool.dir().resolve("etcd-snapshot.db");
         long size = etcd.snapshotTo(snapshotSpool);
         long at = System.currentTimeMillis();
@@ -210,7 +216,7 @@ public final class BackupEngine {
         }
         Files.deleteIfExists(snapshotSpool);
         etcdSummary = new LinkedHashMap<>();
-        etcdSummary.put("endpoint", config.etcd().url());
+        etcdSummary.put("endpoint", etcdUrl);
         etcdSummary.put("version", etcdStatus.getVersion());
         etcdSummary.put("revision", etcdStatus.getHeader().getRevision());
         etcdSummary.put("entry", entry);
@@ -343,7 +349,7 @@ public final class BackupEngine {
   }
 
   /** A connected etcd source and the status it answered with. */
-  private record EtcdReady(EtcdSnapshotSource source, StatusResponse status) {}
+  private record EtcdReady(EtcdSnapshotSource source, StatusResponse status, EtcdEndpoint endpoint) {}
 
   private static EtcdReady join(CompletableFuture<EtcdReady> f) {
     try {

@@ -38,7 +38,11 @@ public record EngineConfig(
   public static final Set<String> DEFAULT_EXCLUDED = Set.of("ucp-metrics-data", "ucp-node-certs", ArchiveLayout.SNAPSHOT_VOLUME);
   public static final String DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
   public static final String DEFAULT_HELPER_IMAGE = "mke-backup-helper:1";
-  public static final String DEFAULT_ETCD = "http://127.0.0.1:12379";
+  /**
+   * Find ucp-kv as MKE's own backup container would: its container, address and client
+   * certificates (ucp-kv-certs) through the Docker API, when the backup runs.
+   */
+  public static final String DEFAULT_ETCD = EtcdEndpoint.AUTO;
 
   public EngineConfig {
     Objects.requireNonNull(nodeName);
@@ -54,7 +58,7 @@ public record EngineConfig(
 
   public static EngineConfig defaults(String nodeName) {
     return new EngineConfig(nodeName, DEFAULT_DOCKER_HOST, "", DEFAULT_EXCLUDED, SourceMode.AUTO,
-        EtcdEndpoint.plain(DEFAULT_ETCD), DEFAULT_HELPER_IMAGE, null, 0);
+        EtcdEndpoint.auto(), DEFAULT_HELPER_IMAGE, null, 0);
   }
 
   public EngineConfig withVolumePrefix(String prefix) {
@@ -89,11 +93,41 @@ public record EngineConfig(
 
   /**
    * One etcd member to snapshot (a snapshot is one member's point-in-time state, so exactly one).
-   * The TLS files are null for plain HTTP.
+   * The TLS files are null for plain HTTP. The URL {@link #AUTO} stands for "find ucp-kv through
+   * the Docker API when needed" (see {@code EtcdDiscovery}), which yields an endpoint whose TLS
+   * material is in {@link #pem} (read from the ucp-kv-certs volume) and whose {@link #authority} is
+   * the name its certificate is checked against.
+   *
+   * @param pem TLS material held in memory, used instead of the files when not null
+   * @param authority the server name to verify etcd's certificate against instead of the URL's host
+   *     (null: the URL's host)
    */
-  public record EtcdEndpoint(String url, Path caCert, Path clientCert, Path clientKey, Duration timeout) {
+  public record EtcdEndpoint(String url, Path caCert, Path clientCert, Path clientKey, Duration timeout, Pem pem,
+      String authority) {
+    public static final String AUTO = "auto";
+
+    public EtcdEndpoint(String url, Path caCert, Path clientCert, Path clientKey, Duration timeout) {
+      this(url, caCert, clientCert, clientKey, timeout, null, null);
+    }
+
     public static EtcdEndpoint plain(String url) {
       return new EtcdEndpoint(url, null, null, null, Duration.ofSeconds(10));
+    }
+
+    public static EtcdEndpoint auto() {
+      return plain(AUTO);
+    }
+
+    public boolean isAuto() {
+      return AUTO.equalsIgnoreCase(url);
+    }
+  }
+
+  /** PEM bytes of etcd's CA and of a client certificate and its key; {@link #toString()} hides the key. */
+  public record Pem(byte[] caCert, byte[] clientCert, byte[] clientKey) {
+    @Override
+    public String toString() {
+      return "Pem[ca and client certificate, key hidden]";
     }
   }
 }

@@ -44,8 +44,9 @@ public final class Readiness {
       if (engine.etcd() == null) {
         return "not configured (ucp-kv is left out of backups)";
       }
-      try (EtcdClient c = EtcdClient.connect(engine.etcd())) {
-        return "etcd " + c.status().getVersion() + " at " + engine.etcd().url();
+      EngineConfig.EtcdEndpoint endpoint = io.mkebackup.worker.source.EtcdDiscovery.resolve(engine);
+      try (EtcdClient c = EtcdClient.connect(endpoint)) {
+        return "etcd " + c.status().getVersion() + " at " + endpoint.url();
       }
     }));
     JsonObject dir = probe(() -> {

@@ -33,6 +33,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /** The local Docker engine as the backup sees it: volumes, containers and the helper container. */
 public final class DockerEngine implements AutoCloseable {
@@ -41,11 +42,15 @@ public final class DockerEngine implements AutoCloseable {
   /** Where the helper container mounts each volume: {@code /vol/<full volume name>}. */
   public static final String MOUNT_ROOT = "/vol/";
 
-  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  // A running container's inspect document holds empty objects (ExposedPorts' "2379/tcp": {}), which
+  // docker-java reads as plain Objects: they must be written back as {}, not refused.
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+      .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
 
   private final DockerClient client;
   private final DockerHttpClient http;
   private final String host;
+  private Optional<SelfContainer> self;
 
   private DockerEngine(DockerClient client, DockerHttpClient http, String host) {
     this.client = client;
@@ -101,6 +106,14 @@ public final class DockerEngine implements AutoCloseable {
     return client.versionCmd().exec().getVersion();
   }
 
+  /** The container of this engine that this process runs in, if it runs in one (asked once). */
+  public synchronized Optional<SelfContainer> self() {
+    if (self == null) {
+      self = SelfContainer.detect(this);
+    }
+    return self;
+  }
+
   /** A named volume of the engine, with its name as the archive knows it (without the prefix). */
   public record VolumeInfo(String fullName, String name, Path mountpoint) {}
 
@@ -148,10 +161,18 @@ public final class DockerEngine implements AutoCloseable {
   /** A ucp-* container's name (without prefix and slash) and its inspect document. */
   public record ContainerConfig(String name, byte[] inspectJson) {}
 
-  /** Inspect documents of every {@code <prefix>ucp-*} container, sorted by name. */
+  /**
+   * Inspect documents of every {@code <prefix>ucp-*} container, sorted by name, but the one this
+   * process runs in: the seed runs the backup itself as a container named {@code ucp}, and people
+   * name it {@code ucp-backup}; it is not an MKE component.
+   */
   public List<ContainerConfig> ucpContainers(String prefix) {
     List<ContainerConfig> out = new ArrayList<>();
+    String selfId = self().map(SelfContainer::id).orElse("");
     for (Container c : client.listContainersCmd().withShowAll(true).exec()) {
+      if (c.getId().equals(selfId)) {
+        continue;
+      }
       for (String raw : c.getNames()) {
         String n = raw.startsWith("/") ? raw.substring(1) : raw;
         if (n.startsWith(prefix + "ucp-")) {
@@ -271,6 +292,94 @@ public final class DockerEngine implements AutoCloseable {
 
   private static String encode(String s) {
     return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
+  }
+
+  /**
+   * Small regular files at the top of a named volume (certificates), by name: read from the
+   * volume's mountpoint when this process can (never through a link), else through the archive API
+   * of a never-started helper container that mounts the volume read-only (in a container, or
+   * without root). A missing file is left out; a link, a directory or a file over {@code maxBytes}
+   * is an error: the volume is written by MKE's containers, so nothing in it is trusted further.
+   */
+  public Map<String, byte[]> readVolumeFiles(String helperImage, String volume, List<String> names, int maxBytes) {
+    return readVolumeFiles(helperImage, volume, names, maxBytes, null);
+  }
+
+  /** Where a container mounts a volume, to read the volume through that container's archive API. */
+  public record MountedAt(String containerId, String path) {}
+
+  /**
+   * As {@link #readVolumeFiles(String, String, List, int)}, through a container that already
+   * mounts the volume instead of a helper when the mountpoint cannot be read.
+   *
+   * @param mountedAt null: create a helper
+   */
+  public Map<String, byte[]> readVolumeFiles(String helperImage, String volume, List<String> names, int maxBytes,
+      MountedAt mountedAt) {
+    Map<String, byte[]> out = new java.util.LinkedHashMap<>();
+    Optional<Path> mount = volumeMountpoint(volume);
+    if (mount.isEmpty()) {
+      throw new BackupException(ErrorCode.NO_MKE_STATE, "there is no volume " + volume + " on the Docker engine at "
+          + host);
+    }
+    if (java.nio.file.Files.isReadable(mount.get()) && java.nio.file.Files.isExecutable(mount.get())) {
+      for (String n : names) {
+        Path p = mount.get().resolve(n);
+        try {
+          var attrs = java.nio.file.Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class,
+              java.nio.file.LinkOption.NOFOLLOW_LINKS);
+          requireSmallFile(volume, n, attrs.isRegularFile(), attrs.size(), maxBytes);
+          try (InputStream in = java.nio.file.Files.newInputStream(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            out.put(n, readCapped(in, volume, n, maxBytes));
+          }
+        } catch (java.nio.file.NoSuchFileException missing) {
+          // left out
+        } catch (IOException e) {
+          throw new BackupException(ErrorCode.VOLUME_READ_FAILED, "cannot read " + n + " in volume " + volume + ": "
+              + e.getMessage(), e);
+        }
+      }
+      return out;
+    }
+    String helper = mountedAt != null ? null : createHelper(helperImage, "mke-backup-helper-read-"
+        + java.util.UUID.randomUUID(), List.of(volume), Map.of(HELPER_LABEL, "read"));
+    String container = mountedAt != null ? mountedAt.containerId() : helper;
+    String dir = mountedAt != null ? mountedAt.path() : MOUNT_ROOT + volume;
+    try {
+      for (String n : names) {
+        try (InputStream tar = archive(container, dir + "/" + n);
+            var entries = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(tar)) {
+          TarArchiveEntry e = entries.getNextEntry();
+          requireSmallFile(volume, n, e != null && e.isFile(), e == null ? 0 : e.getSize(), maxBytes);
+          out.put(n, readCapped(entries, volume, n, maxBytes));
+        } catch (NotFoundException missing) {
+          // left out
+        } catch (IOException e) {
+          throw new BackupException(ErrorCode.VOLUME_READ_FAILED, "cannot read " + n + " in volume " + volume
+              + " through the Docker engine: " + e.getMessage(), e);
+        }
+      }
+    } finally {
+      if (helper != null) {
+        removeContainer(helper);
+      }
+    }
+    return out;
+  }
+
+  private static void requireSmallFile(String volume, String name, boolean regular, long size, int maxBytes) {
+    if (!regular || size > maxBytes) {
+      throw new BackupException(ErrorCode.VOLUME_READ_FAILED, name + " in volume " + volume + " is not a regular file"
+          + " of at most " + maxBytes + " bytes; refusing to use it");
+    }
+  }
+
+  private static byte[] readCapped(InputStream in, String volume, String name, int maxBytes) throws IOException {
+    byte[] b = in.readNBytes(maxBytes + 1);
+    if (b.length > maxBytes) {
+      requireSmallFile(volume, name, true, b.length, maxBytes);
+    }
+    return b;
   }
 
   public void removeContainer(String id) {

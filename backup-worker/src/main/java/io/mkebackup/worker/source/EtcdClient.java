@@ -23,6 +23,7 @@ import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.worker.engine.EngineConfig.EtcdEndpoint;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.URI;
@@ -63,10 +64,14 @@ public final class EtcdClient implements AutoCloseable {
     try {
       if ("https".equals(uri.getScheme())) {
         var tls = TlsChannelCredentials.newBuilder();
-        if (endpoint.caCert() != null) {
+        if (endpoint.pem() != null) {
+          tls.trustManager(new ByteArrayInputStream(endpoint.pem().caCert()));
+          tls.keyManager(new ByteArrayInputStream(endpoint.pem().clientCert()),
+              new ByteArrayInputStream(endpoint.pem().clientKey()));
+        } else if (endpoint.caCert() != null) {
           tls.trustManager(endpoint.caCert().toFile());
         }
-        if (endpoint.clientCert() != null) {
+        if (endpoint.pem() == null && endpoint.clientCert() != null) {
           tls.keyManager(endpoint.clientCert().toFile(), endpoint.clientKey().toFile());
         }
         credentials = tls.build();
@@ -79,7 +84,11 @@ public final class EtcdClient implements AutoCloseable {
     // An event loop of its own, closed with the client: gRPC's shared one outlives its last channel
     // by a second, and a JVM exiting while its thread waits in epoll waits 300 ms for it.
     EventLoopGroup loop = new NioEventLoopGroup(1, new DefaultThreadFactory("mke-backup-etcd", true));
-    ManagedChannel channel = NettyChannelBuilder.forAddress(uri.getHost(), uri.getPort(), credentials)
+    NettyChannelBuilder builder = NettyChannelBuilder.forAddress(uri.getHost(), uri.getPort(), credentials);
+    if (endpoint.authority() != null) {
+      builder.overrideAuthority(endpoint.authority());
+    }
+    ManagedChannel channel = builder
         .eventLoopGroup(loop)
         .channelType(NioSocketChannel.class)
         .maxInboundMessageSize(64 << 20)

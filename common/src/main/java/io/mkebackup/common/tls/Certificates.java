@@ -58,7 +58,12 @@ public final class Certificates {
   }
 
   public static Issued component(String commonName, Issued ca) {
-    return sign(commonName, "Mirantis MKE demo", keyPair(), ca, false, Duration.ofDays(825), java.util.List.of());
+    return component(commonName, ca, java.util.List.of());
+  }
+
+  /** @param hosts more names and addresses the certificate is valid for (besides localhost, 127.0.0.1) */
+  public static Issued component(String commonName, Issued ca, java.util.List<String> hosts) {
+    return sign(commonName, "Mirantis MKE demo", keyPair(), ca, false, Duration.ofDays(825), hosts);
   }
 
   /**
@@ -138,6 +143,57 @@ public final class Certificates {
       return new Issued(new JcaX509CertificateConverter().getCertificate(holder), key);
     } catch (IOException | GeneralSecurityException e) {
       throw new IllegalStateException("cannot read the certificate and key: " + e, e);
+    }
+  }
+
+  /**
+   * A private key in PEM, whatever its form (PKCS#8, or the SEC 1 and PKCS#1 forms cfssl and
+   * OpenSSL write), as PKCS#8 PEM: the one form gRPC's TLS reads.
+   */
+  public static String toPkcs8Pem(String keyPem) {
+    try (var reader = new org.bouncycastle.openssl.PEMParser(new java.io.StringReader(keyPem))) {
+      Object k = reader.readObject();
+      var converter = new org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter();
+      PrivateKey key;
+      if (k instanceof org.bouncycastle.openssl.PEMKeyPair pair) {
+        key = converter.getKeyPair(pair).getPrivate();
+      } else if (k instanceof org.bouncycastle.asn1.pkcs.PrivateKeyInfo info) {
+        key = converter.getPrivateKey(info);
+      } else {
+        // Never the key's text in a message: it is a secret.
+        throw new IllegalArgumentException("not an unencrypted PEM private key");
+      }
+      return new Issued(null, key).keyPem();
+    } catch (IOException e) {
+      throw new IllegalArgumentException("not a PEM private key", e);
+    }
+  }
+
+  /**
+   * A client certificate for a user, as MKE's client bundles carry: the user's name as the
+   * subject's common name, signed by the client root CA, for client authentication only.
+   *
+   * @param validity from an hour ago; negative for an already expired certificate (tests)
+   */
+  public static Issued client(String user, Issued clientCa, Duration validity) {
+    try {
+      KeyPair kp = keyPair();
+      Instant now = Instant.now();
+      X500Name issuerName = new org.bouncycastle.cert.jcajce.JcaX509CertificateHolder(clientCa.certificate()).getSubject();
+      X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuerName,
+          new BigInteger(64, RANDOM).abs().add(BigInteger.ONE), Date.from(now.minus(Duration.ofHours(1))),
+          Date.from(now.plus(validity)), new X500Name("CN=" + user + ",OU=client,O=Mirantis MKE demo"), kp.getPublic());
+      var ext = new org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils();
+      b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(kp.getPublic()));
+      b.addExtension(Extension.authorityKeyIdentifier, false,
+          ext.createAuthorityKeyIdentifier(clientCa.certificate().getPublicKey()));
+      b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+      b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment));
+      b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+      var signer = new JcaContentSignerBuilder("SHA256withECDSA").build(clientCa.key());
+      return new Issued(new JcaX509CertificateConverter().getCertificate(b.build(signer)), kp.getPrivate());
+    } catch (GeneralSecurityException | OperatorCreationException | IOException e) {
+      throw new IllegalStateException("certificate generation failed", e);
     }
   }
 

@@ -90,6 +90,16 @@ public final class BackupCommand implements Callable<Integer> {
     if (file != null && file.getFileName() == null) {
       throw BackupException.invalid("--file", "--file must name a file");
     }
+    var container = InContainer.detect(engine.dockerHost);
+    if (container.isPresent()) {
+      if (file != null) {
+        file = InContainer.target(file, container.get());
+      }
+      if (engine.node == null || engine.node.isBlank()) {
+        // The container's host name is its id; the manager node is what the record should name.
+        engine.node = InContainer.engineNodeName(engine.dockerHost);
+      }
+    }
     Path logFile = includeLogs ? logFileFor(file) : null;
     String id = UUID.randomUUID().toString();
     OutputStream stdout = file == null ? new FileOutputStream(FileDescriptor.out) : null;

@@ -12,8 +12,9 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code mke-backup demo-state}: a realistic MKE manager state on the local Docker engine. */
 @Command(name = "demo-state", mixinStandardHelpOptions = true,
     description = {"Creates what is missing of a demo MKE manager state: the ucp-* volumes with real certificates",
-        "and data, an etcd serving ucp-kv from its volume, and the ucp-* containers (never started).",
-        "Existing data is never changed. Needs root (it writes into the volumes' mountpoints)."})
+        "and data, the ucp-kv container running etcd (Debian's, mutual TLS) on its volume, the other ucp-*",
+        "containers (never started), and an admin client bundle. Existing data is never changed.",
+        "Needs root (it writes into the volumes' mountpoints)."})
 public final class DemoStateCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -34,17 +35,23 @@ public final class DemoStateCommand implements Callable<Integer> {
       description = "grow each backed-up data volume (ucp-auth-store-data, ucp-auth-worker-data) to at least M MiB")
   long volumeMib;
 
-  @Option(names = "--etcd-client-port", defaultValue = "12379", description = "default ${DEFAULT-VALUE} (MKE's)")
+  @Option(names = "--etcd-client-port", defaultValue = "12379",
+      description = "where the ucp-kv container's etcd is published on 127.0.0.1 (default ${DEFAULT-VALUE}, MKE's)")
   int clientPort;
 
-  @Option(names = "--etcd-peer-port", defaultValue = "12380", description = "default ${DEFAULT-VALUE}")
+  @Option(names = "--etcd-peer-port", defaultValue = "12380",
+      description = "the port of etcd's peer URL, inside its container (default ${DEFAULT-VALUE})")
   int peerPort;
 
   @Option(names = "--state-dir", paramLabel = "DIR",
-      description = "where the demo etcd's pid file and log live (default /var/lib/mke-backup-demo/<prefix>)")
+      description = "where the client bundle is written (default /var/lib/mke-backup-demo/<prefix>)")
   Path stateDir;
 
-  @Option(names = "--remove", description = "stop the demo etcd and remove the demo volumes and containers")
+  @Option(names = "--bundle-user", paramLabel = "NAME", defaultValue = "${env:MKE_ADMIN_USERNAME:-admin}",
+      description = "the user the client bundle is for (default: ${DEFAULT-VALUE}; env MKE_ADMIN_USERNAME)")
+  String bundleUser;
+
+  @Option(names = "--remove", description = "remove the demo's containers (etcd included), volumes and client bundle")
   boolean remove;
 
   @Override
@@ -52,10 +59,14 @@ public final class DemoStateCommand implements Callable<Integer> {
     if (etcdKeys < 0 || volumeMib < 0) {
       throw io.mkebackup.common.BackupException.invalid("--etcd-keys", "--etcd-keys and --volume-mib cannot be negative");
     }
+    if (!bundleUser.matches("[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")) {
+      throw io.mkebackup.common.BackupException.invalid("--bundle-user", "--bundle-user must be a user name of letters,"
+          + " digits and . _ @ - (at most 64)");
+    }
     Path dir = stateDir != null ? stateDir
         : Path.of("/var/lib/mke-backup-demo", prefix.isEmpty() ? "default" : prefix);
     DemoState demo = new DemoState(new DemoState.Options(dockerHost, prefix, etcdKeys, volumeMib, clientPort,
-        peerPort, dir), spec.commandLine().getErr());
+        peerPort, dir, bundleUser), spec.commandLine().getErr());
     if (remove) {
       demo.remove();
     } else {

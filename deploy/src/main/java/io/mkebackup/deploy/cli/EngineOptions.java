@@ -20,9 +20,10 @@ public final class EngineOptions {
   String dockerHost;
 
   @Option(names = "--etcd-endpoint", paramLabel = "URL",
-      defaultValue = "${env:MKE_BACKUP_ETCD_ENDPOINT:-http://127.0.0.1:12379}",
-      description = "the one ucp-kv etcd member to snapshot, or 'none' to leave ucp-kv out"
-          + " (default: ${DEFAULT-VALUE}; env MKE_BACKUP_ETCD_ENDPOINT)")
+      defaultValue = "${env:MKE_BACKUP_ETCD_ENDPOINT:-auto}",
+      description = "the one ucp-kv etcd member to snapshot (a URL), 'auto' to find the ucp-kv container, its address"
+          + " and its client certificates (ucp-kv-certs) through the Docker API as MKE does, or 'none' to leave"
+          + " ucp-kv out (default: ${DEFAULT-VALUE}; env MKE_BACKUP_ETCD_ENDPOINT)")
   String etcdEndpoint;
 
   @Option(names = "--etcd-cacert", paramLabel = "PEM", defaultValue = "${env:MKE_BACKUP_ETCD_CACERT}",
@@ -79,6 +80,10 @@ public final class EngineOptions {
       if ((etcdCert == null) != (etcdKey == null)) {
         throw io.mkebackup.common.BackupException.invalid("--etcd-cert",
             "--etcd-cert and --etcd-key go together");
+      }
+      if (EtcdEndpoint.AUTO.equalsIgnoreCase(etcdEndpoint) && (etcdCa != null || etcdCert != null)) {
+        throw io.mkebackup.common.BackupException.invalid("--etcd-cert", "--etcd-cacert, --etcd-cert and --etcd-key"
+            + " go with an --etcd-endpoint URL; with --etcd-endpoint auto they come from the ucp-kv-certs volume");
       }
       etcd = new EtcdEndpoint(etcdEndpoint, etcdCa, etcdCert, etcdKey, Duration.ofSeconds(10));
     }

@@ -1,7 +1,12 @@
 package io.mkebackup.deploy.demo;
 
 import io.mkebackup.common.tls.Certificates;
+import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.command.InspectVolumeResponse;
+import com.github.dockerjava.api.model.AccessMode;
+import com.github.dockerjava.api.model.ExposedPort;
+import com.github.dockerjava.api.model.PortBinding;
+import com.github.dockerjava.api.model.Ports;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.Container;
@@ -32,9 +37,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Creates a realistic MKE manager state on the local Docker engine: the ucp-* named volumes with
- * real certificates and data files, a real etcd serving ucp-kv from that volume, and the ucp-*
- * component containers (created, never started). It only creates what is missing and never
- * changes existing files, so it also restarts etcd on a restored ucp-kv without touching it.
+ * real certificates and data files, the {@code ucp-kv} container running a real etcd (Debian's) on
+ * that volume with mutual TLS (ucp-kv-certs), as MKE runs it, the other ucp-* component containers
+ * (created, never started), and an admin client bundle. It only creates what is missing and never
+ * changes existing files, so it also starts etcd on a restored ucp-kv without touching it.
  */
 public final class DemoState {
   /** Label on every volume and container this class creates. */
@@ -48,7 +54,14 @@ public final class DemoState {
       "ucp-auth-store-data", "ucp-auth-worker-certs", "ucp-auth-worker-data", "ucp-client-root-ca",
       "ucp-cluster-root-ca", "ucp-controller-client-certs", "ucp-controller-server-certs", "ucp-kv",
       "ucp-kv-certs", "ucp-metrics-data", "ucp-node-certs", "ucp-backup");
-  /** Component containers and the volumes each mounts (MKE's layout, abridged). */
+  /** Where MKE's containers mount their volumes: {@code /var/lib/docker/ucp/<volume>}. */
+  static final String UCP_DIR = "/var/lib/docker/ucp/";
+  /** etcd's client port inside the ucp-kv container (published on 127.0.0.1:etcdClientPort). */
+  static final int KV_CLIENT_PORT = 2379;
+  /**
+   * Component containers that are created, never started, and the volumes each mounts (MKE's
+   * layout, abridged); ucp-kv is created apart, as a running etcd.
+   */
   static final Map<String, List<String>> CONTAINERS = new LinkedHashMap<>();
 
   static {
@@ -58,7 +71,6 @@ public final class DemoState {
     CONTAINERS.put("ucp-auth-worker", List.of("ucp-auth-worker-certs", "ucp-auth-worker-data"));
     CONTAINERS.put("ucp-controller", List.of("ucp-controller-server-certs", "ucp-controller-client-certs",
         "ucp-client-root-ca", "ucp-cluster-root-ca", "ucp-backup"));
-    CONTAINERS.put("ucp-kv", List.of("ucp-kv", "ucp-kv-certs"));
     CONTAINERS.put("ucp-metrics", List.of("ucp-metrics-data"));
   }
 
@@ -66,12 +78,25 @@ public final class DemoState {
    * @param prefix prepended to every volume and container name (tests use one each)
    * @param etcdKeys Kubernetes-shaped keys to write into a fresh etcd
    * @param volumeMib grow each backed-up data volume to at least this many MiB (0: leave as is)
-   * @param stateDir where etcd's pid file and log live
+   * @param etcdClientPort where the ucp-kv container's etcd is published on 127.0.0.1
+   * @param etcdPeerPort the port etcd's peer URL names (inside its container; a single member has no peers)
+   * @param stateDir where the admin client bundle is written
+   * @param bundleUser the user the client bundle is for (the manager's admin)
    */
   public record Options(String dockerHost, String prefix, int etcdKeys, long volumeMib, int etcdClientPort,
-      int etcdPeerPort, Path stateDir) {
+      int etcdPeerPort, Path stateDir, String bundleUser) {
+    public Options(String dockerHost, String prefix, int etcdKeys, long volumeMib, int etcdClientPort,
+        int etcdPeerPort, Path stateDir) {
+      this(dockerHost, prefix, etcdKeys, volumeMib, etcdClientPort, etcdPeerPort, stateDir, "admin");
+    }
+
     public String etcdUrl() {
-      return "http://127.0.0.1:" + etcdClientPort;
+      return "https://127.0.0.1:" + etcdClientPort;
+    }
+
+    /** The directory of the admin client bundle. */
+    public Path bundleDir() {
+      return stateDir.resolve("ucp-bundle-" + bundleUser);
     }
   }
 
@@ -121,7 +146,9 @@ public final class DemoState {
             if (CERT_VOLUMES.contains(name)) {
               clusterCa = clusterCa != null ? clusterCa : readCa(docker, "ucp-cluster-root-ca");
               clientCa = clientCa != null ? clientCa : readCa(docker, "ucp-client-root-ca");
-              Certificates.Issued c = Certificates.component(name.replace("-certs", ""), clusterCa);
+              // ucp-kv's certificate also names its container, the name it is reached by.
+              Certificates.Issued c = Certificates.component(name.replace("-certs", ""), clusterCa,
+                  name.equals("ucp-kv-certs") ? List.of(o.prefix() + "ucp-kv") : List.of());
               write(mount, "ca.pem", Certificates.pemOf(clusterCa.certificate()), "rw-r--r--", 0);
               write(mount, "cert.pem", c.certPem(), "rw-r--r--", 0);
               write(mount, "key.pem", c.keyPem(), "rw-------", 0);
@@ -139,14 +166,57 @@ public final class DemoState {
         }
       }
       containers(docker);
-      startEtcd(volume(docker, "ucp-kv"));
+      startEtcd(docker);
+      clientBundle(docker, o.bundleUser(), o.bundleDir());
     }
     out.flush();
   }
 
+  /**
+   * A client bundle for a user, like MKE's "download client bundle": {@code cert.pem} (the user's
+   * name as its subject, signed by ucp-client-root-ca), {@code key.pem}, and {@code ca.pem}, the
+   * cluster root CA that MKE's server certificates chain to; every file 0600. Kept when it is still
+   * signed by the current client root CA.
+   */
+  public Path clientBundle(String user, Path dir) throws IOException {
+    try (DockerEngine docker = DockerEngine.connect(o.dockerHost())) {
+      return clientBundle(docker, user, dir);
+    }
+  }
+
+  private Path clientBundle(DockerEngine docker, String user, Path dir) throws IOException {
+    Certificates.Issued clientCa = readCa(docker, "ucp-client-root-ca");
+    Path cert = dir.resolve("cert.pem");
+    if (Files.exists(cert) && Files.exists(dir.resolve("key.pem")) && Files.exists(dir.resolve("ca.pem"))) {
+      try {
+        Certificates.parse(Files.readString(cert), Files.readString(dir.resolve("key.pem"))).certificate()
+            .verify(clientCa.certificate().getPublicKey());
+        out.println("client bundle for " + user + " in " + dir);
+        return dir;
+      } catch (java.security.GeneralSecurityException | RuntimeException stale) {
+        // issued by an earlier demo's CA: issue it again
+      }
+    }
+    Files.createDirectories(dir);
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+    Certificates.Issued issued = Certificates.client(user, clientCa, Duration.ofDays(365));
+    String clusterCa = Files.readString(volume(docker, "ucp-cluster-root-ca").resolve("cert.pem"));
+    write(dir, "ca.pem", clusterCa, "rw-------", 0);
+    write(dir, "cert.pem", issued.certPem(), "rw-------", 0);
+    write(dir, "key.pem", issued.keyPem(), "rw-------", 0);
+    out.println("issued a client bundle for " + user + " in " + dir + " (ca.pem, cert.pem, key.pem)");
+    return dir;
+  }
+
   /** Stops the demo etcd and removes the demo's containers and volumes. */
   public void remove() throws IOException {
-    stopEtcd();
+    stopEtcd(); // an etcd process of a demo made by an earlier version
+    if (Files.isDirectory(o.bundleDir())) {
+      for (String f : List.of("ca.pem", "cert.pem", "key.pem")) {
+        Files.deleteIfExists(o.bundleDir().resolve(f));
+      }
+      Files.deleteIfExists(o.bundleDir());
+    }
     try (DockerEngine docker = DockerEngine.connect(o.dockerHost())) {
       for (Container c : docker.client().listContainersCmd().withShowAll(true)
           .withLabelFilter(Map.of(LABEL, o.prefix().isEmpty() ? "default" : o.prefix())).exec()) {
@@ -301,59 +371,107 @@ public final class DemoState {
     return o.stateDir().resolve("etcd.pid");
   }
 
-  private void startEtcd(Path kvMount) throws IOException {
-    Files.createDirectories(o.stateDir());
+  /**
+   * Runs etcd as the {@code <prefix>ucp-kv} container, as MKE does: its data in the ucp-kv volume
+   * ({@code datav3}), mutual TLS with the ucp-kv-certs certificates, published on 127.0.0.1 and
+   * reachable from other containers over the Docker network. A fresh store gets the demo's keys.
+   */
+  private void startEtcd(DockerEngine docker) throws IOException {
     String name = o.prefix() + "ucp-kv";
-    if (etcdAnswers()) {
-      List<String> members;
-      try (EtcdClient c = etcd()) {
-        members = c.memberNames();
-      }
-      if (!members.contains(name)) {
-        throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "port " + o.etcdClientPort() + " is served by another"
-            + " etcd (members " + members + ", not " + name + "); stop it or pick another --etcd-client-port");
-      }
-      out.println("etcd already answers at " + o.etcdUrl());
-      return;
-    }
-    Path dataDir = kvMount.resolve("datav3");
+    Path certs = volume(docker, "ucp-kv-certs");
+    Path dataDir = volume(docker, "ucp-kv").resolve("datav3");
     boolean fresh = !Files.isDirectory(dataDir.resolve("member"));
-    String peer = "http://127.0.0.1:" + o.etcdPeerPort();
-    Path log = o.stateDir().resolve("etcd.log");
-    Process p = new ProcessBuilder("setsid", "etcd", "--name", name, "--data-dir", dataDir.toString(),
-        "--listen-client-urls", o.etcdUrl(), "--advertise-client-urls", o.etcdUrl(),
-        "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-        "--initial-cluster", name + "=" + peer, "--initial-cluster-token", name)
-        .redirectErrorStream(true).redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-        .start();
-    Files.writeString(pidFile(), Long.toString(p.pid()));
+    String image = EtcdImage.ensure(docker, out);
+    InspectContainerResponse c = null;
+    try {
+      c = docker.client().inspectContainerCmd(name).exec();
+      if (!image.equals(c.getConfig().getImage())) {
+        // made by an earlier demo (never started, or another etcd): etcd's data is in the volume, not here
+        docker.removeContainer(c.getId());
+        out.println("replaced container " + name);
+        c = null;
+      }
+    } catch (NotFoundException missing) {
+      // created below
+    }
+    if (c == null) {
+      String peer = "http://127.0.0.1:" + o.etcdPeerPort();
+      String tls = UCP_DIR + "ucp-kv-certs/";
+      docker.client().createContainerCmd(image)
+          .withName(name)
+          .withCmd("--name", name, "--data-dir", UCP_DIR + "ucp-kv/datav3",
+              "--listen-client-urls", "https://0.0.0.0:" + KV_CLIENT_PORT, "--advertise-client-urls", o.etcdUrl(),
+              "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+              "--initial-cluster", name + "=" + peer, "--initial-cluster-token", name,
+              "--cert-file", tls + "cert.pem", "--key-file", tls + "key.pem", "--trusted-ca-file", tls + "ca.pem",
+              "--client-cert-auth")
+          .withEnv("UCP_VERSION=" + ProductInfo.version(), "UCP_COMPONENT=ucp-kv")
+          .withLabels(Map.of(LABEL, o.prefix().isEmpty() ? "default" : o.prefix(),
+              "com.docker.ucp.version", ProductInfo.version(), "com.docker.ucp.InstanceID", "demo"))
+          .withExposedPorts(ExposedPort.tcp(KV_CLIENT_PORT))
+          .withHostConfig(HostConfig.newHostConfig()
+              .withBinds(new Bind(o.prefix() + "ucp-kv", new Volume(UCP_DIR + "ucp-kv")),
+                  new Bind(o.prefix() + "ucp-kv-certs", new Volume(UCP_DIR + "ucp-kv-certs"), AccessMode.ro))
+              .withPortBindings(new PortBinding(Ports.Binding.bindIpAndPort("127.0.0.1", o.etcdClientPort()),
+                  ExposedPort.tcp(KV_CLIENT_PORT))))
+          .exec();
+      out.println("created container " + name + " (etcd, " + image + ")");
+      c = docker.client().inspectContainerCmd(name).exec();
+    }
+    if (!Boolean.TRUE.equals(c.getState().getRunning())) {
+      try {
+        docker.client().startContainerCmd(name).exec();
+      } catch (com.github.dockerjava.api.exception.DockerException e) {
+        docker.removeContainer(c.getId());
+        throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "cannot start etcd in container " + name + " ("
+            + e.getMessage().strip() + "); is 127.0.0.1:" + o.etcdClientPort() + " taken? pick another"
+            + " --etcd-client-port", e);
+      }
+    }
+    int port = publishedPort(docker, name);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (!etcdAnswers()) {
-      if (!p.isAlive()) {
-        throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "etcd exited at start; see " + log);
+    while (!etcdAnswers(certs, port)) {
+      var state = docker.client().inspectContainerCmd(name).exec().getState();
+      if (!Boolean.TRUE.equals(state.getRunning())) {
+        throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "etcd in container " + name + " exited at start (exit"
+            + " code " + state.getExitCodeLong() + "); see docker logs " + name);
       }
       if (System.nanoTime() > deadline) {
-        throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "etcd did not answer within 30 s; see " + log);
+        throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "etcd in container " + name + " did not answer on"
+            + " 127.0.0.1:" + port + " within 30 s; see docker logs " + name);
       }
       try {
-        p.waitFor(200, TimeUnit.MILLISECONDS);
+        Thread.sleep(200); // etcd starting in its container: nothing to wait on but its port
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
       }
     }
-    out.println("started etcd (pid " + p.pid() + ") at " + o.etcdUrl() + " on " + dataDir);
+    out.println("etcd runs in container " + name + ", https://127.0.0.1:" + port + " (mutual TLS, ucp-kv-certs), on "
+        + dataDir);
     if (fresh) {
-      putKeys();
+      putKeys(certs, port);
     }
   }
 
-  private EtcdClient etcd() {
-    return EtcdClient.connect(new EngineConfig.EtcdEndpoint(o.etcdUrl(), null, null, null, Duration.ofSeconds(5)));
+  private static int publishedPort(DockerEngine docker, String name) {
+    var ports = docker.client().inspectContainerCmd(name).exec().getNetworkSettings().getPorts().getBindings()
+        .get(ExposedPort.tcp(KV_CLIENT_PORT));
+    if (ports == null || ports.length == 0) {
+      throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "container " + name + " publishes no port for etcd;"
+          + " remove it (demo-state --remove) and run demo-state again");
+    }
+    return Integer.parseInt(ports[0].getHostPortSpec());
   }
 
-  private boolean etcdAnswers() {
-    try (EtcdClient c = etcd()) {
+  /** A client of the demo's etcd over mutual TLS, as MKE's components reach it. */
+  public static EngineConfig.EtcdEndpoint etcdEndpoint(Path kvCerts, int port) {
+    return new EngineConfig.EtcdEndpoint("https://127.0.0.1:" + port, kvCerts.resolve("ca.pem"),
+        kvCerts.resolve("cert.pem"), kvCerts.resolve("key.pem"), Duration.ofSeconds(5));
+  }
+
+  private static boolean etcdAnswers(Path certs, int port) {
+    try (EtcdClient c = EtcdClient.connect(etcdEndpoint(certs, port))) {
       c.status();
       return true;
     } catch (BackupException e) {
@@ -361,10 +479,10 @@ public final class DemoState {
     }
   }
 
-  private void putKeys() {
+  private void putKeys(Path certs, int port) {
     String[] kinds = {"pods", "deployments", "replicasets", "services", "configmaps", "secrets"};
     String[] namespaces = {"default", "kube-system", "ucp-system", "engineering"};
-    try (EtcdClient c = etcd()) {
+    try (EtcdClient c = EtcdClient.connect(etcdEndpoint(certs, port))) {
       for (int i = 0; i < o.etcdKeys(); i++) {
         String kind = kinds[i % kinds.length];
         String ns = namespaces[(i / kinds.length) % namespaces.length];

@@ -188,7 +188,8 @@ public final class Manager implements AutoCloseable {
         scheduler.start();
       }
       GatewayConfig gateway = new GatewayConfig(node, AUTO.equals(config.bindAddress()) ? "0.0.0.0"
-          : config.bindAddress(), config.httpsPort(), realRoots, config.defaultBackupDir(), config.users());
+          : config.bindAddress(), config.httpsPort(), realRoots, config.defaultBackupDir(), config.users(),
+          ClientCa.load(config));
       ApiGatewayVerticle api = new ApiGatewayVerticle(gateway, pem, catalog, new TokenStore(hazelcast, config.tokenTtl()),
           schedules, operations);
       vertx.deployVerticle(api).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);

@@ -47,7 +47,8 @@ public record ManagerConfig(
     String adminPasswordHash,
     List<UserAccount> users,
     boolean workerEnabled,
-    Path clusterSecretFile) {
+    Path clusterSecretFile,
+    String clientCaCert) {
 
   /** JSON key -> environment variable, in README order. */
   public static final Map<String, String> KEYS = keys(
@@ -76,7 +77,8 @@ public record ManagerConfig(
       "adminUsername", "MKE_ADMIN_USERNAME",
       "adminPassword", "MKE_ADMIN_PASSWORD",
       "adminPasswordFile", "MKE_ADMIN_PASSWORD_FILE",
-      "adminPasswordHash", "MKE_ADMIN_PASSWORD_HASH");
+      "adminPasswordHash", "MKE_ADMIN_PASSWORD_HASH",
+      "clientCaCert", "MKE_BACKUP_CLIENT_CA_CERT");
 
   private static Map<String, String> keys(String... pairs) {
     Map<String, String> m = new LinkedHashMap<>();
@@ -118,6 +120,10 @@ public record ManagerConfig(
     String etcdUrl = r.string("etcdEndpoint", EngineConfig.DEFAULT_ETCD);
     EtcdEndpoint etcd = "none".equalsIgnoreCase(etcdUrl) ? null : new EtcdEndpoint(etcdUrl,
         r.path("etcdCacert", null), r.path("etcdCert", null), r.path("etcdKey", null), Duration.ofSeconds(10));
+    if (etcd != null && etcd.isAuto() && (etcd.caCert() != null || etcd.clientCert() != null || etcd.clientKey() != null)) {
+      throw invalid("etcdCert", "etcdCacert, etcdCert and etcdKey go with an etcdEndpoint URL; with etcdEndpoint auto"
+          + " (the default) they come from the ucp-kv-certs volume");
+    }
     SourceMode mode;
     try {
       mode = SourceMode.valueOf(r.string("source", "auto").toUpperCase(Locale.ROOT));
@@ -168,7 +174,19 @@ public record ManagerConfig(
         r.path("tlsCert", null), r.path("tlsKey", null), roots, defaultDir, dataDir,
         r.string("dockerHost", EngineConfig.DEFAULT_DOCKER_HOST), etcd, r.string("volumePrefix", ""), mode,
         io.mkebackup.deploy.cli.EngineOptions.rate(r.decimal("maxRateMib", 0), "maxRateMib"), Duration.ofSeconds(ttl),
-        adminUser, hash, users, r.bool("worker", true), r.path("clusterSecretFile", null));
+        adminUser, hash, users, r.bool("worker", true), r.path("clusterSecretFile", null),
+        clientCaCert(r.string("clientCaCert", AUTO)));
+  }
+
+  /** clientCaCert: read MKE's ucp-client-root-ca certificate through the Docker API. */
+  public static final String AUTO = "auto";
+
+  /** {@code auto}, {@code none} or an absolute path to a PEM file. */
+  private static String clientCaCert(String value) {
+    if (AUTO.equalsIgnoreCase(value) || "none".equalsIgnoreCase(value)) {
+      return value.toLowerCase(Locale.ROOT);
+    }
+    return absolute("clientCaCert", value).toString();
   }
 
   public EngineConfig engine() {

@@ -20,7 +20,8 @@ import javax.net.ssl.TrustManagerFactory;
 
 /**
  * A REST client of one manager over HTTPS, trusting exactly the managers' own self-signed
- * certificates (read from their data directories), with host-name checking left on.
+ * certificates (read from their data directories) or the ones they were given, with host-name
+ * checking left on.
  */
 final class Api {
   final String base;
@@ -48,7 +49,8 @@ final class Api {
       CertificateFactory cf = CertificateFactory.getInstance("X.509");
       int i = 0;
       for (Path dir : dataDirs) {
-        Path pem = dir.resolve("tls/server-cert.pem");
+        // A manager's data directory (its generated certificate), or a PEM certificate itself.
+        Path pem = Files.isRegularFile(dir) ? dir : dir.resolve("tls/server-cert.pem");
         if (Files.exists(pem)) {
           try (InputStream in = Files.newInputStream(pem)) {
             ks.setCertificateEntry("manager-" + i++, cf.generateCertificate(in));

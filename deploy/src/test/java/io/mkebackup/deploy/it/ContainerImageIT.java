@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The manager image (FROM scratch, jlink runtime) built by deploy/image/build.sh with the local
  * Docker engine: two containers on one Docker network form a cluster and take a backup through
- * one of them, reading the demo volumes through the mounted Docker socket.
+ * one of them, reading the demo volumes through the mounted Docker socket and finding ucp-kv's etcd
+ * (and its certificates) through it on that network; the admin's client bundle works on it.
  */
 @Tag("integration")
 class ContainerImageIT {
@@ -42,6 +43,8 @@ class ContainerImageIT {
       String password = "pw-" + UUID.randomUUID();
       try {
         assertThat(Tools.sh("docker network create " + net).exit()).isZero();
+        // ucp-kv on the managers' network too: they find it there through the Docker API.
+        assertThat(Tools.sh("docker network connect " + net + " " + p + "ucp-kv").exit()).isZero();
         for (int i = 1; i <= 2; i++) {
           String name = p + "mgr" + i;
           Tools.Out run = Tools.sh("docker run -d --name " + name + " --network " + net
@@ -50,7 +53,7 @@ class ContainerImageIT {
               + " -e MKE_BACKUP_CLUSTER_MEMBERS=" + p + "mgr1:5701," + p + "mgr2:5701"
               + " -e MKE_BACKUP_CLUSTER_NAME=" + p + "cluster"
               + " -e MKE_BACKUP_DEFAULT_DIR=/backups -e MKE_BACKUP_VOLUME_PREFIX=" + p
-              + " -e MKE_BACKUP_ETCD_ENDPOINT=none -e MKE_ADMIN_PASSWORD=" + password
+              + " -e MKE_ADMIN_PASSWORD=" + password
               + (i == 2 ? " -p 127.0.0.1:" + port + ":8443" : "") + " " + tag);
           assertThat(run.exit()).as(run.text()).isZero();
         }
@@ -84,9 +87,16 @@ class ContainerImageIT {
         Path archive = backups.resolve("from-image.tar");
         assertThat(archive).exists();
         Tools.Out listing = Tools.sh("tar --list -f " + archive);
-        assertThat(listing.text()).contains("./ucp-controller-server-certs/key.pem").contains("./backup-metadata.json");
+        assertThat(listing.text()).contains("./ucp-controller-server-certs/key.pem").contains("./backup-metadata.json")
+            .containsPattern("\\./ucp-backup/\\d{13}/etcd\\.backup\\.db");
+        // The admin's client bundle: the client CA was read through the Docker API inside the container.
+        Path bundle = demo.adminBundle();
+        Tools.Out bundled = Tools.sh("curl -sk -o /dev/null -w '%{http_code}' --cert " + bundle.resolve("cert.pem")
+            + " --key " + bundle.resolve("key.pem") + " " + base + "/api/ucp/backup/" + id);
+        assertThat(bundled.text()).isEqualTo("200");
       } finally {
-        Tools.sh("docker rm -f -v " + p + "mgr1 " + p + "mgr2; docker network rm " + net + "; docker rmi " + tag + " " + tag.substring(0, tag.indexOf(':')) + ":latest");
+        Tools.sh("docker rm -f -v " + p + "mgr1 " + p + "mgr2; docker network disconnect -f " + net + " " + p + "ucp-kv;"
+            + " docker network rm " + net + "; docker rmi " + tag + " " + tag.substring(0, tag.indexOf(':')) + ":latest");
       }
     }
   }

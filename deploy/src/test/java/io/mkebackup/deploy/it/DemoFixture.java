@@ -2,6 +2,7 @@ package io.mkebackup.deploy.it;
 
 import io.mkebackup.deploy.demo.DemoState;
 import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.engine.EngineConfig.EtcdEndpoint;
 import io.mkebackup.worker.engine.EngineConfig.SourceMode;
 import io.mkebackup.worker.source.DockerEngine;
 import java.io.IOException;
@@ -11,28 +12,45 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 /**
- * A demo MKE state of a test's own: volumes and containers under a unique name prefix, and an etcd
- * on free ports, created on the real Docker engine and removed again on close.
+ * A demo MKE state of a test's own: volumes and containers under a unique name prefix, the
+ * {@code <prefix>ucp-kv} etcd container published on a free port, created on the real Docker engine
+ * and removed again on close. The one place tests learn how to reach that state: {@link #config},
+ * {@link #cliOptions()} and {@link #managerEnv()} let the engine find etcd through the Docker API, as
+ * it does on MKE; {@link #etcdEndpoint()} is a direct (mutual TLS) client's.
  */
 final class DemoFixture implements AutoCloseable {
-  final String prefix = "it" + UUID.randomUUID().toString().substring(0, 8) + "-";
+  final String prefix;
   final int clientPort = freePort();
   final int peerPort = freePort();
   final Path stateDir;
   final DemoState demo;
   final StringWriter output = new StringWriter();
 
-  private DemoFixture(int etcdKeys, long volumeMib) throws IOException {
+  private DemoFixture(String prefix, int etcdKeys, long volumeMib) throws IOException {
+    this.prefix = prefix;
     stateDir = Files.createTempDirectory("mke-demo-state-");
     demo = new DemoState(new DemoState.Options(EngineConfig.DEFAULT_DOCKER_HOST, prefix, etcdKeys, volumeMib,
         clientPort, peerPort, stateDir), new PrintWriter(output, true));
   }
 
   static DemoFixture create(int etcdKeys, long volumeMib) throws IOException {
-    DemoFixture f = new DemoFixture(etcdKeys, volumeMib);
+    return create("it" + UUID.randomUUID().toString().substring(0, 8) + "-", etcdKeys, volumeMib);
+  }
+
+  /**
+   * The state under MKE's own names (no prefix), for commands that take no prefix, such as the
+   * seed's {@code docker container run ... backup}. Only one may exist on the engine at a time.
+   */
+  static DemoFixture createUnprefixed(int etcdKeys, long volumeMib) throws IOException {
+    return create("", etcdKeys, volumeMib);
+  }
+
+  private static DemoFixture create(String prefix, int etcdKeys, long volumeMib) throws IOException {
+    DemoFixture f = new DemoFixture(prefix, etcdKeys, volumeMib);
     try {
       f.demo.ensure();
     } catch (RuntimeException | IOException e) {
@@ -42,18 +60,34 @@ final class DemoFixture implements AutoCloseable {
     return f;
   }
 
+  /** Where the ucp-kv container's etcd is published on the host (mutual TLS: see {@link #etcdEndpoint()}). */
   String etcdUrl() {
-    return "http://127.0.0.1:" + clientPort;
+    return "https://127.0.0.1:" + clientPort;
   }
 
+  /** A direct client's endpoint: the published port, with the ucp-kv-certs client certificate. */
+  EtcdEndpoint etcdEndpoint() {
+    return DemoState.etcdEndpoint(mountpoint("ucp-kv-certs"), clientPort);
+  }
+
+  /** The engine's configuration for this state; etcd is found through the Docker API (auto). */
   EngineConfig config(SourceMode mode) {
-    return EngineConfig.defaults("it-node").withVolumePrefix(prefix).withSourceMode(mode)
-        .withEtcd(EngineConfig.EtcdEndpoint.plain(etcdUrl()));
+    return EngineConfig.defaults("it-node").withVolumePrefix(prefix).withSourceMode(mode);
   }
 
-  /** The CLI options that point a backup at this state. */
+  /** The CLI options that point a backup at this state (etcd: auto, the default). */
   List<String> cliOptions() {
-    return List.of("--volume-prefix", prefix, "--etcd-endpoint", etcdUrl(), "--node", "it-node");
+    return List.of("--volume-prefix", prefix, "--node", "it-node");
+  }
+
+  /** The environment that points a manager at this state (etcd: auto, the default). */
+  Map<String, String> managerEnv() {
+    return Map.of("MKE_BACKUP_VOLUME_PREFIX", prefix);
+  }
+
+  /** The admin client bundle demo-state issued (ca.pem, cert.pem, key.pem). */
+  Path adminBundle() {
+    return stateDir.resolve("ucp-bundle-admin");
   }
 
   Path mountpoint(String volume) {

@@ -58,7 +58,7 @@ class HostileVolumeIT {
   @BeforeAll
   static void up() throws IOException {
     demo = DemoFixture.create(20, 0);
-    try (EtcdClient etcd = EtcdClient.connect(EtcdEndpoint.plain(demo.etcdUrl()))) {
+    try (EtcdClient etcd = EtcdClient.connect(demo.etcdEndpoint())) {
       etcd.put("/registry/secrets/default/hostile-volume-it", ETCD_MARKER);
     }
   }

@@ -30,7 +30,7 @@ class LocalClusterScriptIT {
       int hz = DemoFixture.freePort();
       String env = "export MKE_LOCAL_CLUSTER_DIR=" + dir + " MKE_LOCAL_HTTPS_PORT=" + https
           + " MKE_LOCAL_CLUSTER_PORT=" + hz + " MKE_BACKUP_VOLUME_PREFIX=" + demo.prefix
-          + " MKE_BACKUP_ETCD_ENDPOINT=" + demo.etcdUrl() + " MKE_BACKUP_CLUSTER_NAME=it-" + demo.prefix
+          + " MKE_BACKUP_CLUSTER_NAME=it-" + demo.prefix
           + " MKE_ADMIN_PASSWORD=" + password
           + " MKE_LOCAL_DEMO_ARGS='--etcd-client-port " + demo.clientPort + " --etcd-peer-port " + demo.peerPort + "'; ";
       try {

@@ -24,6 +24,8 @@ final class ManagerCluster implements AutoCloseable {
   final Path backups;
   final String password = "pw-" + UUID.randomUUID();
   final List<ManagerProcess> managers = new ArrayList<>();
+  /** Server certificates the managers were configured with, trusted besides their generated ones. */
+  final List<Path> trusted = new ArrayList<>();
 
   private ManagerCluster(DemoFixture demo, Path base) throws IOException {
     this.demo = demo;
@@ -35,10 +37,20 @@ final class ManagerCluster implements AutoCloseable {
    * @param extraEnv added to every manager's environment (a rate cap to make backups last, ...)
    */
   static ManagerCluster start(int count, Map<String, String> extraEnv) throws Exception {
+    return start(count, demo -> extraEnv);
+  }
+
+  /** @param envOf the extra environment, from the demo state (its certificates, say) */
+  static ManagerCluster start(int count, java.util.function.Function<DemoFixture, Map<String, String>> envOf)
+      throws Exception {
     DemoFixture demo = DemoFixture.create(200, 0);
     ManagerCluster c = null;
     try {
+      Map<String, String> extraEnv = envOf.apply(demo);
       c = new ManagerCluster(demo, Files.createTempDirectory("mke-cluster-"));
+      if (extraEnv.containsKey("MKE_BACKUP_TLS_CERT")) {
+        c.trusted.add(Path.of(extraEnv.get("MKE_BACKUP_TLS_CERT")));
+      }
       List<Integer> clusterPorts = new ArrayList<>();
       for (int i = 0; i < count; i++) {
         clusterPorts.add(DemoFixture.freePort());
@@ -50,8 +62,7 @@ final class ManagerCluster implements AutoCloseable {
         env.put("MKE_BACKUP_CLUSTER_NAME", "it-" + demo.prefix);
         env.put("MKE_BACKUP_DEFAULT_DIR", c.backups.toString());
         env.put("MKE_BACKUP_ALLOWED_ROOTS", c.backups.toString());
-        env.put("MKE_BACKUP_VOLUME_PREFIX", demo.prefix);
-        env.put("MKE_BACKUP_ETCD_ENDPOINT", demo.etcdUrl());
+        env.putAll(demo.managerEnv());
         env.put("MKE_ADMIN_PASSWORD", c.password);
         env.putAll(extraEnv);
         c.managers.add(new ManagerProcess(demo.prefix + "node-" + (i + 1), DemoFixture.freePort(), clusterPorts.get(i),
@@ -114,7 +125,9 @@ final class ManagerCluster implements AutoCloseable {
   }
 
   Api api(int i) {
-    return new Api(managers.get(i).httpsPort, managers.stream().map(m -> m.dataDir).toList());
+    List<Path> trust = new ArrayList<>(managers.stream().map(m -> m.dataDir).toList());
+    trust.addAll(trusted);
+    return new Api(managers.get(i).httpsPort, trust);
   }
 
   String token(int i) throws IOException, InterruptedException {

@@ -93,7 +93,7 @@ class OpenApiIT {
           new Call("openapi", "GET", "/api/ucp/openapi.yaml", null, false)));
       // 409: while a slow CLI-free backup runs there is no easy window, so take one via the lock holder:
       // a second POST right after the first usually meets it; both outcomes are documented.
-      calls.add(new Call("createBackup", "POST", "/api/ucp/backup", "{\"noPassphrase\": true}", true));
+      calls.add(new Call("createBackup", "POST", "/api/ucp/backup", "{\"NoPassphrase\": true, \"unknownKey\": 1}", true));
       calls.add(new Call("createBackup", "POST", "/api/ucp/backup", "{\"noPassphrase\": true}", true));
 
       List<String> statuses = new ArrayList<>();
@@ -112,6 +112,8 @@ class OpenApiIT {
         if (type != null && UNSUPPORTED.containsKey(type.split(";")[0].trim())) {
           type = UNSUPPORTED.get(type.split(";")[0].trim());
         }
+        // The validator (5.0) cannot decode a string header holding quotes, as a Warning does: the
+        // Warning header is checked against the document's pattern below instead.
         ValidatableResponse v = type == null || r.body().length == 0
             ? ValidatableResponse.create(r.statusCode())
             : ValidatableResponse.create(r.statusCode(), Buffer.buffer(r.body()), type.split(";")[0].trim());
@@ -122,11 +124,16 @@ class OpenApiIT {
           throw new AssertionError(call.operationId() + " " + call.method() + " " + call.path() + " answered "
               + r.statusCode() + " " + type + ", which the document does not allow: " + e.getMessage(), e);
         }
-        statuses.add(call.operationId() + " " + r.statusCode());
+        statuses.add(call.operationId() + " " + r.statusCode()
+            + r.headers().firstValue("Warning").map(w -> " " + w).orElse(""));
       }
       assertThat(statuses).contains("login 200", "login 401", "login 400", "createBackup 400", "createBackup 401",
           "getBackup 200", "getBackup 404", "listBackups 400", "createSchedule 400", "deleteSchedule 204", "getSchedule 404",
           "ready 200", "metrics 200");
+      assertThat(statuses).anyMatch(st -> st.matches("createBackup (200|409) 299 - \"ignored unknown fields: unknownKey\""));
+      String pattern = "^299 - \"ignored unknown fields: .*\"$";
+      assertThat(doc.body()).contains("pattern: '" + pattern + "'");
+      assertThat(statuses).anyMatch(st -> st.replaceFirst("^createBackup \\d+ ", "").matches(pattern));
     } finally {
       vertx.close();
     }

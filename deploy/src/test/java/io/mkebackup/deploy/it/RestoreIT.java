@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.etcd.jetcd.api.KeyValue;
 import io.mkebackup.worker.engine.EngineConfig;
-import io.mkebackup.worker.engine.EngineConfig.EtcdEndpoint;
 import io.mkebackup.worker.source.DockerEngine;
 import io.mkebackup.worker.source.EtcdClient;
 import io.vertx.core.json.JsonObject;
@@ -80,7 +79,7 @@ class RestoreIT {
 
   static Map<String, String> keys(DemoFixture demo) {
     Map<String, String> kv = new TreeMap<>();
-    try (EtcdClient c = EtcdClient.connect(EtcdEndpoint.plain(demo.etcdUrl()))) {
+    try (EtcdClient c = EtcdClient.connect(demo.etcdEndpoint())) {
       for (KeyValue k : c.prefix("/")) {
         kv.put(k.getKey().toStringUtf8(), k.getValue().toStringUtf8());
       }
@@ -129,8 +128,10 @@ class RestoreIT {
 
       assertThat(trees(demo)).isEqualTo(files);
       demo.demo.ensure(); // starts etcd on the restored ucp-kv, changing nothing
-      assertThat(demo.output.toString()).contains("started etcd").doesNotContain("Kubernetes-shaped keys into etcd\n"
-          + "started"); // no fresh keys were written after the restore
+      String output = demo.output.toString();
+      assertThat(output.substring(output.lastIndexOf("created container " + demo.prefix + "ucp-kv")))
+          .contains("etcd runs in container")
+          .doesNotContain("Kubernetes-shaped keys"); // no fresh keys were written after the restore
       assertThat(keys(demo)).isEqualTo(keys);
       assertThat(trees(demo)).isEqualTo(files);
     }
