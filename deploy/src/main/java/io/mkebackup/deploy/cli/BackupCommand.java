@@ -41,8 +41,12 @@ public final class BackupCommand implements Callable<Integer> {
   Path file;
 
   @Option(names = "--passphrase", paramLabel = "P", description = "encryption passphrase, 12 or more characters;"
-      + " '-' reads it from the first line of stdin")
+      + " '-' reads it from the first line of stdin (a value here shows in ps: prefer --passphrase-file)")
   String passphrase;
+
+  @Option(names = "--passphrase-file", paramLabel = "FILE", description = "read the passphrase from the first line"
+      + " of FILE ('-': stdin)")
+  Path passphraseFile;
 
   @Option(names = "--no-passphrase", description = "write an unencrypted archive")
   boolean noPassphrase;
@@ -72,8 +76,9 @@ public final class BackupCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter err = spec.commandLine().getErr();
-    Passphrases.requireOne(passphrase, noPassphrase, "a passphrase is required: give --passphrase (12 or more"
-        + " characters), --passphrase - to read it from stdin, or --no-passphrase for an unencrypted archive");
+    Passphrases.requireOne(passphrase, passphraseFile, noPassphrase, "a passphrase is required: give"
+        + " --passphrase-file FILE (12 or more characters), --passphrase - to read it from stdin, or --no-passphrase"
+        + " for an unencrypted archive");
     if (includeLogs && file == null) {
       throw BackupException.invalid("--include-logs", "--include-logs needs --file: the log is written beside the"
           + " archive (when streaming to stdout, the log is this command's stderr)");
@@ -88,7 +93,7 @@ public final class BackupCommand implements Callable<Integer> {
     Path logFile = includeLogs ? logFileFor(file) : null;
     String id = UUID.randomUUID().toString();
     OutputStream stdout = file == null ? new FileOutputStream(FileDescriptor.out) : null;
-    try (Passphrase p = passphrase == null ? null : Passphrases.fromOption(passphrase, System.in);
+    try (Passphrase p = Passphrases.open(passphrase, passphraseFile, System.in, err);
         ClusterLease lease = ClusterLease.take(clusterMembers, clusterName, engine.toConfig().nodeName(), id,
             p != null, file, logFile)) {
       if (debug) {

@@ -34,6 +34,10 @@ public final class RestoreCommand implements Callable<Integer> {
   @Option(names = "--passphrase", paramLabel = "P", description = "the archive's passphrase; '-' reads it from stdin")
   String passphrase;
 
+  @Option(names = "--passphrase-file", paramLabel = "FILE", description = "read the passphrase from the first line"
+      + " of FILE ('-': stdin)")
+  Path passphraseFile;
+
   @Option(names = "--no-passphrase", description = "the archive is not encrypted")
   boolean noPassphrase;
 
@@ -63,9 +67,9 @@ public final class RestoreCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     PrintWriter err = spec.commandLine().getErr();
-    Passphrases.requireOne(passphrase, noPassphrase, "give the archive's --passphrase (or --passphrase - to read"
-        + " it from stdin), or --no-passphrase for an unencrypted archive");
-    if (file == null && "-".equals(passphrase)) {
+    Passphrases.requireOne(passphrase, passphraseFile, noPassphrase, "give the archive's --passphrase-file FILE (or"
+        + " --passphrase - to read it from stdin), or --no-passphrase for an unencrypted archive");
+    if (file == null && Passphrases.fromStdin(passphrase, passphraseFile)) {
       throw BackupException.invalid("--passphrase", "stdin cannot carry both the archive and the passphrase; give --file");
     }
     if (file != null && !Files.isReadable(file)) {
@@ -74,7 +78,7 @@ public final class RestoreCommand implements Callable<Integer> {
     }
     Path spool = Path.of(System.getProperty("java.io.tmpdir"));
     Path stdinCopy = null;
-    try (Passphrase p = passphrase == null ? null : Passphrases.fromOption(passphrase, System.in)) {
+    try (Passphrase p = Passphrases.open(passphrase, passphraseFile, System.in, spec.commandLine().getErr())) {
       Path archive = file;
       if (archive == null) {
         // Restore reads the archive twice (verify, then write), so stdin is kept in a private file.

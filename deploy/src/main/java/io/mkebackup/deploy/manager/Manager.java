@@ -58,7 +58,7 @@ public final class Manager implements AutoCloseable {
   }
 
   /** Reads the configuration file (may be null) and the environment through vertx-config. */
-  public static ManagerConfig readConfig(Path file, java.io.PrintStream out) throws Exception {
+  public static ManagerConfig readConfig(Path file) throws Exception {
     Vertx reader = Vertx.vertx();
     try {
       ConfigRetrieverOptions options = new ConfigRetrieverOptions().setIncludeDefaultStores(false);
@@ -80,7 +80,7 @@ public final class Manager implements AutoCloseable {
       ConfigRetriever envRetriever = ConfigRetriever.create(reader, options);
       JsonObject env = envRetriever.getConfig().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       envRetriever.close();
-      return ManagerConfig.from(fileJson, env, (dataDir, user) -> generatedAdminPassword(dataDir, user, out));
+      return ManagerConfig.from(fileJson, env, Manager::generatedAdminPassword);
     } finally {
       reader.close();
     }
@@ -88,9 +88,10 @@ public final class Manager implements AutoCloseable {
 
   /**
    * The admin password kept in the data directory ({@code admin-password}, mode 0600): generated
-   * and printed once on this terminal the first time, reused after.
+   * the first time, reused after. It is written there only: standard output ends in journald or
+   * {@code docker logs}, so the log names the file, never the password.
    */
-  static String generatedAdminPassword(Path dataDir, String user, java.io.PrintStream out) {
+  static String generatedAdminPassword(Path dataDir, String user) {
     try {
       Files.createDirectories(dataDir);
       Path file = dataDir.resolve("admin-password");
@@ -101,9 +102,8 @@ public final class Manager implements AutoCloseable {
         Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(tmp, password + "\n");
         Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        out.println("Generated a password for the MKE admin user '" + user + "': " + password);
-        out.println("(shown once; it is kept, readable by this user only, in " + file + ")");
-        out.flush();
+        LOG.info("generated a password for the MKE admin user '" + user + "'; read it in " + file
+            + " (readable by this user only)");
       }
       return Passwords.hash(Files.readString(file).strip().toCharArray());
     } catch (IOException e) {
