@@ -25,5 +25,9 @@ public enum ErrorCode {
   REQUEST_TOO_LARGE,
   WORKER_UNAVAILABLE,
   CLUSTER_UNAVAILABLE,
-  INTERNAL
+  INTERNAL,
+  /** Fewer than a majority of the configured managers are in this member's cluster (a partition). */
+  NO_MAJORITY,
+  /** The backup's lease on the cluster lock ran out (a pause or a partition); it stopped writing. */
+  LEASE_LOST
 }

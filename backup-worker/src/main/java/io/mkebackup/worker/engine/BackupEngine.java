@@ -10,6 +10,7 @@ import io.mkebackup.common.archive.EntryInfo;
 import io.mkebackup.common.crypto.PgpEncryptingOutputStream;
 import io.mkebackup.common.io.AsyncOutputStream;
 import io.mkebackup.common.io.AtomicFile;
+import io.mkebackup.common.io.Fence;
 import io.mkebackup.common.io.Storage;
 import io.mkebackup.common.progress.ProgressFormat;
 import io.mkebackup.common.progress.ProgressListener;
@@ -51,9 +52,19 @@ public final class BackupEngine {
   static final double SPACE_MARGIN = 1.05;
 
   private final EngineConfig config;
+  private final Fence fence;
 
   public BackupEngine(EngineConfig config) {
+    this(config, Fence.NONE);
+  }
+
+  /**
+   * @param fence asked before every chunk the writer writes and before the archive and its log are
+   *     renamed into place: a backup that lost the cluster's lock stops and leaves nothing behind
+   */
+  public BackupEngine(EngineConfig config, Fence fence) {
     this.config = config;
+    this.fence = fence;
   }
 
   public EngineConfig config() {
@@ -158,9 +169,9 @@ public final class BackupEngine {
       OutputStream sink;
       if (request.file() != null) {
         archiveFile = AtomicFile.create(request.file(), request.id(), true);
-        sink = new TargetErrors(archiveFile.stream(), request.file().toAbsolutePath().getParent());
+        sink = new TargetErrors(new Fenced(archiveFile.stream(), fence), request.file().toAbsolutePath().getParent());
       } else {
-        sink = new TargetErrors(request.stream(), null);
+        sink = new TargetErrors(new Fenced(request.stream(), fence), null);
       }
       // The pipeline, threads joined by bounded queues: tar (this thread) [-> OpenPGP framing ->
       // encrypting thread] -> pipe -> writer thread -> file or stream. This thread reads and frames
@@ -252,7 +263,7 @@ public final class BackupEngine {
       pipe.finish();
       long archiveBytes;
       if (archiveFile != null) {
-        archiveFile.commit();
+        archiveFile.commit(fence);
         archiveBytes = Files.size(request.file());
       } else {
         sink.flush();
@@ -266,6 +277,7 @@ public final class BackupEngine {
       p.succeeded("backup " + request.id() + " succeeded in "
           + java.time.Duration.between(createdAt, completedAt).toMillis() / 1000.0 + " s");
       if (log != null) {
+        fence.check();
         log.commit();
       }
       return result;
@@ -353,6 +365,33 @@ public final class BackupEngine {
       return f.join();
     } catch (CompletionException e) {
       throw e.getCause() instanceof RuntimeException re ? re : e;
+    }
+  }
+
+  /** Asks the fence before every write: the writer thread never writes after the lock is lost. */
+  static final class Fenced extends FilterOutputStream {
+    private final Fence fence;
+
+    Fenced(OutputStream out, Fence fence) {
+      super(out);
+      this.fence = fence;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      fence.check();
+      out.write(b, off, len);
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      fence.check();
+      out.write(b);
+    }
+
+    @Override
+    public void close() {
+      // the owner closes
     }
   }
 

@@ -88,8 +88,12 @@ public final class BackupMetrics {
 
   /** Reads the cluster's state into the gauges; blocking (Hazelcast calls). */
   public void refresh() {
-    lockHeld.set(lock.held() ? 1 : 0);
     members.set(hazelcast.getCluster().getMembers().size());
+    try {
+      lockHeld.set(lock.held() ? 1 : 0);
+    } catch (com.hazelcast.splitbrainprotection.SplitBrainProtectionException e) {
+      lockHeld.set(0); // on the minority side of a partition: no backup runs here
+    }
     Map<String, Double> last = new LinkedHashMap<>();
     for (BackupRecord r : catalog.list()) {
       if (r.state() != BackupState.SUCCESS || r.completedAt() == null) {

@@ -28,6 +28,7 @@ public final class BackupCatalog {
   /** Most entries kept per backup for "contents"; a larger backup's list is cut there (and says so). */
   public static final int MAX_CONTENT_ENTRIES = 50_000;
 
+  private final HazelcastInstance hazelcast;
   private final IMap<String, String> map;
   private final IMap<String, String> contents;
   private final Path mirror;
@@ -36,6 +37,7 @@ public final class BackupCatalog {
    * @param mirror this member's on-disk copy, or null for a client that keeps none (the CLI)
    */
   public BackupCatalog(HazelcastInstance hazelcast, Path mirror) {
+    this.hazelcast = hazelcast;
     this.map = hazelcast.getMap(ClusterSettings.CATALOG_MAP);
     this.contents = hazelcast.getMap(ClusterSettings.CONTENTS_MAP);
     this.mirror = mirror;
@@ -90,10 +92,29 @@ public final class BackupCatalog {
     if (mirror == null) {
       return 0;
     }
-    new MapMirror(contents, null, mirror, ".contents.json", (inMap, onDisk) -> false).start();
-    return new MapMirror(map, null, mirror, ".json", (inMap, onDisk) ->
+    MapMirror contentsMirror = new MapMirror(contents, null, mirror, ".contents.json", (inMap, onDisk) -> false);
+    contentsMirror.start();
+    MapMirror records = new MapMirror(map, null, mirror, ".json", (inMap, onDisk) ->
         BackupRecord.fromStoredJson(new JsonObject(onDisk)).finished()
-            && !BackupRecord.fromStoredJson(new JsonObject(inMap)).finished()).start();
+            && !BackupRecord.fromStoredJson(new JsonObject(inMap)).finished());
+    int loaded = records.start();
+    // A member that was paused or cut off merges back taking the larger side's records (no entry
+    // events): its files follow.
+    hazelcast.getLifecycleService().addLifecycleListener(e -> {
+      if (e.getState() == com.hazelcast.core.LifecycleEvent.LifecycleState.MERGED) {
+        Thread t = new Thread(() -> {
+          try {
+            records.rewrite();
+            contentsMirror.rewrite();
+          } catch (RuntimeException failed) {
+            LOG.warning("cannot write the catalog mirror again after a merge: " + failed.getMessage());
+          }
+        }, "mke-backup-mirror-merge");
+        t.setDaemon(true);
+        t.start();
+      }
+    });
+    return loaded;
   }
 
   /**

@@ -91,10 +91,18 @@ final class MapMirror {
         LOG.warning("skipping unreadable file " + f + ": " + e.getMessage());
       }
     }
+    rewrite();
+    return loaded;
+  }
+
+  /**
+   * Writes every entry the cluster holds now. After a split-brain merge this member's entries
+   * were replaced by the larger side's without entry events, so its files must be written again.
+   */
+  void rewrite() {
     for (Map.Entry<String, String> e : map.entrySet()) {
       write(e.getKey() + suffix, e.getValue());
     }
-    return loaded;
   }
 
   /**

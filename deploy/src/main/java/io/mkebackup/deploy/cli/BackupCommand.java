@@ -99,7 +99,7 @@ public final class BackupCommand implements Callable<Integer> {
       if (debug) {
         Logging.cli(true);
       }
-      BackupEngine backups = new BackupEngine(engine.toConfig());
+      BackupEngine backups = new BackupEngine(engine.toConfig(), lease.fence());
       BackupResult result;
       try {
         result = backups.run(new BackupRequest(id, p, file, stdout, logFile, "--file"), printer(err));
@@ -107,7 +107,10 @@ public final class BackupCommand implements Callable<Integer> {
         lease.failed(e.getMessage());
         throw e;
       }
-      lease.succeeded(result);
+      if (!lease.succeeded(result)) {
+        err.println("mke-backup: warning: the cluster had already marked this backup FAILED (this process was"
+            + " paused or cut off from the managers); its record stays FAILED");
+      }
       if (result.logFile() != null) {
         err.println(jsonLog ? "{\"log\":\"" + result.logFile() + "\"}" : "log written to " + result.logFile());
       }

@@ -156,10 +156,11 @@ public final class Manager implements AutoCloseable {
         JsonObject body = new JsonObject(event.toMap()).put("node", node);
         vertx.eventBus().publish(Addresses.PROGRESS, body);
       };
-      OrphanReaper reaper = new OrphanReaper(hazelcast, catalog, publisher);
+      BackupLock lock = new BackupLock(hazelcast, settings.configuredMembers());
+      OrphanReaper reaper = new OrphanReaper(hazelcast, catalog, publisher, lock::hasMajority);
       reaper.start();
-      BackupLock lock = new BackupLock(hazelcast);
-      String memberId = hazelcast.getCluster().getLocalMember().getUuid().toString();
+      // Read at each backup: Hazelcast gives a member a new id when it merges back after a split.
+      java.util.function.Supplier<String> memberId = () -> hazelcast.getCluster().getLocalMember().getUuid().toString();
       BackupService service = new BackupService(config.engine(), catalog, lock, memberId, publisher);
       BackupMetrics metrics = new BackupMetrics(io.vertx.micrometer.backends.BackendRegistries.getDefaultNow(),
           catalog, lock, hazelcast);
@@ -180,7 +181,7 @@ public final class Manager implements AutoCloseable {
       if (config.workerEnabled()) {
         vertx.deployVerticle(new BackupWorkerVerticle(service)).toCompletionStage().toCompletableFuture()
             .get(30, TimeUnit.SECONDS);
-        scheduler = new Scheduler(schedules, catalog, service, memberId);
+        scheduler = new Scheduler(schedules, catalog, service);
         scheduler.start();
       }
       GatewayConfig gateway = new GatewayConfig(node, AUTO.equals(config.bindAddress()) ? "0.0.0.0"

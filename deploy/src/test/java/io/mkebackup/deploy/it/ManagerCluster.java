@@ -35,7 +35,17 @@ final class ManagerCluster implements AutoCloseable {
    * @param extraEnv added to every manager's environment (a rate cap to make backups last, ...)
    */
   static ManagerCluster start(int count, Map<String, String> extraEnv) throws Exception {
-    DemoFixture demo = DemoFixture.create(200, 0);
+    return start(count, extraEnv, java.util.Collections.nCopies(count, "127.0.0.1"), 0);
+  }
+
+  /**
+   * @param hosts each manager's bind address (127.0.0.x: separate addresses let a test cut one
+   *     manager off from the others with iptables)
+   * @param volumeMib grows two demo volumes to at least this many MiB (0: the plain demo state)
+   */
+  static ManagerCluster start(int count, Map<String, String> extraEnv, List<String> hosts, long volumeMib)
+      throws Exception {
+    DemoFixture demo = DemoFixture.create(200, volumeMib);
     ManagerCluster c = null;
     try {
       c = new ManagerCluster(demo, Files.createTempDirectory("mke-cluster-"));
@@ -43,10 +53,13 @@ final class ManagerCluster implements AutoCloseable {
       for (int i = 0; i < count; i++) {
         clusterPorts.add(DemoFixture.freePort());
       }
-      String members = String.join(",", clusterPorts.stream().map(p -> "127.0.0.1:" + p).toList());
+      List<String> members = new ArrayList<>();
+      for (int i = 0; i < count; i++) {
+        members.add(hosts.get(i) + ":" + clusterPorts.get(i));
+      }
       for (int i = 0; i < count; i++) {
         Map<String, String> env = new HashMap<>();
-        env.put("MKE_BACKUP_CLUSTER_MEMBERS", members);
+        env.put("MKE_BACKUP_CLUSTER_MEMBERS", String.join(",", members));
         env.put("MKE_BACKUP_CLUSTER_NAME", "it-" + demo.prefix);
         env.put("MKE_BACKUP_DEFAULT_DIR", c.backups.toString());
         env.put("MKE_BACKUP_ALLOWED_ROOTS", c.backups.toString());
@@ -54,8 +67,8 @@ final class ManagerCluster implements AutoCloseable {
         env.put("MKE_BACKUP_ETCD_ENDPOINT", demo.etcdUrl());
         env.put("MKE_ADMIN_PASSWORD", c.password);
         env.putAll(extraEnv);
-        c.managers.add(new ManagerProcess(demo.prefix + "node-" + (i + 1), DemoFixture.freePort(), clusterPorts.get(i),
-            c.base.resolve("node-" + (i + 1)), env));
+        c.managers.add(new ManagerProcess(demo.prefix + "node-" + (i + 1), hosts.get(i), DemoFixture.freePort(),
+            clusterPorts.get(i), c.base.resolve("node-" + (i + 1)), env));
       }
       for (ManagerProcess m : c.managers) {
         m.start();
@@ -114,7 +127,7 @@ final class ManagerCluster implements AutoCloseable {
   }
 
   Api api(int i) {
-    return new Api(managers.get(i).httpsPort, managers.stream().map(m -> m.dataDir).toList());
+    return new Api(managers.get(i).host, managers.get(i).httpsPort, managers.stream().map(m -> m.dataDir).toList());
   }
 
   String token(int i) throws IOException, InterruptedException {
