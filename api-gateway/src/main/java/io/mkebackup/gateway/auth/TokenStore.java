@@ -23,9 +23,18 @@ import java.util.concurrent.TimeUnit;
  */
 public final class TokenStore {
   private static final SecureRandom RANDOM = new SecureRandom();
-  /** Failed logins of one user name within {@link #LOCKOUT} before its logins are refused. */
+  /**
+   * Failed logins of one user from one client address within {@link #LOCKOUT} before that pair's
+   * logins are refused. Counting per address means guesses from one place never lock the real
+   * admin out from another.
+   */
   public static final int MAX_FAILURES = 5;
   public static final Duration LOCKOUT = Duration.ofMinutes(5);
+  /**
+   * User names that are not accounts share one count per address (under the empty name, which no
+   * login can give): random names cannot grow the map.
+   */
+  static final String UNKNOWN_USER = "";
 
   private final IMap<String, String> map;
   private final IMap<String, Integer> failures;
@@ -37,25 +46,40 @@ public final class TokenStore {
     this.ttl = ttl;
   }
 
-  /** Whether this user name has failed too often lately, cluster-wide (known names or not). */
-  public boolean lockedOut(String username) {
-    Integer n = failures.get(username);
-    return n != null && n >= MAX_FAILURES;
+  /**
+   * The key failed logins are counted under: the account (or one shared name for every unknown
+   * one) and the client's address.
+   */
+  public static String pair(String username, boolean known, String address) {
+    return (known ? username : UNKNOWN_USER) + "\n" + address;
   }
 
-  /** Counts a failed login; the count expires {@link #LOCKOUT} after the latest failure. */
-  public void failed(String username) {
-    failures.lock(username);
+  /**
+   * How long this (user, address) pair is still refused, cluster-wide; zero when it may try.
+   * Asked before the password is checked, so a refused guess costs no BCrypt.
+   */
+  public Duration throttled(String pair) {
+    com.hazelcast.core.EntryView<String, Integer> v = failures.getEntryView(pair);
+    if (v == null || v.getValue() == null || v.getValue() < MAX_FAILURES) {
+      return Duration.ZERO;
+    }
+    long left = v.getExpirationTime() - System.currentTimeMillis();
+    return left <= 0 ? Duration.ZERO : Duration.ofMillis(left);
+  }
+
+  /** Counts a failed login of the pair; the count expires {@link #LOCKOUT} after the latest failure. */
+  public void failed(String pair) {
+    failures.lock(pair);
     try {
-      Integer n = failures.get(username);
-      failures.set(username, n == null ? 1 : n + 1, LOCKOUT.toSeconds(), TimeUnit.SECONDS);
+      Integer n = failures.get(pair);
+      failures.set(pair, n == null ? 1 : n + 1, LOCKOUT.toSeconds(), TimeUnit.SECONDS);
     } finally {
-      failures.unlock(username);
+      failures.unlock(pair);
     }
   }
 
-  public void succeeded(String username) {
-    failures.delete(username);
+  public void succeeded(String pair) {
+    failures.delete(pair);
   }
 
   /** A logged-in user, as a token says. */

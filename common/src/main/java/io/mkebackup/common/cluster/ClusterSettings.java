@@ -31,6 +31,8 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
   public static final String LOCK_MAP = "mke-backup-lock";
   public static final String TOKEN_MAP = "mke-backup-tokens";
   public static final String LOGIN_FAILURES_MAP = "mke-backup-login-failures";
+  /** At most this many (user, client address) failure counts per member. */
+  public static final int MAX_LOGIN_FAILURE_ENTRIES = 10_000;
   /**
    * A member silent this long is removed. Heartbeats go every second; 8 s tolerates a long GC pause
    * on a busy 2-core manager and still leaves room inside the 15-second FAILED promise.
@@ -131,7 +133,11 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     c.addMapConfig(lock);
     c.addExecutorConfig(new com.hazelcast.config.ExecutorConfig(BackupLease.EXECUTOR).setPoolSize(2));
     c.addMapConfig(new MapConfig(TOKEN_MAP).setBackupCount(1));
-    c.addMapConfig(new MapConfig(LOGIN_FAILURES_MAP).setBackupCount(1));
+    // Failed logins are counted per user and client address: a cap keeps a flood of addresses
+    // from growing the heap (the oldest counts go first).
+    c.addMapConfig(new MapConfig(LOGIN_FAILURES_MAP).setBackupCount(1).setEvictionConfig(
+        new com.hazelcast.config.EvictionConfig().setEvictionPolicy(com.hazelcast.config.EvictionPolicy.LRU)
+            .setMaxSizePolicy(com.hazelcast.config.MaxSizePolicy.PER_NODE).setSize(MAX_LOGIN_FAILURE_ENTRIES)));
     return c;
   }
 
