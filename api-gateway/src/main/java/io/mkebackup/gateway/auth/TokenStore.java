@@ -82,6 +82,42 @@ public final class TokenStore {
     failures.delete(pair);
   }
 
+  /**
+   * Calls {@code ended} with the key ({@link #key}) of every token logged out or expired anywhere
+   * in the cluster, so streams opened with it can end.
+   */
+  public void onEnded(java.util.function.Consumer<String> ended) {
+    map.addEntryListener(new Ended(ended), false);
+  }
+
+  private record Ended(java.util.function.Consumer<String> ended) implements
+      com.hazelcast.map.listener.EntryRemovedListener<String, String>,
+      com.hazelcast.map.listener.EntryExpiredListener<String, String>,
+      com.hazelcast.map.listener.EntryEvictedListener<String, String> {
+    @Override
+    public void entryRemoved(com.hazelcast.core.EntryEvent<String, String> e) {
+      ended.accept(e.getKey());
+    }
+
+    @Override
+    public void entryExpired(com.hazelcast.core.EntryEvent<String, String> e) {
+      ended.accept(e.getKey());
+    }
+
+    @Override
+    public void entryEvicted(com.hazelcast.core.EntryEvent<String, String> e) {
+      ended.accept(e.getKey());
+    }
+  }
+
+  /** Of these token keys, the ones that no longer name a session (logged out or expired). */
+  public Set<String> endedOf(Set<String> keys) {
+    Set<String> live = map.getAll(keys).keySet();
+    Set<String> ended = new HashSet<>(keys);
+    ended.removeAll(live);
+    return ended;
+  }
+
   /** A logged-in user, as a token says. */
   public record Session(String username, Set<String> roles) {
     public boolean admin() {
@@ -116,7 +152,8 @@ public final class TokenStore {
     map.delete(key(token));
   }
 
-  static String key(String token) {
+  /** The cluster map's key for a token: its SHA-256, never the token. */
+  public static String key(String token) {
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8)));
     } catch (NoSuchAlgorithmException e) {
