@@ -102,10 +102,14 @@ public final class ApiGatewayVerticle extends VerticleBase {
           ctx.next();
         });
     router.get("/_ping").handler(ctx -> ctx.response().putHeader("Content-Type", "text/plain").end("OK"));
-    // Readiness: 200 when a backup could run here now, else 503; the body says which dependency is down.
-    router.get("/_ready").handler(ctx -> vertx.executeBlocking(operations::readiness, false)
+    // Readiness: 200 when a backup could run here now, else 503. Anyone learns only that; the
+    // checks (versions, endpoints, paths, errors) need an admin token. The report is computed
+    // elsewhere and cached, so no number of probes queues work here.
+    router.get("/_ready").handler(ctx -> Future.fromCompletionStage(operations.readiness(), vertx.getOrCreateContext())
+        .compose(report -> detailed(auth, ctx).map(all -> all ? report
+            : new JsonObject().put("ready", report.getBoolean("ready"))))
         .onSuccess(r -> ctx.response().setStatusCode(r.getBoolean("ready") ? 200 : 503)
-            .putHeader("Content-Type", "application/json").end(r.encode()))
+            .putHeader("Content-Type", "application/json").putHeader("Cache-Control", "no-store").end(r.encode()))
         .onFailure(e -> ApiErrors.send(ctx, e)));
     // Prometheus text format: Vert.x's HTTP and event-bus meters and mke-backup's own.
     router.get("/metrics").handler(ctx -> vertx.executeBlocking(() -> {
@@ -165,6 +169,19 @@ public final class ApiGatewayVerticle extends VerticleBase {
     connection.closeHandler(v -> connections.decrementAndGet());
   }
 
+  /** Whether the request carries an admin's token (then readiness shows its checks). */
+  private static Future<Boolean> detailed(AuthRoutes auth, io.vertx.ext.web.RoutingContext ctx) {
+    String token = AuthRoutes.bearer(ctx.request().getHeader("Authorization")).orElse(null);
+    if (token == null) {
+      return Future.succeededFuture(false);
+    }
+    return auth.admin(token).map(s -> true).otherwise(false);
+  }
+
+  /**
+   * SockJS event-bus bridge: clients may register for {@link Addresses#PROGRESS} with an admin token
+   * in the register message's headers ({@code {"auth_token": "..."}}); nothing may be sent in.
+   */
   /** Each bridged socket's watches on the tokens it registered with. */
   private final java.util.Map<SockJSSocket, java.util.List<Runnable>> bridged = new java.util.concurrent.ConcurrentHashMap<>();
 

@@ -96,7 +96,8 @@ public final class BackupEngine {
       if (targetDir != null) {
         Storage.checkWritableDirectory(targetDir, request.targetField());
       }
-      // etcd is asked on another thread while the Docker engine answers: both are round trips.
+      // etcd is asked on another thread while the Docker engine answers: both are round trips. A
+      // thread of its own, not the common pool, which other work (and waits) share.
       etcdReady = config.etcd() == null ? null : CompletableFuture.supplyAsync(() -> {
         EtcdSnapshotSource source = EtcdSnapshotSource.connect(config.etcd());
         try {
@@ -105,6 +106,10 @@ public final class BackupEngine {
           source.close();
           throw e;
         }
+      }, r -> {
+        Thread t = new Thread(r, "mke-backup-etcd-" + request.id());
+        t.setDaemon(true);
+        t.start();
       });
       docker = DockerEngine.connect(config.dockerHost());
       String dockerVersion = docker.version();
@@ -122,7 +127,7 @@ public final class BackupEngine {
 
       StatusResponse etcdStatus = null;
       if (etcdReady != null) {
-        EtcdReady ready = join(etcdReady);
+        EtcdReady ready = join(etcdReady, config.etcd());
         etcd = ready.source();
         etcdStatus = ready.status();
       } else if (kv.isPresent()) {
@@ -360,11 +365,19 @@ public final class BackupEngine {
   /** A connected etcd source and the status it answered with. */
   private record EtcdReady(EtcdSnapshotSource source, StatusResponse status) {}
 
-  private static EtcdReady join(CompletableFuture<EtcdReady> f) {
+  /** The connection, waited for no longer than etcd's own timeout and a margin. */
+  private static EtcdReady join(CompletableFuture<EtcdReady> f, EngineConfig.EtcdEndpoint etcd) {
+    long wait = (etcd.timeout() == null ? 10_000 : etcd.timeout().toMillis()) + 5_000;
     try {
-      return f.join();
-    } catch (CompletionException e) {
-      throw e.getCause() instanceof RuntimeException re ? re : e;
+      return f.get(wait, java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException re ? re : new CompletionException(e.getCause());
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "etcd at " + etcd.url() + " did not answer within "
+          + wait / 1000 + " s; check that it runs and that this manager reaches it", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BackupException(ErrorCode.INTERNAL, "the backup was interrupted", e);
     }
   }
 

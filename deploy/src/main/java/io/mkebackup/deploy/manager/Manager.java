@@ -49,12 +49,15 @@ public final class Manager implements AutoCloseable {
   private final BackupService service;
   private final OrphanReaper reaper;
   private final Scheduler scheduler;
+  private final Readiness readiness;
 
-  private Manager(Vertx vertx, BackupService service, OrphanReaper reaper, Scheduler scheduler) {
+  private Manager(Vertx vertx, BackupService service, OrphanReaper reaper, Scheduler scheduler,
+      Readiness readiness) {
     this.vertx = vertx;
     this.service = service;
     this.reaper = reaper;
     this.scheduler = scheduler;
+    this.readiness = readiness;
   }
 
   /** Reads the configuration file (may be null) and the environment through vertx-config. */
@@ -165,11 +168,11 @@ public final class Manager implements AutoCloseable {
       BackupMetrics metrics = new BackupMetrics(io.vertx.micrometer.backends.BackendRegistries.getDefaultNow(),
           catalog, lock, hazelcast);
       service.meter(metrics);
-      Readiness readiness = new Readiness(config.engine(), hazelcast, config.defaultBackupDir());
+      Readiness readiness = new Readiness(config.engine(), hazelcast, lock, config.defaultBackupDir());
       Operations operations = new Operations() {
         @Override
-        public JsonObject readiness() {
-          return readiness.check();
+        public java.util.concurrent.CompletionStage<JsonObject> readiness() {
+          return readiness.report();
         }
 
         @Override
@@ -192,7 +195,7 @@ public final class Manager implements AutoCloseable {
       LOG.info("manager " + node + " ready at https://" + clusterHost + ":" + api.actualPort() + " (cluster "
           + config.clusterName() + ", cluster members: " + hazelcast.getCluster().getMembers().size() + "; " + loaded
           + " records restored from " + config.dataDir().resolve("catalog") + ")");
-      return new Manager(vertx, service, reaper, scheduler);
+      return new Manager(vertx, service, reaper, scheduler, readiness);
     } catch (Exception e) {
       vertx.close();
       throw e;
@@ -214,6 +217,7 @@ public final class Manager implements AutoCloseable {
     }
     reaper.close();
     service.close();
+    readiness.close();
     vertx.close().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
   }
 }

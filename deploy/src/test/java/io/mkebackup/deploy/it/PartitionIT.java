@@ -173,6 +173,8 @@ class PartitionIT {
       assertThat(refused.status()).as(refused.body()).isEqualTo(503);
       assertThat(refused.json().getString("code")).isEqualTo("NO_MAJORITY");
       assertThat(refused.json().getString("message")).contains("no majority").contains("1 of 3");
+      Api.Response ready = cluster.api(2).get("/_ready", null);
+      assertThat(ready.status()).isEqualTo(503);
 
       Api.Response accepted = cluster.api(0).post("/api/ucp/backup", body("majority.tar"), t0);
       assertThat(accepted.status()).as(accepted.body()).isEqualTo(200);
