@@ -129,7 +129,7 @@ public final class ApiGatewayVerticle extends VerticleBase {
       ctx.response().putHeader("Content-Type", "application/json")
           .end(new JsonObject().put("username", session.username()).put("node", config.nodeName()).encode());
     });
-    new ScheduleRoutes(vertx, schedules, validator).mount(router);
+    new ScheduleRoutes(vertx, schedules, validator, config.minEvery()).mount(router);
     backups.mount(router);
     router.route("/eventbus/*").subRouter(bridge(auth));
     // The Backup Admin page: plain HTML, CSS and JavaScript modules, no build step.

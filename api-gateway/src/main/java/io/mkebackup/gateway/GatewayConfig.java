@@ -10,6 +10,7 @@ import java.util.Objects;
  *
  * @param allowedRoots backup directories must lie under one of these after resolving links
  * @param defaultBackupDir where a backup goes when the request has no hostPath
+ * @param minEvery the shortest {@code @every} a schedule may have
  */
 public record GatewayConfig(
     String nodeName,
@@ -17,7 +18,8 @@ public record GatewayConfig(
     int httpsPort,
     List<Path> allowedRoots,
     Path defaultBackupDir,
-    List<UserAccount> users) {
+    List<UserAccount> users,
+    java.time.Duration minEvery) {
 
   public GatewayConfig {
     Objects.requireNonNull(nodeName);
@@ -25,5 +27,6 @@ public record GatewayConfig(
     allowedRoots = List.copyOf(allowedRoots);
     Objects.requireNonNull(defaultBackupDir);
     users = List.copyOf(users);
+    Objects.requireNonNull(minEvery);
   }
 }

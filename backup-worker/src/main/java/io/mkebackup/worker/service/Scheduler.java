@@ -159,6 +159,7 @@ public final class Scheduler implements AutoCloseable {
         }
         BackupRecord p = r.pruned(now);
         catalog.put(p);
+        catalog.removeContents(r.id());
         pruned.add(p);
       } catch (IOException e) {
         LOG.warning("schedule " + s.id() + ": cannot remove " + dir.resolve(r.fileName()) + ": " + e.getMessage());

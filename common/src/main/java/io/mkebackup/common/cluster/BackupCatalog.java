@@ -32,6 +32,7 @@ public final class BackupCatalog {
   private final IMap<String, String> map;
   private final IMap<String, String> contents;
   private final Path mirror;
+  private final Unreadable unreadable = new Unreadable("backup record");
 
   /**
    * @param mirror this member's on-disk copy, or null for a client that keeps none (the CLI)
@@ -53,24 +54,75 @@ public final class BackupCatalog {
 
   public Optional<JsonObject> contents(String id) {
     String v = contents.get(id);
-    return v == null ? Optional.empty() : Optional.of(new JsonObject(v));
+    if (v == null) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(new JsonObject(v));
+    } catch (RuntimeException e) {
+      unreadable.report(id + " (contents)", e);
+      return Optional.empty();
+    }
+  }
+
+  /** Drops a backup's contents: its archive was removed, or its record is. */
+  public void removeContents(String id) {
+    contents.delete(id);
+  }
+
+  /** Removes a backup's record and its contents from the history. */
+  public void remove(String id) {
+    contents.delete(id);
+    map.delete(id);
   }
 
   public void put(BackupRecord record) {
     map.set(record.id(), record.toStoredJson().encode());
   }
 
+  /** The record, or empty when there is none or it cannot be read (logged once, counted). */
   public Optional<BackupRecord> get(String id) {
     String v = map.get(id);
-    return v == null ? Optional.empty() : Optional.of(BackupRecord.fromStoredJson(new JsonObject(v)));
+    return v == null ? Optional.empty() : Optional.ofNullable(parse(id, v));
   }
 
-  /** Every backup, newest first. */
+  /**
+   * Every backup, newest first. A record that cannot be read (a corrupt mirror file, a value
+   * written by something else) is skipped, logged once with its id and counted
+   * ({@link #unreadable()}): one bad entry never fails the list.
+   */
   public List<BackupRecord> list() {
-    return map.values().stream()
-        .map(v -> BackupRecord.fromStoredJson(new JsonObject(v)))
-        .sorted(Comparator.comparing(BackupRecord::createdAt).reversed().thenComparing(BackupRecord::id))
-        .toList();
+    List<BackupRecord> out = new ArrayList<>();
+    int bad = 0;
+    for (java.util.Map.Entry<String, String> e : map.entrySet()) {
+      BackupRecord r = parse(e.getKey(), e.getValue());
+      if (r == null) {
+        bad++;
+      } else {
+        out.add(r);
+      }
+    }
+    unreadable.count(bad);
+    out.sort(Comparator.comparing(BackupRecord::createdAt).reversed().thenComparing(BackupRecord::id));
+    return out;
+  }
+
+  /** How many records the last {@link #list()} skipped because they cannot be read. */
+  public int unreadable() {
+    return unreadable.count();
+  }
+
+  private BackupRecord parse(String id, String json) {
+    try {
+      BackupRecord r = BackupRecord.fromStoredJson(new JsonObject(json));
+      if (!r.id().equals(id)) {
+        throw new IllegalArgumentException("it names another id, " + r.id());
+      }
+      return r;
+    } catch (RuntimeException e) {
+      unreadable.report(id, e);
+      return null;
+    }
   }
 
   /**
@@ -92,11 +144,16 @@ public final class BackupCatalog {
     if (mirror == null) {
       return 0;
     }
-    MapMirror contentsMirror = new MapMirror(contents, null, mirror, ".contents.json", (inMap, onDisk) -> false);
+    MapMirror contentsMirror = new MapMirror(contents, null, mirror, ".contents.json", (inMap, onDisk) -> false)
+        .readable(MapMirror::isJsonObject, unreadable::reportFile);
     contentsMirror.start();
     MapMirror records = new MapMirror(map, null, mirror, ".json", (inMap, onDisk) ->
         BackupRecord.fromStoredJson(new JsonObject(onDisk)).finished()
-            && !BackupRecord.fromStoredJson(new JsonObject(inMap)).finished());
+            && !BackupRecord.fromStoredJson(new JsonObject(inMap)).finished())
+        .readable(onDisk -> {
+          BackupRecord.fromStoredJson(new JsonObject(onDisk));
+          return true;
+        }, unreadable::reportFile);
     int loaded = records.start();
     // A member that was paused or cut off merges back taking the larger side's records (no entry
     // events): its files follow.

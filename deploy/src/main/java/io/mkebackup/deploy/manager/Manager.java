@@ -17,6 +17,7 @@ import io.mkebackup.worker.service.OrphanReaper;
 import io.mkebackup.worker.service.Scheduler;
 import io.mkebackup.worker.service.BackupMetrics;
 import io.mkebackup.worker.service.Readiness;
+import io.mkebackup.worker.service.HistoryRetention;
 import io.mkebackup.gateway.Operations;
 import io.mkebackup.common.cluster.ScheduleStore;
 import io.vertx.config.ConfigRetriever;
@@ -49,14 +50,16 @@ public final class Manager implements AutoCloseable {
   private final BackupService service;
   private final OrphanReaper reaper;
   private final Scheduler scheduler;
+  private final HistoryRetention history;
   private final Readiness readiness;
 
   private Manager(Vertx vertx, BackupService service, OrphanReaper reaper, Scheduler scheduler,
-      Readiness readiness) {
+      HistoryRetention history, Readiness readiness) {
     this.vertx = vertx;
     this.service = service;
     this.reaper = reaper;
     this.scheduler = scheduler;
+    this.history = history;
     this.readiness = readiness;
   }
 
@@ -167,8 +170,13 @@ public final class Manager implements AutoCloseable {
       BackupService service = new BackupService(config.engine(), catalog, lock, memberId, publisher);
       BackupMetrics metrics = new BackupMetrics(io.vertx.micrometer.backends.BackendRegistries.getDefaultNow(),
           catalog, lock, hazelcast);
+      metrics.watch(schedules);
       service.meter(metrics);
       Readiness readiness = new Readiness(config.engine(), hazelcast, lock, config.defaultBackupDir());
+      // One member prunes the history: the oldest (Hazelcast lists it first), with a majority.
+      HistoryRetention history = new HistoryRetention(catalog, config.history(), () -> lock.hasMajority()
+          && hazelcast.getCluster().getMembers().iterator().next().localMember());
+      history.start();
       Operations operations = new Operations() {
         @Override
         public java.util.concurrent.CompletionStage<JsonObject> readiness() {
@@ -188,14 +196,15 @@ public final class Manager implements AutoCloseable {
         scheduler.start();
       }
       GatewayConfig gateway = new GatewayConfig(node, AUTO.equals(config.bindAddress()) ? "0.0.0.0"
-          : config.bindAddress(), config.httpsPort(), realRoots, config.defaultBackupDir(), config.users());
+          : config.bindAddress(), config.httpsPort(), realRoots, config.defaultBackupDir(), config.users(),
+          config.minEvery());
       ApiGatewayVerticle api = new ApiGatewayVerticle(gateway, pem, catalog, new TokenStore(hazelcast, config.tokenTtl()),
           schedules, operations);
       vertx.deployVerticle(api).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       LOG.info("manager " + node + " ready at https://" + clusterHost + ":" + api.actualPort() + " (cluster "
           + config.clusterName() + ", cluster members: " + hazelcast.getCluster().getMembers().size() + "; " + loaded
           + " records restored from " + config.dataDir().resolve("catalog") + ")");
-      return new Manager(vertx, service, reaper, scheduler, readiness);
+      return new Manager(vertx, service, reaper, scheduler, history, readiness);
     } catch (Exception e) {
       vertx.close();
       throw e;
@@ -215,6 +224,7 @@ public final class Manager implements AutoCloseable {
     if (scheduler != null) {
       scheduler.close();
     }
+    history.close();
     reaper.close();
     service.close();
     readiness.close();

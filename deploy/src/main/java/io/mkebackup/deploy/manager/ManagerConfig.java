@@ -5,6 +5,7 @@ import io.mkebackup.gateway.auth.UserAccount;
 import io.mkebackup.worker.engine.EngineConfig;
 import io.mkebackup.worker.engine.EngineConfig.EtcdEndpoint;
 import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.service.HistoryRetention;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.InetAddress;
@@ -46,7 +47,9 @@ public record ManagerConfig(
     String adminUsername,
     String adminPasswordHash,
     List<UserAccount> users,
-    boolean workerEnabled) {
+    boolean workerEnabled,
+    Duration minEvery,
+    HistoryRetention.Policy history) {
 
   /** JSON key -> environment variable, in README order. */
   public static final Map<String, String> KEYS = keys(
@@ -74,7 +77,11 @@ public record ManagerConfig(
       "adminUsername", "MKE_ADMIN_USERNAME",
       "adminPassword", "MKE_ADMIN_PASSWORD",
       "adminPasswordFile", "MKE_ADMIN_PASSWORD_FILE",
-      "adminPasswordHash", "MKE_ADMIN_PASSWORD_HASH");
+      "adminPasswordHash", "MKE_ADMIN_PASSWORD_HASH",
+      "minEverySeconds", "MKE_BACKUP_MIN_EVERY_SECONDS",
+      "historyMaxAgeDays", "MKE_BACKUP_HISTORY_MAX_AGE_DAYS",
+      "historyMaxRecords", "MKE_BACKUP_HISTORY_MAX_RECORDS",
+      "historyDropWithArchives", "MKE_BACKUP_HISTORY_DROP_WITH_ARCHIVES");
 
   private static Map<String, String> keys(String... pairs) {
     Map<String, String> m = new LinkedHashMap<>();
@@ -146,6 +153,20 @@ public record ManagerConfig(
     } else if (hash == null) {
       hash = adminPassword.apply(dataDir, adminUser);
     }
+    long minEvery = r.number("minEverySeconds", 60);
+    if (minEvery < 1 || minEvery > 86_400) {
+      throw invalid("minEverySeconds", "minEverySeconds must be between 1 and 86400");
+    }
+    long maxAgeDays = r.number("historyMaxAgeDays", HistoryRetention.Policy.DEFAULT.maxAge().toDays());
+    if (maxAgeDays < 1 || maxAgeDays > 36_500) {
+      throw invalid("historyMaxAgeDays", "historyMaxAgeDays must be between 1 and 36500");
+    }
+    long maxRecords = r.number("historyMaxRecords", HistoryRetention.Policy.DEFAULT.maxRecords());
+    if (maxRecords < 1 || maxRecords > 1_000_000) {
+      throw invalid("historyMaxRecords", "historyMaxRecords must be between 1 and 1000000");
+    }
+    HistoryRetention.Policy history = new HistoryRetention.Policy(Duration.ofDays(maxAgeDays), (int) maxRecords,
+        r.bool("historyDropWithArchives", false));
     List<UserAccount> users = new ArrayList<>();
     users.add(new UserAccount(adminUser, hash, Set.of(UserAccount.ADMIN)));
     JsonArray extra = file.getJsonArray("users", new JsonArray());
@@ -166,7 +187,7 @@ public record ManagerConfig(
         r.path("tlsCert", null), r.path("tlsKey", null), roots, defaultDir, dataDir,
         r.string("dockerHost", EngineConfig.DEFAULT_DOCKER_HOST), etcd, r.string("volumePrefix", ""), mode,
         io.mkebackup.deploy.cli.EngineOptions.rate(r.decimal("maxRateMib", 0), "maxRateMib"), Duration.ofSeconds(ttl),
-        adminUser, hash, users, r.bool("worker", true));
+        adminUser, hash, users, r.bool("worker", true), Duration.ofSeconds(minEvery), history);
   }
 
   public EngineConfig engine() {
