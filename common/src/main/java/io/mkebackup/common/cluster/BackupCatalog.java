@@ -92,17 +92,7 @@ public final class BackupCatalog {
    * ({@link #unreadable()}): one bad entry never fails the list.
    */
   public List<BackupRecord> list() {
-    List<BackupRecord> out = new ArrayList<>();
-    int bad = 0;
-    for (java.util.Map.Entry<String, String> e : map.entrySet()) {
-      BackupRecord r = parse(e.getKey(), e.getValue());
-      if (r == null) {
-        bad++;
-      } else {
-        out.add(r);
-      }
-    }
-    unreadable.count(bad);
+    List<BackupRecord> out = unreadable.readAll(map.entrySet(), this::parse);
     out.sort(Comparator.comparing(BackupRecord::createdAt).reversed().thenComparing(BackupRecord::id));
     return out;
   }

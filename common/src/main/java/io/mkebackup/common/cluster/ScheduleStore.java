@@ -74,17 +74,7 @@ public final class ScheduleStore {
 
   /** Every schedule that can be read, oldest first; the others are skipped, logged once and counted. */
   public List<Schedule> list() {
-    List<Schedule> out = new java.util.ArrayList<>();
-    int bad = 0;
-    for (java.util.Map.Entry<String, String> e : map.entrySet()) {
-      Schedule s = parse(e.getKey(), e.getValue());
-      if (s == null) {
-        bad++;
-      } else {
-        out.add(s);
-      }
-    }
-    unreadable.count(bad);
+    List<Schedule> out = unreadable.readAll(map.entrySet(), this::parse);
     out.sort(Comparator.comparing(Schedule::createdAt));
     return out;
   }

@@ -37,8 +37,24 @@ final class Unreadable {
     report(file.getFileName().toString() + " in " + file.getParent(), e);
   }
 
-  void count(int n) {
-    last.set(n);
+  /**
+   * The values of the entries that {@code parse} can read, which returns null (having reported
+   * it) for those it cannot; their number is kept as the count.
+   */
+  <T> java.util.List<T> readAll(Iterable<java.util.Map.Entry<String, String>> entries,
+      java.util.function.BiFunction<String, String, T> parse) {
+    java.util.List<T> out = new java.util.ArrayList<>();
+    int bad = 0;
+    for (java.util.Map.Entry<String, String> e : entries) {
+      T value = parse.apply(e.getKey(), e.getValue());
+      if (value == null) {
+        bad++;
+      } else {
+        out.add(value);
+      }
+    }
+    last.set(bad);
+    return out;
   }
 
   /** Entries the last list skipped, plus mirror files left out at start-up. */

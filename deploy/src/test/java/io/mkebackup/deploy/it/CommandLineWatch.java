@@ -95,6 +95,13 @@ final class CommandLineWatch implements AutoCloseable {
     }
   }
 
+  /** Stops sampling and fails when a secret showed on a command line (or nothing was sampled). */
+  void closeAndAssertNoLeaks() throws InterruptedException {
+    close();
+    org.assertj.core.api.Assertions.assertThat(passes()).as("sampling passes").isPositive();
+    org.assertj.core.api.Assertions.assertThat(leaks()).as("secrets on a command line").isEmpty();
+  }
+
   @Override
   public void close() throws InterruptedException {
     running = false;

@@ -50,9 +50,7 @@ class PartitionIT {
   static void stop() throws Exception {
     try {
       if (commandLines != null) {
-        commandLines.close();
-        assertThat(commandLines.passes()).isPositive();
-        assertThat(commandLines.leaks()).as("secrets on a command line").isEmpty();
+        commandLines.closeAndAssertNoLeaks();
       }
     } finally {
       if (cluster != null) {
