@@ -169,13 +169,16 @@ class PartitionIT {
   @Order(2)
   void aManagerCutOffFromTheOthersRefusesBackupsWhileTheMajorityTakesThem() throws Exception {
     ManagerProcess lone = cluster.managers.get(2);
-    String lonely = cluster.token(2);
-    String t0 = cluster.token(0);
-    JsonArray before = cluster.api(2).get("/api/ucp/backups", lonely).array();
+    JsonArray before = cluster.api(2).get("/api/ucp/backups", cluster.token(2)).array();
     String majorityId;
     try (Partition partition = Partition.isolate(lone, cluster.managers.subList(0, 2))) {
       await("the partition is seen on both sides").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
           .until(() -> members(2) == 1 && members(0) == 2 && members(1) == 2);
+      // Tokens from now: each side kept only the part of the token map it held.
+      String lonely = cluster.token(2);
+      String t0 = cluster.token(0);
+      commandLines.watch(lonely);
+      commandLines.watch(t0);
 
       Api.Response refused = cluster.api(2).post("/api/ucp/backup", body("minority.tar"), lonely);
       assertThat(refused.status()).as(refused.body()).isEqualTo(503);
