@@ -11,7 +11,7 @@
 # (first HTTPS port, default 8443; the others follow), MKE_LOCAL_CLUSTER_PORT (first Hazelcast
 # port, default 5701), MKE_LOCAL_MANAGERS (default 3), MKE_BACKUP_VOLUME_PREFIX and
 # MKE_BACKUP_ETCD_ENDPOINT (the demo state's; MKE_LOCAL_DEMO_ARGS adds demo-state options), MKE_ADMIN_USERNAME / MKE_ADMIN_PASSWORD (without a
-# password one is generated, printed once and kept in $MKE_LOCAL_CLUSTER_DIR/admin-password, 0600).
+# password one is generated into $MKE_LOCAL_CLUSTER_DIR/admin-password, 0600, and never printed: read it there).
 # The managers share a cluster secret: MKE_BACKUP_CLUSTER_SECRET_FILE, else one generated once in
 # $MKE_LOCAL_CLUSTER_DIR/cluster-secret (0600); a process without it cannot join them.
 set -euo pipefail
@@ -43,14 +43,14 @@ up() {
   mkdir -p "$backups"
   local secret=${MKE_BACKUP_CLUSTER_SECRET_FILE:-$base/cluster-secret}
   [ -f "$secret" ] || (umask 077; head -c 32 /dev/urandom | base64 > "$secret")
-  local password=${MKE_ADMIN_PASSWORD:-}
-  if [ -z "$password" ]; then
-    if [ ! -f "$base/admin-password" ]; then
-      (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$base/admin-password")
-      echo "Generated a password for the admin user '${MKE_ADMIN_USERNAME:-admin}': $(cat "$base/admin-password")"
-      echo "(shown once; kept, readable by root only, in $base/admin-password)"
+  # The password reaches the managers through their environment or a file, never their arguments.
+  local password_file=""
+  if [ -z "${MKE_ADMIN_PASSWORD:-}" ]; then
+    password_file=$base/admin-password
+    if [ ! -f "$password_file" ]; then
+      (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$password_file")
+      echo "Generated a password for the admin user '${MKE_ADMIN_USERNAME:-admin}': read it in $password_file (root only)"
     fi
-    password=$(cat "$base/admin-password")
   fi
   local i
   for i in $(seq 1 "$count"); do
@@ -66,7 +66,8 @@ up() {
     MKE_BACKUP_CLUSTER_SECRET_FILE=$secret \
     MKE_BACKUP_DEFAULT_DIR=$backups \
     MKE_BACKUP_ALLOWED_ROOTS=$backups \
-    MKE_ADMIN_PASSWORD=$password \
+    MKE_ADMIN_PASSWORD=${MKE_ADMIN_PASSWORD:-} \
+    MKE_ADMIN_PASSWORD_FILE=$password_file \
       setsid nohup deploy/bin/mke-backup manager >"$dir/manager.log" 2>&1 </dev/null &
     echo $! > "$dir/pid"
   done

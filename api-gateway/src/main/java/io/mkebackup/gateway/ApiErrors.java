@@ -20,7 +20,7 @@ public final class ApiErrors {
       case NOT_FOUND -> 404;
       case BACKUP_RUNNING -> 409;
       case TOO_MANY_ATTEMPTS -> 429;
-      case WORKER_UNAVAILABLE -> 503;
+      case WORKER_UNAVAILABLE, NO_MAJORITY -> 503;
       default -> 500;
     };
   }

@@ -6,6 +6,7 @@ import io.mkebackup.common.bus.Addresses;
 import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.gateway.auth.AuthRoutes;
 import io.mkebackup.gateway.auth.ClientCertificates;
+import io.mkebackup.gateway.auth.SessionWatch;
 import io.mkebackup.gateway.auth.TokenStore;
 import io.mkebackup.gateway.backup.BackupRequestValidator;
 import io.mkebackup.gateway.backup.BackupRoutes;
@@ -25,9 +26,13 @@ import io.vertx.ext.bridge.BridgeEventType;
 import io.vertx.ext.bridge.PermittedOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.CSPHandler;
+import io.vertx.ext.web.handler.HSTSHandler;
+import io.vertx.ext.web.handler.XFrameHandler;
 import io.vertx.ext.web.handler.StaticHandler;
 import io.vertx.ext.web.handler.sockjs.SockJSBridgeOptions;
 import io.vertx.ext.web.handler.sockjs.SockJSHandler;
+import io.vertx.ext.web.handler.sockjs.SockJSSocket;
 
 /**
  * The api-gateway verticle: HTTPS, login, the MKE backup endpoints, the progress bridges (SSE and
@@ -48,6 +53,13 @@ public final class ApiGatewayVerticle extends VerticleBase {
 
   /** Request bodies above this are refused (400). */
   public static final int BODY_LIMIT = 64 * 1024;
+  /** Open HTTPS connections at most; more are closed at once. */
+  public static final int MAX_CONNECTIONS = 512;
+  /**
+   * A connection with nothing sent or received for this long is closed (progress streams send a
+   * comment every 20 s, so only dead or stalled clients go).
+   */
+  public static final int IDLE_TIMEOUT_SECONDS = 60;
 
   private final GatewayConfig config;
   private final ServerCertificate.Pem certificate;
@@ -55,8 +67,10 @@ public final class ApiGatewayVerticle extends VerticleBase {
   private final TokenStore tokens;
   private final ScheduleStore schedules;
   private final Operations operations;
-  private final ProgressHub hub = new ProgressHub();
+  private ProgressHub hub;
+  private SessionWatch sessions;
   private HttpServer server;
+  private final java.util.concurrent.atomic.AtomicInteger connections = new java.util.concurrent.atomic.AtomicInteger();
 
   public ApiGatewayVerticle(GatewayConfig config, ServerCertificate.Pem certificate, BackupCatalog catalog,
       TokenStore tokens, ScheduleStore schedules, Operations operations) {
@@ -73,14 +87,33 @@ public final class ApiGatewayVerticle extends VerticleBase {
     Router router = Router.router(vertx);
     ClientCertificates bundles = config.clientCas().isEmpty() ? null : new ClientCertificates(config.clientCas());
     AuthRoutes auth = new AuthRoutes(vertx, config.users(), tokens, bundles);
+    sessions = new SessionWatch(vertx, tokens);
+    sessions.start();
+    hub = new ProgressHub(sessions);
     BackupRequestValidator validator = new BackupRequestValidator(config.allowedRoots(), config.defaultBackupDir());
     BackupRoutes backups = new BackupRoutes(vertx, config.nodeName(), validator, catalog, hub);
 
+    // Every response, the page's and the API's: no inline script or framing, no MIME sniffing, no
+    // referrer leaving the manager, HTTPS only from now on.
+    router.route()
+        .handler(CSPHandler.create().setDirective("default-src", "'self'").setDirective("script-src", "'self'").setDirective("style-src", "'self'").setDirective("img-src", "'self'")
+            .setDirective("connect-src", "'self'").setDirective("object-src", "'none'").setDirective("base-uri", "'none'")
+            .setDirective("form-action", "'self'").setDirective("frame-ancestors", "'none'"))
+        .handler(XFrameHandler.create(XFrameHandler.DENY))
+        .handler(HSTSHandler.create(365L * 24 * 3600, false))
+        .handler(ctx -> {
+          ctx.response().putHeader("X-Content-Type-Options", "nosniff").putHeader("Referrer-Policy", "no-referrer");
+          ctx.next();
+        });
     router.get("/_ping").handler(ctx -> ctx.response().putHeader("Content-Type", "text/plain").end("OK"));
-    // Readiness: 200 when a backup could run here now, else 503; the body says which dependency is down.
-    router.get("/_ready").handler(ctx -> vertx.executeBlocking(operations::readiness, false)
+    // Readiness: 200 when a backup could run here now, else 503. Anyone learns only that; the
+    // checks (versions, endpoints, paths, errors) need an admin token. The report is computed
+    // elsewhere and cached, so no number of probes queues work here.
+    router.get("/_ready").handler(ctx -> Future.fromCompletionStage(operations.readiness(), vertx.getOrCreateContext())
+        .compose(report -> detailed(auth, ctx).map(all -> all ? report
+            : new JsonObject().put("ready", report.getBoolean("ready"))))
         .onSuccess(r -> ctx.response().setStatusCode(r.getBoolean("ready") ? 200 : 503)
-            .putHeader("Content-Type", "application/json").end(r.encode()))
+            .putHeader("Content-Type", "application/json").putHeader("Cache-Control", "no-store").end(r.encode()))
         .onFailure(e -> ApiErrors.send(ctx, e)));
     // Prometheus text format: Vert.x's HTTP and event-bus meters and mke-backup's own.
     router.get("/metrics").handler(ctx -> vertx.executeBlocking(() -> {
@@ -100,7 +133,7 @@ public final class ApiGatewayVerticle extends VerticleBase {
       ctx.response().putHeader("Content-Type", "application/json")
           .end(new JsonObject().put("username", session.username()).put("node", config.nodeName()).encode());
     });
-    new ScheduleRoutes(vertx, schedules, validator).mount(router);
+    new ScheduleRoutes(vertx, schedules, validator, config.minEvery()).mount(router);
     backups.mount(router);
     router.route("/eventbus/*").subRouter(bridge(auth));
     // The Backup Admin page: plain HTML, CSS and JavaScript modules, no build step.
@@ -123,21 +156,44 @@ public final class ApiGatewayVerticle extends VerticleBase {
         .setSsl(true)
         .setKeyCertOptions(new PemKeyCertOptions()
             .setCertPath(certificate.cert().toString())
-            .setKeyPath(certificate.key().toString()));
+            .setKeyPath(certificate.key().toString()))
+        .setIdleTimeout(IDLE_TIMEOUT_SECONDS);
     if (bundles != null) {
       // Asked for, not required: browsers and token clients send none. Any certificate passes the
       // handshake; AuthRoutes judges it and answers 401 with the reason (see ClientCertificates).
       options.setClientAuth(ClientAuth.REQUEST).setTrustOptions(TrustOptions.wrap(bundles.trustManager()));
     }
     return hub.start(vertx)
-        .compose(v -> vertx.createHttpServer(options).requestHandler(router).listen())
+        .compose(v -> vertx.createHttpServer(options).connectionHandler(this::admit).requestHandler(router).listen())
         .onSuccess(s -> server = s);
+  }
+
+  /** Closes a connection over {@link #MAX_CONNECTIONS} at once; counts the others until they close. */
+  private void admit(io.vertx.core.http.HttpConnection connection) {
+    if (connections.incrementAndGet() > MAX_CONNECTIONS) {
+      connections.decrementAndGet();
+      connection.close();
+      return;
+    }
+    connection.closeHandler(v -> connections.decrementAndGet());
+  }
+
+  /** Whether the request carries an admin's token (then readiness shows its checks). */
+  private static Future<Boolean> detailed(AuthRoutes auth, io.vertx.ext.web.RoutingContext ctx) {
+    String token = AuthRoutes.bearer(ctx.request().getHeader("Authorization")).orElse(null);
+    if (token == null) {
+      return Future.succeededFuture(false);
+    }
+    return auth.admin(token).map(s -> true).otherwise(false);
   }
 
   /**
    * SockJS event-bus bridge: clients may register for {@link Addresses#PROGRESS} with an admin token
    * in the register message's headers ({@code {"auth_token": "..."}}); nothing may be sent in.
    */
+  /** Each bridged socket's watches on the tokens it registered with. */
+  private final java.util.Map<SockJSSocket, java.util.List<Runnable>> bridged = new java.util.concurrent.ConcurrentHashMap<>();
+
   private Router bridge(AuthRoutes auth) {
     SockJSBridgeOptions options = new SockJSBridgeOptions()
         .addOutboundPermitted(new PermittedOptions().setAddress(Addresses.PROGRESS));
@@ -147,7 +203,21 @@ public final class ApiGatewayVerticle extends VerticleBase {
         JsonObject headers = raw == null ? null : raw.getJsonObject("headers");
         String token = headers == null ? null : headers.getString("auth_token",
             AuthRoutes.bearer(headers.getString("Authorization")).orElse(null));
-        auth.admin(token).onComplete(r -> event.complete(r.succeeded()));
+        auth.admin(token).onComplete(r -> {
+          if (r.succeeded()) {
+            // The socket closes when this token is logged out or expires.
+            SockJSSocket socket = event.socket();
+            Runnable unwatch = sessions.watch(token, socket::close);
+            bridged.computeIfAbsent(socket, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(unwatch);
+          }
+          event.complete(r.succeeded());
+        });
+      } else if (event.type() == BridgeEventType.SOCKET_CLOSED) {
+        java.util.List<Runnable> unwatch = bridged.remove(event.socket());
+        if (unwatch != null) {
+          unwatch.forEach(Runnable::run);
+        }
+        event.complete(true);
       } else if (event.type() == BridgeEventType.SEND || event.type() == BridgeEventType.PUBLISH) {
         event.complete(false);
       } else {
@@ -163,6 +233,9 @@ public final class ApiGatewayVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    return hub.stop();
+    if (sessions != null) {
+      sessions.stop();
+    }
+    return hub == null ? Future.succeededFuture() : hub.stop();
   }
 }

@@ -12,6 +12,7 @@ import java.util.Objects;
  * @param defaultBackupDir where a backup goes when the request has no hostPath
  * @param clientCas the CAs whose client certificates (MKE client bundles) authenticate their
  *     users; empty to accept tokens only
+ * @param minEvery the shortest {@code @every} a schedule may have
  */
 public record GatewayConfig(
     String nodeName,
@@ -20,7 +21,8 @@ public record GatewayConfig(
     List<Path> allowedRoots,
     Path defaultBackupDir,
     List<UserAccount> users,
-    List<java.security.cert.X509Certificate> clientCas) {
+    List<java.security.cert.X509Certificate> clientCas,
+    java.time.Duration minEvery) {
 
   public GatewayConfig {
     Objects.requireNonNull(nodeName);
@@ -29,10 +31,6 @@ public record GatewayConfig(
     Objects.requireNonNull(defaultBackupDir);
     users = List.copyOf(users);
     clientCas = List.copyOf(clientCas);
-  }
-
-  public GatewayConfig(String nodeName, String bindHost, int httpsPort, List<Path> allowedRoots, Path defaultBackupDir,
-      List<UserAccount> users) {
-    this(nodeName, bindHost, httpsPort, allowedRoots, defaultBackupDir, users, List.of());
+    Objects.requireNonNull(minEvery);
   }
 }

@@ -27,5 +27,9 @@ public enum ErrorCode {
   CLUSTER_UNAVAILABLE,
   INTERNAL,
   /** A passphrase was given for an archive that is not encrypted, so not authenticated. */
-  ARCHIVE_UNAUTHENTICATED
+  ARCHIVE_UNAUTHENTICATED,
+  /** Fewer than a majority of the configured managers are in this member's cluster (a partition). */
+  NO_MAJORITY,
+  /** The backup's lease on the cluster lock ran out (a pause or a partition); it stopped writing. */
+  LEASE_LOST
 }

@@ -28,6 +28,13 @@ public final class AuthRoutes {
   private final Map<String, UserAccount> users;
   private final TokenStore tokens;
   private final ClientCertificates clientCertificates;
+  /** Concurrent login checks from one client address. */
+  static final int PER_ADDRESS = 2;
+  /** Concurrent login checks in all. */
+  static final int IN_FLIGHT = 64;
+  private final Attempts attempts = new Attempts();
+  /** Password checks (BCrypt) run here, two at a time, off the pool the rest of the API uses. */
+  private final io.vertx.core.WorkerExecutor checks;
 
   public AuthRoutes(Vertx vertx, List<UserAccount> users, TokenStore tokens) {
     this(vertx, users, tokens, null);
@@ -39,6 +46,7 @@ public final class AuthRoutes {
     this.users = users.stream().collect(Collectors.toUnmodifiableMap(UserAccount::username, Function.identity()));
     this.tokens = tokens;
     this.clientCertificates = clientCertificates;
+    this.checks = vertx.createSharedWorkerExecutor("mke-backup-login", 2, 30, java.util.concurrent.TimeUnit.SECONDS);
   }
 
   public void mount(Router router) {
@@ -82,26 +90,97 @@ public final class AuthRoutes {
       return;
     }
     UserAccount user = users.get(username);
-    char[] given = ((String) password).toCharArray();
     String name = (String) username;
-    vertx.executeBlocking(() -> {
-      if (tokens.lockedOut(name)) {
+    String address = clientAddress(ctx);
+    if (!attempts.enter(address)) {
+      tooMany(ctx, 1, "too many logins from " + address + " at once; wait for the answers and try again");
+      return;
+    }
+    char[] given = ((String) password).toCharArray();
+    String pair = TokenStore.pair(name, user != null, address);
+    checks.<String>executeBlocking(() -> {
+      java.time.Duration wait = tokens.throttled(pair);
+      if (!wait.isZero()) {
         java.util.Arrays.fill(given, '\0');
-        throw new BackupException(ErrorCode.TOO_MANY_ATTEMPTS, "too many failed logins for " + name + "; try again in "
-            + TokenStore.LOCKOUT.toMinutes() + " minutes");
+        throw new Throttled(wait);
       }
       boolean ok = Passwords.matches(user == null ? null : user.passwordHash(), given);
       if (!ok) {
-        tokens.failed(name);
+        tokens.failed(pair);
         throw new BackupException(ErrorCode.UNAUTHORIZED, "wrong username or password");
       }
-      tokens.succeeded(name);
+      tokens.succeeded(pair);
       return tokens.issue(user);
-    }, false).onSuccess(token -> ctx.response()
+    }, false).onComplete(done -> attempts.leave(address)).onSuccess(token -> ctx.response()
         .putHeader("Content-Type", "application/json")
         .putHeader("Cache-Control", "no-store")
         .end(new JsonObject().put("auth_token", token).encode()))
-        .onFailure(e -> ApiErrors.send(ctx, e));
+        .onFailure(e -> {
+          if (e instanceof Throttled t) {
+            long seconds = Math.max(1, (t.wait.toMillis() + 999) / 1000);
+            tooMany(ctx, seconds, "too many failed logins for " + name + " from " + address + "; try again in "
+                + seconds + " s (logins from other addresses are not affected)");
+          } else if (e instanceof java.util.concurrent.RejectedExecutionException) {
+            tooMany(ctx, 1, "too many logins at once; try again in a second");
+          } else {
+            ApiErrors.send(ctx, e);
+          }
+        });
+  }
+
+  /** 429 with Retry-After: the client may try again after that many seconds. */
+  private static void tooMany(RoutingContext ctx, long seconds, String message) {
+    ctx.response().putHeader("Retry-After", String.valueOf(seconds));
+    ApiErrors.send(ctx, new BackupException(ErrorCode.TOO_MANY_ATTEMPTS, message));
+  }
+
+  /** A pair that failed too often lately; carries no secret. */
+  private static final class Throttled extends RuntimeException {
+    final java.time.Duration wait;
+
+    Throttled(java.time.Duration wait) {
+      super("throttled", null, false, false);
+      this.wait = wait;
+    }
+  }
+
+  /** The peer's IP address (a proxy's X-Forwarded-For is not trusted: anyone can write it). */
+  static String clientAddress(RoutingContext ctx) {
+    io.vertx.core.net.SocketAddress a = ctx.request().remoteAddress();
+    return a == null || a.hostAddress() == null ? "unknown" : a.hostAddress();
+  }
+
+  /**
+   * Logins being checked now, per client address, on this gateway: one address gets at most
+   * {@link #PER_ADDRESS} BCrypt checks at a time and all of them {@link #IN_FLIGHT}, so a flood of
+   * guesses can neither queue unbounded work nor keep another address's login waiting long.
+   */
+  static final class Attempts {
+    private final java.util.concurrent.ConcurrentHashMap<String, Integer> perAddress =
+        new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicInteger total = new java.util.concurrent.atomic.AtomicInteger();
+
+    boolean enter(String address) {
+      if (total.incrementAndGet() > IN_FLIGHT) {
+        total.decrementAndGet();
+        return false;
+      }
+      boolean[] ok = {false};
+      perAddress.compute(address, (k, n) -> {
+        int now = n == null ? 0 : n;
+        ok[0] = now < PER_ADDRESS;
+        return ok[0] ? now + 1 : now;
+      });
+      if (!ok[0]) {
+        total.decrementAndGet();
+      }
+      return ok[0];
+    }
+
+    void leave(String address) {
+      perAddress.computeIfPresent(address, (k, n) -> n <= 1 ? null : n - 1);
+      total.decrementAndGet();
+    }
   }
 
   /** The token from {@code Authorization: Bearer ...}, if any. */

@@ -23,9 +23,18 @@ import java.util.concurrent.TimeUnit;
  */
 public final class TokenStore {
   private static final SecureRandom RANDOM = new SecureRandom();
-  /** Failed logins of one user name within {@link #LOCKOUT} before its logins are refused. */
+  /**
+   * Failed logins of one user from one client address within {@link #LOCKOUT} before that pair's
+   * logins are refused. Counting per address means guesses from one place never lock the real
+   * admin out from another.
+   */
   public static final int MAX_FAILURES = 5;
   public static final Duration LOCKOUT = Duration.ofMinutes(5);
+  /**
+   * User names that are not accounts share one count per address (under the empty name, which no
+   * login can give): random names cannot grow the map.
+   */
+  static final String UNKNOWN_USER = "";
 
   private final SealedMap map;
   private final SealedMap failures;
@@ -37,34 +46,65 @@ public final class TokenStore {
     this.ttl = ttl;
   }
 
-  /** Whether this user name has failed too often lately, cluster-wide (known names or not). */
-  public boolean lockedOut(String username) {
-    Integer n = count(username);
-    return n != null && n >= MAX_FAILURES;
+  /**
+   * The key failed logins are counted under: the account (or one shared name for every unknown
+   * one) and the client's address.
+   */
+  public static String pair(String username, boolean known, String address) {
+    return (known ? username : UNKNOWN_USER) + "\n" + address;
   }
 
-  private Integer count(String username) {
-    String v = failures.get(username);
+  /**
+   * How long this (user, address) pair is still refused, cluster-wide; zero when it may try.
+   * Asked before the password is checked, so a refused guess costs no BCrypt.
+   */
+  public Duration throttled(String pair) {
+    SealedMap.View v = failures.view(pair);
+    Integer n = v == null ? null : count(v.value());
+    if (n == null || n < MAX_FAILURES) {
+      return Duration.ZERO;
+    }
+    long left = v.expirationTime() - System.currentTimeMillis();
+    return left <= 0 ? Duration.ZERO : Duration.ofMillis(left);
+  }
+
+  private static Integer count(String value) {
     try {
-      return v == null ? null : Integer.valueOf(v);
+      return value == null ? null : Integer.valueOf(value);
     } catch (NumberFormatException e) {
       return null;
     }
   }
 
-  /** Counts a failed login; the count expires {@link #LOCKOUT} after the latest failure. */
-  public void failed(String username) {
-    failures.lock(username);
+  /** Counts a failed login of the pair; the count expires {@link #LOCKOUT} after the latest failure. */
+  public void failed(String pair) {
+    failures.lock(pair);
     try {
-      Integer n = count(username);
-      failures.set(username, String.valueOf(n == null ? 1 : n + 1), LOCKOUT.toSeconds(), TimeUnit.SECONDS);
+      Integer n = count(failures.get(pair));
+      failures.set(pair, String.valueOf(n == null ? 1 : n + 1), LOCKOUT.toSeconds(), TimeUnit.SECONDS);
     } finally {
-      failures.unlock(username);
+      failures.unlock(pair);
     }
   }
 
-  public void succeeded(String username) {
-    failures.delete(username);
+  public void succeeded(String pair) {
+    failures.delete(pair);
+  }
+
+  /**
+   * Calls {@code ended} with the key ({@link #key}) of every token logged out or expired anywhere
+   * in the cluster, so streams opened with it can end.
+   */
+  public void onEnded(java.util.function.Consumer<String> ended) {
+    map.listenEnded(ended);
+  }
+
+  /** Of these token keys, the ones that no longer name a session (logged out or expired). */
+  public Set<String> endedOf(Set<String> keys) {
+    Set<String> live = map.getAll(keys).keySet();
+    Set<String> ended = new HashSet<>(keys);
+    ended.removeAll(live);
+    return ended;
   }
 
   /** A logged-in user, as a token says. */
@@ -112,7 +152,8 @@ public final class TokenStore {
     map.delete(key(token));
   }
 
-  static String key(String token) {
+  /** The cluster map's key for a token: its SHA-256, never the token. */
+  public static String key(String token) {
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8)));
     } catch (NoSuchAlgorithmException e) {

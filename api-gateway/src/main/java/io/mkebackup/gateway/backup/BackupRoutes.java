@@ -229,7 +229,7 @@ public final class BackupRoutes {
     // Found first (for a 404), then subscribed, then read again: an end that happens in between is
     // either in the second read or in the stream.
     find(id).compose(found -> {
-      hub.subscribe(id, ctx.response());
+      hub.subscribe(id, ctx.response(), token(ctx));
       return find(id);
     }).onSuccess(r -> {
       ctx.response().write("event: record\ndata: " + r.toApiJson().encode() + "\n\n");
@@ -245,7 +245,15 @@ public final class BackupRoutes {
 
   /** Server-Sent Events for every backup, for dashboards; never ends by itself. */
   private void allEvents(RoutingContext ctx) {
-    hub.subscribe(ProgressHub.ALL, ctx.response());
+    hub.subscribe(ProgressHub.ALL, ctx.response(), token(ctx));
     LOG.fine("progress stream opened");
+  }
+
+  /**
+   * The token the admin guard let through: the stream lives as long as it does (empty for a client
+   * bundle's certificate, whose stream lasts as long as its connection).
+   */
+  private static String token(RoutingContext ctx) {
+    return io.mkebackup.gateway.auth.AuthRoutes.bearer(ctx.request().getHeader("Authorization")).orElse("");
   }
 }

@@ -1,6 +1,7 @@
 package io.mkebackup.gateway.backup;
 
 import io.mkebackup.common.bus.Addresses;
+import io.mkebackup.gateway.auth.TokenWatch;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -9,31 +10,70 @@ import io.vertx.core.json.JsonObject;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Logger;
 
 /**
  * Relays the cluster's progress events to this gateway's Server-Sent-Event streams: one event-bus
- * consumer per gateway, however many browsers watch. Event-loop only.
+ * consumer per gateway, however many browsers watch. A stream ends when its backup ends, when the
+ * token it was opened with is logged out or expires, and when its client reads too slowly (its
+ * unsent events would pile up in memory); a comment every {@link #KEEP_ALIVE_MS} keeps a quiet
+ * stream from looking idle. Event-loop only.
  */
 public final class ProgressHub {
+  private static final Logger LOG = Logger.getLogger(ProgressHub.class.getName());
   /** Subscribers to every backup's events. */
   static final String ALL = "*";
+  /** Unsent bytes a stream may hold before its client counts as too slow and is dropped. */
+  static final int SLOW_CLIENT_BYTES = 128 * 1024;
+  static final long KEEP_ALIVE_MS = 20_000;
+
+  private final TokenWatch sessions;
   private final Map<String, Set<HttpServerResponse>> streams = new ConcurrentHashMap<>();
   private MessageConsumer<JsonObject> consumer;
+  private Vertx vertx;
+  private long keepAlive = -1;
+
+  public ProgressHub(TokenWatch sessions) {
+    this.sessions = sessions;
+  }
 
   public Future<Void> start(Vertx vertx) {
+    this.vertx = vertx;
     consumer = vertx.eventBus().consumer(Addresses.PROGRESS, m -> dispatch(m.body()));
+    keepAlive = vertx.setPeriodic(KEEP_ALIVE_MS, id -> streams.forEach((backupId, set) -> Set.copyOf(set)
+        .forEach(r -> {
+          if (!write(r, ": keep-alive\n\n")) {
+            unsubscribe(backupId, r);
+          }
+        })));
     return consumer.completion();
   }
 
-  /** Starts an SSE stream on the response; it ends after the backup's terminal event. */
-  void subscribe(String backupId, HttpServerResponse response) {
+  /**
+   * Starts an SSE stream on the response; it ends after the backup's terminal event, or when the
+   * token ends.
+   */
+  void subscribe(String backupId, HttpServerResponse response, String token) {
     response.setChunked(true)
+        .setWriteQueueMaxSize(SLOW_CLIENT_BYTES)
         .putHeader("Content-Type", "text/event-stream; charset=utf-8")
         .putHeader("Cache-Control", "no-cache")
         .putHeader("X-Accel-Buffering", "no");
     response.write(": mke-backup progress\n\n");
     streams.computeIfAbsent(backupId, k -> ConcurrentHashMap.newKeySet()).add(response);
-    response.closeHandler(v -> unsubscribe(backupId, response));
+    // A client bundle's stream has no token to end with: it lasts as long as its connection.
+    Runnable unwatch = token == null || token.isEmpty() ? () -> { } : sessions.watch(token, () -> {
+      unsubscribe(backupId, response);
+      if (!response.ended() && !response.closed()) {
+        response.write(": the session ended (logged out or expired); log in again\n\n");
+        response.end();
+      }
+    });
+    response.closeHandler(v -> {
+      unwatch.run();
+      unsubscribe(backupId, response);
+    });
+    response.endHandler(v -> unwatch.run());
   }
 
   void unsubscribe(String backupId, HttpServerResponse response) {
@@ -46,16 +86,43 @@ public final class ProgressHub {
     }
   }
 
-  /** Writes one event to one stream, ending it when the event ends the backup. */
-  static void send(HttpServerResponse response, JsonObject event, boolean endOnTerminal) {
-    if (response.ended() || response.closed()) {
-      return;
+  /**
+   * Writes one event to one stream, ending it when the event ends the backup. Returns whether the
+   * stream goes on.
+   */
+  static boolean send(HttpServerResponse response, JsonObject event, boolean endOnTerminal) {
+    if (!write(response, "event: " + event.getString("kind", "progress") + "\ndata: " + event.encode() + "\n\n")) {
+      return false;
     }
-    response.write("event: " + event.getString("kind", "progress") + "\ndata: " + event.encode() + "\n\n");
     String kind = event.getString("kind", "");
     if (endOnTerminal && (kind.equals("succeeded") || kind.equals("failed"))) {
       response.end();
+      return false;
     }
+    return true;
+  }
+
+  /**
+   * Writes unless the stream is gone; a client whose unsent events fill the write queue is cut
+   * off (the connection is reset) rather than buffered without bound. Returns whether it wrote.
+   */
+  static boolean write(HttpServerResponse response, String text) {
+    if (response.ended() || response.closed()) {
+      return false;
+    }
+    if (response.writeQueueFull()) {
+      LOG.info("dropping a progress stream whose client does not keep up (over " + SLOW_CLIENT_BYTES / 1024
+          + " KiB unsent)");
+      response.reset();
+      return false;
+    }
+    response.write(text);
+    return true;
+  }
+
+  /** Open streams, for tests. */
+  int streams() {
+    return streams.values().stream().mapToInt(Set::size).sum();
   }
 
   private void dispatch(JsonObject event) {
@@ -63,8 +130,7 @@ public final class ProgressHub {
     Set<HttpServerResponse> one = streams.get(id);
     if (one != null) {
       for (HttpServerResponse r : Set.copyOf(one)) {
-        send(r, event, true);
-        if (r.ended()) {
+        if (!send(r, event, true)) {
           unsubscribe(id, r);
         }
       }
@@ -72,12 +138,17 @@ public final class ProgressHub {
     Set<HttpServerResponse> all = streams.get(ALL);
     if (all != null) {
       for (HttpServerResponse r : Set.copyOf(all)) {
-        send(r, event, false);
+        if (!send(r, event, false)) {
+          unsubscribe(ALL, r);
+        }
       }
     }
   }
 
   public Future<Void> stop() {
+    if (keepAlive >= 0) {
+      vertx.cancelTimer(keepAlive);
+    }
     return consumer == null ? Future.succeededFuture() : consumer.unregister();
   }
 }

@@ -33,11 +33,14 @@ public final class ScheduleRoutes {
   private final Vertx vertx;
   private final ScheduleStore store;
   private final BackupRequestValidator paths;
+  private final Duration minEvery;
 
-  public ScheduleRoutes(Vertx vertx, ScheduleStore store, BackupRequestValidator paths) {
+  /** @param minEvery the shortest {@code @every} a schedule may have */
+  public ScheduleRoutes(Vertx vertx, ScheduleStore store, BackupRequestValidator paths, Duration minEvery) {
     this.vertx = vertx;
     this.store = store;
     this.paths = paths;
+    this.minEvery = minEvery;
   }
 
   /** Mount before the backup routes: {@code /api/ucp/backup/:id} would take "schedules". */
@@ -108,7 +111,7 @@ public final class ScheduleRoutes {
     }
     BackupRequestValidator.checkTypes(j, FIELDS);
     String cron = j.getString("cron");
-    io.mkebackup.common.schedule.Cadence.parse(cron, "cron");
+    io.mkebackup.common.schedule.Cadence.parse(cron, "cron", minEvery);
     String hostPath = paths.hostPath(j.getString("hostPath")).toString();
     boolean noPassphrase = j.getBoolean("noPassphrase", false);
     String passphraseFile = j.getString("passphraseFile");

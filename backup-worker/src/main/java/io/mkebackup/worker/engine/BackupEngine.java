@@ -10,6 +10,7 @@ import io.mkebackup.common.archive.EntryInfo;
 import io.mkebackup.common.crypto.PgpEncryptingOutputStream;
 import io.mkebackup.common.io.AsyncOutputStream;
 import io.mkebackup.common.io.AtomicFile;
+import io.mkebackup.common.io.Fence;
 import io.mkebackup.common.io.SpoolDirectory;
 import io.mkebackup.common.io.Storage;
 import io.mkebackup.common.progress.ProgressFormat;
@@ -54,9 +55,19 @@ public final class BackupEngine {
   static final double SPACE_MARGIN = 1.05;
 
   private final EngineConfig config;
+  private final Fence fence;
 
   public BackupEngine(EngineConfig config) {
+    this(config, Fence.NONE);
+  }
+
+  /**
+   * @param fence asked before every chunk the writer writes and before the archive and its log are
+   *     renamed into place: a backup that lost the cluster's lock stops and leaves nothing behind
+   */
+  public BackupEngine(EngineConfig config, Fence fence) {
     this.config = config;
+    this.fence = fence;
   }
 
   public EngineConfig config() {
@@ -88,8 +99,9 @@ public final class BackupEngine {
       if (targetDir != null) {
         Storage.checkWritableDirectory(targetDir, request.targetField());
       }
-      // etcd is asked on another thread while the Docker engine answers: both are round trips.
-      // With etcdEndpoint auto, finding ucp-kv (its container, address and certificates) is part of it.
+      // etcd is asked on another thread while the Docker engine answers: both are round trips. A
+      // thread of its own, not the common pool, which other work (and waits) share. With
+      // etcdEndpoint auto, finding ucp-kv (its container, address and certificates) is part of it.
       etcdReady = config.etcd() == null ? null : CompletableFuture.supplyAsync(() -> {
         EtcdEndpoint endpoint = EtcdDiscovery.resolve(config);
         EtcdSnapshotSource source = EtcdSnapshotSource.connect(endpoint);
@@ -99,6 +111,10 @@ public final class BackupEngine {
           source.close();
           throw e;
         }
+      }, r -> {
+        Thread t = new Thread(r, "mke-backup-etcd-" + request.id());
+        t.setDaemon(true);
+        t.start();
       });
       docker = DockerEngine.connect(config.dockerHost());
       String dockerVersion = docker.version();
@@ -117,7 +133,7 @@ public final class BackupEngine {
       StatusResponse etcdStatus = null;
       String etcdUrl = null;
       if (etcdReady != null) {
-        EtcdReady ready = join(etcdReady);
+        EtcdReady ready = join(etcdReady, config.etcd());
         etcd = ready.source();
         etcdStatus = ready.status();
         etcdUrl = ready.endpoint().url();
@@ -165,9 +181,9 @@ public final class BackupEngine {
       OutputStream sink;
       if (request.file() != null) {
         archiveFile = AtomicFile.create(request.file(), request.id(), true);
-        sink = new TargetErrors(archiveFile.stream(), request.file().toAbsolutePath().getParent());
+        sink = new TargetErrors(new Fenced(archiveFile.stream(), fence), request.file().toAbsolutePath().getParent());
       } else {
-        sink = new TargetErrors(request.stream(), null);
+        sink = new TargetErrors(new Fenced(request.stream(), fence), null);
       }
       // The pipeline, threads joined by bounded queues: tar (this thread) [-> OpenPGP framing ->
       // encrypting thread] -> pipe -> writer thread -> file or stream. This thread reads and frames
@@ -259,7 +275,7 @@ public final class BackupEngine {
       pipe.finish();
       long archiveBytes;
       if (archiveFile != null) {
-        archiveFile.commit();
+        archiveFile.commit(fence);
         archiveBytes = Files.size(request.file());
       } else {
         sink.flush();
@@ -273,6 +289,7 @@ public final class BackupEngine {
       p.succeeded("backup " + request.id() + " succeeded in "
           + java.time.Duration.between(createdAt, completedAt).toMillis() / 1000.0 + " s");
       if (log != null) {
+        fence.check();
         log.commit();
       }
       return result;
@@ -351,11 +368,46 @@ public final class BackupEngine {
   /** A connected etcd source and the status it answered with. */
   private record EtcdReady(EtcdSnapshotSource source, StatusResponse status, EtcdEndpoint endpoint) {}
 
-  private static EtcdReady join(CompletableFuture<EtcdReady> f) {
+  /** The connection, waited for no longer than etcd's own timeout and a margin. */
+  private static EtcdReady join(CompletableFuture<EtcdReady> f, EngineConfig.EtcdEndpoint etcd) {
+    long wait = (etcd.timeout() == null ? 10_000 : etcd.timeout().toMillis()) + 5_000;
     try {
-      return f.join();
-    } catch (CompletionException e) {
-      throw e.getCause() instanceof RuntimeException re ? re : e;
+      return f.get(wait, java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException re ? re : new CompletionException(e.getCause());
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "etcd at " + etcd.url() + " did not answer within "
+          + wait / 1000 + " s; check that it runs and that this manager reaches it", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BackupException(ErrorCode.INTERNAL, "the backup was interrupted", e);
+    }
+  }
+
+  /** Asks the fence before every write: the writer thread never writes after the lock is lost. */
+  static final class Fenced extends FilterOutputStream {
+    private final Fence fence;
+
+    Fenced(OutputStream out, Fence fence) {
+      super(out);
+      this.fence = fence;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      fence.check();
+      out.write(b, off, len);
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      fence.check();
+      out.write(b);
+    }
+
+    @Override
+    public void close() {
+      // the owner closes
     }
   }
 

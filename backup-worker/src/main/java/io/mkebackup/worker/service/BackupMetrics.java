@@ -35,6 +35,9 @@ public final class BackupMetrics {
   private final AtomicLong lockHeld = new AtomicLong();
   private final AtomicLong members = new AtomicLong();
   private final MultiGauge lastSuccess;
+  private final AtomicLong unreadableRecords = new AtomicLong();
+  private final AtomicLong unreadableSchedules = new AtomicLong();
+  private volatile io.mkebackup.common.cluster.ScheduleStore schedules;
 
   public BackupMetrics(MeterRegistry registry, BackupCatalog catalog, BackupLock lock, HazelcastInstance hazelcast) {
     this.registry = registry;
@@ -55,6 +58,17 @@ public final class BackupMetrics {
     this.lastSuccess = MultiGauge.builder("mke_backup_last_success_timestamp_seconds")
         .description("Completion time of the last successful backup: schedule=\\\"all\\\" for any, else per schedule")
         .register(registry);
+    Gauge.builder("mke_backup_unreadable_entries", unreadableRecords, AtomicLong::get).tag("kind", "record")
+        .description("Catalog records or schedules that cannot be read: skipped in lists and logged once with their id")
+        .register(registry);
+    Gauge.builder("mke_backup_unreadable_entries", unreadableSchedules, AtomicLong::get).tag("kind", "schedule")
+        .description("Catalog records or schedules that cannot be read: skipped in lists and logged once with their id")
+        .register(registry);
+  }
+
+  /** Counts the unreadable schedules of this store too. */
+  public void watch(io.mkebackup.common.cluster.ScheduleStore store) {
+    this.schedules = store;
   }
 
   private Counter counter(String what, String origin) {
@@ -88,8 +102,12 @@ public final class BackupMetrics {
 
   /** Reads the cluster's state into the gauges; blocking (Hazelcast calls). */
   public void refresh() {
-    lockHeld.set(lock.held() ? 1 : 0);
     members.set(hazelcast.getCluster().getMembers().size());
+    try {
+      lockHeld.set(lock.held() ? 1 : 0);
+    } catch (com.hazelcast.splitbrainprotection.SplitBrainProtectionException e) {
+      lockHeld.set(0); // on the minority side of a partition: no backup runs here
+    }
     Map<String, Double> last = new LinkedHashMap<>();
     var view = catalog.view();
     for (BackupRecord r : view != null ? view.records() : catalog.list()) {
@@ -101,6 +119,11 @@ public final class BackupMetrics {
       if (r.origin().startsWith("schedule:")) {
         last.merge(r.origin().substring("schedule:".length()), t, Math::max);
       }
+    }
+    unreadableRecords.set(catalog.unreadable());
+    if (schedules != null) {
+      schedules.list();
+      unreadableSchedules.set(schedules.unreadable());
     }
     List<MultiGauge.Row<?>> rows = new ArrayList<>();
     last.forEach((schedule, t) -> rows.add(MultiGauge.Row.of(Tags.of("schedule", schedule), t)));

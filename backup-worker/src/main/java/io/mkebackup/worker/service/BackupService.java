@@ -6,6 +6,7 @@ import io.mkebackup.common.bus.JobRules;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.archive.ArchiveContents;
 import io.mkebackup.common.cluster.BackupCatalog;
+import io.mkebackup.common.cluster.BackupLease;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.io.SpoolDirectory;
 import io.mkebackup.common.progress.ProgressEvent;
@@ -21,6 +22,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -37,17 +39,18 @@ public final class BackupService implements AutoCloseable {
   private final JobRules rules;
   private final BackupCatalog catalog;
   private final BackupLock lock;
-  private final String memberId;
+  private final Supplier<String> memberId;
   private final ProgressListener publisher;
   private final ExecutorService threads;
   private volatile BackupMetrics metrics;
 
   /**
    * @param rules what a job must meet on this member, as the gateway checks a request
-   * @param memberId this member's cluster id, recorded as the owner of its backups
+   * @param memberId this member's cluster id now, recorded as the owner of its backups (Hazelcast
+   *     gives a member a new one when it merges back after a split)
    * @param publisher where progress goes (the event bus); called from the backup's thread
    */
-  public BackupService(EngineConfig engine, JobRules rules, BackupCatalog catalog, BackupLock lock, String memberId,
+  public BackupService(EngineConfig engine, JobRules rules, BackupCatalog catalog, BackupLock lock, Supplier<String> memberId,
       ProgressListener publisher) {
     this.engine = engine;
     this.rules = rules;
@@ -74,6 +77,16 @@ public final class BackupService implements AutoCloseable {
 
   public JobRules rules() {
     return rules;
+  }
+
+  /** Whether this member sees a majority of the configured managers (and may start backups). */
+  public boolean hasMajority() {
+    return lock.hasMajority();
+  }
+
+  /** This member's cluster id now. */
+  public String memberId() {
+    return memberId.get();
   }
 
   /**
@@ -112,8 +125,9 @@ public final class BackupService implements AutoCloseable {
 
   /** The whole run on this thread; returns the final record, or null when the job was refused. */
   private BackupRecord run(BackupJob job, CompletableFuture<BackupRecord> accepted) {
+    BackupLease lease;
     try {
-      lock.acquire(job.id(), node());
+      lease = lock.acquire(job.id(), node());
     } catch (RuntimeException e) {
       closeQuietly(job);
       accepted.completeExceptionally(e);
@@ -122,10 +136,10 @@ public final class BackupService implements AutoCloseable {
     BackupRecord record;
     try {
       record = BackupRecord.inProgress(job.id(), job.passphrase() != null, job.fileName(), job.logFileName(),
-          job.hostPath().toString(), node(), memberId, job.origin()).withTick(job.tick());
+          job.hostPath().toString(), node(), memberId.get(), job.origin()).withTick(job.tick());
       catalog.put(record);
     } catch (RuntimeException e) {
-      lock.release();
+      lease.release();
       closeQuietly(job);
       accepted.completeExceptionally(new BackupException(ErrorCode.INTERNAL,
           "cannot record the backup in the cluster catalog: " + e.getMessage(), e));
@@ -153,7 +167,7 @@ public final class BackupService implements AutoCloseable {
       Path log = job.logFileName().isEmpty() ? null : job.hostPath().resolve(job.logFileName());
       spool = SpoolDirectory.create(engine.spoolDir());
       Path metadata = spool.dir().resolve("metadata.json");
-      BackupResult result = new BackupEngine(engine)
+      BackupResult result = new BackupEngine(engine, lease)
           .run(new BackupRequest(job.id(), job.passphrase(), file, null, log, "hostPath", metadata), relay);
       finished = record.succeeded(result.archiveBytes(), result.files(), result.dataBytes());
       keepContents(job.id(), metadata);
@@ -169,20 +183,36 @@ public final class BackupService implements AutoCloseable {
         spool.close();
       }
     }
+    // A compare-and-set from this backup's own IN_PROGRESS record: when another member already
+    // ended it (this one was paused or cut off and declared dead), its FAILED stays, and the
+    // event that went out with it stays the last word.
+    boolean recorded = false;
     try {
-      catalog.put(finished);
+      recorded = catalog.replace(record, finished);
+      if (!recorded) {
+        BackupRecord now = catalog.get(job.id()).orElse(null);
+        LOG.warning("backup " + job.id() + " was already ended by another member ("
+            + (now == null ? "record gone" : now.state() + ": " + now.shortError()) + "); this member's outcome, "
+            + finished.state() + (finished.shortError().isEmpty() ? "" : " (" + finished.shortError() + ")")
+            + ", is not recorded");
+        if (now != null) {
+          finished = now;
+        }
+      }
     } catch (RuntimeException e) {
       LOG.log(Level.SEVERE, "cannot record the end of backup " + job.id() + ": " + e.getMessage());
     } finally {
-      lock.release();
+      lease.release();
     }
     if (metrics != null) {
       metrics.finished(finished);
     }
     LOG.info("backup " + job.id() + " " + finished.state()
         + (finished.shortError().isEmpty() ? "" : ": " + finished.shortError()));
-    ProgressEvent last = terminal.get();
-    publisher.onEvent(last != null ? last : finished.terminalEvent());
+    if (recorded) {
+      ProgressEvent last = terminal.get();
+      publisher.onEvent(last != null ? last : finished.terminalEvent());
+    }
     return finished;
   }
 

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.BooleanSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -28,16 +29,24 @@ public final class OrphanReaper implements AutoCloseable {
   private final HazelcastInstance hazelcast;
   private final BackupCatalog catalog;
   private final ProgressListener publisher;
+  private final BooleanSupplier hasMajority;
   private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(r, "mke-backup-reaper");
     t.setDaemon(true);
     return t;
   });
 
-  public OrphanReaper(HazelcastInstance hazelcast, BackupCatalog catalog, ProgressListener publisher) {
+  /**
+   * @param hasMajority whether this member sees a majority of the configured managers: on the
+   *     minority side of a partition the "dead" members are alive on the other side, running
+   *     their backups into the shared directory, so nothing is reaped there
+   */
+  public OrphanReaper(HazelcastInstance hazelcast, BackupCatalog catalog, ProgressListener publisher,
+      BooleanSupplier hasMajority) {
     this.hazelcast = hazelcast;
     this.catalog = catalog;
     this.publisher = publisher;
+    this.hasMajority = hasMajority;
   }
 
   /** Listens for departures and reaps what is already orphaned. */
@@ -87,6 +96,10 @@ public final class OrphanReaper implements AutoCloseable {
 
   /** One pass; returns the records it marked FAILED. */
   public List<BackupRecord> reap() {
+    if (!hasMajority.getAsBoolean()) {
+      LOG.info("not checking for abandoned backups: this member does not see a majority of the managers");
+      return List.of();
+    }
     Set<String> alive = new HashSet<>(BackupCatalog.memberIds(hazelcast));
     hazelcast.getClientService().getConnectedClients().forEach(c -> alive.add(c.getUuid().toString()));
     List<BackupRecord> failed = catalog.failOrphans(alive::contains, r -> "node " + r.nodeLocation()

@@ -2,45 +2,106 @@ package io.mkebackup.worker.service;
 
 import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.BackupException;
+import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.io.Storage;
 import io.mkebackup.worker.engine.EngineConfig;
 import io.mkebackup.worker.source.DockerEngine;
 import io.mkebackup.worker.source.EtcdClient;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
- * Whether this manager can take a backup now, and if not which dependency is down: the cluster,
- * the Docker engine, etcd, the backup directory. Blocking; each check is bounded to a few seconds.
+ * Whether this manager can take a backup now, and if not which dependency is down: the cluster
+ * (and whether it has a majority), the Docker engine, etcd, the backup directory. A report is
+ * computed on a small pool of its own, each check bounded in time, at most once every few seconds
+ * however many ask: readiness probes, anonymous or not, never queue up work on the threads the
+ * API and the backups use.
  */
-public final class Readiness {
+public final class Readiness implements AutoCloseable {
+  /** How long a report is served before it is computed again. */
+  static final Duration FRESH = Duration.ofSeconds(5);
+  /** How long one check may take. */
+  static final Duration CHECK_WITHIN = Duration.ofSeconds(5);
+
   private final EngineConfig engine;
   private final HazelcastInstance hazelcast;
+  private final BackupLock lock;
   private final Path backupDir;
+  private final ThreadPoolExecutor pool;
+  private volatile Report cached;
+  private CompletableFuture<JsonObject> computing;
 
-  public Readiness(EngineConfig engine, HazelcastInstance hazelcast, Path backupDir) {
+  private record Report(JsonObject json, long at) {}
+
+  public Readiness(EngineConfig engine, HazelcastInstance hazelcast, BackupLock lock, Path backupDir) {
     this.engine = engine;
     this.hazelcast = hazelcast;
+    this.lock = lock;
     this.backupDir = backupDir;
+    AtomicInteger n = new AtomicInteger();
+    // Four checks at a time, a few more waiting; a check stuck past its time keeps its thread
+    // until it returns, and a full pool answers "busy" rather than growing.
+    this.pool = new ThreadPoolExecutor(4, 4, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(8), r -> {
+      Thread t = new Thread(r, "mke-backup-ready-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+    pool.allowCoreThreadTimeOut(true);
   }
 
-  /** {@code {"ready", "node", "checks": {"cluster", "docker", "etcd", "backupDirectory"}}}, each {"ok", "detail"}. */
-  public JsonObject check() {
-    CompletableFuture<JsonObject> cluster = CompletableFuture.supplyAsync(() -> probe(() -> {
+  /**
+   * {@code {"ready", "node", "checks": {"cluster", "docker", "etcd", "backupDirectory"}}}, each
+   * {@code {"ok", "detail"}}: the last report when it is fresh, else the one being computed. Never
+   * blocks the caller.
+   */
+  public CompletableFuture<JsonObject> report() {
+    Report r = cached;
+    if (r != null && System.nanoTime() - r.at() < FRESH.toNanos()) {
+      return CompletableFuture.completedFuture(r.json());
+    }
+    synchronized (this) {
+      if (computing != null) {
+        return computing;
+      }
+      CompletableFuture<JsonObject> f = compute();
+      computing = f;
+      f.whenComplete((json, e) -> {
+        if (json != null) {
+          cached = new Report(json, System.nanoTime());
+        }
+        synchronized (this) {
+          computing = null;
+        }
+      });
+      return f;
+    }
+  }
+
+  private CompletableFuture<JsonObject> compute() {
+    CompletableFuture<JsonObject> cluster = check(() -> {
       if (!hazelcast.getLifecycleService().isRunning()) {
         throw new IllegalStateException("not a member of the cluster");
       }
-      return hazelcast.getCluster().getMembers().size() + " members";
-    }));
-    CompletableFuture<JsonObject> docker = CompletableFuture.supplyAsync(() -> probe(() -> {
+      if (!lock.hasMajority()) {
+        throw new IllegalStateException("no majority: this manager sees " + lock.membership()
+            + "; backups need a majority (a network partition?)");
+      }
+      return lock.membership();
+    });
+    CompletableFuture<JsonObject> docker = check(() -> {
       try (DockerEngine d = DockerEngine.connect(engine.dockerHost())) {
         return "Docker " + d.version() + " at " + engine.dockerHost();
       }
-    }));
-    CompletableFuture<JsonObject> etcd = CompletableFuture.supplyAsync(() -> probe(() -> {
+    });
+    CompletableFuture<JsonObject> etcd = check(() -> {
       if (engine.etcd() == null) {
         return "not configured (ucp-kv is left out of backups)";
       }
@@ -48,35 +109,48 @@ public final class Readiness {
       try (EtcdClient c = EtcdClient.connect(endpoint)) {
         return "etcd " + c.status().getVersion() + " at " + endpoint.url();
       }
-    }));
-    JsonObject dir = probe(() -> {
+    });
+    CompletableFuture<JsonObject> dir = check(() -> {
       Storage.checkWritableDirectory(backupDir, "defaultBackupDir");
       return backupDir + " is writable";
     });
-    JsonObject checks = new JsonObject()
-        .put("cluster", join(cluster))
-        .put("docker", join(docker))
-        .put("etcd", join(etcd))
-        .put("backupDirectory", dir);
-    boolean ready = checks.stream().allMatch(e -> ((JsonObject) e.getValue()).getBoolean("ok"));
-    return new JsonObject().put("ready", ready).put("node", engine.nodeName()).put("checks", checks);
+    return CompletableFuture.allOf(cluster, docker, etcd, dir).thenApply(v -> {
+      JsonObject checks = new JsonObject()
+          .put("cluster", cluster.join())
+          .put("docker", docker.join())
+          .put("etcd", etcd.join())
+          .put("backupDirectory", dir.join());
+      boolean ready = checks.stream().allMatch(e -> ((JsonObject) e.getValue()).getBoolean("ok"));
+      return new JsonObject().put("ready", ready).put("node", engine.nodeName()).put("checks", checks);
+    });
   }
 
-  private static JsonObject join(CompletableFuture<JsonObject> f) {
+  private CompletableFuture<JsonObject> check(Supplier<String> probe) {
     try {
-      return f.get(8, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      return new JsonObject().put("ok", false).put("detail", "no answer within 8 s");
+      return CompletableFuture.supplyAsync(() -> probe(probe), pool)
+          .completeOnTimeout(failed("no answer within " + CHECK_WITHIN.toSeconds() + " s"),
+              CHECK_WITHIN.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException e) {
+      return CompletableFuture.completedFuture(failed("earlier checks have not answered yet"));
     }
+  }
+
+  private static JsonObject failed(String detail) {
+    return new JsonObject().put("ok", false).put("detail", detail);
   }
 
   private static JsonObject probe(Supplier<String> check) {
     try {
       return new JsonObject().put("ok", true).put("detail", check.get());
     } catch (BackupException e) {
-      return new JsonObject().put("ok", false).put("detail", e.getMessage());
+      return failed(e.getMessage());
     } catch (RuntimeException e) {
-      return new JsonObject().put("ok", false).put("detail", e.getClass().getSimpleName() + ": " + e.getMessage());
+      return failed(e.getClass().getSimpleName() + ": " + e.getMessage());
     }
+  }
+
+  @Override
+  public void close() {
+    pool.shutdownNow();
   }
 }

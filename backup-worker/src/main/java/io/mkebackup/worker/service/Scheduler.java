@@ -44,18 +44,16 @@ public final class Scheduler implements AutoCloseable {
   private final ScheduleStore schedules;
   private final BackupCatalog catalog;
   private final BackupService service;
-  private final String memberId;
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "mke-backup-scheduler");
     t.setDaemon(true);
     return t;
   });
 
-  public Scheduler(ScheduleStore schedules, BackupCatalog catalog, BackupService service, String memberId) {
+  public Scheduler(ScheduleStore schedules, BackupCatalog catalog, BackupService service) {
     this.schedules = schedules;
     this.catalog = catalog;
     this.service = service;
-    this.memberId = memberId;
   }
 
   public void start() {
@@ -70,19 +68,29 @@ public final class Scheduler implements AutoCloseable {
 
   /** One look at every schedule; fires the ticks this member wins. */
   void look(Instant now) {
+    // On the minority side of a partition the other side fires the ticks: claiming one here too
+    // would record it twice once the sides merge.
+    if (!service.hasMajority()) {
+      return;
+    }
     for (Schedule s : schedules.list()) {
       if (s.paused()) {
         continue;
       }
-      Instant tick = s.cadence().lastTick(now, s.createdAt());
-      if (tick == null || tick.toEpochMilli() <= s.lastTick() || !schedules.claim(s, tick.toEpochMilli())) {
-        continue;
+      try {
+        Instant tick = s.cadence().lastTick(now, s.createdAt());
+        if (tick == null || tick.toEpochMilli() <= s.lastTick() || !schedules.claim(s, tick.toEpochMilli())) {
+          continue;
+        }
+        if (Duration.between(tick, now).compareTo(LATE) > 0) {
+          LOG.info("schedule " + s.id() + ": tick " + tick + " missed while no manager ran; waiting for the next");
+          continue;
+        }
+        fire(s, tick);
+      } catch (RuntimeException e) {
+        // One schedule's trouble never stops the others.
+        LOG.log(Level.WARNING, "schedule " + s.id() + ": " + e.getMessage(), e);
       }
-      if (Duration.between(tick, now).compareTo(LATE) > 0) {
-        LOG.info("schedule " + s.id() + ": tick " + tick + " missed while no manager ran; waiting for the next");
-        continue;
-      }
-      fire(s, tick);
     }
   }
 
@@ -120,7 +128,7 @@ public final class Scheduler implements AutoCloseable {
   /** A tick that could not run, recorded as a FAILED backup so it shows in the history. */
   private void record(Schedule s, Instant tick, String id, String fileName, String logName, String why) {
     catalog.put(BackupRecord.inProgress(id, !s.noPassphrase(), fileName, logName, s.hostPath(), service.node(),
-        memberId, s.origin()).withTick(tick.toEpochMilli()).failed(why));
+        service.memberId(), s.origin()).withTick(tick.toEpochMilli()).failed(why));
   }
 
   /**
@@ -164,6 +172,7 @@ public final class Scheduler implements AutoCloseable {
         }
         BackupRecord p = r.pruned(now);
         catalog.put(p);
+        catalog.removeContents(r.id());
         pruned.add(p);
       } catch (IOException e) {
         LOG.warning("schedule " + s.id() + ": cannot remove " + dir.resolve(r.fileName()) + ": " + e.getMessage());

@@ -59,8 +59,8 @@ class SchedulerRetentionTest {
         port, List.of(), "n").memberConfig(trust));
     catalog = new BackupCatalog(hazelcast, null);
     BackupService service = new BackupService(EngineConfig.defaults("n"), new JobRules(List.of(backups), backups),
-        catalog, new BackupLock(hazelcast), "m", e -> { });
-    scheduler = new Scheduler(new ScheduleStore(hazelcast, null), catalog, service, "m");
+        catalog, new BackupLock(hazelcast), () -> "m", e -> { });
+    scheduler = new Scheduler(new ScheduleStore(hazelcast, null), catalog, service);
   }
 
   @AfterEach

@@ -27,15 +27,18 @@ public final class BackupCatalog {
   /** Most entries kept per backup for "contents"; a larger backup's list is cut there (and says so). */
   public static final int MAX_CONTENT_ENTRIES = 50_000;
 
+  private final HazelcastInstance hazelcast;
   private final SealedMap map;
   private final SealedMap contents;
   private final Path mirror;
+  private final Unreadable unreadable = new Unreadable("backup record");
   private volatile CatalogView view;
 
   /**
    * @param mirror this member's on-disk copy, or null for a client that keeps none (the CLI)
    */
   public BackupCatalog(HazelcastInstance hazelcast, Path mirror) {
+    this.hazelcast = hazelcast;
     this.map = SealedMap.of(hazelcast, ClusterSettings.CATALOG_MAP);
     this.contents = SealedMap.of(hazelcast, ClusterSettings.CONTENTS_MAP);
     this.mirror = mirror;
@@ -51,16 +54,36 @@ public final class BackupCatalog {
 
   public Optional<JsonObject> contents(String id) {
     String v = contents.get(id);
-    return v == null ? Optional.empty() : Optional.of(new JsonObject(v));
+    if (v == null) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(new JsonObject(v));
+    } catch (RuntimeException e) {
+      unreadable.report(id + " (contents)", e);
+      return Optional.empty();
+    }
+  }
+
+  /** Drops a backup's contents: its archive was removed, or its record is. */
+  public void removeContents(String id) {
+    contents.delete(id);
+  }
+
+  /** Removes a backup's record and its contents from the history. */
+  public void remove(String id) {
+    contents.delete(id);
+    map.delete(id);
   }
 
   public void put(BackupRecord record) {
     map.set(record.id(), record.toStoredJson().encode());
   }
 
+  /** The record, or empty when there is none or it cannot be read (logged once, counted). */
   public Optional<BackupRecord> get(String id) {
     String v = map.get(id);
-    return v == null ? Optional.empty() : Optional.of(BackupRecord.fromStoredJson(new JsonObject(v)));
+    return v == null ? Optional.empty() : Optional.ofNullable(parse(id, v));
   }
 
   /**
@@ -68,8 +91,7 @@ public final class BackupCatalog {
    * returned stage completes on a Hazelcast thread).
    */
   public java.util.concurrent.CompletionStage<Optional<BackupRecord>> getAsync(String id) {
-    return map.getAsync(id).thenApply(v -> v == null ? Optional.empty()
-        : Optional.of(BackupRecord.fromStoredJson(new JsonObject(v))));
+    return map.getAsync(id).thenApply(v -> v == null ? Optional.empty() : Optional.ofNullable(parse(id, v)));
   }
 
   /**
@@ -77,7 +99,7 @@ public final class BackupCatalog {
    * started, {@link #view()} is null.
    */
   public CatalogView startView() {
-    CatalogView v = new CatalogView(BackupCatalog::decode, r -> r.toDetailsJson().encode());
+    CatalogView v = new CatalogView(this::parse, r -> r.toDetailsJson().encode());
     v.start(map);
     view = v;
     return v;
@@ -88,21 +110,38 @@ public final class BackupCatalog {
     return view;
   }
 
-  /** A stored value as a record, or null when it cannot be read. */
-  static BackupRecord decode(String value) {
-    try {
-      return BackupRecord.fromStoredJson(new JsonObject(value));
-    } catch (RuntimeException e) {
-      return null;
-    }
+  /**
+   * Every backup, newest first. A record that cannot be read (a corrupt mirror file, a value
+   * written by something else) is skipped, logged once with its id and counted
+   * ({@link #unreadable()}): one bad entry never fails the list.
+   */
+  public List<BackupRecord> list() {
+    List<BackupRecord> out = unreadable.readAll(map.entrySet(), this::parse);
+    out.sort(Comparator.comparing(BackupRecord::createdAt).reversed().thenComparing(BackupRecord::id));
+    return out;
   }
 
-  /** Every backup, newest first, read from the cluster map (use the view for listings). */
-  public List<BackupRecord> list() {
-    return map.values().stream()
-        .map(v -> BackupRecord.fromStoredJson(new JsonObject(v)))
-        .sorted(Comparator.comparing(BackupRecord::createdAt).reversed().thenComparing(BackupRecord::id))
-        .toList();
+  /**
+   * Records that cannot be read: those this member's view leaves out now, or (without a view) those
+   * the last {@link #list()} skipped; plus mirror files not loaded at start-up.
+   */
+  public int unreadable() {
+    CatalogView v = view;
+    return v == null ? unreadable.count() : v.unreadable() + unreadable.files();
+  }
+
+  /** The record a stored value holds, or null (logged once, counted) when it cannot be read. */
+  BackupRecord parse(String id, String json) {
+    try {
+      BackupRecord r = BackupRecord.fromStoredJson(new JsonObject(json));
+      if (!r.id().equals(id)) {
+        throw new IllegalArgumentException("it names another id, " + r.id());
+      }
+      return r;
+    } catch (RuntimeException e) {
+      unreadable.report(id, e);
+      return null;
+    }
   }
 
   /**
@@ -124,10 +163,34 @@ public final class BackupCatalog {
     if (mirror == null) {
       return 0;
     }
-    new MapMirror(contents, null, mirror, ".contents.json", (inMap, onDisk) -> false).start();
-    return new MapMirror(map, null, mirror, ".json", (inMap, onDisk) ->
+    MapMirror contentsMirror = new MapMirror(contents, null, mirror, ".contents.json", (inMap, onDisk) -> false)
+        .readable(MapMirror::isJsonObject, unreadable::reportFile);
+    contentsMirror.start();
+    MapMirror records = new MapMirror(map, null, mirror, ".json", (inMap, onDisk) ->
         BackupRecord.fromStoredJson(new JsonObject(onDisk)).finished()
-            && !BackupRecord.fromStoredJson(new JsonObject(inMap)).finished()).start();
+            && !BackupRecord.fromStoredJson(new JsonObject(inMap)).finished())
+        .readable(onDisk -> {
+          BackupRecord.fromStoredJson(new JsonObject(onDisk));
+          return true;
+        }, unreadable::reportFile);
+    int loaded = records.start();
+    // A member that was paused or cut off merges back taking the larger side's records (no entry
+    // events): its files follow.
+    hazelcast.getLifecycleService().addLifecycleListener(e -> {
+      if (e.getState() == com.hazelcast.core.LifecycleEvent.LifecycleState.MERGED) {
+        Thread t = new Thread(() -> {
+          try {
+            records.rewrite();
+            contentsMirror.rewrite();
+          } catch (RuntimeException failed) {
+            LOG.warning("cannot write the catalog mirror again after a merge: " + failed.getMessage());
+          }
+        }, "mke-backup-mirror-merge");
+        t.setDaemon(true);
+        t.start();
+      }
+    });
+    return loaded;
   }
 
   /**

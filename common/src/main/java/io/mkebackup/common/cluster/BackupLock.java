@@ -1,10 +1,15 @@
 package io.mkebackup.common.cluster;
 
+import com.hazelcast.cluster.Member;
 import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.splitbrainprotection.SplitBrainProtectionException;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.vertx.core.json.JsonObject;
+import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
 
 /**
  * The cluster-wide "one backup at a time" lock: a Hazelcast map-entry lock, owned by the thread
@@ -12,32 +17,161 @@ import java.util.Optional;
  * never leaves it held. (vertx-hazelcast's SharedData locks are CP semaphores whose permits
  * outlive a crashed holder by the CP session TTL, five minutes by default.) Beside the lock it
  * keeps who holds it, so a refusal can say which backup is running and where.
+ *
+ * <p>With three or more configured managers, only a member that sees a majority of them may take
+ * it: the lock map has Hazelcast split-brain protection (which Hazelcast applies to its entry
+ * locks as well, and which also guards CLI clients, since their members decide), and the member
+ * count is checked before and after the lock is taken, for a refusal that says why. A holder gets
+ * a {@link BackupLease}: its writer stops as soon as the lease is not renewed in time.
  */
 public final class BackupLock {
+  private static final Logger LOG = Logger.getLogger(BackupLock.class.getName());
   static final String KEY = "backup";
-  private final SealedMap map;
 
+  private final HazelcastInstance hazelcast;
+  private final SealedMap map;
+  private final int configuredMembers;
+
+  /** A CLI client's view: the members enforce the majority (split-brain protection). */
   public BackupLock(HazelcastInstance hazelcast) {
-    this.map = SealedMap.of(hazelcast, ClusterSettings.LOCK_MAP);
+    this(hazelcast, 0);
   }
 
   /**
-   * Takes the lock for the calling thread, which must later call {@link #release()}; refuses with
-   * {@link ErrorCode#BACKUP_RUNNING} naming the running backup when it is held.
+   * @param configuredMembers how many managers the cluster is configured with (its members list),
+   *     or 0 for a Hazelcast client
    */
-  public void acquire(String backupId, String node) {
+  public BackupLock(HazelcastInstance hazelcast, int configuredMembers) {
+    this.hazelcast = hazelcast;
+    this.map = SealedMap.of(hazelcast, ClusterSettings.LOCK_MAP);
+    this.configuredMembers = configuredMembers;
+  }
+
+  /**
+   * Members needed to take the lock: a majority of three or more configured managers; with one or
+   * two, one (a partition can then let both sides take it, see the README).
+   */
+  public static int majority(int configuredMembers) {
+    return configuredMembers >= 3 ? configuredMembers / 2 + 1 : 1;
+  }
+
+  /** Whether this member's cluster holds a majority of the configured managers (clients: true). */
+  public boolean hasMajority() {
+    return configuredMembers == 0 || hazelcast.getCluster().getMembers().size() >= majority(configuredMembers);
+  }
+
+  /** "2 of 3 configured managers" for messages and readiness. */
+  public String membership() {
+    int n = hazelcast.getCluster().getMembers().size();
+    return configuredMembers == 0 ? n + " members" : n + " of " + configuredMembers + " configured managers";
+  }
+
+  int configuredMembers() {
+    return configuredMembers;
+  }
+
+  HazelcastInstance hazelcast() {
+    return hazelcast;
+  }
+
+  /**
+   * Takes the lock for the calling thread, which must later call {@link BackupLease#release()};
+   * refuses with {@link ErrorCode#BACKUP_RUNNING} naming the running backup when it is held, and
+   * with {@link ErrorCode#NO_MAJORITY} when this member is on the minority side of a partition.
+   */
+  public BackupLease acquire(String backupId, String node) {
+    requireMajority();
     if (!map.tryLock(KEY)) {
       throw running(awaitHolder());
     }
-    map.set(KEY, new JsonObject().put("backupId", backupId).put("node", node).encode());
+    try {
+      String holder = new JsonObject().put("backupId", backupId).put("node", node).encode();
+      // A member that joined a moment ago may not have updated its split-brain protection yet:
+      // while the member count says majority, try again for a little while.
+      long until = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+      while (true) {
+        try {
+          map.set(KEY, holder);
+          break;
+        } catch (SplitBrainProtectionException e) {
+          if (!hasMajority() || System.nanoTime() - until > 0) {
+            throw e;
+          }
+          java.util.concurrent.locks.LockSupport.parkNanos(100_000_000L);
+        }
+      }
+      // The member list may have shrunk while the lock was taken.
+      requireMajority();
+    } catch (SplitBrainProtectionException e) {
+      unlockQuietly();
+      throw noMajority();
+    } catch (RuntimeException e) {
+      unlockQuietly();
+      throw e;
+    }
+    return new BackupLease(this, backupId);
   }
 
-  /** Frees the lock; called by the thread that took it. */
-  public void release() {
-    if (map.isLocked(KEY)) {
-      map.delete(KEY);
-      map.unlock(KEY);
+  private void requireMajority() {
+    if (!hasMajority()) {
+      throw noMajority();
     }
+  }
+
+  private BackupException noMajority() {
+    return new BackupException(ErrorCode.NO_MAJORITY, "the cluster has no majority: this manager sees "
+        + membership() + " and a backup needs " + majority(configuredMembers) + " of them, so that two sides of a"
+        + " network partition never back up at once; check the network between the managers, or start the backup"
+        + " on a manager that sees the others");
+  }
+
+  private void unlockQuietly() {
+    try {
+      map.unlock(KEY);
+    } catch (RuntimeException ignored) {
+      // not ours after all: nothing to give back
+    }
+  }
+
+  /**
+   * Frees the lock if, and only if, it is this backup's and this thread's: the holder entry must
+   * name the backup, and Hazelcast refuses to unlock for any other thread. A lock that is someone
+   * else's is left alone (and said so in the log).
+   */
+  void release(String backupId) {
+    String held = map.get(KEY);
+    String holderId = held == null ? null : new JsonObject(held).getString("backupId");
+    if (!backupId.equals(holderId)) {
+      LOG.warning("backup " + backupId + " does not hold the backup lock any more"
+          + (holderId == null ? "" : " (backup " + holderId + " does)") + "; leaving it alone");
+      return;
+    }
+    try {
+      // Removing the entry fails at once when another thread or member holds the key's lock.
+      if (map.tryRemove(KEY, 0, TimeUnit.MILLISECONDS)) {
+        map.unlock(KEY);
+      } else {
+        LOG.warning("backup " + backupId + ": the backup lock is held by another thread or member; leaving it alone");
+      }
+    } catch (IllegalMonitorStateException e) {
+      LOG.warning("backup " + backupId + ": the backup lock was no longer this thread's (" + e.getMessage() + ")");
+    }
+  }
+
+  /** Whether the lock is held and its entry names this backup; blocking (one or two round trips). */
+  boolean heldBy(String backupId) {
+    String held = map.get(KEY);
+    return held != null && backupId.equals(new JsonObject(held).getString("backupId")) && map.isLocked(KEY);
+  }
+
+  /** Whether this member's cluster lists the member (or client) with this UUID as a member. */
+  boolean isMember(java.util.UUID uuid) {
+    for (Member m : hazelcast.getCluster().getMembers()) {
+      if (m.getUuid().equals(uuid)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   public boolean held() {
@@ -58,7 +192,7 @@ public final class BackupLock {
    * first write should still name the backup.
    */
   private Optional<JsonObject> awaitHolder() {
-    long deadline = System.nanoTime() + 1_000_000_000L;
+    long deadline = System.nanoTime() + Duration.ofSeconds(1).toNanos();
     Optional<JsonObject> h = holder();
     while (h.isPresent() && !h.get().containsKey("backupId") && System.nanoTime() < deadline) {
       java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L);

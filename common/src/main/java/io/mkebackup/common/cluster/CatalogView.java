@@ -11,9 +11,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Objects;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 
 /**
@@ -37,15 +39,16 @@ public final class CatalogView {
 
   private final NavigableMap<Key, Entry> sorted = new ConcurrentSkipListMap<>(ORDER);
   private final Map<String, Key> keys = new ConcurrentHashMap<>();
-  private final Function<String, BackupRecord> decode;
+  private final Set<String> unreadable = ConcurrentHashMap.newKeySet();
+  private final BiFunction<String, String, BackupRecord> decode;
   private final Function<BackupRecord, String> details;
 
   /**
-   * @param decode turns a stored value into a record, or null when it cannot be read (such a value
-   *     is left out of the view)
+   * @param decode turns a key and its stored value into a record, or null when it cannot be read
+   *     (such a value is left out of the view, and counted)
    * @param details the details form of a record (the Backup Admin page's), encoded
    */
-  CatalogView(Function<String, BackupRecord> decode, Function<BackupRecord, String> details) {
+  CatalogView(BiFunction<String, String, BackupRecord> decode, Function<BackupRecord, String> details) {
     this.decode = decode;
     this.details = details;
   }
@@ -64,11 +67,13 @@ public final class CatalogView {
     if (onlyIfAbsent && keys.containsKey(id)) {
       return;
     }
-    BackupRecord r = value == null ? null : decode.apply(value);
+    BackupRecord r = value == null ? null : decode.apply(id, value);
     if (r == null || !r.id().equals(id)) {
       remove(id);
+      unreadable.add(id);
       return;
     }
+    unreadable.remove(id);
     Key k = new Key(r.createdAt().toEpochMilli(), id);
     Key old = keys.put(id, k);
     if (old != null && !old.equals(k)) {
@@ -78,10 +83,16 @@ public final class CatalogView {
   }
 
   private synchronized void remove(String id) {
+    unreadable.remove(id);
     Key k = keys.remove(id);
     if (k != null) {
       sorted.remove(k);
     }
+  }
+
+  /** Entries of the map left out because they cannot be read. */
+  public int unreadable() {
+    return unreadable.size();
   }
 
   public int size() {

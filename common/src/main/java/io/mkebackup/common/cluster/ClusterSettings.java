@@ -32,11 +32,21 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
   public static final String LOCK_MAP = "mke-backup-lock";
   public static final String TOKEN_MAP = "mke-backup-tokens";
   public static final String LOGIN_FAILURES_MAP = "mke-backup-login-failures";
+  /** At most this many (user, client address) failure counts per member. */
+  public static final int MAX_LOGIN_FAILURE_ENTRIES = 10_000;
   /**
    * A member silent this long is removed. Heartbeats go every second; 8 s tolerates a long GC pause
    * on a busy 2-core manager and still leaves room inside the 15-second FAILED promise.
    */
   public static final int MAX_NO_HEARTBEAT_SECONDS = 8;
+  /**
+   * How often a cluster looks for another it was split from and merges with it. Hazelcast's 300 s
+   * (120 s after the first) leaves a member that was paused or cut off in a cluster of its own for
+   * minutes after it is back; a look every few seconds costs a connection attempt per missing member.
+   */
+  public static final int MERGE_EVERY_SECONDS = 5;
+  /** The split-brain protection of the lock map: a majority of the configured managers. */
+  static final String MAJORITY = "mke-backup-majority";
 
   public ClusterSettings {
     Objects.requireNonNull(clusterName);
@@ -67,6 +77,16 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     return List.copyOf(out);
   }
 
+  /**
+   * How many managers the cluster is configured with: the members list, this member counted once
+   * whether it is listed or not.
+   */
+  public int configuredMembers() {
+    java.util.Set<String> all = new java.util.HashSet<>(members);
+    all.add(bindHost + ":" + port);
+    return all.size();
+  }
+
   /** The member configuration: vertx-hazelcast's defaults (its event-bus maps) plus ours. */
   public Config memberConfig(ClusterTrust trust) {
     Config c = ConfigUtil.loadConfig();
@@ -81,6 +101,8 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     c.setProperty("hazelcast.local.localAddress", bindHost);
     c.setProperty("hazelcast.socket.bind.any", "false");
     c.setProperty("hazelcast.shutdownhook.enabled", "false");
+    c.setProperty("hazelcast.merge.first.run.delay.seconds", String.valueOf(MERGE_EVERY_SECONDS));
+    c.setProperty("hazelcast.merge.next.run.delay.seconds", String.valueOf(MERGE_EVERY_SECONDS));
     // A CLI client that died holding the backup lock: free its lock 5 s after its connection
     // dropped (default 2 minutes, in case it reconnects; a CLI backup never does).
     c.setProperty("hazelcast.client.cleanup.timeout.millis", "5000");
@@ -98,9 +120,25 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     c.addMapConfig(new MapConfig(CONTENTS_MAP).setBackupCount(1));
     c.addMapConfig(new MapConfig(SCHEDULE_MAP).setBackupCount(1));
     c.addMapConfig(new MapConfig(DELETED_SCHEDULE_MAP).setBackupCount(1));
-    c.addMapConfig(new MapConfig(LOCK_MAP).setBackupCount(1));
+    MapConfig lock = new MapConfig(LOCK_MAP).setBackupCount(1);
+    int configured = configuredMembers();
+    if (configured >= 3) {
+      // Hazelcast applies a map's split-brain protection to its entry locks too (BackupLockTest
+      // shows it for 5.3.8): on the minority side of a partition neither a member nor a CLI
+      // client connected there can take the lock, write its holder entry or renew a lease.
+      // BackupLock checks the member count as well, for a clear refusal.
+      c.addSplitBrainProtectionConfig(new com.hazelcast.config.SplitBrainProtectionConfig(MAJORITY, true,
+          BackupLock.majority(configured)));
+      lock.setSplitBrainProtectionName(MAJORITY);
+    }
+    c.addMapConfig(lock);
+    c.addExecutorConfig(new com.hazelcast.config.ExecutorConfig(BackupLease.EXECUTOR).setPoolSize(2));
     c.addMapConfig(new MapConfig(TOKEN_MAP).setBackupCount(1));
-    c.addMapConfig(new MapConfig(LOGIN_FAILURES_MAP).setBackupCount(1));
+    // Failed logins are counted per user and client address: a cap keeps a flood of addresses
+    // from growing the heap (the oldest counts go first).
+    c.addMapConfig(new MapConfig(LOGIN_FAILURES_MAP).setBackupCount(1).setEvictionConfig(
+        new com.hazelcast.config.EvictionConfig().setEvictionPolicy(com.hazelcast.config.EvictionPolicy.LRU)
+            .setMaxSizePolicy(com.hazelcast.config.MaxSizePolicy.PER_NODE).setSize(MAX_LOGIN_FAILURE_ENTRIES)));
     return c;
   }
 

@@ -39,6 +39,8 @@ final class MapMirror {
   private final Path dir;
   private final String suffix;
   private final BiPredicate<String, String> diskWins;
+  private java.util.function.Predicate<String> readable = v -> true;
+  private java.util.function.BiConsumer<Path, RuntimeException> unreadable = (f, e) -> { };
 
   /**
    * @param tombstones the removed keys, or null for a map nothing is ever removed from
@@ -51,6 +53,22 @@ final class MapMirror {
     this.dir = dir;
     this.suffix = suffix;
     this.diskWins = diskWins;
+  }
+
+  /**
+   * Leaves out, at start, the files whose value cannot be read (the check returns false or
+   * throws), so a corrupt file never reaches the cluster and every other member's mirror; the
+   * callback logs and counts it. The file stays for the operator to look at.
+   */
+  MapMirror readable(java.util.function.Predicate<String> check, java.util.function.BiConsumer<Path, RuntimeException> onUnreadable) {
+    this.readable = check;
+    this.unreadable = onUnreadable;
+    return this;
+  }
+
+  static boolean isJsonObject(String value) {
+    new io.vertx.core.json.JsonObject(value);
+    return true;
   }
 
   /** Starts mirroring and merges the disk's entries in; returns how many came from disk. */
@@ -101,7 +119,19 @@ final class MapMirror {
         continue;
       }
       try {
-        String onDisk = Files.readString(f);
+        String onDisk;
+        try {
+          onDisk = Files.readString(f);
+          if (!readable.test(onDisk)) {
+            throw new IllegalArgumentException("not a valid entry");
+          }
+        } catch (IOException e) {
+          unreadable.accept(f, new java.io.UncheckedIOException(e));
+          continue;
+        } catch (RuntimeException e) {
+          unreadable.accept(f, e);
+          continue;
+        }
         String prior = map.putIfAbsent(key, onDisk);
         if (prior == null || !prior.equals(onDisk) && diskWins.test(prior, onDisk) && map.replace(key, prior, onDisk)) {
           loaded++;
@@ -110,12 +140,20 @@ final class MapMirror {
         LOG.warning("skipping unreadable file " + f + ": " + e.getMessage());
       }
     }
+    rewrite();
+    return loaded;
+  }
+
+  /**
+   * Writes every entry the cluster holds now. After a split-brain merge this member's entries
+   * were replaced by the larger side's without entry events, so its files must be written again.
+   */
+  void rewrite() {
     for (Map.Entry<String, String> e : map.entrySet()) {
       if (validKey(e.getKey(), map)) {
         write(e.getKey() + suffix, e.getValue());
       }
     }
-    return loaded;
   }
 
   /**

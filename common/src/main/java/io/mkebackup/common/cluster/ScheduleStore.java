@@ -17,6 +17,7 @@ public final class ScheduleStore {
   private final SealedMap map;
   private final SealedMap deleted;
   private final Path mirror;
+  private final Unreadable unreadable = new Unreadable("schedule");
 
   public ScheduleStore(HazelcastInstance hazelcast, Path mirror) {
     this.map = SealedMap.of(hazelcast, ClusterSettings.SCHEDULE_MAP);
@@ -25,16 +26,37 @@ public final class ScheduleStore {
   }
 
   public int startMirroring() throws IOException {
-    return mirror == null ? 0 : new MapMirror(map, deleted, mirror, ".json", (inMap, onDisk) -> false).start();
+    return mirror == null ? 0 : new MapMirror(map, deleted, mirror, ".json", (inMap, onDisk) -> false)
+        .readable(onDisk -> Schedule.fromJson(new JsonObject(onDisk)) != null, unreadable::reportFile).start();
   }
 
   public void put(Schedule s) {
     map.set(s.id(), s.toJson().encode());
   }
 
+  /** The schedule, or empty when there is none or it cannot be read (logged once, counted). */
   public Optional<Schedule> get(String id) {
     String v = map.get(id);
-    return v == null ? Optional.empty() : Optional.of(Schedule.fromJson(new JsonObject(v)));
+    return v == null ? Optional.empty() : Optional.ofNullable(parse(id, v));
+  }
+
+  private Schedule parse(String id, String json) {
+    try {
+      Schedule s = Schedule.fromJson(new JsonObject(json));
+      if (!s.id().equals(id)) {
+        throw new IllegalArgumentException("it names another id, " + s.id());
+      }
+      s.cadence();
+      return s;
+    } catch (RuntimeException e) {
+      unreadable.report(id, e);
+      return null;
+    }
+  }
+
+  /** How many schedules the last {@link #list()} skipped because they cannot be read. */
+  public int unreadable() {
+    return unreadable.count();
   }
 
   /**
@@ -49,9 +71,11 @@ public final class ScheduleStore {
     return map.remove(id) != null;
   }
 
+  /** Every schedule that can be read, oldest first; the others are skipped, logged once and counted. */
   public List<Schedule> list() {
-    return map.values().stream().map(v -> Schedule.fromJson(new JsonObject(v)))
-        .sorted(Comparator.comparing(Schedule::createdAt)).toList();
+    List<Schedule> out = unreadable.readAll(map.entrySet(), this::parse);
+    out.sort(Comparator.comparing(Schedule::createdAt));
+    return out;
   }
 
   /** Claims a tick: succeeds for exactly one caller per (schedule, tick) in the cluster. */

@@ -50,6 +50,52 @@ public final class SealedMap {
     return map.getAsync(key).thenApply(v -> seal.unseal(name(), key, v));
   }
 
+  /** A genuine value and when its entry expires (epoch ms; Long.MAX_VALUE for never). */
+  public record View(String value, long expirationTime) {}
+
+  /** The entry's genuine value with its expiration time, or null when absent or forged. */
+  public View view(String key) {
+    com.hazelcast.core.EntryView<String, String> v = map.getEntryView(key);
+    String value = v == null ? null : seal.unseal(name(), key, v.getValue());
+    return value == null ? null : new View(value, v.getExpirationTime());
+  }
+
+  /** The genuine values of those keys that have one. */
+  public Map<String, String> getAll(Set<String> keys) {
+    Map<String, String> out = new LinkedHashMap<>();
+    map.getAll(keys).forEach((k, v) -> {
+      String genuine = seal.unseal(name(), k, v);
+      if (genuine != null) {
+        out.put(k, genuine);
+      }
+    });
+    return out;
+  }
+
+  /** Calls {@code ended} with every key removed, expired or evicted, anywhere in the cluster. */
+  public UUID listenEnded(Consumer<String> ended) {
+    return map.addEntryListener(new Ended(ended), false);
+  }
+
+  private record Ended(Consumer<String> ended) implements EntryRemovedListener<String, String>,
+      com.hazelcast.map.listener.EntryExpiredListener<String, String>,
+      com.hazelcast.map.listener.EntryEvictedListener<String, String> {
+    @Override
+    public void entryRemoved(EntryEvent<String, String> e) {
+      ended.accept(e.getKey());
+    }
+
+    @Override
+    public void entryExpired(EntryEvent<String, String> e) {
+      ended.accept(e.getKey());
+    }
+
+    @Override
+    public void entryEvicted(EntryEvent<String, String> e) {
+      ended.accept(e.getKey());
+    }
+  }
+
   public boolean containsKey(String key) {
     return get(key) != null;
   }
@@ -93,6 +139,11 @@ public final class SealedMap {
   /** Removes the entry; returns its value when it was genuine. */
   public String remove(String key) {
     return seal.unseal(name(), key, map.remove(key));
+  }
+
+  /** Removes the entry unless another thread or member holds its lock (waiting at most {@code timeout}). */
+  public boolean tryRemove(String key, long timeout, TimeUnit unit) {
+    return map.tryRemove(key, timeout, unit);
   }
 
   public void delete(String key) {

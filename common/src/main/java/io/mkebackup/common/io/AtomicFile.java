@@ -159,13 +159,23 @@ public final class AtomicFile implements AutoCloseable {
 
   /** Makes the content durable and visible under the target name. */
   public void commit() {
+    commit(Fence.NONE);
+  }
+
+  /**
+   * As {@link #commit()}, asking the fence before the last bytes go out and again just before the
+   * rename; a refusal deletes the temporary file and leaves the target alone.
+   */
+  public void commit(Fence fence) {
     try {
+      fence.check();
       if (direct != null) {
         direct.finish();
         direct.close();
       }
       channel.force(true);
       channel.close();
+      fence.check();
       Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       committed = true;
       fsyncDirectory(target.getParent());

@@ -21,6 +21,20 @@ public sealed interface Cadence {
   /** The first tick after {@code now}. */
   Instant nextTick(Instant now, Instant anchor);
 
+  /**
+   * As {@link #parse(String, String)}, refusing an {@code @every} shorter than {@code minimum}: a
+   * backup every few seconds would hold the lock and fill the disk. (Crontab fields cannot be
+   * shorter than a minute.)
+   */
+  static Cadence parse(String spec, String field, Duration minimum) {
+    Cadence c = parse(spec, field);
+    if (c instanceof Every e && e.every().compareTo(minimum) < 0) {
+      throw BackupException.invalid(field, field + ": @every " + Durations.format(e.every()) + " is shorter than the"
+          + " minimum of " + Durations.format(minimum) + " between scheduled backups; give a longer interval");
+    }
+    return c;
+  }
+
   static Cadence parse(String spec, String field) {
     if (spec == null || spec.isBlank()) {
       throw BackupException.invalid(field, field + " is required: five crontab fields in UTC (\"0 3 * * *\") or"

@@ -41,8 +41,12 @@ public final class BackupCommand implements Callable<Integer> {
   Path file;
 
   @Option(names = "--passphrase", paramLabel = "P", description = "encryption passphrase, 12 or more characters;"
-      + " '-' reads it from the first line of stdin")
+      + " '-' reads it from the first line of stdin (a value here shows in ps: prefer --passphrase-file)")
   String passphrase;
+
+  @Option(names = "--passphrase-file", paramLabel = "FILE", description = "read the passphrase from the first line"
+      + " of FILE ('-': stdin)")
+  Path passphraseFile;
 
   @Option(names = "--no-passphrase", description = "write an unencrypted archive")
   boolean noPassphrase;
@@ -77,8 +81,9 @@ public final class BackupCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter err = spec.commandLine().getErr();
-    Passphrases.requireOne(passphrase, noPassphrase, "a passphrase is required: give --passphrase (12 or more"
-        + " characters), --passphrase - to read it from stdin, or --no-passphrase for an unencrypted archive");
+    Passphrases.requireOne(passphrase, passphraseFile, noPassphrase, "a passphrase is required: give"
+        + " --passphrase-file FILE (12 or more characters), --passphrase - to read it from stdin, or --no-passphrase"
+        + " for an unencrypted archive");
     if (includeLogs && file == null) {
       throw BackupException.invalid("--include-logs", "--include-logs needs --file: the log is written beside the"
           + " archive (when streaming to stdout, the log is this command's stderr)");
@@ -103,13 +108,13 @@ public final class BackupCommand implements Callable<Integer> {
     Path logFile = includeLogs ? logFileFor(file) : null;
     String id = UUID.randomUUID().toString();
     OutputStream stdout = file == null ? new FileOutputStream(FileDescriptor.out) : null;
-    try (Passphrase p = passphrase == null ? null : Passphrases.fromOption(passphrase, System.in);
+    try (Passphrase p = Passphrases.open(passphrase, passphraseFile, System.in, err);
         ClusterLease lease = ClusterLease.take(clusterMembers, clusterName, clusterSecretFile, engine.toConfig(), id,
             p != null, file, logFile)) {
       if (debug) {
         Logging.cli(true);
       }
-      BackupEngine backups = new BackupEngine(engine.toConfig());
+      BackupEngine backups = new BackupEngine(engine.toConfig(), lease.fence());
       BackupResult result;
       try {
         result = backups.run(new BackupRequest(id, p, file, stdout, logFile, "--file"), printer(err));
@@ -117,7 +122,10 @@ public final class BackupCommand implements Callable<Integer> {
         lease.failed(e.getMessage());
         throw e;
       }
-      lease.succeeded(result);
+      if (!lease.succeeded(result)) {
+        err.println("mke-backup: warning: the cluster had already marked this backup FAILED (this process was"
+            + " paused or cut off from the managers); its record stays FAILED");
+      }
       if (result.logFile() != null) {
         err.println(jsonLog ? "{\"log\":\"" + result.logFile() + "\"}" : "log written to " + result.logFile());
       }

@@ -5,9 +5,11 @@ import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.cluster.BackupCatalog;
+import io.mkebackup.common.cluster.BackupLease;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.cluster.ClusterSettings;
 import io.mkebackup.common.cluster.ClusterTrust;
+import io.mkebackup.common.io.Fence;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.worker.engine.BackupResult;
 import io.mkebackup.worker.engine.EngineConfig;
@@ -22,16 +24,22 @@ import java.util.List;
  */
 final class ClusterLease implements AutoCloseable {
   private final HazelcastInstance client;
-  private final BackupLock lock;
+  private final BackupLease lease;
   private final BackupCatalog catalog;
   private BackupRecord record;
 
-  private ClusterLease(HazelcastInstance client, BackupLock lock, BackupCatalog catalog, BackupRecord record) {
+  private ClusterLease(HazelcastInstance client, BackupLease lease, BackupCatalog catalog, BackupRecord record) {
     this.client = client;
-    this.lock = lock;
+    this.lease = lease;
     this.catalog = catalog;
     this.record = record;
   }
+
+  /** What the backup's writer asks before each chunk and the rename: the lease, or nothing without a cluster. */
+  Fence fence() {
+    return lease == null ? Fence.NONE : lease;
+  }
+
 
   /**
    * @param secretFile the cluster secret's file, or null to derive the secret from this manager's
@@ -55,34 +63,44 @@ final class ClusterLease implements AutoCloseable {
           + trust.fingerprint() + "' when they hold the same cluster secret as this host), or drop --cluster-members",
           e);
     }
+    BackupLease lease = null;
     try {
-      BackupLock lock = new BackupLock(client);
-      lock.acquire(id, node);
+      lease = new BackupLock(client).acquire(id, node);
       BackupCatalog catalog = new BackupCatalog(client, null);
       Path dir = file == null ? null : file.toAbsolutePath().getParent();
       BackupRecord record = BackupRecord.inProgress(id, encrypted, file == null ? "" : file.getFileName().toString(),
           logFile == null ? "" : logFile.getFileName().toString(), dir == null ? "" : dir.toString(), node,
           client.getLocalEndpoint().getUuid().toString(), "cli");
       catalog.put(record);
-      return new ClusterLease(client, lock, catalog, record);
+      return new ClusterLease(client, lease, catalog, record);
     } catch (RuntimeException e) {
+      if (lease != null) {
+        lease.release();
+      }
       client.shutdown();
       throw e;
     }
   }
 
-  void succeeded(BackupResult result) {
-    if (record != null) {
-      record = record.succeeded(result.archiveBytes(), result.files(), result.dataBytes());
-      catalog.put(record);
-    }
+  /**
+   * Records the success, from this backup's own IN_PROGRESS record only; false when the cluster
+   * had already ended it (this process was paused or cut off, and a member marked it FAILED).
+   */
+  boolean succeeded(BackupResult result) {
+    return end(record == null ? null : record.succeeded(result.archiveBytes(), result.files(), result.dataBytes()));
   }
 
-  void failed(String error) {
-    if (record != null) {
-      record = record.failed(error);
-      catalog.put(record);
+  boolean failed(String error) {
+    return end(record == null ? null : record.failed(error));
+  }
+
+  private boolean end(BackupRecord outcome) {
+    if (outcome == null || record.finished()) {
+      return true;
     }
+    boolean replaced = catalog.replace(record, outcome);
+    record = outcome;
+    return replaced;
   }
 
   @Override
@@ -90,9 +108,9 @@ final class ClusterLease implements AutoCloseable {
     if (client != null) {
       try {
         if (record != null && !record.finished()) {
-          catalog.put(record.failed("the backup was interrupted"));
+          end(record.failed("the backup was interrupted"));
         }
-        lock.release();
+        lease.release();
       } finally {
         client.shutdown();
       }

@@ -22,7 +22,7 @@ public final class ManagerCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Logging.manager();
-    ManagerConfig cfg = Manager.readConfig(config, System.out);
+    ManagerConfig cfg = Manager.readConfig(config);
     java.util.logging.Logger.getLogger(ManagerCommand.class.getName()).info("starting: " + cfg);
     Manager manager = Manager.start(cfg);
     CountDownLatch stopped = new CountDownLatch(1);

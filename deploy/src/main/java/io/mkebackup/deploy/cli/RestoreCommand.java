@@ -33,6 +33,10 @@ public final class RestoreCommand implements Callable<Integer> {
   @Option(names = "--passphrase", paramLabel = "P", description = "the archive's passphrase; '-' reads it from stdin")
   String passphrase;
 
+  @Option(names = "--passphrase-file", paramLabel = "FILE", description = "read the passphrase from the first line"
+      + " of FILE ('-': stdin)")
+  Path passphraseFile;
+
   @Option(names = "--no-passphrase", description = "the archive is not encrypted (so not authenticated: restore it"
       + " only if you trust the file)")
   boolean noPassphrase;
@@ -66,16 +70,16 @@ public final class RestoreCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     PrintWriter err = spec.commandLine().getErr();
-    Passphrases.requireOne(passphrase, noPassphrase, "give the archive's --passphrase (or --passphrase - to read"
-        + " it from stdin), or --no-passphrase for an unencrypted archive");
-    if (file == null && "-".equals(passphrase)) {
+    Passphrases.requireOne(passphrase, passphraseFile, noPassphrase, "give the archive's --passphrase-file FILE (or"
+        + " --passphrase - to read it from stdin), or --no-passphrase for an unencrypted archive");
+    if (file == null && Passphrases.fromStdin(passphrase, passphraseFile)) {
       throw BackupException.invalid("--passphrase", "stdin cannot carry both the archive and the passphrase; give --file");
     }
     if (file != null && !Files.isReadable(file)) {
       throw new BackupException(ErrorCode.TARGET_NOT_FOUND, "--file", "--file " + file + " does not exist or is not"
           + " readable", null);
     }
-    try (Passphrase p = passphrase == null ? null : Passphrases.fromOption(passphrase, System.in);
+    try (Passphrase p = Passphrases.open(passphrase, passphraseFile, System.in, spec.commandLine().getErr());
         // FileInputStream, not a channel: a FIFO or a process substitution cannot seek.
         InputStream archive = file == null ? System.in : new java.io.FileInputStream(file.toFile())) {
       // Read once, as it streams: the bytes restored are the bytes verified, whatever happens to

@@ -33,16 +33,24 @@ public final class VerifyCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "PATH", description = "the archive, or - for stdin")
   String path;
 
-  @Option(names = "--passphrase", paramLabel = "P", description = "the archive's passphrase; '-' reads it from stdin")
+  @Option(names = "--passphrase", paramLabel = "P", description = "the archive's passphrase; '-' reads it from stdin"
+      + " (a value here shows in ps: prefer --passphrase-file)")
   String passphrase;
+
+  @Option(names = "--passphrase-file", paramLabel = "FILE", description = "read the passphrase from the first line"
+      + " of FILE ('-': stdin)")
+  Path passphraseFile;
 
   @Override
   public Integer call() throws IOException {
-    if ("-".equals(path) && "-".equals(passphrase)) {
+    if (passphrase != null && passphraseFile != null) {
+      throw BackupException.invalid("--passphrase", "--passphrase and --passphrase-file exclude each other; give one");
+    }
+    if ("-".equals(path) && Passphrases.fromStdin(passphrase, passphraseFile)) {
       throw BackupException.invalid("--passphrase", "stdin cannot carry both the archive and the passphrase");
     }
     PrintWriter out = spec.commandLine().getOut();
-    try (Passphrase p = passphrase == null ? null : Passphrases.fromOption(passphrase, System.in);
+    try (Passphrase p = Passphrases.open(passphrase, passphraseFile, System.in, spec.commandLine().getErr());
         InputStream in = open(path)) {
       VerifyReport r = ArchiveVerifier.verify(in, p, "--passphrase");
       out.printf("OK %s: %s, %d entries (%d files, %s), etcd snapshot %s, product %s, node %s, created %s%n",

@@ -20,6 +20,7 @@ import io.mkebackup.worker.service.Scheduler;
 import io.mkebackup.worker.service.BackupMetrics;
 import io.mkebackup.worker.service.Readiness;
 import io.mkebackup.worker.source.ClusterRootCa;
+import io.mkebackup.worker.service.HistoryRetention;
 import io.mkebackup.gateway.Operations;
 import io.mkebackup.common.cluster.ScheduleStore;
 import io.vertx.config.ConfigRetriever;
@@ -51,16 +52,21 @@ public final class Manager implements AutoCloseable {
   private final BackupService service;
   private final OrphanReaper reaper;
   private final Scheduler scheduler;
+  private final HistoryRetention history;
+  private final Readiness readiness;
 
-  private Manager(Vertx vertx, BackupService service, OrphanReaper reaper, Scheduler scheduler) {
+  private Manager(Vertx vertx, BackupService service, OrphanReaper reaper, Scheduler scheduler,
+      HistoryRetention history, Readiness readiness) {
     this.vertx = vertx;
     this.service = service;
     this.reaper = reaper;
     this.scheduler = scheduler;
+    this.history = history;
+    this.readiness = readiness;
   }
 
   /** Reads the configuration file (may be null) and the environment through vertx-config. */
-  public static ManagerConfig readConfig(Path file, java.io.PrintStream out) throws Exception {
+  public static ManagerConfig readConfig(Path file) throws Exception {
     Vertx reader = Vertx.vertx();
     try {
       ConfigRetrieverOptions options = new ConfigRetrieverOptions().setIncludeDefaultStores(false);
@@ -82,7 +88,7 @@ public final class Manager implements AutoCloseable {
       ConfigRetriever envRetriever = ConfigRetriever.create(reader, options);
       JsonObject env = envRetriever.getConfig().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       envRetriever.close();
-      return ManagerConfig.from(fileJson, env, (dataDir, user) -> generatedAdminPassword(dataDir, user, out));
+      return ManagerConfig.from(fileJson, env, Manager::generatedAdminPassword);
     } finally {
       reader.close();
     }
@@ -90,9 +96,10 @@ public final class Manager implements AutoCloseable {
 
   /**
    * The admin password kept in the data directory ({@code admin-password}, mode 0600): generated
-   * and printed once on this terminal the first time, reused after.
+   * the first time, reused after. It is written there only: standard output ends in journald or
+   * {@code docker logs}, so the log names the file, never the password.
    */
-  static String generatedAdminPassword(Path dataDir, String user, java.io.PrintStream out) {
+  static String generatedAdminPassword(Path dataDir, String user) {
     try {
       Files.createDirectories(dataDir);
       Path file = dataDir.resolve("admin-password");
@@ -103,9 +110,8 @@ public final class Manager implements AutoCloseable {
         Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(tmp, password + "\n");
         Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        out.println("Generated a password for the MKE admin user '" + user + "': " + password);
-        out.println("(shown once; it is kept, readable by this user only, in " + file + ")");
-        out.flush();
+        LOG.info("generated a password for the MKE admin user '" + user + "'; read it in " + file
+            + " (readable by this user only)");
       }
       return Passwords.hash(Files.readString(file).strip().toCharArray());
     } catch (IOException e) {
@@ -159,20 +165,26 @@ public final class Manager implements AutoCloseable {
         JsonObject body = new JsonObject(event.toMap()).put("node", node);
         vertx.eventBus().publish(Addresses.PROGRESS, body);
       };
-      OrphanReaper reaper = new OrphanReaper(hazelcast, catalog, publisher);
+      BackupLock lock = new BackupLock(hazelcast, settings.configuredMembers());
+      OrphanReaper reaper = new OrphanReaper(hazelcast, catalog, publisher, lock::hasMajority);
       reaper.start();
-      BackupLock lock = new BackupLock(hazelcast);
-      String memberId = hazelcast.getCluster().getLocalMember().getUuid().toString();
+      // Read at each backup: Hazelcast gives a member a new id when it merges back after a split.
+      java.util.function.Supplier<String> memberId = () -> hazelcast.getCluster().getLocalMember().getUuid().toString();
       BackupService service = new BackupService(config.engine(), new JobRules(realRoots, config.defaultBackupDir()),
           catalog, lock, memberId, publisher);
       BackupMetrics metrics = new BackupMetrics(io.vertx.micrometer.backends.BackendRegistries.getDefaultNow(),
           catalog, lock, hazelcast);
+      metrics.watch(schedules);
       service.meter(metrics);
-      Readiness readiness = new Readiness(config.engine(), hazelcast, config.defaultBackupDir());
+      Readiness readiness = new Readiness(config.engine(), hazelcast, lock, config.defaultBackupDir());
+      // One member prunes the history: the oldest (Hazelcast lists it first), with a majority.
+      HistoryRetention history = new HistoryRetention(catalog, config.history(), () -> lock.hasMajority()
+          && hazelcast.getCluster().getMembers().iterator().next().localMember());
+      history.start();
       Operations operations = new Operations() {
         @Override
-        public JsonObject readiness() {
-          return readiness.check();
+        public java.util.concurrent.CompletionStage<JsonObject> readiness() {
+          return readiness.report();
         }
 
         @Override
@@ -184,12 +196,12 @@ public final class Manager implements AutoCloseable {
       if (config.workerEnabled()) {
         vertx.deployVerticle(new BackupWorkerVerticle(service)).toCompletionStage().toCompletableFuture()
             .get(30, TimeUnit.SECONDS);
-        scheduler = new Scheduler(schedules, catalog, service, memberId);
+        scheduler = new Scheduler(schedules, catalog, service);
         scheduler.start();
       }
       GatewayConfig gateway = new GatewayConfig(node, AUTO.equals(config.bindAddress()) ? "0.0.0.0"
           : config.bindAddress(), config.httpsPort(), realRoots, config.defaultBackupDir(), config.users(),
-          ClientCa.load(config));
+          ClientCa.load(config), config.minEvery());
       ApiGatewayVerticle api = new ApiGatewayVerticle(gateway, pem, catalog, new TokenStore(hazelcast, config.tokenTtl()),
           schedules, operations);
       vertx.deployVerticle(api).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -198,7 +210,7 @@ public final class Manager implements AutoCloseable {
           + ", event bus on " + clusterManager.getNodeInfo().host() + ":" + clusterManager.getNodeInfo().port()
           + " (mutual TLS), cluster members: " + hazelcast.getCluster().getMembers().size() + "; " + loaded
           + " records restored from " + config.dataDir().resolve("catalog") + ")");
-      return new Manager(vertx, service, reaper, scheduler);
+      return new Manager(vertx, service, reaper, scheduler, history, readiness);
     } catch (Exception e) {
       vertx.close();
       throw e;
@@ -218,8 +230,10 @@ public final class Manager implements AutoCloseable {
     if (scheduler != null) {
       scheduler.close();
     }
+    history.close();
     reaper.close();
     service.close();
+    readiness.close();
     vertx.close().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
   }
 }

@@ -5,6 +5,7 @@ import io.mkebackup.gateway.auth.UserAccount;
 import io.mkebackup.worker.engine.EngineConfig;
 import io.mkebackup.worker.engine.EngineConfig.EtcdEndpoint;
 import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.service.HistoryRetention;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.InetAddress;
@@ -48,7 +49,9 @@ public record ManagerConfig(
     List<UserAccount> users,
     boolean workerEnabled,
     Path clusterSecretFile,
-    String clientCaCert) {
+    String clientCaCert,
+    Duration minEvery,
+    HistoryRetention.Policy history) {
 
   /** JSON key -> environment variable, in README order. */
   public static final Map<String, String> KEYS = keys(
@@ -78,7 +81,11 @@ public record ManagerConfig(
       "adminPassword", "MKE_ADMIN_PASSWORD",
       "adminPasswordFile", "MKE_ADMIN_PASSWORD_FILE",
       "adminPasswordHash", "MKE_ADMIN_PASSWORD_HASH",
-      "clientCaCert", "MKE_BACKUP_CLIENT_CA_CERT");
+      "clientCaCert", "MKE_BACKUP_CLIENT_CA_CERT",
+      "minEverySeconds", "MKE_BACKUP_MIN_EVERY_SECONDS",
+      "historyMaxAgeDays", "MKE_BACKUP_HISTORY_MAX_AGE_DAYS",
+      "historyMaxRecords", "MKE_BACKUP_HISTORY_MAX_RECORDS",
+      "historyDropWithArchives", "MKE_BACKUP_HISTORY_DROP_WITH_ARCHIVES");
 
   private static Map<String, String> keys(String... pairs) {
     Map<String, String> m = new LinkedHashMap<>();
@@ -154,6 +161,20 @@ public record ManagerConfig(
     } else if (hash == null) {
       hash = adminPassword.apply(dataDir, adminUser);
     }
+    long minEvery = r.number("minEverySeconds", 60);
+    if (minEvery < 1 || minEvery > 86_400) {
+      throw invalid("minEverySeconds", "minEverySeconds must be between 1 and 86400");
+    }
+    long maxAgeDays = r.number("historyMaxAgeDays", HistoryRetention.Policy.DEFAULT.maxAge().toDays());
+    if (maxAgeDays < 1 || maxAgeDays > 36_500) {
+      throw invalid("historyMaxAgeDays", "historyMaxAgeDays must be between 1 and 36500");
+    }
+    long maxRecords = r.number("historyMaxRecords", HistoryRetention.Policy.DEFAULT.maxRecords());
+    if (maxRecords < 1 || maxRecords > 1_000_000) {
+      throw invalid("historyMaxRecords", "historyMaxRecords must be between 1 and 1000000");
+    }
+    HistoryRetention.Policy history = new HistoryRetention.Policy(Duration.ofDays(maxAgeDays), (int) maxRecords,
+        r.bool("historyDropWithArchives", false));
     List<UserAccount> users = new ArrayList<>();
     users.add(new UserAccount(adminUser, hash, Set.of(UserAccount.ADMIN)));
     JsonArray extra = file.getJsonArray("users", new JsonArray());
@@ -175,7 +196,7 @@ public record ManagerConfig(
         r.string("dockerHost", EngineConfig.DEFAULT_DOCKER_HOST), etcd, r.string("volumePrefix", ""), mode,
         io.mkebackup.deploy.cli.EngineOptions.rate(r.decimal("maxRateMib", 0), "maxRateMib"), Duration.ofSeconds(ttl),
         adminUser, hash, users, r.bool("worker", true), r.path("clusterSecretFile", null),
-        clientCaCert(r.string("clientCaCert", AUTO)));
+        clientCaCert(r.string("clientCaCert", AUTO)), Duration.ofSeconds(minEvery), history);
   }
 
   /** clientCaCert: read MKE's ucp-client-root-ca certificate through the Docker API. */

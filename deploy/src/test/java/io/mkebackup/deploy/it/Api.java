@@ -38,7 +38,11 @@ final class Api {
   }
 
   Api(int port, List<Path> dataDirs) {
-    this.base = "https://127.0.0.1:" + port;
+    this("127.0.0.1", port, dataDirs);
+  }
+
+  Api(String host, int port, List<Path> dataDirs) {
+    this.base = "https://" + host + ":" + port;
     this.http = HttpClient.newBuilder().sslContext(trusting(dataDirs)).connectTimeout(Duration.ofSeconds(10)).build();
   }
 

@@ -93,6 +93,35 @@ class BackupCliIT {
   }
 
   @Test
+  void aPassphraseFileKeepsThePassphraseOffTheCommandLineAndAValueThereWarns(@TempDir Path dir) throws Exception {
+    String secret = "cli-passphrase-file-" + System.nanoTime();
+    Path file = Files.createFile(dir.resolve("pass"), PosixFilePermissions.asFileAttribute(
+        PosixFilePermissions.fromString("rw-------")));
+    Files.writeString(file, secret + "\n");
+    Path archive = dir.resolve("b.tar");
+    try (CommandLineWatch ps = CommandLineWatch.start(secret)) {
+      Cli.Result r = Cli.run(List.of(), backupArgs("--passphrase-file", file.toString(), "--file", archive.toString()),
+          null, dir.resolve("out"));
+      assertThat(r.exit()).as(r.stderr()).isZero();
+      assertThat(r.stderr()).doesNotContain("warning").doesNotContain(secret);
+      Cli.Result v = Cli.run(List.of("verify", archive.toString(), "--passphrase-file", file.toString()));
+      assertThat(v.exit()).as(v.stderr()).isZero();
+      Tools.Out list = Tools.sh(Tools.gpgDecrypt(archive, secret, dir) + " | tar --list");
+      assertThat(list.exit()).as(list.text()).isZero();
+      assertThat(ps.saw(l -> l.contains("--passphrase-file " + file))).as("the sampling saw the commands").isTrue();
+      assertThat(ps.leaks()).isEmpty();
+    }
+    Cli.Result onTheLine = Cli.run(List.of("verify", archive.toString(), "--passphrase", secret));
+    assertThat(onTheLine.exit()).isZero();
+    assertThat(onTheLine.stderr()).contains("mke-backup: warning: --passphrase with a value shows it to every user")
+        .doesNotContain(secret);
+    Cli.Result both = Cli.run(List.of(), backupArgs("--passphrase-file", file.toString(), "--no-passphrase"), null,
+        dir.resolve("out2"));
+    assertThat(both.exit()).isEqualTo(2);
+    assertThat(both.stderr()).contains("exclude each other");
+  }
+
+  @Test
   void includeLogsToStdoutIsRefused(@TempDir Path dir) throws Exception {
     Cli.Result r = Cli.run(List.of(), backupArgs("--no-passphrase", "--include-logs"), null, dir.resolve("out"));
     assertThat(r.exit()).isEqualTo(2);

@@ -43,7 +43,23 @@ final class ManagerCluster implements AutoCloseable {
   /** @param envOf the extra environment, from the demo state (its certificates, say) */
   static ManagerCluster start(int count, java.util.function.Function<DemoFixture, Map<String, String>> envOf)
       throws Exception {
-    DemoFixture demo = DemoFixture.create(200, 0);
+    return start(count, envOf, java.util.Collections.nCopies(count, "127.0.0.1"), 0);
+  }
+
+  static ManagerCluster start(int count, Map<String, String> extraEnv, List<String> hosts, long volumeMib)
+      throws Exception {
+    return start(count, demo -> extraEnv, hosts, volumeMib);
+  }
+
+  /**
+   * @param envOf the extra environment, from the demo state (its certificates, say)
+   * @param hosts each manager's bind address (127.0.0.x: separate addresses let a test cut one
+   *     manager off from the others with iptables)
+   * @param volumeMib grows two demo volumes to at least this many MiB (0: the plain demo state)
+   */
+  static ManagerCluster start(int count, java.util.function.Function<DemoFixture, Map<String, String>> envOf,
+      List<String> hosts, long volumeMib) throws Exception {
+    DemoFixture demo = DemoFixture.create(200, volumeMib);
     ManagerCluster c = null;
     try {
       Map<String, String> extraEnv = envOf.apply(demo);
@@ -55,18 +71,21 @@ final class ManagerCluster implements AutoCloseable {
       for (int i = 0; i < count; i++) {
         clusterPorts.add(DemoFixture.freePort());
       }
-      String members = String.join(",", clusterPorts.stream().map(p -> "127.0.0.1:" + p).toList());
+      List<String> members = new ArrayList<>();
+      for (int i = 0; i < count; i++) {
+        members.add(hosts.get(i) + ":" + clusterPorts.get(i));
+      }
       for (int i = 0; i < count; i++) {
         Map<String, String> env = new HashMap<>();
-        env.put("MKE_BACKUP_CLUSTER_MEMBERS", members);
+        env.put("MKE_BACKUP_CLUSTER_MEMBERS", String.join(",", members));
         env.put("MKE_BACKUP_CLUSTER_NAME", "it-" + demo.prefix);
         env.put("MKE_BACKUP_DEFAULT_DIR", c.backups.toString());
         env.put("MKE_BACKUP_ALLOWED_ROOTS", c.backups.toString());
         env.putAll(demo.managerEnv());
         env.put("MKE_ADMIN_PASSWORD", c.password);
         env.putAll(extraEnv);
-        c.managers.add(new ManagerProcess(demo.prefix + "node-" + (i + 1), DemoFixture.freePort(), clusterPorts.get(i),
-            c.base.resolve("node-" + (i + 1)), env));
+        c.managers.add(new ManagerProcess(demo.prefix + "node-" + (i + 1), hosts.get(i), DemoFixture.freePort(),
+            clusterPorts.get(i), c.base.resolve("node-" + (i + 1)), env));
       }
       for (ManagerProcess m : c.managers) {
         m.start();
@@ -127,7 +146,7 @@ final class ManagerCluster implements AutoCloseable {
   Api api(int i) {
     List<Path> trust = new ArrayList<>(managers.stream().map(m -> m.dataDir).toList());
     trust.addAll(trusted);
-    return new Api(managers.get(i).httpsPort, trust);
+    return new Api(managers.get(i).host, managers.get(i).httpsPort, trust);
   }
 
   String token(int i) throws IOException, InterruptedException {

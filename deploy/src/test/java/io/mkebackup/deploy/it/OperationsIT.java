@@ -17,13 +17,16 @@ class OperationsIT {
     try (ManagerCluster c = ManagerCluster.start(1, Map.of())) {
       Api api = c.api(0);
       assertThat(api.get("/_ping", null).body()).isEqualTo("OK");
-      Api.Response ready = api.get("/_ready", null);
+      Api.Response anonymous = api.get("/_ready", null);
+      assertThat(anonymous.status()).as(anonymous.body()).isEqualTo(200);
+      assertThat(anonymous.json()).isEqualTo(new JsonObject().put("ready", true));
+      String token = c.token(0);
+      Api.Response ready = api.get("/_ready", token);
       assertThat(ready.status()).as(ready.body()).isEqualTo(200);
       JsonObject checks = ready.json().getJsonObject("checks");
       assertThat(checks.fieldNames()).containsExactlyInAnyOrder("cluster", "docker", "etcd", "backupDirectory");
       checks.forEach(e -> assertThat(((JsonObject) e.getValue()).getBoolean("ok")).as(e.getKey()).isTrue());
 
-      String token = c.token(0);
       String id = api.post("/api/ucp/backup", new JsonObject().put("noPassphrase", true).encode(), token).json()
           .getString("backupId");
       c.awaitState(0, token, id, BackupState.SUCCESS, Duration.ofSeconds(60));
@@ -45,7 +48,8 @@ class OperationsIT {
   void readinessNamesTheDependencyThatIsDown() throws Exception {
     int dead = DemoFixture.freePort();
     try (ManagerCluster c = ManagerCluster.start(1, Map.of("MKE_BACKUP_ETCD_ENDPOINT", "http://127.0.0.1:" + dead))) {
-      Api.Response ready = c.api(0).get("/_ready", null);
+      assertThat(c.api(0).get("/_ready", null).body()).isEqualTo("{\"ready\":false}");
+      Api.Response ready = c.api(0).get("/_ready", c.token(0));
       assertThat(ready.status()).as(ready.body()).isEqualTo(503);
       JsonObject checks = ready.json().getJsonObject("checks");
       assertThat(ready.json().getBoolean("ready")).isFalse();

@@ -28,9 +28,15 @@ final class Tools {
     return new Out(p.exitValue(), text);
   }
 
-  static String gpgDecrypt(Path archive, String passphrase, Path gnupgHome) {
-    return "gpg --batch --quiet --homedir " + gnupgHome + " --pinentry-mode loopback --passphrase '" + passphrase
-        + "' --decrypt " + archive;
+  /** The passphrase goes to gpg in a 0600 file, never on its command line (where ps shows it). */
+  static String gpgDecrypt(Path archive, String passphrase, Path gnupgHome) throws IOException {
+    Path file = Files.createTempFile("gpg-pass-", ".txt",
+        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+            java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    file.toFile().deleteOnExit();
+    Files.writeString(file, passphrase + "\n", StandardCharsets.UTF_8);
+    return "gpg --batch --quiet --homedir " + gnupgHome + " --pinentry-mode loopback --passphrase-file " + file
+        + " --decrypt " + archive;
   }
 
   /** Files left in a directory, temporary ones included. */

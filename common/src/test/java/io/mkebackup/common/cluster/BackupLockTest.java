@@ -1,0 +1,157 @@
+package io.mkebackup.common.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.hazelcast.core.Hazelcast;
+import com.hazelcast.core.HazelcastInstance;
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.ErrorCode;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ExecutorService;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The backup lock on real Hazelcast members on loopback, three configured: a member that does not
+ * see a majority cannot take it, a lease lives only while a majority confirms it, and a backup
+ * frees only its own lock, only from its own thread.
+ */
+@Tag("integration")
+class BackupLockTest {
+  final String cluster = "lock-" + UUID.randomUUID();
+  final List<Integer> ports = List.of(freePort(), freePort(), freePort());
+  final List<HazelcastInstance> started = new ArrayList<>();
+  final ExecutorService holder = Executors.newSingleThreadExecutor();
+  final ClusterTrust trust = ClusterTrust.derive(ClusterSecret.of(UUID.randomUUID().toString().getBytes(), "test"));
+
+  @AfterEach
+  void stop() {
+    holder.shutdownNow();
+    started.forEach(HazelcastInstance::shutdown);
+  }
+
+  HazelcastInstance member(int i) {
+    ClusterSettings s = new ClusterSettings(cluster, "127.0.0.1", ports.get(i),
+        ports.stream().map(p -> "127.0.0.1:" + p).toList(), "node-" + i);
+    HazelcastInstance h = Hazelcast.newHazelcastInstance(s.memberConfig(trust));
+    started.add(h);
+    return h;
+  }
+
+  /** Runs on the holder thread, the one that owns the lock (Hazelcast's locks belong to a thread). */
+  <T> T onHolder(java.util.concurrent.Callable<T> call) throws Exception {
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        return call.call();
+      } catch (Exception e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    }, holder).get();
+  }
+
+  @Test
+  void oneMemberOfThreeConfiguredCannotTakeTheLockTwoCan() throws Exception {
+    HazelcastInstance a = member(0);
+    BackupLock lock = new BackupLock(a, 3);
+    assertThat(lock.hasMajority()).isFalse();
+    assertThatThrownBy(() -> onHolder(() -> lock.acquire("b1", "node-0")))
+        .hasRootCauseInstanceOf(BackupException.class)
+        .rootCause().satisfies(e -> assertThat(((BackupException) e).code()).isEqualTo(ErrorCode.NO_MAJORITY))
+        .hasMessageContaining("1 of 3 configured managers");
+
+    member(1);
+    await().atMost(Duration.ofSeconds(30)).until(lock::hasMajority);
+    BackupLease lease = onHolder(() -> lock.acquire("b1", "node-0"));
+    await("split-brain protection sees the second member").atMost(Duration.ofSeconds(10)).ignoreExceptions()
+        .until(() -> a.getMap(ClusterSettings.LOCK_MAP).get(BackupLock.KEY) != null);
+    assertThat(lock.holder()).hasValueSatisfying(h -> assertThat(h.getString("backupId")).isEqualTo("b1"));
+    onHolder(() -> {
+      lease.release();
+      return null;
+    });
+    assertThat(lock.held()).isFalse();
+  }
+
+  @Test
+  void hazelcastAppliesTheMapsSplitBrainProtectionToItsEntryLocks() {
+    HazelcastInstance a = member(0);
+    com.hazelcast.map.IMap<String, String> map = a.getMap(ClusterSettings.LOCK_MAP);
+    assertThatThrownBy(() -> map.tryLock(BackupLock.KEY))
+        .isInstanceOf(com.hazelcast.splitbrainprotection.SplitBrainProtectionException.class);
+    assertThatThrownBy(() -> map.isLocked(BackupLock.KEY))
+        .isInstanceOf(com.hazelcast.splitbrainprotection.SplitBrainProtectionException.class);
+  }
+
+  @Test
+  void aLeaseLastsWhileAMajorityConfirmsItAndIsLostForGoodWhenNot() throws Exception {
+    HazelcastInstance a = member(0);
+    HazelcastInstance b = member(1);
+    BackupLock lock = new BackupLock(a, 3);
+    await().atMost(Duration.ofSeconds(30)).until(lock::hasMajority);
+    BackupLease lease = onHolder(() -> lock.acquire("b1", "node-0"));
+    // Renewed past its term by the other member's answers: valid all along.
+    await().during(BackupLease.TERM.plusSeconds(2)).atMost(BackupLease.TERM.plusSeconds(4)).until(lease::valid);
+
+    b.shutdown();
+    started.remove(b);
+    await("the lease is lost").atMost(BackupLease.TERM.plusSeconds(5)).until(() -> !lease.valid());
+    assertThatThrownBy(lease::check).isInstanceOf(BackupException.class)
+        .satisfies(e -> assertThat(((BackupException) e).code()).isEqualTo(ErrorCode.LEASE_LOST))
+        .hasMessageContaining("stopped writing");
+    // A majority again does not bring a lost lease back.
+    member(1);
+    await().atMost(Duration.ofSeconds(30)).until(lock::hasMajority);
+    await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> !lease.valid());
+  }
+
+  @Test
+  void aBackupFreesOnlyItsOwnLockAndOnlyFromItsOwnThread() throws Exception {
+    HazelcastInstance a = member(0);
+    member(1);
+    BackupLock lock = new BackupLock(a, 3);
+    await().atMost(Duration.ofSeconds(30)).until(lock::hasMajority);
+    BackupLease mine = onHolder(() -> lock.acquire("mine", "node-0"));
+
+    // Another backup's release, and this backup's release from another thread, leave it held.
+    new BackupLease(lock, "someone-else").release();
+    assertThat(lock.holder()).hasValueSatisfying(h -> assertThat(h.getString("backupId")).isEqualTo("mine"));
+    CompletableFuture.runAsync(mine::release).get();
+    assertThat(lock.holder()).hasValueSatisfying(h -> assertThat(h.getString("backupId")).isEqualTo("mine"));
+    // (From another thread: Hazelcast's locks are reentrant for the thread that holds them.)
+    assertThatThrownBy(() -> CompletableFuture.supplyAsync(() -> lock.acquire("other", "node-0")).get())
+        .rootCause().hasMessageContaining("another backup is running (backup mine on node node-0)");
+  }
+
+  @Test
+  void aLeaseWhoseLockNamesAnotherBackupIsLost() throws Exception {
+    HazelcastInstance a = member(0);
+    member(1);
+    BackupLock lock = new BackupLock(a, 3);
+    await().atMost(Duration.ofSeconds(30)).until(lock::hasMajority);
+    BackupLease lease = onHolder(() -> lock.acquire("b1", "node-0"));
+    // As if the others had failed it and another backup had taken the lock.
+    onHolder(() -> {
+      SealedMap.of(a, ClusterSettings.LOCK_MAP).set(BackupLock.KEY, "{\"backupId\": \"b2\", \"node\": \"x\"}");
+      return null;
+    });
+    await().atMost(Duration.ofSeconds(5)).until(() -> !lease.valid());
+  }
+
+  static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
