@@ -10,7 +10,7 @@
 # Environment: MKE_LOCAL_CLUSTER_DIR (default /var/lib/mke-backup-local), MKE_LOCAL_HTTPS_PORT
 # (first HTTPS port, default 8443; the others follow), MKE_LOCAL_CLUSTER_PORT (first Hazelcast
 # port, default 5701), MKE_LOCAL_MANAGERS (default 3), MKE_BACKUP_VOLUME_PREFIX and
-# MKE_BACKUP_ETCD_ENDPOINT (the demo state's; MKE_LOCAL_DEMO_ARGS adds demo-state options), MKE_ADMIN_USERNAME / MKE_ADMIN_PASSWORD (without a
+# MKE_BACKUP_ETCD_ENDPOINT (default auto: the demo state's ucp-kv container; MKE_LOCAL_DEMO_ARGS adds demo-state options), MKE_ADMIN_USERNAME / MKE_ADMIN_PASSWORD (without a
 # password one is generated into $MKE_LOCAL_CLUSTER_DIR/admin-password, 0600, and never printed: read it there).
 # The managers share a cluster secret: MKE_BACKUP_CLUSTER_SECRET_FILE, else one generated once in
 # $MKE_LOCAL_CLUSTER_DIR/cluster-secret (0600); a process without it cannot join them.

@@ -53,7 +53,7 @@ class DemoScriptIT {
       Map<String, String> env = new HashMap<>(Map.of("MKE_DEMO_SKIP_BUILD", "1",
           "MKE_LOCAL_CLUSTER_DIR", dir.toString(), "MKE_LOCAL_HTTPS_PORT", String.valueOf(https),
           "MKE_LOCAL_CLUSTER_PORT", String.valueOf(hz), "MKE_BACKUP_VOLUME_PREFIX", demo.prefix,
-          "MKE_BACKUP_ETCD_ENDPOINT", demo.etcdUrl(), "MKE_BACKUP_CLUSTER_NAME", "it-" + demo.prefix,
+          "MKE_BACKUP_CLUSTER_NAME", "it-" + demo.prefix,
           "MKE_ADMIN_PASSWORD", password));
       env.put("MKE_LOCAL_DEMO_ARGS", "--etcd-client-port " + demo.clientPort + " --etcd-peer-port " + demo.peerPort);
       Tools.Out run;
