@@ -20,6 +20,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.logging.Logger;
 
 /**
@@ -142,7 +143,7 @@ public final class BackupRoutes {
    * catalog, on the event loop: no cluster round trip, no blocking.
    */
   private void list(RoutingContext ctx) {
-    page(ctx, CatalogView.Entry::apiJson);
+    page(ctx, CatalogView.Entry::apiJson, r -> r.toApiJson().encode());
   }
 
   /**
@@ -152,10 +153,17 @@ public final class BackupRoutes {
    * (when retention removed its files).
    */
   private void details(RoutingContext ctx) {
-    page(ctx, CatalogView.Entry::detailsJson);
+    page(ctx, CatalogView.Entry::detailsJson, r -> r.toDetailsJson().encode());
   }
 
-  private void page(RoutingContext ctx, java.util.function.Function<CatalogView.Entry, String> form) {
+  /**
+   * Renders a page of the local copy. The copy may trail a change made on another member by a few
+   * milliseconds, so a backup it still shows IN_PROGRESS is read again from the cluster map: a
+   * client told by an event that a backup ended never lists it as running (the page would show
+   * it running again).
+   */
+  private void page(RoutingContext ctx, java.util.function.Function<CatalogView.Entry, String> form,
+      java.util.function.Function<BackupRecord, String> fresh) {
     CatalogView.Page page;
     try {
       page = catalog.view().page(CatalogView.Query.parse(ctx.request().getParam("limit"),
@@ -164,14 +172,43 @@ public final class BackupRoutes {
       ApiErrors.send(ctx, e);
       return;
     }
+    List<CatalogView.Entry> running = page.entries().stream()
+        .filter(e -> e.record().state() == BackupState.IN_PROGRESS).toList();
+    if (running.isEmpty()) {
+      render(ctx, page, form, Map.of());
+      return;
+    }
+    Map<String, java.util.Optional<BackupRecord>> latest = new java.util.concurrent.ConcurrentHashMap<>();
+    java.util.concurrent.CompletableFuture<?>[] reads = running.stream().map(e -> catalog.getAsync(e.record().id())
+        .thenAccept(r -> latest.put(e.record().id(), r)).toCompletableFuture())
+        .toArray(java.util.concurrent.CompletableFuture[]::new);
+    Future.fromCompletionStage(java.util.concurrent.CompletableFuture.allOf(reads), vertx.getOrCreateContext())
+        .onComplete(done -> {
+          Map<String, String> replaced = new java.util.HashMap<>();
+          if (done.succeeded()) {
+            latest.forEach((id, r) -> replaced.put(id, r.map(fresh).orElse(null)));
+          }
+          // (when a read fails the copy's version is shown: the list still answers)
+          render(ctx, page, form, replaced);
+        });
+  }
+
+  /** @param replaced newer forms by id; a null form leaves the entry out (removed meanwhile) */
+  private static void render(RoutingContext ctx, CatalogView.Page page,
+      java.util.function.Function<CatalogView.Entry, String> form, Map<String, String> replaced) {
     Buffer body = Buffer.buffer(page.entries().size() * 320 + 2).appendByte((byte) '[');
     boolean first = true;
     for (CatalogView.Entry e : page.entries()) {
+      String id = e.record().id();
+      String json = replaced.containsKey(id) ? replaced.get(id) : form.apply(e);
+      if (json == null) {
+        continue;
+      }
       if (!first) {
         body.appendByte((byte) ',');
       }
       first = false;
-      body.appendString(form.apply(e));
+      body.appendString(json);
     }
     body.appendByte((byte) ']');
     if (page.next() != null) {

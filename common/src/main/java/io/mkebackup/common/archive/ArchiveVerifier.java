@@ -69,7 +69,14 @@ public final class ArchiveVerifier {
     }
     // Closed when done, so a decrypting thread stopped by a failure early in the archive ends too.
     try (TailTracker plain = new TailTracker(PgpDecryption.open(buffered, passphrase, field))) {
-      return read(plain, encrypted, sink);
+      try {
+        return read(plain, encrypted, sink);
+      } catch (IOException | RuntimeException e) {
+        if (encrypted && readingFailed(e)) {
+          throwIfTampered(plain, e);
+        }
+        throw e;
+      }
     } catch (BackupException e) {
       throw e;
     } catch (IOException e) {
@@ -79,6 +86,36 @@ public final class ArchiveVerifier {
             "the archive ends too early (" + m + "): it was cut short", e);
       }
       throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, "the archive cannot be read as a tar: " + m, e);
+    }
+  }
+
+  /** A refusal of what was read (not a failure of the sink, such as a full disk). */
+  private static boolean readingFailed(Exception e) {
+    return e instanceof BackupException b ? b.code() == ErrorCode.ARCHIVE_CORRUPT
+        || b.code() == ErrorCode.ARCHIVE_INCOMPLETE : e instanceof IOException || e instanceof IllegalArgumentException;
+  }
+
+  /**
+   * In an encrypted archive, changed bytes decrypt to garbage that the tar reader usually trips
+   * over before the integrity packet at the end is reached, so a refusal there most likely means
+   * the file was damaged or tampered with: reads the rest (streamed, nothing kept) so that the
+   * integrity check, when it fails, is what the user is told.
+   */
+  private static void throwIfTampered(InputStream plain, Exception refusal) throws IOException {
+    byte[] skip = new byte[1 << 16];
+    try {
+      while (plain.read(skip) >= 0) {
+        // the integrity packet is checked at the end of the stream
+      }
+    } catch (BackupException integrity) {
+      if (integrity != refusal) {
+        integrity.addSuppressed(refusal);
+      }
+      throw integrity;
+    } catch (IOException | RuntimeException other) {
+      if (other != refusal) {
+        refusal.addSuppressed(other);
+      }
     }
   }
 

@@ -35,7 +35,7 @@ public final class CatalogView {
   record Key(long createdAtMillis, String id) {}
 
   /** A record and its JSON forms, encoded once. */
-  public record Entry(BackupRecord record, String apiJson, String detailsJson) {}
+  public record Entry(BackupRecord record, String apiJson, String detailsJson, String stored) {}
 
   private final NavigableMap<Key, Entry> sorted = new ConcurrentSkipListMap<>(ORDER);
   private final Map<String, Key> keys = new ConcurrentHashMap<>();
@@ -53,20 +53,97 @@ public final class CatalogView {
     this.details = details;
   }
 
-  /** Follows the map from now on, then loads what it holds (a change seen meanwhile wins). */
+  /**
+   * Follows the map from now on, then loads what it holds (a change seen meanwhile wins); after
+   * every membership change or merge it reloads, see {@link #resync}.
+   */
   void start(SealedMap map) {
-    map.listen((id, value) -> put(id, value, false), this::remove);
-    for (Map.Entry<String, String> e : map.entrySet()) {
-      if (!keys.containsKey(e.getKey())) {
-        put(e.getKey(), e.getValue(), true);
-      }
+    map.listen((id, value) -> {
+      touched(id);
+      put(id, value);
+    }, id -> {
+      touched(id);
+      remove(id);
+    });
+    map.onMembershipChange(() -> scheduleResync(map));
+    resync(map);
+  }
+
+  /** The event sequence: each change seen by the listener takes the next number. */
+  private final java.util.concurrent.atomic.AtomicLong events = new java.util.concurrent.atomic.AtomicLong();
+  /** The sequence number of the latest event about each id (dropped when a reload ends). */
+  private final Map<String, Long> lastEvent = new ConcurrentHashMap<>();
+
+  private void touched(String id) {
+    lastEvent.put(id, events.incrementAndGet());
+  }
+
+  /** Seconds after a membership change at which the copy is reloaded (merges run every 5 s). */
+  private static final long[] RESYNC_AFTER_SECONDS = {1, 6, 15};
+  private static final java.util.concurrent.ScheduledExecutorService RESYNC =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "mke-backup-catalog-reload");
+        t.setDaemon(true);
+        return t;
+      });
+
+  private void scheduleResync(SealedMap map) {
+    for (long s : RESYNC_AFTER_SECONDS) {
+      RESYNC.schedule(() -> {
+        try {
+          resync(map);
+        } catch (RuntimeException e) {
+          LOG.warning("reloading the catalog view failed (" + e + "); the next membership change retries");
+        }
+      }, s, java.util.concurrent.TimeUnit.SECONDS);
     }
   }
 
-  private synchronized void put(String id, String value, boolean onlyIfAbsent) {
-    if (onlyIfAbsent && keys.containsKey(id)) {
-      return;
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(CatalogView.class.getName());
+
+  /**
+   * Makes the copy what the map holds. An entry listener sees every change made while both this
+   * member and the writer are in one cluster, but not the entries a member receives when it merges
+   * back after a split, nor writes lost with a member that died: a reload after each membership
+   * change catches those. An id changed by an event after the reload began keeps the event's
+   * version, which is newer than what the reload read.
+   */
+  void resync(SealedMap map) {
+    long began = events.get();
+    Map<String, String> now = new java.util.HashMap<>();
+    for (Map.Entry<String, String> e : map.entrySet()) {
+      now.put(e.getKey(), e.getValue());
     }
+    synchronized (this) {
+      for (Map.Entry<String, String> e : now.entrySet()) {
+        if (newerEvent(e.getKey(), began)) {
+          continue;
+        }
+        Entry held = current(e.getKey());
+        if (held == null || !held.stored().equals(e.getValue())) {
+          put(e.getKey(), e.getValue());
+        }
+      }
+      for (String id : List.copyOf(keys.keySet())) {
+        if (!now.containsKey(id) && !newerEvent(id, began)) {
+          remove(id);
+        }
+      }
+    }
+    lastEvent.values().removeIf(seq -> seq <= began);
+  }
+
+  private boolean newerEvent(String id, long began) {
+    Long seq = lastEvent.get(id);
+    return seq != null && seq > began;
+  }
+
+  private Entry current(String id) {
+    Key k = keys.get(id);
+    return k == null ? null : sorted.get(k);
+  }
+
+  private synchronized void put(String id, String value) {
     BackupRecord r = value == null ? null : decode.apply(id, value);
     if (r == null || !r.id().equals(id)) {
       remove(id);
@@ -79,7 +156,7 @@ public final class CatalogView {
     if (old != null && !old.equals(k)) {
       sorted.remove(old);
     }
-    sorted.put(k, new Entry(r, r.toApiJson().encode(), details.apply(r)));
+    sorted.put(k, new Entry(r, r.toApiJson().encode(), details.apply(r), value));
   }
 
   private synchronized void remove(String id) {

@@ -26,15 +26,42 @@ public final class SealedMap {
 
   private final IMap<String, String> map;
   private final ValueSeal seal;
+  private final HazelcastInstance hazelcast;
 
-  private SealedMap(IMap<String, String> map, ValueSeal seal) {
+  private SealedMap(IMap<String, String> map, ValueSeal seal, HazelcastInstance hazelcast) {
     this.map = map;
     this.seal = seal;
+    this.hazelcast = hazelcast;
   }
 
   /** The named map of this instance, sealed with the instance's cluster trust. */
   public static SealedMap of(HazelcastInstance hazelcast, String name) {
-    return new SealedMap(hazelcast.getMap(name), ClusterTrust.of(hazelcast).seal());
+    return new SealedMap(hazelcast.getMap(name), ClusterTrust.of(hazelcast).seal(), hazelcast);
+  }
+
+  /**
+   * Calls {@code changed} whenever the cluster's membership changes or this member merges back
+   * after a split: the moments an entry listener can miss changes (the entries a rejoining member
+   * receives, or a departed member's last writes, raise no event here), so a copy kept by
+   * {@link #listen} should be checked against the map again.
+   */
+  public void onMembershipChange(Runnable changed) {
+    hazelcast.getLifecycleService().addLifecycleListener(e -> {
+      if (e.getState() == com.hazelcast.core.LifecycleEvent.LifecycleState.MERGED) {
+        changed.run();
+      }
+    });
+    hazelcast.getCluster().addMembershipListener(new com.hazelcast.cluster.MembershipListener() {
+      @Override
+      public void memberAdded(com.hazelcast.cluster.MembershipEvent e) {
+        changed.run();
+      }
+
+      @Override
+      public void memberRemoved(com.hazelcast.cluster.MembershipEvent e) {
+        changed.run();
+      }
+    });
   }
 
   public String name() {
@@ -196,7 +223,7 @@ public final class SealedMap {
   }
 
   private final class Listener implements EntryAddedListener<String, String>, EntryUpdatedListener<String, String>,
-      EntryRemovedListener<String, String> {
+      EntryRemovedListener<String, String>, com.hazelcast.map.listener.EntryMergedListener<String, String> {
     private final BiConsumer<String, String> put;
     private final Consumer<String> removed;
 
@@ -212,6 +239,12 @@ public final class SealedMap {
 
     @Override
     public void entryUpdated(EntryEvent<String, String> event) {
+      changed(event);
+    }
+
+    /** After a split heals, each entry the other side held that won the merge. */
+    @Override
+    public void entryMerged(EntryEvent<String, String> event) {
       changed(event);
     }
 

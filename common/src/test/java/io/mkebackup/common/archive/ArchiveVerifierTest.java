@@ -152,6 +152,52 @@ class ArchiveVerifierTest {
     }
   }
 
+  /**
+   * A changed byte in an encrypted archive decrypts to a garbled tar header long before the
+   * integrity packet at the end: the user is told of the failed integrity check, not of a strange
+   * entry name.
+   */
+  @Test
+  void aDamagedEncryptedArchiveIsReportedAsFailingItsIntegrityCheck() throws Exception {
+    // Large enough that decryption, which reads ahead in 1 MiB chunks, is far from the end when the
+    // tar reader meets the damaged header.
+    byte[] big = new byte[8 << 20];
+    byte[] plain = Files.readAllBytes(archive(w -> w.file("./ucp-a/big", FILE, big.length,
+        new ByteArrayInputStream(big), ArchiveWriter.ByteCounter.NONE)));
+    int header = indexOf(plain, "./ucp-a/f15".getBytes(StandardCharsets.US_ASCII));
+    java.io.ByteArrayOutputStream cipher = new java.io.ByteArrayOutputStream();
+    try (Passphrase p = Passphrase.of("a passphrase long enough", "--passphrase");
+        io.mkebackup.common.crypto.PgpEncryptingOutputStream enc =
+            new io.mkebackup.common.crypto.PgpEncryptingOutputStream(cipher, p, "b.tar")) {
+      enc.write(plain);
+    }
+    byte[] encrypted = cipher.toByteArray();
+    // The OpenPGP framing before the tar is well under 256 bytes: some of these flips land in
+    // f15's header name, the rest in its data or the next header; each must read as tampering.
+    for (int shift = 0; shift < 256; shift += 16) {
+      byte[] damaged = encrypted.clone();
+      damaged[header + shift] ^= 0x04;
+      try (Passphrase p = Passphrase.of("a passphrase long enough", "--passphrase")) {
+        assertThatThrownBy(() -> ArchiveVerifier.verify(new ByteArrayInputStream(damaged), p, "--passphrase"))
+            .as("a flip at " + (header + shift)).isInstanceOf(BackupException.class)
+            .hasMessageContaining("integrity check");
+      }
+    }
+  }
+
+  static int indexOf(byte[] hay, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= hay.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (hay[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    throw new AssertionError("not found");
+  }
+
   @Test
   void devicesAndFifosAreRefused() throws Exception {
     for (byte type : new byte[] {TarConstants.LF_CHR, TarConstants.LF_BLK, TarConstants.LF_FIFO}) {

@@ -124,4 +124,35 @@ class CatalogViewTest {
       throw new IllegalStateException(e);
     }
   }
+
+  /**
+   * What a listener cannot see (the entries a member receives when it merges back after a split)
+   * a reload puts right: here a copy that follows nothing is brought up to date by reloads alone.
+   */
+  @Test
+  void aReloadMakesTheCopyWhatTheMapHolds() {
+    CatalogView detached = new CatalogView(catalog::parse, r -> r.toDetailsJson().encode());
+    SealedMap map = SealedMap.of(member, ClusterSettings.CATALOG_MAP);
+    detached.resync(map);
+    assertThat(detached.records()).containsExactlyElementsOf(all);
+
+    BackupRecord gone = all.get(7);
+    BackupRecord changed = all.get(3);
+    BackupRecord failed = new BackupRecord(changed.id(), true, changed.fileName(), "", changed.backupPath(),
+        BackupState.FAILED, changed.nodeLocation(), "merged from the other side", changed.createdAt(),
+        changed.completedAt(), "owner", 10, 1, 10, "api", 0, null);
+    catalog.remove(gone.id());
+    catalog.put(failed);
+    BackupRecord added = BackupRecord.inProgress(UUID.randomUUID().toString(), true, "new.tar", "", "/backups",
+        "node-9", "owner", "api");
+    catalog.put(added);
+    assertThat(detached.records()).as("nothing followed").containsExactlyElementsOf(all);
+
+    detached.resync(map);
+    assertThat(detached.records()).extracting(BackupRecord::id).doesNotContain(gone.id()).contains(added.id())
+        .hasSize(all.size());
+    assertThat(detached.records()).filteredOn(r -> r.id().equals(changed.id())).singleElement()
+        .satisfies(r -> assertThat(r.shortError()).isEqualTo("merged from the other side"));
+    assertThat(detached.records().get(0).id()).isEqualTo(added.id());
+  }
 }

@@ -76,7 +76,7 @@ class ClusterTrustIT {
 
   @BeforeAll
   static void start() throws Exception {
-    cluster = ManagerCluster.start(2, Map.of());
+    cluster = ManagerCluster.start(2, Map.of("MKE_BACKUP_MIN_EVERY_SECONDS", "1"));
     configuredName = "it-" + cluster.demo.prefix;
     memberAddresses = cluster.managers.stream().map(m -> "127.0.0.1:" + m.clusterPort).toList();
     // The test's own reading of the secret: the key in the demo state's ucp-cluster-root-ca volume.

@@ -70,6 +70,16 @@ class PartitionIT {
     }
   }
 
+  /** What the managers logged about the cluster's membership: to explain a failure. */
+  static String membershipChanges() {
+    StringBuilder b = new StringBuilder("membership as the managers logged it:\n");
+    for (ManagerProcess m : cluster.managers) {
+      m.logText().lines().filter(l -> l.contains("Members {") || l.contains("split") || l.contains("merge")
+          || l.contains("suspect")).forEach(l -> b.append(m.node).append(": ").append(l).append('\n'));
+    }
+    return b.toString();
+  }
+
   /** The member count each manager reports (its /metrics, read from the cluster at scrape time). */
   static int members(int i) {
     try {
@@ -135,7 +145,7 @@ class PartitionIT {
 
       // The lock is free: the majority starts the next backup while the first one's member sleeps.
       Api.Response second = cluster.api(1).post("/api/ucp/backup", body("second.tar"), t1);
-      assertThat(second.status()).as(second.body()).isEqualTo(200);
+      assertThat(second.status()).as(() -> second.body() + "\n" + membershipChanges()).isEqualTo(200);
       String secondId = second.json().getString("backupId");
       await("the second backup writes").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
           .until(() -> parts("second.tar").stream().anyMatch(p -> p.toFile().length() > 0));
