@@ -12,7 +12,8 @@ import io.mkebackup.common.record.BackupRecord;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
 import java.util.logging.Level;
@@ -30,7 +31,10 @@ public final class OrphanReaper implements AutoCloseable {
   private final BackupCatalog catalog;
   private final ProgressListener publisher;
   private final BooleanSupplier hasMajority;
-  private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
+  private final java.util.function.Predicate<String> lockHeldFor;
+  /** After the client cleanup timeout set in ClusterSettings (5 s), with a margin. */
+  static final long CLIENT_LOCK_FREED_AFTER_SECONDS = 8;
+  private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "mke-backup-reaper");
     t.setDaemon(true);
     return t;
@@ -40,13 +44,18 @@ public final class OrphanReaper implements AutoCloseable {
    * @param hasMajority whether this member sees a majority of the configured managers: on the
    *     minority side of a partition the "dead" members are alive on the other side, running
    *     their backups into the shared directory, so nothing is reaped there
+   * @param lockHeldFor whether the cluster's backup lock is held for this backup id: a CLI client
+   *     is connected to some members only (or not yet again to one that restarted), so a backup
+   *     whose owner this member does not see is still alive while its lock is held; Hazelcast
+   *     frees a departed client's lock a few seconds after it goes, and the reaper looks again then
    */
   public OrphanReaper(HazelcastInstance hazelcast, BackupCatalog catalog, ProgressListener publisher,
-      BooleanSupplier hasMajority) {
+      BooleanSupplier hasMajority, java.util.function.Predicate<String> lockHeldFor) {
     this.hazelcast = hazelcast;
     this.catalog = catalog;
     this.publisher = publisher;
     this.hasMajority = hasMajority;
+    this.lockHeldFor = lockHeldFor;
   }
 
   /** Listens for departures and reaps what is already orphaned. */
@@ -62,6 +71,8 @@ public final class OrphanReaper implements AutoCloseable {
         LOG.info("member " + e.getMember().getAttribute(ClusterSettings.NODE_ATTRIBUTE) + " (" + e.getMember().getUuid()
             + ") left the cluster; " + members(e));
         reapLater();
+        // In case the departed member's lock was not yet freed at the first look.
+        executor.schedule(OrphanReaper.this::reapLater, CLIENT_LOCK_FREED_AFTER_SECONDS, TimeUnit.SECONDS);
       }
     });
     hazelcast.getClientService().addClientListener(new ClientListener() {
@@ -73,6 +84,8 @@ public final class OrphanReaper implements AutoCloseable {
       @Override
       public void clientDisconnected(Client client) {
         reapLater();
+        // Its lock is freed once the client cleanup timeout (5 s) has passed.
+        executor.schedule(OrphanReaper.this::reapLater, CLIENT_LOCK_FREED_AFTER_SECONDS, TimeUnit.SECONDS);
       }
     });
     reapLater();
@@ -102,7 +115,8 @@ public final class OrphanReaper implements AutoCloseable {
     }
     Set<String> alive = new HashSet<>(BackupCatalog.memberIds(hazelcast));
     hazelcast.getClientService().getConnectedClients().forEach(c -> alive.add(c.getUuid().toString()));
-    List<BackupRecord> failed = catalog.failOrphans(alive::contains, r -> "node " + r.nodeLocation()
+    List<BackupRecord> failed = catalog.failOrphans(r -> alive.contains(r.ownerMember()) || lockHeldFor.test(r.id()),
+        r -> "node " + r.nodeLocation()
         + " left the cluster while the backup was running (its process stopped or lost contact);"
         + " the backup is incomplete and its temporary file was removed");
     for (BackupRecord r : failed) {

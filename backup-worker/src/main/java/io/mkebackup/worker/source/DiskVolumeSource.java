@@ -20,14 +20,12 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.SecureDirectoryStream;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -43,7 +41,6 @@ import java.util.function.Consumer;
  */
 public final class DiskVolumeSource implements VolumeSource {
   private static final String ATTRS = "unix:mode,uid,gid,lastModifiedTime,size,fileKey";
-  private static final Set<OpenOption> READ_NO_LINK = Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
   private final Consumer<String> warnings;
 
   /** @param warnings told of entries skipped (sockets, devices, files that vanished) */
@@ -123,15 +120,19 @@ public final class DiskVolumeSource implements VolumeSource {
         sameFile(name, listed, relativeAttributes(dir, child, name));
         String problem = ArchiveNames.linkProblem(childRelative, target);
         if (problem != null) {
-          throw new BackupException(ErrorCode.VOLUME_READ_FAILED, "the symbolic link " + FileNames.printable(name)
-              + " " + problem + "; restore would refuse it, so the backup stops: make the link relative and inside"
-              + " its volume, or remove it");
+          // Restore would refuse it; one such link (which anything writing into the volume can
+          // make) must not stop every backup, so it is left out, and said.
+          warnings.accept("the symbolic link " + FileNames.printable(name) + " " + problem + "; it is not backed up"
+              + " (restore would refuse it): make it relative and inside its volume to keep it");
+        } else {
+          archive.symlink(name, target, info(a));
         }
-        archive.symlink(name, target, info(a));
       } else if (type == 0100000) {
         SeekableByteChannel channel;
         try {
-          channel = dir.newByteChannel(child, READ_NO_LINK);
+          // Never opened for reading unless it is still the regular file listed: a FIFO or device
+          // swapped in would block the backup forever or act on the open.
+          channel = RegularFiles.open(dirPath.resolve(child), listed);
         } catch (NoSuchFileException gone) {
           vanished(name);
           continue;
@@ -139,6 +140,7 @@ public final class DiskVolumeSource implements VolumeSource {
           throw changed(name, "it became a link or another kind of file (" + e.getReason() + ")");
         }
         try (InputStream in = Channels.newInputStream(channel)) {
+          // The inode read is the one listed; and the listed one is still this directory's entry.
           sameFile(name, listed, relativeAttributes(dir, child, name));
           long size = (Long) a.get("size");
           archive.file(name, info(a), size, in, progress);

@@ -61,11 +61,13 @@ public final class DockerArchiveVolumeSource implements VolumeSource {
         } else if (e.isSymbolicLink()) {
           String problem = ArchiveNames.linkProblem(relative, e.getLinkName());
           if (problem != null) {
-            throw new BackupException(ErrorCode.VOLUME_READ_FAILED, "the symbolic link " + FileNames.printable(name)
-                + " " + problem + "; restore would refuse it, so the backup stops: make the link relative and"
-                + " inside its volume, or remove it");
+            // Restore would refuse it; one such link (which anything writing into the volume can
+            // make) must not stop every backup, so it is left out, and said.
+            warnings.accept("the symbolic link " + FileNames.printable(name) + " " + problem + "; it is not backed"
+                + " up (restore would refuse it): make it relative and inside its volume to keep it");
+          } else {
+            archive.symlink(name, e.getLinkName(), info);
           }
-          archive.symlink(name, e.getLinkName(), info);
         } else if (e.isLink()) {
           // Docker sends a second name of a file as a hard link to the first one it sent.
           String first = e.getLinkName();

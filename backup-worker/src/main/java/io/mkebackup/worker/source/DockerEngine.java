@@ -329,7 +329,8 @@ public final class DockerEngine implements AutoCloseable {
           var attrs = java.nio.file.Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class,
               java.nio.file.LinkOption.NOFOLLOW_LINKS);
           requireSmallFile(volume, n, attrs.isRegularFile(), attrs.size(), maxBytes);
-          try (InputStream in = java.nio.file.Files.newInputStream(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+          // Opened only if it is still that regular file: a FIFO swapped in would hang the backup.
+          try (InputStream in = java.nio.channels.Channels.newInputStream(RegularFiles.open(p, attrs.fileKey()))) {
             out.put(n, readCapped(in, volume, n, maxBytes));
           }
         } catch (java.nio.file.NoSuchFileException missing) {

@@ -201,10 +201,11 @@ public final class BackupCatalog {
    * @param why the short error for a record, naming its node
    * @return the records this call changed
    */
-  public List<BackupRecord> failOrphans(java.util.function.Predicate<String> alive, Function<BackupRecord, String> why) {
+  public List<BackupRecord> failOrphans(java.util.function.Predicate<BackupRecord> alive,
+      Function<BackupRecord, String> why) {
     List<BackupRecord> changed = new ArrayList<>();
     for (BackupRecord r : list()) {
-      if (r.state() != BackupState.IN_PROGRESS || alive.test(r.ownerMember())) {
+      if (r.state() != BackupState.IN_PROGRESS || alive.test(r)) {
         continue;
       }
       BackupRecord failed = r.failed(why.apply(r));

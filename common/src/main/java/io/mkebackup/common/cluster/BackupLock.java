@@ -159,7 +159,7 @@ public final class BackupLock {
   }
 
   /** Whether the lock is held and its entry names this backup; blocking (one or two round trips). */
-  boolean heldBy(String backupId) {
+  public boolean heldBy(String backupId) {
     String held = map.get(KEY);
     return held != null && backupId.equals(new JsonObject(held).getString("backupId")) && map.isLocked(KEY);
   }

@@ -166,7 +166,7 @@ public final class Manager implements AutoCloseable {
         vertx.eventBus().publish(Addresses.PROGRESS, body);
       };
       BackupLock lock = new BackupLock(hazelcast, settings.configuredMembers());
-      OrphanReaper reaper = new OrphanReaper(hazelcast, catalog, publisher, lock::hasMajority);
+      OrphanReaper reaper = new OrphanReaper(hazelcast, catalog, publisher, lock::hasMajority, lock::heldBy);
       reaper.start();
       // Read at each backup: Hazelcast gives a member a new id when it merges back after a split.
       java.util.function.Supplier<String> memberId = () -> hazelcast.getCluster().getLocalMember().getUuid().toString();

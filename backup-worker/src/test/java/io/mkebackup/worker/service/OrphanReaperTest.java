@@ -1,0 +1,89 @@
+package io.mkebackup.worker.service;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.hazelcast.core.Hazelcast;
+import com.hazelcast.core.HazelcastInstance;
+import io.mkebackup.common.cluster.BackupCatalog;
+import io.mkebackup.common.cluster.BackupLease;
+import io.mkebackup.common.cluster.BackupLock;
+import io.mkebackup.common.cluster.ClusterSecret;
+import io.mkebackup.common.cluster.ClusterSettings;
+import io.mkebackup.common.cluster.ClusterTrust;
+import io.mkebackup.common.progress.ProgressListener;
+import io.mkebackup.common.record.BackupRecord;
+import io.mkebackup.common.record.BackupState;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The reaper on a real Hazelcast member: a backup whose owner this member cannot see (a CLI
+ * client connected to other members, or not yet to this one after a restart) is left alone while
+ * the cluster's backup lock is held for it, and marked FAILED once the lock is free.
+ */
+@Tag("integration")
+class OrphanReaperTest {
+  HazelcastInstance member;
+  BackupCatalog catalog;
+  BackupLock lock;
+
+  @BeforeEach
+  void start() throws IOException {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    member = Hazelcast.newHazelcastInstance(new ClusterSettings("reaper-" + UUID.randomUUID(), "127.0.0.1", port,
+        List.of("127.0.0.1:" + port), "node-a").memberConfig(
+        ClusterTrust.derive(ClusterSecret.of(UUID.randomUUID().toString().getBytes(), "test"))));
+    catalog = new BackupCatalog(member, null);
+    lock = new BackupLock(member);
+  }
+
+  @AfterEach
+  void stop() {
+    member.shutdown();
+  }
+
+  @Test
+  void aBackupIsNotReapedWhileItsLockIsHeld() {
+    String id = UUID.randomUUID().toString();
+    String unseenClient = UUID.randomUUID().toString();
+    catalog.put(BackupRecord.inProgress(id, true, "cli.tar", "", "", "node-b", unseenClient, "cli"));
+    OrphanReaper reaper = new OrphanReaper(member, catalog, ProgressListener.NONE, () -> true, lock::heldBy);
+    try {
+      BackupLease lease = lock.acquire(id, "node-b");
+      try {
+        assertThat(reaper.reap()).as("reaped while its lock is held").isEmpty();
+        assertThat(catalog.get(id).orElseThrow().state()).isEqualTo(BackupState.IN_PROGRESS);
+      } finally {
+        lease.release();
+      }
+      assertThat(reaper.reap()).extracting(BackupRecord::id).containsExactly(id);
+      assertThat(catalog.get(id).orElseThrow().state()).isEqualTo(BackupState.FAILED);
+    } finally {
+      reaper.close();
+    }
+  }
+
+  @Test
+  void theLockOfAnotherBackupDoesNotKeepAnOrphanAlive() {
+    String orphan = UUID.randomUUID().toString();
+    catalog.put(BackupRecord.inProgress(orphan, true, "gone.tar", "", "", "node-b", UUID.randomUUID().toString(),
+        "api"));
+    OrphanReaper reaper = new OrphanReaper(member, catalog, ProgressListener.NONE, () -> true, lock::heldBy);
+    BackupLease other = lock.acquire(UUID.randomUUID().toString(), "node-a");
+    try {
+      assertThat(reaper.reap()).extracting(BackupRecord::id).containsExactly(orphan);
+    } finally {
+      other.release();
+      reaper.close();
+    }
+  }
+}
