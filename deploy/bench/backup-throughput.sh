@@ -20,7 +20,6 @@ prefix=bench-
 client_port=22379
 peer_port=22380
 out=${BENCH_DIR:-/var/tmp/mke-backup-bench}
-pass="bench passphrase 0123456789"
 
 deploy/prereqs.sh
 [ -f deploy/target/mke-backup.jar ] || mvn -B -q -DskipTests package
@@ -37,6 +36,9 @@ done
 root=/var/lib/docker/volumes
 bytes=$(du -sb $(printf "$root/%s/_data " "${vols[@]}") | awk '{s+=$1} END {print s}')
 mkdir -p "$out"
+# The passphrase goes in through a 0600 file, never on a command line (where ps shows it).
+passfile="$out/passphrase"
+( umask 077; printf '%s' "bench passphrase 0123456789" > "$passfile" )
 echo "data set: ${#vols[@]} volumes, $((bytes / 1000000)) MB; output to $out ($(df -h --output=fstype,avail "$out" | tail -1)); $(nproc) cores"
 cat $(find $(printf "$root/%s/_data " "${vols[@]}") -type f) > /dev/null  # warm the page cache
 
@@ -44,10 +46,10 @@ members=()
 for v in "${vols[@]}"; do members+=("$v/_data"); done
 run_tar()      { tar -cf "$out/t.tar" -C "$root" "${members[@]}"; sync; }
 run_tar_gpg()  { tar -cf - -C "$root" "${members[@]}" | gpg --batch --quiet --yes --pinentry-mode loopback \
-                   --passphrase "$pass" --symmetric --cipher-algo AES256 --compress-algo none -o "$out/g.tar.gpg"; sync; }
+                   --passphrase-file "$passfile" --symmetric --cipher-algo AES256 --compress-algo none -o "$out/g.tar.gpg"; sync; }
 mke_opts=(--volume-prefix "$prefix")  # etcd: found through the Docker API (auto)
 run_mke_plain() { "${cli[@]}" backup "${mke_opts[@]}" --no-passphrase --file "$out/m.tar" 2>/dev/null; sync; }
-run_mke_enc()   { "${cli[@]}" backup "${mke_opts[@]}" --passphrase "$pass" --file "$out/e.tar" 2>/dev/null; sync; }
+run_mke_enc()   { "${cli[@]}" backup "${mke_opts[@]}" --passphrase-file "$passfile" --file "$out/e.tar" 2>/dev/null; sync; }
 
 before_run() { rm -f "$out"/*.tar "$out"/*.gpg; sync; }
 time_rounds "$rounds" "$bytes" "tar:tar -cf" "tar_gpg:tar | gpg --symmetric AES256" \

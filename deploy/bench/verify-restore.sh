@@ -19,7 +19,6 @@ restored=benchvr-r-
 client_port=22479
 peer_port=22480
 out=${BENCH_DIR:-/var/tmp/mke-backup-bench-vr}
-pass="bench passphrase 0123456789"
 export GNUPGHOME="$out/gnupg"
 
 deploy/prereqs.sh
@@ -32,22 +31,25 @@ remove_restored() {
   --etcd-keys 2000 --volume-mib "$mib" >/dev/null 2>&1
 trap '"${cli[@]}" demo-state --prefix "$prefix" --etcd-client-port $client_port --etcd-peer-port $peer_port --remove >/dev/null 2>&1; remove_restored; gpgconf --kill gpg-agent 2>/dev/null || true; rm -rf "$out"' EXIT
 mkdir -p "$out" && mkdir -p -m 700 "$GNUPGHOME"
+# The passphrase goes in through a 0600 file, never on a command line (where ps shows it).
+passfile="$out/passphrase"
+( umask 077; printf '%s' "bench passphrase 0123456789" > "$passfile" )
 archive="$out/backup.tar"
-"${cli[@]}" backup --volume-prefix "$prefix" --etcd-endpoint "http://127.0.0.1:$client_port" \
-  --passphrase "$pass" --file "$archive" 2>/dev/null
+"${cli[@]}" backup --volume-prefix "$prefix" \
+  --passphrase-file "$passfile" --file "$archive" 2>/dev/null
 bytes=$(stat -c %s "$archive")
 echo "archive: $((bytes / 1000000)) MB, encrypted; output to $out ($(df -h --output=fstype,avail "$out" | tail -1)); $(nproc) cores"
 cat "$archive" > /dev/null  # warm the page cache
 
 run_gpg_tar() {
   rm -rf "$out/x" && mkdir "$out/x"
-  gpg --batch --quiet --pinentry-mode loopback --passphrase "$pass" --decrypt "$archive" | tar -x -C "$out/x"
+  gpg --batch --quiet --pinentry-mode loopback --passphrase-file "$passfile" --decrypt "$archive" | tar -x -C "$out/x"
   sync
 }
-run_verify()  { "${cli[@]}" verify "$archive" --passphrase "$pass" >/dev/null 2>&1; }
+run_verify()  { "${cli[@]}" verify "$archive" --passphrase-file "$passfile" >/dev/null 2>&1; }
 run_restore() {
   remove_restored
-  "${cli[@]}" restore --file "$archive" --passphrase "$pass" --volume-prefix "$restored" \
+  "${cli[@]}" restore --file "$archive" --passphrase-file "$passfile" --volume-prefix "$restored" \
     --etcd-peer-url "http://127.0.0.1:$peer_port" >/dev/null 2>&1
   sync
 }

@@ -40,10 +40,23 @@ public final class TokenStore {
   private final SealedMap failures;
   private final Duration ttl;
 
+  /**
+   * Sessions this member has looked up recently, by token key, each trusted for at most
+   * {@link #CACHED_FOR} (and never past its expiry): an API call then costs no cluster round trip.
+   * A logout or expiry anywhere in the cluster removes the entry as soon as its event arrives here
+   * (milliseconds; a logout on this member removes it at once).
+   */
+  private final java.util.concurrent.ConcurrentHashMap<String, Cached> cache = new java.util.concurrent.ConcurrentHashMap<>();
+  static final long CACHED_FOR_NANOS = Duration.ofSeconds(5).toNanos();
+  static final int MAX_CACHED = 10_000;
+
+  private record Cached(Session session, long untilNanos) {}
+
   public TokenStore(HazelcastInstance hazelcast, Duration ttl) {
     this.map = SealedMap.of(hazelcast, ClusterSettings.TOKEN_MAP);
     this.failures = SealedMap.of(hazelcast, ClusterSettings.LOGIN_FAILURES_MAP);
     this.ttl = ttl;
+    map.listenEnded(cache::remove);
   }
 
   /**
@@ -119,7 +132,8 @@ public final class TokenStore {
     RANDOM.nextBytes(raw);
     String token = Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
     map.set(key(token), new JsonObject().put("username", user.username())
-        .put("roles", new JsonArray(user.roles().stream().sorted().toList())).encode(), ttl.toSeconds(), TimeUnit.SECONDS);
+        .put("roles", new JsonArray(user.roles().stream().sorted().toList()))
+        .put("expiresAt", System.currentTimeMillis() + ttl.toMillis()).encode(), ttl.toSeconds(), TimeUnit.SECONDS);
     return token;
   }
 
@@ -135,7 +149,26 @@ public final class TokenStore {
     if (token == null || token.isBlank() || token.length() > 200) {
       return java.util.concurrent.CompletableFuture.completedFuture(Optional.empty());
     }
-    return map.getAsync(key(token)).thenApply(TokenStore::session);
+    String key = key(token);
+    Cached c = cache.get(key);
+    if (c != null && System.nanoTime() - c.untilNanos() < 0) {
+      return java.util.concurrent.CompletableFuture.completedFuture(Optional.of(c.session()));
+    }
+    return map.getAsync(key).thenApply(v -> {
+      Optional<Session> s = session(v);
+      if (s.isPresent()) {
+        if (cache.size() >= MAX_CACHED) {
+          cache.clear();
+        }
+        // Never past the token's own expiry, which its value carries.
+        long expiresAt = new JsonObject(v).getLong("expiresAt", Long.MAX_VALUE);
+        long left = Math.min(CACHED_FOR_NANOS, Math.max(0, expiresAt - System.currentTimeMillis()) * 1_000_000L);
+        if (left > 0) {
+          cache.put(key, new Cached(s.get(), System.nanoTime() + left));
+        }
+      }
+      return s;
+    });
   }
 
   private static Optional<Session> session(String v) {
@@ -149,6 +182,7 @@ public final class TokenStore {
   }
 
   public void revoke(String token) {
+    cache.remove(key(token));
     map.delete(key(token));
   }
 

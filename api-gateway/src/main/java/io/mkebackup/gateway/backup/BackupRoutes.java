@@ -251,7 +251,18 @@ public final class BackupRoutes {
             new BackupException(ErrorCode.NOT_FOUND, "backup_id", "backup " + id + " not found", null))));
   }
 
+  /**
+   * One record. A finished record never changes (its final write is a compare-and-set from
+   * IN_PROGRESS), so when this member's copy holds it finished it answers from the copy, encoded
+   * once, without a cluster round trip; a running or unknown one is read from the cluster map.
+   */
   private void one(RoutingContext ctx) {
+    CatalogView view = catalog.view();
+    CatalogView.Entry local = view == null ? null : view.get(ctx.pathParam("id"));
+    if (local != null && local.record().state() != BackupState.IN_PROGRESS) {
+      ctx.response().putHeader("Content-Type", "application/json").end(local.apiJson());
+      return;
+    }
     find(ctx.pathParam("id"))
         .onSuccess(r -> ctx.response().putHeader("Content-Type", "application/json").end(r.toApiJson().encode()))
         .onFailure(e -> ApiErrors.send(ctx, e));

@@ -167,6 +167,11 @@ public final class CatalogView {
     }
   }
 
+  /** This member's copy of one record, or null when the copy does not hold it (yet). */
+  public Entry get(String id) {
+    return current(id);
+  }
+
   /** Entries of the map left out because they cannot be read. */
   public int unreadable() {
     return unreadable.size();
