@@ -116,7 +116,15 @@ public final class DiskVolumeSource implements VolumeSource {
           walk(sub, dirPath.resolve(child), childRelative, volume, archive, progress, totals);
         }
       } else if (type == 0120000) {
-        String target = FileNames.decode(FileNames.bytes(Files.readSymbolicLink(dirPath.resolve(child))));
+        String target;
+        try {
+          target = FileNames.decode(FileNames.bytes(Files.readSymbolicLink(dirPath.resolve(child))));
+        } catch (NoSuchFileException gone) {
+          vanished(name);
+          continue;
+        } catch (java.nio.file.NotLinkException e) {
+          throw changed(name, "it was a symbolic link when listed and is something else now");
+        }
         sameFile(name, listed, relativeAttributes(dir, child, name));
         String problem = ArchiveNames.linkProblem(childRelative, target);
         if (problem != null) {
