@@ -20,7 +20,7 @@ import java.util.Set;
  * @param helperImage the image the never-started helper container is created from
  * @param spoolDir the private directory (this user's, mode 0700, on local disk) that holds each run's
  *     spools (the etcd snapshot, the entry list); null for {@link
- *     io.mkebackup.common.io.SpoolDirectory#defaultRoot()}. Never the backup directory.
+ *     io.mkebackup.worker.pipeline.SpoolDirectory#defaultRoot()}. Never the backup directory.
  * @param maxBytesPerSecond caps the rate volume and snapshot bytes are read at, so a backup does not
  *     starve the manager's own disk traffic; 0 for no cap
  */

@@ -122,7 +122,7 @@ public final class Manager implements AutoCloseable {
   public static Manager start(ManagerConfig config) throws Exception {
     Files.createDirectories(config.dataDir());
     // Spools of backups that were running when this manager died (clear etcd snapshots among them).
-    io.mkebackup.common.io.SpoolDirectory.sweep(io.mkebackup.common.io.SpoolDirectory.root(config.engine().spoolDir()));
+    io.mkebackup.worker.pipeline.SpoolDirectory.sweep(io.mkebackup.worker.pipeline.SpoolDirectory.root(config.engine().spoolDir()));
     List<Path> realRoots = new ArrayList<>();
     for (Path root : config.allowedRoots()) {
       realRoots.add(Files.exists(root) ? root.toRealPath() : root);
