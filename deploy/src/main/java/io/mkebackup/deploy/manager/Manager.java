@@ -167,7 +167,7 @@ public final class Manager implements AutoCloseable {
       };
       BackupLock lock = new BackupLock(hazelcast, settings.configuredMembers());
       OrphanReaper reaper = new OrphanReaper(hazelcast, catalog, publisher, lock::hasMajority, lock::heldBy);
-      reaper.start();
+      reaper.start(vertx);
       // Read at each backup: Hazelcast gives a member a new id when it merges back after a split.
       java.util.function.Supplier<String> memberId = () -> hazelcast.getCluster().getLocalMember().getUuid().toString();
       BackupService service = new BackupService(config.engine(), new JobRules(realRoots, config.defaultBackupDir()),
@@ -180,7 +180,7 @@ public final class Manager implements AutoCloseable {
       // One member prunes the history: the oldest (Hazelcast lists it first), with a majority.
       HistoryRetention history = new HistoryRetention(catalog, config.history(), () -> lock.hasMajority()
           && hazelcast.getCluster().getMembers().iterator().next().localMember());
-      history.start();
+      history.start(vertx);
       Operations operations = new Operations() {
         @Override
         public java.util.concurrent.CompletionStage<JsonObject> readiness() {
@@ -197,7 +197,7 @@ public final class Manager implements AutoCloseable {
         vertx.deployVerticle(new BackupWorkerVerticle(service)).toCompletionStage().toCompletableFuture()
             .get(30, TimeUnit.SECONDS);
         scheduler = new Scheduler(schedules, catalog, service);
-        scheduler.start();
+        scheduler.start(vertx);
       }
       GatewayConfig gateway = new GatewayConfig(node, AUTO.equals(config.bindAddress()) ? "0.0.0.0"
           : config.bindAddress(), config.httpsPort(), realRoots, config.defaultBackupDir(), config.users(),
