@@ -23,12 +23,8 @@ import io.mkebackup.worker.source.ClusterRootCa;
 import io.mkebackup.worker.service.HistoryRetention;
 import io.mkebackup.gateway.Operations;
 import io.mkebackup.common.cluster.ScheduleStore;
-import io.vertx.config.ConfigRetriever;
-import io.vertx.config.ConfigRetrieverOptions;
-import io.vertx.config.ConfigStoreOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import java.io.IOException;
@@ -65,33 +61,9 @@ public final class Manager implements AutoCloseable {
     this.readiness = readiness;
   }
 
-  /** Reads the configuration file (may be null) and the environment through vertx-config. */
-  public static ManagerConfig readConfig(Path file) throws Exception {
-    Vertx reader = Vertx.vertx();
-    try {
-      ConfigRetrieverOptions options = new ConfigRetrieverOptions().setIncludeDefaultStores(false);
-      JsonObject fileJson = new JsonObject();
-      if (file != null) {
-        if (!Files.isReadable(file)) {
-          throw io.mkebackup.common.BackupException.invalid("--config", "--config: cannot read " + file);
-        }
-        ConfigRetriever fileRetriever = ConfigRetriever.create(reader, new ConfigRetrieverOptions()
-            .setIncludeDefaultStores(false)
-            .addStore(new ConfigStoreOptions().setType("file").setFormat("json")
-                .setConfig(new JsonObject().put("path", file.toString()))));
-        fileJson = fileRetriever.getConfig().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-        fileRetriever.close();
-      }
-      options.addStore(new ConfigStoreOptions().setType("env").setConfig(new JsonObject()
-          .put("keys", new JsonArray(new ArrayList<>(ManagerConfig.KEYS.values())))
-          .put("raw-data", true)));
-      ConfigRetriever envRetriever = ConfigRetriever.create(reader, options);
-      JsonObject env = envRetriever.getConfig().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      envRetriever.close();
-      return ManagerConfig.from(fileJson, env, Manager::generatedAdminPassword);
-    } finally {
-      reader.close();
-    }
+  /** Reads the configuration file (may be null) and this process's environment. */
+  public static ManagerConfig readConfig(Path file) {
+    return ManagerConfig.read(file, System.getenv(), Manager::generatedAdminPassword);
   }
 
   /**
