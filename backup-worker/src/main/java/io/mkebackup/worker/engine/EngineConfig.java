@@ -56,6 +56,17 @@ public record EngineConfig(
     }
   }
 
+  /**
+   * MiB/s to bytes/s; 0 means no cap. The CLI's --max-rate and the manager's maxRateMib both
+   * come through here.
+   */
+  public static long rate(double mib, String field) {
+    if (mib < 0 || Double.isNaN(mib)) {
+      throw io.mkebackup.common.BackupException.invalid(field, field + " must be 0 (no cap) or a positive number of MiB/s");
+    }
+    return (long) (mib * 1024 * 1024);
+  }
+
   public static EngineConfig defaults(String nodeName) {
     return new EngineConfig(nodeName, DEFAULT_DOCKER_HOST, "", DEFAULT_EXCLUDED, SourceMode.AUTO,
         EtcdEndpoint.auto(), DEFAULT_HELPER_IMAGE, null, 0);

@@ -229,7 +229,7 @@ public record ManagerConfig(
     return new ManagerConfig(node, bind, r.string("clusterName", "mke-backup"), clusterPort, members, httpsPort,
         r.path("tlsCert", null), r.path("tlsKey", null), roots, defaultDir, dataDir,
         r.string("dockerHost", EngineConfig.DEFAULT_DOCKER_HOST), etcd, r.string("volumePrefix", ""), mode,
-        io.mkebackup.deploy.cli.EngineOptions.rate(r.decimal("maxRateMib", 0), "maxRateMib"), Duration.ofSeconds(ttl),
+        EngineConfig.rate(r.decimal("maxRateMib", 0), "maxRateMib"), Duration.ofSeconds(ttl),
         adminUser, hash, users, r.bool("worker", true), r.path("clusterSecretFile", null),
         clientCaCert(r.string("clientCaCert", AUTO)), Duration.ofSeconds(minEvery), history);
   }
