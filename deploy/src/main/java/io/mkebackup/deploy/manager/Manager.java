@@ -1,7 +1,6 @@
 package io.mkebackup.deploy.manager;
 
 import com.hazelcast.core.HazelcastInstance;
-import io.mkebackup.common.bus.Addresses;
 import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.bus.JobRules;
@@ -16,6 +15,7 @@ import io.mkebackup.gateway.tls.ServerCertificate;
 import io.mkebackup.worker.service.BackupService;
 import io.mkebackup.worker.service.BackupWorkerVerticle;
 import io.mkebackup.worker.service.OrphanReaper;
+import io.mkebackup.worker.service.ProgressPublisher;
 import io.mkebackup.worker.service.Scheduler;
 import io.mkebackup.worker.service.BackupMetrics;
 import io.mkebackup.worker.service.Readiness;
@@ -133,10 +133,7 @@ public final class Manager implements AutoCloseable {
       ScheduleStore schedules = new ScheduleStore(hazelcast, config.dataDir().resolve("schedules"));
       schedules.startMirroring();
       String node = config.nodeName();
-      ProgressListener publisher = event -> {
-        JsonObject body = new JsonObject(event.toMap()).put("node", node);
-        vertx.eventBus().publish(Addresses.PROGRESS, body);
-      };
+      ProgressListener publisher = new ProgressPublisher(vertx.eventBus(), node);
       BackupLock lock = new BackupLock(hazelcast, settings.configuredMembers());
       OrphanReaper reaper = new OrphanReaper(hazelcast, catalog, publisher, lock::hasMajority, lock::heldBy);
       reaper.start(vertx);
