@@ -16,6 +16,7 @@ import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.common.progress.Step;
 import io.mkebackup.worker.engine.EngineConfig.EtcdEndpoint;
 import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.source.ContainerEngine;
 import io.mkebackup.worker.source.DiskVolumeSource;
 import io.mkebackup.worker.source.DockerArchiveVolumeSource;
 import io.mkebackup.worker.source.DockerEngine;
@@ -38,6 +39,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.Function;
 
 /**
  * Takes one backup of this manager: validation, each ucp-* volume, the etcd snapshot, the auth
@@ -51,6 +53,7 @@ public final class BackupEngine {
 
   private final EngineConfig config;
   private final Fence fence;
+  private final Function<String, ContainerEngine> engines;
 
   public BackupEngine(EngineConfig config) {
     this(config, Fence.NONE);
@@ -61,8 +64,17 @@ public final class BackupEngine {
    *     renamed into place: a backup that lost the cluster's lock stops and leaves nothing behind
    */
   public BackupEngine(EngineConfig config, Fence fence) {
+    this(config, fence, DockerEngine::connect);
+  }
+
+  /**
+   * As {@link #BackupEngine(EngineConfig, Fence)}, with the container engine connected by
+   * {@code engines} from the configured Docker host (a test's own engine, say).
+   */
+  public BackupEngine(EngineConfig config, Fence fence, Function<String, ContainerEngine> engines) {
     this.config = config;
     this.fence = fence;
+    this.engines = engines;
   }
 
   public EngineConfig config() {
@@ -74,7 +86,7 @@ public final class BackupEngine {
     List<String> warnings = new ArrayList<>();
     RunLog log = null;
     Progress progress = new Progress(request.id(), listener, config.maxBytesPerSecond());
-    DockerEngine docker = null;
+    ContainerEngine docker = null;
     EtcdSnapshotSource etcd = null;
     CompletableFuture<EtcdReady> etcdReady = null;
     String helperId = null;
@@ -107,7 +119,7 @@ public final class BackupEngine {
         t.setDaemon(true);
         t.start();
       });
-      docker = DockerEngine.connect(config.dockerHost());
+      docker = engines.apply(config.dockerHost());
       String dockerVersion = docker.version();
       List<VolumeInfo> volumes = docker.ucpVolumes(config.volumePrefix());
       if (volumes.isEmpty()) {

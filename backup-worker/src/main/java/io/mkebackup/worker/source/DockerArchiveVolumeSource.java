@@ -21,11 +21,11 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * process that may use the Docker socket but not read {@code /var/lib/docker}.
  */
 public final class DockerArchiveVolumeSource implements VolumeSource {
-  private final DockerEngine docker;
+  private final ContainerEngine docker;
   private final String helperId;
   private final Consumer<String> warnings;
 
-  public DockerArchiveVolumeSource(DockerEngine docker, String helperId, Consumer<String> warnings) {
+  public DockerArchiveVolumeSource(ContainerEngine docker, String helperId, Consumer<String> warnings) {
     this.docker = docker;
     this.helperId = helperId;
     this.warnings = warnings;
