@@ -126,12 +126,6 @@ public final class BackupEngine {
         throw new BackupException(ErrorCode.NO_MKE_STATE, "no " + config.volumePrefix()
             + "ucp-* volumes on the Docker engine at " + docker.host() + "; is this an MKE manager?");
       }
-      Optional<VolumeInfo> kv = find(volumes, ArchiveLayout.ETCD_VOLUME);
-      Optional<VolumeInfo> authStore = find(volumes, ArchiveLayout.AUTH_STORE_VOLUME);
-      List<VolumeInfo> plain = volumes.stream()
-          .filter(v -> !config.excludedVolumes().contains(v.name()))
-          .filter(v -> !v.name().equals(ArchiveLayout.ETCD_VOLUME) && !v.name().equals(ArchiveLayout.AUTH_STORE_VOLUME))
-          .toList();
 
       StatusResponse etcdStatus = null;
       String etcdUrl = null;
@@ -140,21 +134,13 @@ public final class BackupEngine {
         etcd = ready.source();
         etcdStatus = ready.status();
         etcdUrl = ready.endpoint().url();
-      } else if (kv.isPresent()) {
+      } else if (find(volumes, ArchiveLayout.ETCD_VOLUME).isPresent()) {
         warnings.add("no etcd endpoint is configured, so ucp-kv (the Kubernetes and MKE key-value store) is NOT in this backup");
       }
 
-      List<VolumeInfo> toCopy = new ArrayList<>(plain);
-      authStore.filter(v -> !config.excludedVolumes().contains(v.name())).ifPresent(toCopy::add);
-      long estimate = etcdStatus == null ? 0 : etcdStatus.getDbSize();
-      boolean needHelper = false;
-      for (VolumeInfo v : toCopy) {
-        if (useDisk(v)) {
-          estimate += sizeOnDisk(v.mountpoint());
-        } else {
-          needHelper = true;
-        }
-      }
+      VolumePlan plan = VolumePlan.of(volumes, config.excludedVolumes(), this::useDisk, BackupEngine::sizeOnDisk);
+      List<VolumeInfo> toCopy = plan.toCopy();
+      long estimate = (etcdStatus == null ? 0 : etcdStatus.getDbSize()) + plan.diskBytes();
       p.estimate(estimate);
 
       String targetText;
@@ -189,7 +175,7 @@ public final class BackupEngine {
         List<String> volumeWarnings = new ArrayList<>();
         VolumeSource disk = new DiskVolumeSource(volumeWarnings::add);
         VolumeSource viaDocker = null;
-        if (needHelper) {
+        if (plan.needHelper()) {
           helperId = docker.createHelper(config.helperImage(),
               config.volumePrefix() + "mke-backup-helper-" + request.id(),
               toCopy.stream().map(VolumeInfo::fullName).toList(), Map.of(DockerEngine.HELPER_LABEL, request.id()));
@@ -197,7 +183,7 @@ public final class BackupEngine {
         }
 
         List<Map<String, Object>> volumeSummary = new ArrayList<>();
-        for (VolumeInfo v : plain) {
+        for (VolumeInfo v : plan.plain()) {
           copyVolume(Step.VOLUME, v, useDisk(v) ? disk : viaDocker, archive, p, volumeSummary, volumeWarnings);
         }
 
@@ -227,8 +213,8 @@ public final class BackupEngine {
               + ", SHA-256 trailer checked");
         }
 
-        if (authStore.isPresent() && !config.excludedVolumes().contains(ArchiveLayout.AUTH_STORE_VOLUME)) {
-          VolumeInfo v = authStore.get();
+        if (plan.authStore().isPresent()) {
+          VolumeInfo v = plan.authStore().get();
           copyVolume(Step.AUTH_STORE, v, useDisk(v) ? disk : viaDocker, archive, p, volumeSummary, volumeWarnings);
         }
 
