@@ -61,7 +61,9 @@ public final class BackupRoutes {
 
   private void create(RoutingContext ctx) {
     List<String> ignored = java.util.Collections.synchronizedList(new ArrayList<>());
-    vertx.executeBlocking(() -> validator.validate(ctx.body().buffer(), "api", ignored::addAll), false)
+    // The context belongs to the event loop: take the body here, validate (which touches the disk) on a worker.
+    Buffer body = ctx.body().buffer();
+    vertx.executeBlocking(() -> validator.validate(body, "api", ignored::addAll), false)
         .andThen(validated -> {
           if (!ignored.isEmpty()) {
             String text = ignoredFields(ignored);

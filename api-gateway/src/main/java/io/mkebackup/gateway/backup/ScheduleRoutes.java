@@ -53,8 +53,10 @@ public final class ScheduleRoutes {
   }
 
   private void create(RoutingContext ctx) {
+    // The context belongs to the event loop: take the body here, validate (which touches the disk) on a worker.
+    Buffer body = ctx.body().buffer();
     vertx.executeBlocking(() -> {
-      Schedule s = validate(ctx.body().buffer(), UUID.randomUUID().toString(), Instant.now(), 0);
+      Schedule s = validate(body, UUID.randomUUID().toString(), Instant.now(), 0);
       store.put(s);
       return s;
     }, false).onSuccess(s -> json(ctx, 201, s.toApiJson(Instant.now()))).onFailure(e -> ApiErrors.send(ctx, e));
@@ -62,9 +64,10 @@ public final class ScheduleRoutes {
 
   private void update(RoutingContext ctx) {
     String id = ctx.pathParam("id");
+    Buffer body = ctx.body().buffer();
     vertx.executeBlocking(() -> {
       Schedule old = store.get(id).orElseThrow(() -> notFound(id));
-      Schedule s = validate(ctx.body().buffer(), id, old.createdAt(), old.lastTick());
+      Schedule s = validate(body, id, old.createdAt(), old.lastTick());
       store.put(s);
       return s;
     }, false).onSuccess(s -> json(ctx, 200, s.toApiJson(Instant.now()))).onFailure(e -> ApiErrors.send(ctx, e));

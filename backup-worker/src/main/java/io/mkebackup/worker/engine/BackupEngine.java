@@ -5,19 +5,18 @@ import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.ProductInfo;
 import io.mkebackup.common.archive.ArchiveLayout;
-import io.mkebackup.common.archive.ArchiveWriter;
-import io.mkebackup.common.archive.EntryInfo;
-import io.mkebackup.common.crypto.PgpEncryptingOutputStream;
-import io.mkebackup.common.io.AsyncOutputStream;
-import io.mkebackup.common.io.AtomicFile;
+import io.mkebackup.worker.pipeline.ArchiveWriter;
+import io.mkebackup.worker.pipeline.EntryInfo;
+import io.mkebackup.worker.pipeline.Pipeline;
 import io.mkebackup.common.io.Fence;
-import io.mkebackup.common.io.SpoolDirectory;
+import io.mkebackup.worker.pipeline.SpoolDirectory;
 import io.mkebackup.common.io.Storage;
 import io.mkebackup.common.progress.ProgressFormat;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.common.progress.Step;
 import io.mkebackup.worker.engine.EngineConfig.EtcdEndpoint;
 import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.source.ContainerEngine;
 import io.mkebackup.worker.source.DiskVolumeSource;
 import io.mkebackup.worker.source.DockerArchiveVolumeSource;
 import io.mkebackup.worker.source.DockerEngine;
@@ -25,10 +24,8 @@ import io.mkebackup.worker.source.DockerEngine.VolumeInfo;
 import io.mkebackup.worker.source.EtcdDiscovery;
 import io.mkebackup.worker.source.EtcdSnapshotSource;
 import io.mkebackup.worker.source.VolumeSource;
-import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,6 +39,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.Function;
 
 /**
  * Takes one backup of this manager: validation, each ucp-* volume, the etcd snapshot, the auth
@@ -50,12 +48,12 @@ import java.util.concurrent.CompletionException;
  * Blocking: call it from a worker thread, never an event loop.
  */
 public final class BackupEngine {
-  static final int PIPE_BUFFER = 1 << 20;
   /** Encryption adds a few bytes per MiB; tar adds a header per file. Leave room for both. */
   static final double SPACE_MARGIN = 1.05;
 
   private final EngineConfig config;
   private final Fence fence;
+  private final Function<String, ContainerEngine> engines;
 
   public BackupEngine(EngineConfig config) {
     this(config, Fence.NONE);
@@ -66,8 +64,17 @@ public final class BackupEngine {
    *     renamed into place: a backup that lost the cluster's lock stops and leaves nothing behind
    */
   public BackupEngine(EngineConfig config, Fence fence) {
+    this(config, fence, DockerEngine::connect);
+  }
+
+  /**
+   * As {@link #BackupEngine(EngineConfig, Fence)}, with the container engine connected by
+   * {@code engines} from the configured Docker host (a test's own engine, say).
+   */
+  public BackupEngine(EngineConfig config, Fence fence, Function<String, ContainerEngine> engines) {
     this.config = config;
     this.fence = fence;
+    this.engines = engines;
   }
 
   public EngineConfig config() {
@@ -79,11 +86,7 @@ public final class BackupEngine {
     List<String> warnings = new ArrayList<>();
     RunLog log = null;
     Progress progress = new Progress(request.id(), listener, config.maxBytesPerSecond());
-    AtomicFile archiveFile = null;
-    AsyncOutputStream pipe = null;
-    PgpEncryptingOutputStream encryptor = null;
-    ArchiveWriter writer = null;
-    DockerEngine docker = null;
+    ContainerEngine docker = null;
     EtcdSnapshotSource etcd = null;
     CompletableFuture<EtcdReady> etcdReady = null;
     String helperId = null;
@@ -116,19 +119,13 @@ public final class BackupEngine {
         t.setDaemon(true);
         t.start();
       });
-      docker = DockerEngine.connect(config.dockerHost());
+      docker = engines.apply(config.dockerHost());
       String dockerVersion = docker.version();
       List<VolumeInfo> volumes = docker.ucpVolumes(config.volumePrefix());
       if (volumes.isEmpty()) {
         throw new BackupException(ErrorCode.NO_MKE_STATE, "no " + config.volumePrefix()
             + "ucp-* volumes on the Docker engine at " + docker.host() + "; is this an MKE manager?");
       }
-      Optional<VolumeInfo> kv = find(volumes, ArchiveLayout.ETCD_VOLUME);
-      Optional<VolumeInfo> authStore = find(volumes, ArchiveLayout.AUTH_STORE_VOLUME);
-      List<VolumeInfo> plain = volumes.stream()
-          .filter(v -> !config.excludedVolumes().contains(v.name()))
-          .filter(v -> !v.name().equals(ArchiveLayout.ETCD_VOLUME) && !v.name().equals(ArchiveLayout.AUTH_STORE_VOLUME))
-          .toList();
 
       StatusResponse etcdStatus = null;
       String etcdUrl = null;
@@ -137,21 +134,13 @@ public final class BackupEngine {
         etcd = ready.source();
         etcdStatus = ready.status();
         etcdUrl = ready.endpoint().url();
-      } else if (kv.isPresent()) {
+      } else if (find(volumes, ArchiveLayout.ETCD_VOLUME).isPresent()) {
         warnings.add("no etcd endpoint is configured, so ucp-kv (the Kubernetes and MKE key-value store) is NOT in this backup");
       }
 
-      List<VolumeInfo> toCopy = new ArrayList<>(plain);
-      authStore.filter(v -> !config.excludedVolumes().contains(v.name())).ifPresent(toCopy::add);
-      long estimate = etcdStatus == null ? 0 : etcdStatus.getDbSize();
-      boolean needHelper = false;
-      for (VolumeInfo v : toCopy) {
-        if (useDisk(v)) {
-          estimate += sizeOnDisk(v.mountpoint());
-        } else {
-          needHelper = true;
-        }
-      }
+      VolumePlan plan = VolumePlan.of(volumes, config.excludedVolumes(), this::useDisk, BackupEngine::sizeOnDisk);
+      List<VolumeInfo> toCopy = plan.toCopy();
+      long estimate = (etcdStatus == null ? 0 : etcdStatus.getDbSize()) + plan.diskBytes();
       p.estimate(estimate);
 
       String targetText;
@@ -178,144 +167,99 @@ public final class BackupEngine {
         p.warning(w);
       }
 
-      OutputStream sink;
-      if (request.file() != null) {
-        archiveFile = AtomicFile.create(request.file(), request.id(), true);
-        sink = new TargetErrors(new Fenced(archiveFile.stream(), fence), request.file().toAbsolutePath().getParent());
-      } else {
-        sink = new TargetErrors(new Fenced(request.stream(), fence), null);
-      }
-      // The pipeline, threads joined by bounded queues: tar (this thread) [-> OpenPGP framing ->
-      // encrypting thread] -> pipe -> writer thread -> file or stream. This thread reads and frames
-      // the tar (and, encrypted, hashes the files and frames the literal packet and its MDC);
-      // unencrypted, a thread of its own hashes large files (SHA-256); encrypted, AES/CFB cannot
-      // be split (each block needs the one before), so its thread does nothing else. Hashing on a
-      // thread of its own when encrypting was 3-4% slower in A/B runs (4.74 s against 4.55 s for
-      // 1.4 GB): both cores are busy already.
-      pipe = new AsyncOutputStream(sink, PIPE_BUFFER, 3, "mke-backup-writer-" + request.id());
-      OutputStream top = pipe;
-      if (request.encrypted()) {
-        encryptor = new PgpEncryptingOutputStream(pipe, request.passphrase(),
-            request.file() == null ? "backup.tar" : request.file().getFileName().toString(), true);
-        top = encryptor;
-      }
-      writer = new ArchiveWriter(top, spool.dir(), request.id(), !request.encrypted());
-      ArchiveWriter archive = writer;
-      List<String> volumeWarnings = new ArrayList<>();
-      VolumeSource disk = new DiskVolumeSource(volumeWarnings::add);
-      VolumeSource viaDocker = null;
-      if (needHelper) {
-        helperId = docker.createHelper(config.helperImage(),
-            config.volumePrefix() + "mke-backup-helper-" + request.id(),
-            toCopy.stream().map(VolumeInfo::fullName).toList(), Map.of(DockerEngine.HELPER_LABEL, request.id()));
-        viaDocker = new DockerArchiveVolumeSource(docker, helperId, volumeWarnings::add);
-      }
-
-      List<Map<String, Object>> volumeSummary = new ArrayList<>();
-      for (VolumeInfo v : plain) {
-        copyVolume(Step.VOLUME, v, useDisk(v) ? disk : viaDocker, archive, p, volumeSummary, volumeWarnings);
-      }
-
-      Map<String, Object> etcdSummary = null;
-      if (etcd != null) {
-        p.started(Step.ETCD, ArchiveLayout.ETCD_VOLUME, "taking a snapshot from " + etcdUrl);
-        Path snapshotSpool = spool.dir().resolve("etcd-snapshot.db");
-        long size = etcd.snapshotTo(snapshotSpool);
-        long at = System.currentTimeMillis();
-        String entry = ArchiveLayout.snapshotEntry(at);
-        EntryInfo dirInfo = EntryInfo.rootOwned(0700, Instant.ofEpochMilli(at));
-        archive.directory("./" + ArchiveLayout.SNAPSHOT_VOLUME + "/", dirInfo);
-        archive.directory("./" + ArchiveLayout.SNAPSHOT_VOLUME + "/" + at + "/", dirInfo);
-        String sha;
-        try (InputStream in = Files.newInputStream(snapshotSpool, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-          sha = archive.file(entry, EntryInfo.rootOwned(0600, Instant.ofEpochMilli(at)), size, in, p);
+      Pipeline.Sink sink = request.file() != null ? Pipeline.file(request.file(), request.id())
+          : Pipeline.stream(request.stream());
+      try (Pipeline pipeline = Pipeline.open(sink, fence, request.encrypted() ? request.passphrase() : null,
+          request.file() == null ? "backup.tar" : request.file().getFileName().toString(), spool.dir(), request.id())) {
+        ArchiveWriter archive = pipeline.archive();
+        List<String> volumeWarnings = new ArrayList<>();
+        VolumeSource disk = new DiskVolumeSource(volumeWarnings::add);
+        VolumeSource viaDocker = null;
+        if (plan.needHelper()) {
+          helperId = docker.createHelper(config.helperImage(),
+              config.volumePrefix() + "mke-backup-helper-" + request.id(),
+              toCopy.stream().map(VolumeInfo::fullName).toList(), Map.of(DockerEngine.HELPER_LABEL, request.id()));
+          viaDocker = new DockerArchiveVolumeSource(docker, helperId, volumeWarnings::add);
         }
-        Files.deleteIfExists(snapshotSpool);
-        etcdSummary = new LinkedHashMap<>();
-        etcdSummary.put("endpoint", etcdUrl);
-        etcdSummary.put("version", etcdStatus.getVersion());
-        etcdSummary.put("revision", etcdStatus.getHeader().getRevision());
-        etcdSummary.put("entry", entry);
-        etcdSummary.put("bytes", size);
-        etcdSummary.put("sha256", sha);
-        p.done(1, "snapshot of " + ProgressFormat.bytes(size) + " at revision " + etcdStatus.getHeader().getRevision()
-            + ", SHA-256 trailer checked");
-      }
 
-      if (authStore.isPresent() && !config.excludedVolumes().contains(ArchiveLayout.AUTH_STORE_VOLUME)) {
-        VolumeInfo v = authStore.get();
-        copyVolume(Step.AUTH_STORE, v, useDisk(v) ? disk : viaDocker, archive, p, volumeSummary, volumeWarnings);
-      }
+        List<Map<String, Object>> volumeSummary = new ArrayList<>();
+        for (VolumeInfo v : plan.plain()) {
+          copyVolume(Step.VOLUME, v, useDisk(v) ? disk : viaDocker, archive, p, volumeSummary, volumeWarnings);
+        }
 
-      p.started(Step.FINALIZE, "", "recording container configurations and the metadata");
-      List<String> containers = new ArrayList<>();
-      for (DockerEngine.ContainerConfig c : docker.ucpContainers(config.volumePrefix())) {
-        archive.smallFile("./" + c.name() + ".json", EntryInfo.rootOwned(0600, Instant.now()), c.inspectJson());
-        containers.add(c.name());
+        Map<String, Object> etcdSummary = null;
+        if (etcd != null) {
+          p.started(Step.ETCD, ArchiveLayout.ETCD_VOLUME, "taking a snapshot from " + etcdUrl);
+          Path snapshotSpool = spool.dir().resolve("etcd-snapshot.db");
+          long size = etcd.snapshotTo(snapshotSpool);
+          long at = System.currentTimeMillis();
+          String entry = ArchiveLayout.snapshotEntry(at);
+          EntryInfo dirInfo = EntryInfo.rootOwned(0700, Instant.ofEpochMilli(at));
+          archive.directory("./" + ArchiveLayout.SNAPSHOT_VOLUME + "/", dirInfo);
+          archive.directory("./" + ArchiveLayout.SNAPSHOT_VOLUME + "/" + at + "/", dirInfo);
+          String sha;
+          try (InputStream in = Files.newInputStream(snapshotSpool, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            sha = archive.file(entry, EntryInfo.rootOwned(0600, Instant.ofEpochMilli(at)), size, in, p);
+          }
+          Files.deleteIfExists(snapshotSpool);
+          etcdSummary = new LinkedHashMap<>();
+          etcdSummary.put("endpoint", etcdUrl);
+          etcdSummary.put("version", etcdStatus.getVersion());
+          etcdSummary.put("revision", etcdStatus.getHeader().getRevision());
+          etcdSummary.put("entry", entry);
+          etcdSummary.put("bytes", size);
+          etcdSummary.put("sha256", sha);
+          p.done(1, "snapshot of " + ProgressFormat.bytes(size) + " at revision " + etcdStatus.getHeader().getRevision()
+              + ", SHA-256 trailer checked");
+        }
+
+        if (plan.authStore().isPresent()) {
+          VolumeInfo v = plan.authStore().get();
+          copyVolume(Step.AUTH_STORE, v, useDisk(v) ? disk : viaDocker, archive, p, volumeSummary, volumeWarnings);
+        }
+
+        p.started(Step.FINALIZE, "", "recording container configurations and the metadata");
+        List<String> containers = new ArrayList<>();
+        for (DockerEngine.ContainerConfig c : docker.ucpContainers(config.volumePrefix())) {
+          archive.smallFile("./" + c.name() + ".json", EntryInfo.rootOwned(0600, Instant.now()), c.inspectJson());
+          containers.add(c.name());
+        }
+        warnings.addAll(archive.warnings());
+        Map<String, Object> header = new LinkedHashMap<>();
+        header.put("format", ProductInfo.FORMAT_VERSION);
+        header.put("product", ProductInfo.NAME);
+        header.put("productVersion", ProductInfo.version());
+        header.put("backupId", request.id());
+        header.put("node", config.nodeName());
+        header.put("createdAt", createdAt.toString());
+        header.put("encrypted", request.encrypted());
+        header.put("dockerVersion", dockerVersion);
+        header.put("volumes", volumeSummary);
+        header.put("excludedVolumes", config.excludedVolumes().stream().sorted().toList());
+        header.put("etcd", etcdSummary);
+        header.put("containers", containers);
+        header.put("warnings", List.copyOf(warnings));
+        long archiveBytes = pipeline.finish(header, EntryInfo.rootOwned(0600, Instant.now()), request.keepMetadata());
+        Instant completedAt = Instant.now();
+        p.done(containers.size(), "archive complete: " + archive.entries() + " entries, "
+            + ProgressFormat.bytes(archiveBytes) + (request.file() == null ? "" : " in " + request.file()));
+        BackupResult result = new BackupResult(request.id(), request.file(), request.logFile(), archiveBytes,
+            archive.entries(), archive.files(), archive.bytes(), createdAt, completedAt, List.copyOf(warnings));
+        p.succeeded("backup " + request.id() + " succeeded in "
+            + java.time.Duration.between(createdAt, completedAt).toMillis() / 1000.0 + " s");
+        if (log != null) {
+          fence.check();
+          log.commit();
+        }
+        return result;
       }
-      warnings.addAll(archive.warnings());
-      Map<String, Object> header = new LinkedHashMap<>();
-      header.put("format", ProductInfo.FORMAT_VERSION);
-      header.put("product", ProductInfo.NAME);
-      header.put("productVersion", ProductInfo.version());
-      header.put("backupId", request.id());
-      header.put("node", config.nodeName());
-      header.put("createdAt", createdAt.toString());
-      header.put("encrypted", request.encrypted());
-      header.put("dockerVersion", dockerVersion);
-      header.put("volumes", volumeSummary);
-      header.put("excludedVolumes", config.excludedVolumes().stream().sorted().toList());
-      header.put("etcd", etcdSummary);
-      header.put("containers", containers);
-      header.put("warnings", List.copyOf(warnings));
-      archive.finish(header, EntryInfo.rootOwned(0600, Instant.now()), request.keepMetadata());
-      if (encryptor != null) {
-        encryptor.finish();
-      }
-      pipe.finish();
-      long archiveBytes;
-      if (archiveFile != null) {
-        archiveFile.commit(fence);
-        archiveBytes = Files.size(request.file());
-      } else {
-        sink.flush();
-        archiveBytes = ((TargetErrors) sink).written;
-      }
-      Instant completedAt = Instant.now();
-      p.done(containers.size(), "archive complete: " + archive.entries() + " entries, "
-          + ProgressFormat.bytes(archiveBytes) + (request.file() == null ? "" : " in " + request.file()));
-      BackupResult result = new BackupResult(request.id(), request.file(), request.logFile(), archiveBytes,
-          archive.entries(), archive.files(), archive.bytes(), createdAt, completedAt, List.copyOf(warnings));
-      p.succeeded("backup " + request.id() + " succeeded in "
-          + java.time.Duration.between(createdAt, completedAt).toMillis() / 1000.0 + " s");
-      if (log != null) {
-        fence.check();
-        log.commit();
-      }
-      return result;
     } catch (Throwable t) {
       BackupException failure = classify(t);
-      if (encryptor != null) {
-        encryptor.abort();
-      }
-      if (pipe != null) {
-        pipe.abort();
-      }
-      if (archiveFile != null) {
-        archiveFile.close();
-      }
       progress.failed(failure.getMessage());
       throw failure;
     } finally {
       if (log != null) {
         log.close();
-      }
-      if (writer != null) {
-        try {
-          writer.close();
-        } catch (IOException ignored) {
-          // only the temporary entry list
-        }
       }
       if (spool != null) {
         spool.close();
@@ -384,33 +328,6 @@ public final class BackupEngine {
     }
   }
 
-  /** Asks the fence before every write: the writer thread never writes after the lock is lost. */
-  static final class Fenced extends FilterOutputStream {
-    private final Fence fence;
-
-    Fenced(OutputStream out, Fence fence) {
-      super(out);
-      this.fence = fence;
-    }
-
-    @Override
-    public void write(byte[] b, int off, int len) throws IOException {
-      fence.check();
-      out.write(b, off, len);
-    }
-
-    @Override
-    public void write(int b) throws IOException {
-      fence.check();
-      out.write(b);
-    }
-
-    @Override
-    public void close() {
-      // the owner closes
-    }
-  }
-
   private boolean useDisk(VolumeInfo v) {
     return switch (config.sourceMode()) {
       case DISK -> true;
@@ -459,58 +376,5 @@ public final class BackupEngine {
     }
     return new BackupException(ErrorCode.INTERNAL, "the backup failed: " + t.getClass().getSimpleName()
         + (t.getMessage() == null ? "" : ": " + t.getMessage()), t);
-  }
-
-  /** Turns write errors on the target into errors that name it (disk full, denied, reader gone). */
-  static final class TargetErrors extends FilterOutputStream {
-    private final Path dir;
-    long written;
-
-    TargetErrors(OutputStream out, Path dir) {
-      super(out);
-      this.dir = dir;
-    }
-
-    @Override
-    public void write(byte[] b, int off, int len) throws IOException {
-      try {
-        out.write(b, off, len);
-        written += len;
-      } catch (IOException e) {
-        throw mapped(e);
-      }
-    }
-
-    @Override
-    public void write(int b) throws IOException {
-      try {
-        out.write(b);
-        written++;
-      } catch (IOException e) {
-        throw mapped(e);
-      }
-    }
-
-    @Override
-    public void flush() throws IOException {
-      try {
-        out.flush();
-      } catch (IOException e) {
-        throw mapped(e);
-      }
-    }
-
-    private BackupException mapped(IOException e) {
-      if (dir != null) {
-        return Storage.writeFailed(dir, e);
-      }
-      return new BackupException(ErrorCode.TARGET_NOT_WRITABLE,
-          "writing the archive to standard output failed (" + e.getMessage() + "); did the reader stop?", e);
-    }
-
-    @Override
-    public void close() {
-      // the owner (AtomicFile or the caller's stream) closes
-    }
   }
 }

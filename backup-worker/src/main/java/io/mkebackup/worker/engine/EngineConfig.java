@@ -20,7 +20,7 @@ import java.util.Set;
  * @param helperImage the image the never-started helper container is created from
  * @param spoolDir the private directory (this user's, mode 0700, on local disk) that holds each run's
  *     spools (the etcd snapshot, the entry list); null for {@link
- *     io.mkebackup.common.io.SpoolDirectory#defaultRoot()}. Never the backup directory.
+ *     io.mkebackup.worker.pipeline.SpoolDirectory#defaultRoot()}. Never the backup directory.
  * @param maxBytesPerSecond caps the rate volume and snapshot bytes are read at, so a backup does not
  *     starve the manager's own disk traffic; 0 for no cap
  */
@@ -54,6 +54,17 @@ public record EngineConfig(
     if (maxBytesPerSecond < 0) {
       throw new IllegalArgumentException("maxBytesPerSecond < 0");
     }
+  }
+
+  /**
+   * MiB/s to bytes/s; 0 means no cap. The CLI's --max-rate and the manager's maxRateMib both
+   * come through here.
+   */
+  public static long rate(double mib, String field) {
+    if (mib < 0 || Double.isNaN(mib)) {
+      throw io.mkebackup.common.BackupException.invalid(field, field + " must be 0 (no cap) or a positive number of MiB/s");
+    }
+    return (long) (mib * 1024 * 1024);
   }
 
   public static EngineConfig defaults(String nodeName) {

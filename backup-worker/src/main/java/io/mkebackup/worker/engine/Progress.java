@@ -1,6 +1,6 @@
 package io.mkebackup.worker.engine;
 
-import io.mkebackup.common.archive.ArchiveWriter.ByteCounter;
+import io.mkebackup.worker.pipeline.ArchiveWriter.ByteCounter;
 import io.mkebackup.common.progress.ProgressEvent;
 import io.mkebackup.common.progress.ProgressEvent.Kind;
 import io.mkebackup.common.progress.ProgressFormat;

@@ -3,7 +3,7 @@ package io.mkebackup.worker.restore;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.io.FileNames;
-import io.mkebackup.common.io.SpoolDirectory;
+import io.mkebackup.worker.pipeline.SpoolDirectory;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;

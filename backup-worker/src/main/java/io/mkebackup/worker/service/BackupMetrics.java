@@ -12,6 +12,7 @@ import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.common.record.BackupState;
+import io.mkebackup.worker.run.BackupRun;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -24,7 +25,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * member ran; the gauges (last success per schedule and overall, lock held, members) read the
  * cluster's state, refreshed before each scrape.
  */
-public final class BackupMetrics {
+public final class BackupMetrics implements BackupRun.Meter {
   private final MeterRegistry registry;
   private final BackupCatalog catalog;
   private final BackupLock lock;
@@ -82,11 +83,13 @@ public final class BackupMetrics {
   }
 
   /** Called as a backup this member ran is accepted. */
+  @Override
   public void started(BackupRecord r) {
     counter("attempts", kind(r.origin())).increment();
   }
 
   /** Called when a backup this member ran ends. */
+  @Override
   public void finished(BackupRecord r) {
     boolean ok = r.state() == BackupState.SUCCESS;
     counter(ok ? "successes" : "failures", kind(r.origin())).increment();

@@ -1,27 +1,25 @@
 package io.mkebackup.worker.service;
 
-import io.mkebackup.common.BackupException;
+import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.bus.BackupJob;
 import io.mkebackup.common.bus.JobRules;
-import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.archive.ArchiveContents;
 import io.mkebackup.common.cluster.BackupCatalog;
-import io.mkebackup.common.cluster.BackupLease;
 import io.mkebackup.common.cluster.BackupLock;
-import io.mkebackup.common.io.SpoolDirectory;
-import io.mkebackup.common.progress.ProgressEvent;
+import io.mkebackup.common.io.Fence;
+import io.mkebackup.worker.pipeline.SpoolDirectory;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.worker.engine.BackupEngine;
 import io.mkebackup.worker.engine.BackupRequest;
 import io.mkebackup.worker.engine.BackupResult;
 import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.run.BackupRun;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -125,95 +123,39 @@ public final class BackupService implements AutoCloseable {
 
   /** The whole run on this thread; returns the final record, or null when the job was refused. */
   private BackupRecord run(BackupJob job, CompletableFuture<BackupRecord> accepted) {
-    BackupLease lease;
+    BackupMetrics m = metrics;
+    BackupRun.Outcome outcome;
     try {
-      lease = lock.acquire(job.id(), node());
+      outcome = new BackupRun(lock, catalog, publisher, m == null ? BackupRun.Meter.NONE : m).run(job.id(), node(),
+          () -> BackupRecord.inProgress(job.id(), job.passphrase() != null, job.fileName(), job.logFileName(),
+              job.hostPath().toString(), node(), memberId.get(), job.origin()).withTick(job.tick()),
+          record -> {
+            accepted.complete(record);
+            LOG.info("backup " + job.id() + " started on " + node() + ": " + job);
+          },
+          (fence, progress) -> backup(job, fence, progress));
     } catch (RuntimeException e) {
-      closeQuietly(job);
       accepted.completeExceptionally(e);
       return null;
+    } finally {
+      closeQuietly(job); // also when refused; the work closes it as soon as the archive is done
     }
-    BackupRecord record;
-    try {
-      record = BackupRecord.inProgress(job.id(), job.passphrase() != null, job.fileName(), job.logFileName(),
-          job.hostPath().toString(), node(), memberId.get(), job.origin()).withTick(job.tick());
-      catalog.put(record);
-    } catch (RuntimeException e) {
-      lease.release();
-      closeQuietly(job);
-      accepted.completeExceptionally(new BackupException(ErrorCode.INTERNAL,
-          "cannot record the backup in the cluster catalog: " + e.getMessage(), e));
-      return null;
-    }
-    accepted.complete(record);
-    if (metrics != null) {
-      metrics.started(record);
-    }
-    LOG.info("backup " + job.id() + " started on " + node() + ": " + job);
-    // The engine's own terminal event is held back until the record says how it ended, so a
-    // client that sees "succeeded" and then reads the record finds SUCCESS.
-    AtomicReference<ProgressEvent> terminal = new AtomicReference<>();
-    ProgressListener relay = event -> {
-      if (event.terminal()) {
-        terminal.set(event);
-      } else {
-        publisher.onEvent(event);
-      }
-    };
-    BackupRecord finished;
-    SpoolDirectory spool = null;
-    try {
-      Path file = job.hostPath().resolve(job.fileName());
-      Path log = job.logFileName().isEmpty() ? null : job.hostPath().resolve(job.logFileName());
-      spool = SpoolDirectory.create(engine.spoolDir());
+    return outcome.record();
+  }
+
+  /** The backup itself: the archive, its log, and on success the contents kept in the catalog. */
+  private BackupResult backup(BackupJob job, Fence fence, ProgressListener progress) {
+    Path file = job.hostPath().resolve(job.fileName());
+    Path log = job.logFileName().isEmpty() ? null : job.hostPath().resolve(job.logFileName());
+    try (SpoolDirectory spool = SpoolDirectory.create(engine.spoolDir())) {
       Path metadata = spool.dir().resolve("metadata.json");
-      BackupResult result = new BackupEngine(engine, lease)
-          .run(new BackupRequest(job.id(), job.passphrase(), file, null, log, "hostPath", metadata), relay);
-      finished = record.succeeded(result.archiveBytes(), result.files(), result.dataBytes());
+      BackupResult result = new BackupEngine(engine, fence)
+          .run(new BackupRequest(job.id(), job.passphrase(), file, null, log, "hostPath", metadata), progress);
       keepContents(job.id(), metadata);
-    } catch (BackupException e) {
-      finished = record.failed(e.getMessage());
-    } catch (Throwable t) {
-      LOG.log(Level.SEVERE, "backup " + job.id() + " failed unexpectedly", t);
-      finished = record.failed("internal error: " + t.getClass().getSimpleName()
-          + (t.getMessage() == null ? "" : ": " + t.getMessage()));
+      return result;
     } finally {
       closeQuietly(job);
-      if (spool != null) {
-        spool.close();
-      }
     }
-    // A compare-and-set from this backup's own IN_PROGRESS record: when another member already
-    // ended it (this one was paused or cut off and declared dead), its FAILED stays, and the
-    // event that went out with it stays the last word.
-    boolean recorded = false;
-    try {
-      recorded = catalog.replace(record, finished);
-      if (!recorded) {
-        BackupRecord now = catalog.get(job.id()).orElse(null);
-        LOG.warning("backup " + job.id() + " was already ended by another member ("
-            + (now == null ? "record gone" : now.state() + ": " + now.shortError()) + "); this member's outcome, "
-            + finished.state() + (finished.shortError().isEmpty() ? "" : " (" + finished.shortError() + ")")
-            + ", is not recorded");
-        if (now != null) {
-          finished = now;
-        }
-      }
-    } catch (RuntimeException e) {
-      LOG.log(Level.SEVERE, "cannot record the end of backup " + job.id() + ": " + e.getMessage());
-    } finally {
-      lease.release();
-    }
-    if (metrics != null) {
-      metrics.finished(finished);
-    }
-    LOG.info("backup " + job.id() + " " + finished.state()
-        + (finished.shortError().isEmpty() ? "" : ": " + finished.shortError()));
-    if (recorded) {
-      ProgressEvent last = terminal.get();
-      publisher.onEvent(last != null ? last : finished.terminalEvent());
-    }
-    return finished;
   }
 
   /** Stores the entries of the metadata (path, type, size, SHA-256) as the backup's contents. */

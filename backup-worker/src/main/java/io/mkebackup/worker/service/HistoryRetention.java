@@ -3,6 +3,7 @@ package io.mkebackup.worker.service;
 import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.common.record.BackupState;
+import io.vertx.core.Vertx;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -10,9 +11,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -38,11 +36,7 @@ public final class HistoryRetention implements AutoCloseable {
   private final BackupCatalog catalog;
   private final Policy policy;
   private final BooleanSupplier inCharge;
-  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "mke-backup-history");
-    t.setDaemon(true);
-    return t;
-  });
+  private Chore chore;
 
   /**
    * @param inCharge whether this member prunes now: one member of a cluster with a majority does
@@ -54,8 +48,8 @@ public final class HistoryRetention implements AutoCloseable {
   }
 
   /** Prunes a minute after start, then every hour. */
-  public void start() {
-    timer.scheduleWithFixedDelay(() -> {
+  public synchronized void start(Vertx vertx) {
+    chore = new Chore(vertx, "mke-backup-history", () -> {
       try {
         if (inCharge.getAsBoolean()) {
           prune(Instant.now());
@@ -63,7 +57,8 @@ public final class HistoryRetention implements AutoCloseable {
       } catch (RuntimeException e) {
         LOG.log(Level.WARNING, "catalog history retention: " + e.getMessage(), e);
       }
-    }, 1, 60, TimeUnit.MINUTES);
+    });
+    chore.every(Duration.ofMinutes(1), Duration.ofMinutes(60));
   }
 
   /** One pass; returns the records it removed. */
@@ -103,7 +98,9 @@ public final class HistoryRetention implements AutoCloseable {
   }
 
   @Override
-  public void close() {
-    timer.shutdownNow();
+  public synchronized void close() {
+    if (chore != null) {
+      chore.close();
+    }
   }
 }

@@ -9,12 +9,11 @@ import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.cluster.ClusterSettings;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.common.record.BackupRecord;
+import io.vertx.core.Vertx;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -34,11 +33,7 @@ public final class OrphanReaper implements AutoCloseable {
   private final java.util.function.Predicate<String> lockHeldFor;
   /** After the client cleanup timeout set in ClusterSettings (5 s), with a margin. */
   static final long CLIENT_LOCK_FREED_AFTER_SECONDS = 8;
-  private final ScheduledExecutorService executor = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "mke-backup-reaper");
-    t.setDaemon(true);
-    return t;
-  });
+  private volatile Chore chore;
 
   /**
    * @param hasMajority whether this member sees a majority of the configured managers: on the
@@ -58,8 +53,15 @@ public final class OrphanReaper implements AutoCloseable {
     this.lockHeldFor = lockHeldFor;
   }
 
-  /** Listens for departures and reaps what is already orphaned. */
-  public void start() {
+  /** Listens for departures and reaps what is already orphaned, on a worker pool of its own. */
+  public void start(Vertx vertx) {
+    chore = new Chore(vertx, "mke-backup-reaper", () -> {
+      try {
+        reap();
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "cannot check for abandoned backups: " + e.getMessage(), e);
+      }
+    });
     hazelcast.getCluster().addMembershipListener(new MembershipListener() {
       @Override
       public void memberAdded(MembershipEvent e) {
@@ -70,9 +72,9 @@ public final class OrphanReaper implements AutoCloseable {
       public void memberRemoved(MembershipEvent e) {
         LOG.info("member " + e.getMember().getAttribute(ClusterSettings.NODE_ATTRIBUTE) + " (" + e.getMember().getUuid()
             + ") left the cluster; " + members(e));
-        reapLater();
+        chore.runSoon();
         // In case the departed member's lock was not yet freed at the first look.
-        executor.schedule(OrphanReaper.this::reapLater, CLIENT_LOCK_FREED_AFTER_SECONDS, TimeUnit.SECONDS);
+        chore.runAfter(Duration.ofSeconds(CLIENT_LOCK_FREED_AFTER_SECONDS));
       }
     });
     hazelcast.getClientService().addClientListener(new ClientListener() {
@@ -83,28 +85,18 @@ public final class OrphanReaper implements AutoCloseable {
 
       @Override
       public void clientDisconnected(Client client) {
-        reapLater();
+        chore.runSoon();
         // Its lock is freed once the client cleanup timeout (5 s) has passed.
-        executor.schedule(OrphanReaper.this::reapLater, CLIENT_LOCK_FREED_AFTER_SECONDS, TimeUnit.SECONDS);
+        chore.runAfter(Duration.ofSeconds(CLIENT_LOCK_FREED_AFTER_SECONDS));
       }
     });
-    reapLater();
+    chore.runSoon();
   }
 
   /** "cluster members: 3 [a, b, c]", as logged on every change. */
   static String members(MembershipEvent e) {
     return "cluster members: " + e.getMembers().size() + " " + e.getMembers().stream()
         .map(m -> String.valueOf(m.getAttribute(ClusterSettings.NODE_ATTRIBUTE))).sorted().toList();
-  }
-
-  private void reapLater() {
-    executor.execute(() -> {
-      try {
-        reap();
-      } catch (RuntimeException e) {
-        LOG.log(Level.WARNING, "cannot check for abandoned backups: " + e.getMessage(), e);
-      }
-    });
   }
 
   /** One pass; returns the records it marked FAILED. */
@@ -127,6 +119,9 @@ public final class OrphanReaper implements AutoCloseable {
 
   @Override
   public void close() {
-    executor.shutdownNow();
+    Chore c = chore;
+    if (c != null) {
+      c.close();
+    }
   }
 }

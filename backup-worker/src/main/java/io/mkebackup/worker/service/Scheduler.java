@@ -9,6 +9,7 @@ import io.mkebackup.common.cluster.ScheduleStore;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.common.record.BackupState;
 import io.mkebackup.common.schedule.Schedule;
+import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,9 +21,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.regex.Pattern;
@@ -44,11 +42,7 @@ public final class Scheduler implements AutoCloseable {
   private final ScheduleStore schedules;
   private final BackupCatalog catalog;
   private final BackupService service;
-  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "mke-backup-scheduler");
-    t.setDaemon(true);
-    return t;
-  });
+  private Chore chore;
 
   public Scheduler(ScheduleStore schedules, BackupCatalog catalog, BackupService service) {
     this.schedules = schedules;
@@ -56,14 +50,16 @@ public final class Scheduler implements AutoCloseable {
     this.service = service;
   }
 
-  public void start() {
-    timer.scheduleWithFixedDelay(() -> {
+  /** Looks twice a second, on a worker pool of its own. */
+  public synchronized void start(Vertx vertx) {
+    chore = new Chore(vertx, "mke-backup-scheduler", () -> {
       try {
         look(Instant.now());
       } catch (RuntimeException e) {
         LOG.log(Level.WARNING, "schedules: " + e.getMessage(), e);
       }
-    }, 500, 500, TimeUnit.MILLISECONDS);
+    });
+    chore.every(Duration.ofMillis(500), Duration.ofMillis(500));
   }
 
   /** One look at every schedule; fires the ticks this member wins. */
@@ -202,7 +198,9 @@ public final class Scheduler implements AutoCloseable {
   }
 
   @Override
-  public void close() {
-    timer.shutdownNow();
+  public synchronized void close() {
+    if (chore != null) {
+      chore.close();
+    }
   }
 }

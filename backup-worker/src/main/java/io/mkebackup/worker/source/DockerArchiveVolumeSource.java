@@ -4,9 +4,9 @@ import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.archive.ArchiveLayout;
 import io.mkebackup.common.archive.ArchiveNames;
-import io.mkebackup.common.archive.ArchiveWriter;
-import io.mkebackup.common.archive.ArchiveWriter.ByteCounter;
-import io.mkebackup.common.archive.EntryInfo;
+import io.mkebackup.worker.pipeline.ArchiveWriter;
+import io.mkebackup.worker.pipeline.ArchiveWriter.ByteCounter;
+import io.mkebackup.worker.pipeline.EntryInfo;
 import io.mkebackup.common.io.FileNames;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -21,11 +21,11 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * process that may use the Docker socket but not read {@code /var/lib/docker}.
  */
 public final class DockerArchiveVolumeSource implements VolumeSource {
-  private final DockerEngine docker;
+  private final ContainerEngine docker;
   private final String helperId;
   private final Consumer<String> warnings;
 
-  public DockerArchiveVolumeSource(DockerEngine docker, String helperId, Consumer<String> warnings) {
+  public DockerArchiveVolumeSource(ContainerEngine docker, String helperId, Consumer<String> warnings) {
     this.docker = docker;
     this.helperId = helperId;
     this.warnings = warnings;

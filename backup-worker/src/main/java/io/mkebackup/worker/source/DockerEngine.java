@@ -36,7 +36,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /** The local Docker engine as the backup sees it: volumes, containers and the helper container. */
-public final class DockerEngine implements AutoCloseable {
+public final class DockerEngine implements ContainerEngine {
   /** Label on every helper container, so stale ones can be found. */
   public static final String HELPER_LABEL = "io.mkebackup.helper";
   /** Where the helper container mounts each volume: {@code /vol/<full volume name>}. */

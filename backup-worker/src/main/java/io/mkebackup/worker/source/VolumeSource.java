@@ -1,7 +1,7 @@
 package io.mkebackup.worker.source;
 
-import io.mkebackup.common.archive.ArchiveWriter;
-import io.mkebackup.common.archive.ArchiveWriter.ByteCounter;
+import io.mkebackup.worker.pipeline.ArchiveWriter;
+import io.mkebackup.worker.pipeline.ArchiveWriter.ByteCounter;
 import java.io.IOException;
 
 /** Streams one volume's files into the archive under {@code ./<volume>/}. */

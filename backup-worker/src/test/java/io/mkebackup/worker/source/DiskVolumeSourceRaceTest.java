@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import io.mkebackup.common.BackupException;
-import io.mkebackup.common.archive.ArchiveWriter;
+import io.mkebackup.worker.pipeline.ArchiveWriter;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;

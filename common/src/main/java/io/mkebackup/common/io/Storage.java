@@ -19,13 +19,29 @@ public final class Storage {
           + " while writing the backup; free space there or pick a larger directory", e);
     }
     if (e instanceof AccessDeniedException || m.contains("Permission denied")) {
-      return AtomicFile.notWritable(dir, e);
+      return notWritable(dir, e);
     }
     if (m.contains("Read-only file system")) {
       return new BackupException(ErrorCode.TARGET_NOT_WRITABLE, "directory " + dir
           + " is not writable: it is on a read-only file system; remount it read-write or pick another directory", e);
     }
     return new BackupException(ErrorCode.TARGET_NOT_WRITABLE, "writing to " + dir + " failed: " + m, e);
+  }
+
+  /** The message for a directory this process may not create files in, naming its uid. */
+  public static BackupException notWritable(Path dir, Throwable cause) {
+    return new BackupException(ErrorCode.TARGET_NOT_WRITABLE, "directory " + dir
+        + " is not writable by this process (uid " + uid() + "); chown it (for example to nobody:nogroup"
+        + " for MKE) or pick another directory", cause);
+  }
+
+  /** The uid this process runs as, for messages and for checking who owns a directory. */
+  public static String uid() {
+    try {
+      return String.valueOf(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
+    } catch (IOException | UnsupportedOperationException e) {
+      return System.getProperty("user.name");
+    }
   }
 
   /**

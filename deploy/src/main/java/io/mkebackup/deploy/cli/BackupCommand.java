@@ -10,6 +10,7 @@ import io.mkebackup.deploy.Logging;
 import io.mkebackup.worker.engine.BackupEngine;
 import io.mkebackup.worker.engine.BackupRequest;
 import io.mkebackup.worker.engine.BackupResult;
+import io.mkebackup.worker.run.BackupRun;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.OutputStream;
@@ -109,20 +110,22 @@ public final class BackupCommand implements Callable<Integer> {
     String id = UUID.randomUUID().toString();
     OutputStream stdout = file == null ? new FileOutputStream(FileDescriptor.out) : null;
     try (Passphrase p = Passphrases.open(passphrase, passphraseFile, System.in, err);
-        ClusterLease lease = ClusterLease.take(clusterMembers, clusterName, clusterSecretFile, engine.toConfig(), id,
-            p != null, file, logFile)) {
+        ClusterLease cluster = ClusterLease.join(clusterMembers, clusterName, clusterSecretFile, engine.toConfig())) {
       if (debug) {
         Logging.cli(true);
       }
-      BackupEngine backups = new BackupEngine(engine.toConfig(), lease.fence());
-      BackupResult result;
-      try {
-        result = backups.run(new BackupRequest(id, p, file, stdout, logFile, "--file"), printer(err));
-      } catch (RuntimeException e) {
-        lease.failed(e.getMessage());
+      BackupRun.Outcome outcome = cluster.run(id, p != null, file, logFile, (fence, events) ->
+          new BackupEngine(engine.toConfig(), fence)
+              .run(new BackupRequest(id, p, file, stdout, logFile, "--file"), printer(err)));
+      if (outcome.failure() instanceof RuntimeException e) {
         throw e;
+      } else if (outcome.failure() instanceof Error e) {
+        throw e;
+      } else if (outcome.failure() != null) {
+        throw new IllegalStateException(outcome.failure());
       }
-      if (!lease.succeeded(result)) {
+      BackupResult result = outcome.result();
+      if (!outcome.recorded()) {
         err.println("mke-backup: warning: the cluster had already marked this backup FAILED (this process was"
             + " paused or cut off from the managers); its record stays FAILED");
       }

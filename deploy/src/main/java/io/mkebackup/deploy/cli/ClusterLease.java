@@ -5,14 +5,13 @@ import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.cluster.BackupCatalog;
-import io.mkebackup.common.cluster.BackupLease;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.cluster.ClusterSettings;
 import io.mkebackup.common.cluster.ClusterTrust;
 import io.mkebackup.common.io.Fence;
 import io.mkebackup.common.record.BackupRecord;
-import io.mkebackup.worker.engine.BackupResult;
 import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.run.BackupRun;
 import io.mkebackup.worker.source.ClusterRootCa;
 import java.nio.file.Path;
 import java.util.List;
@@ -24,38 +23,26 @@ import java.util.List;
  */
 final class ClusterLease implements AutoCloseable {
   private final HazelcastInstance client;
-  private final BackupLease lease;
-  private final BackupCatalog catalog;
-  private BackupRecord record;
+  private final String node;
 
-  private ClusterLease(HazelcastInstance client, BackupLease lease, BackupCatalog catalog, BackupRecord record) {
+  private ClusterLease(HazelcastInstance client, String node) {
     this.client = client;
-    this.lease = lease;
-    this.catalog = catalog;
-    this.record = record;
+    this.node = node;
   }
-
-  /** What the backup's writer asks before each chunk and the rename: the lease, or nothing without a cluster. */
-  Fence fence() {
-    return lease == null ? Fence.NONE : lease;
-  }
-
 
   /**
    * @param secretFile the cluster secret's file, or null to derive the secret from this manager's
    *     MKE cluster root CA as the managers do
    */
-  static ClusterLease take(List<String> members, String clusterName, Path secretFile, EngineConfig engine, String id,
-      boolean encrypted, Path file, Path logFile) {
+  static ClusterLease join(List<String> members, String clusterName, Path secretFile, EngineConfig engine) {
     if (members == null || members.isEmpty()) {
-      return new ClusterLease(null, null, null, null);
+      return new ClusterLease(null, null);
     }
     String node = engine.nodeName();
     ClusterTrust trust = ClusterTrust.derive(ClusterRootCa.secret(secretFile, "--cluster-secret-file", engine));
-    HazelcastInstance client;
     try {
-      client = HazelcastClient.newHazelcastClient(
-          new ClusterSettings(clusterName, "127.0.0.1", 0, members, node).clientConfig(trust));
+      return new ClusterLease(HazelcastClient.newHazelcastClient(
+          new ClusterSettings(clusterName, "127.0.0.1", 0, members, node).clientConfig(trust)), node);
     } catch (RuntimeException e) {
       throw new BackupException(ErrorCode.CLUSTER_UNAVAILABLE, "--cluster-members", "cannot reach the backup cluster "
           + clusterName + " at " + members + " (" + e.getMessage() + "); without its lock this backup could run"
@@ -63,57 +50,31 @@ final class ClusterLease implements AutoCloseable {
           + trust.fingerprint() + "' when they hold the same cluster secret as this host), or drop --cluster-members",
           e);
     }
-    BackupLease lease = null;
-    try {
-      lease = new BackupLock(client).acquire(id, node);
-      BackupCatalog catalog = new BackupCatalog(client, null);
-      Path dir = file == null ? null : file.toAbsolutePath().getParent();
-      BackupRecord record = BackupRecord.inProgress(id, encrypted, file == null ? "" : file.getFileName().toString(),
-          logFile == null ? "" : logFile.getFileName().toString(), dir == null ? "" : dir.toString(), node,
-          client.getLocalEndpoint().getUuid().toString(), "cli");
-      catalog.put(record);
-      return new ClusterLease(client, lease, catalog, record);
-    } catch (RuntimeException e) {
-      if (lease != null) {
-        lease.release();
-      }
-      client.shutdown();
-      throw e;
-    }
   }
 
   /**
-   * Records the success, from this backup's own IN_PROGRESS record only; false when the cluster
-   * had already ended it (this process was paused or cut off, and a member marked it FAILED).
+   * Runs the backup: in a cluster as a {@link BackupRun} (the cluster's lock on this thread, the
+   * record in its catalog, the lease as the writer's fence); without one, just the work. The CLI
+   * prints its own progress and counts nothing, so the run publishes no event and meters nothing.
+   *
+   * @return the outcome; {@link BackupRun.Outcome#recorded()} is false when the cluster had
+   *     already ended this backup (this process was paused or cut off, and a member marked it FAILED)
    */
-  boolean succeeded(BackupResult result) {
-    return end(record == null ? null : record.succeeded(result.archiveBytes(), result.files(), result.dataBytes()));
-  }
-
-  boolean failed(String error) {
-    return end(record == null ? null : record.failed(error));
-  }
-
-  private boolean end(BackupRecord outcome) {
-    if (outcome == null || record.finished()) {
-      return true;
+  BackupRun.Outcome run(String id, boolean encrypted, Path file, Path logFile, BackupRun.Work work) {
+    if (client == null) {
+      return new BackupRun.Outcome(null, true, work.run(Fence.NONE, event -> {}), null);
     }
-    boolean replaced = catalog.replace(record, outcome);
-    record = outcome;
-    return replaced;
+    Path dir = file == null ? null : file.toAbsolutePath().getParent();
+    return new BackupRun(new BackupLock(client), new BackupCatalog(client, null), event -> {}, BackupRun.Meter.NONE)
+        .run(id, node, () -> BackupRecord.inProgress(id, encrypted, file == null ? "" : file.getFileName().toString(),
+            logFile == null ? "" : logFile.getFileName().toString(), dir == null ? "" : dir.toString(), node,
+            client.getLocalEndpoint().getUuid().toString(), "cli"), record -> {}, work);
   }
 
   @Override
   public void close() {
     if (client != null) {
-      try {
-        if (record != null && !record.finished()) {
-          end(record.failed("the backup was interrupted"));
-        }
-        lease.release();
-      } finally {
-        client.shutdown();
-      }
+      client.shutdown();
     }
   }
 }

@@ -89,14 +89,6 @@ public final class EngineOptions {
     }
     Set<String> exclude = excluded == null ? EngineConfig.DEFAULT_EXCLUDED : new HashSet<>(excluded);
     return new EngineConfig(nodeName, dockerHost, volumePrefix, exclude, mode, etcd,
-        EngineConfig.DEFAULT_HELPER_IMAGE, null, rate(maxRateMib, "--max-rate"));
-  }
-
-  /** MiB/s to bytes/s; 0 means no cap. */
-  public static long rate(double mib, String field) {
-    if (mib < 0 || Double.isNaN(mib)) {
-      throw io.mkebackup.common.BackupException.invalid(field, field + " must be 0 (no cap) or a positive number of MiB/s");
-    }
-    return (long) (mib * 1024 * 1024);
+        EngineConfig.DEFAULT_HELPER_IMAGE, null, EngineConfig.rate(maxRateMib, "--max-rate"));
   }
 }

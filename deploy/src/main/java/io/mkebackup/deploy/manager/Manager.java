@@ -1,7 +1,6 @@
 package io.mkebackup.deploy.manager;
 
 import com.hazelcast.core.HazelcastInstance;
-import io.mkebackup.common.bus.Addresses;
 import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.bus.JobRules;
@@ -16,6 +15,7 @@ import io.mkebackup.gateway.tls.ServerCertificate;
 import io.mkebackup.worker.service.BackupService;
 import io.mkebackup.worker.service.BackupWorkerVerticle;
 import io.mkebackup.worker.service.OrphanReaper;
+import io.mkebackup.worker.service.ProgressPublisher;
 import io.mkebackup.worker.service.Scheduler;
 import io.mkebackup.worker.service.BackupMetrics;
 import io.mkebackup.worker.service.Readiness;
@@ -23,12 +23,8 @@ import io.mkebackup.worker.source.ClusterRootCa;
 import io.mkebackup.worker.service.HistoryRetention;
 import io.mkebackup.gateway.Operations;
 import io.mkebackup.common.cluster.ScheduleStore;
-import io.vertx.config.ConfigRetriever;
-import io.vertx.config.ConfigRetrieverOptions;
-import io.vertx.config.ConfigStoreOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import java.io.IOException;
@@ -65,33 +61,9 @@ public final class Manager implements AutoCloseable {
     this.readiness = readiness;
   }
 
-  /** Reads the configuration file (may be null) and the environment through vertx-config. */
-  public static ManagerConfig readConfig(Path file) throws Exception {
-    Vertx reader = Vertx.vertx();
-    try {
-      ConfigRetrieverOptions options = new ConfigRetrieverOptions().setIncludeDefaultStores(false);
-      JsonObject fileJson = new JsonObject();
-      if (file != null) {
-        if (!Files.isReadable(file)) {
-          throw io.mkebackup.common.BackupException.invalid("--config", "--config: cannot read " + file);
-        }
-        ConfigRetriever fileRetriever = ConfigRetriever.create(reader, new ConfigRetrieverOptions()
-            .setIncludeDefaultStores(false)
-            .addStore(new ConfigStoreOptions().setType("file").setFormat("json")
-                .setConfig(new JsonObject().put("path", file.toString()))));
-        fileJson = fileRetriever.getConfig().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-        fileRetriever.close();
-      }
-      options.addStore(new ConfigStoreOptions().setType("env").setConfig(new JsonObject()
-          .put("keys", new JsonArray(new ArrayList<>(ManagerConfig.KEYS.values())))
-          .put("raw-data", true)));
-      ConfigRetriever envRetriever = ConfigRetriever.create(reader, options);
-      JsonObject env = envRetriever.getConfig().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      envRetriever.close();
-      return ManagerConfig.from(fileJson, env, Manager::generatedAdminPassword);
-    } finally {
-      reader.close();
-    }
+  /** Reads the configuration file (may be null) and this process's environment. */
+  public static ManagerConfig readConfig(Path file) {
+    return ManagerConfig.read(file, System.getenv(), Manager::generatedAdminPassword);
   }
 
   /**
@@ -122,7 +94,7 @@ public final class Manager implements AutoCloseable {
   public static Manager start(ManagerConfig config) throws Exception {
     Files.createDirectories(config.dataDir());
     // Spools of backups that were running when this manager died (clear etcd snapshots among them).
-    io.mkebackup.common.io.SpoolDirectory.sweep(io.mkebackup.common.io.SpoolDirectory.root(config.engine().spoolDir()));
+    io.mkebackup.worker.pipeline.SpoolDirectory.sweep(io.mkebackup.worker.pipeline.SpoolDirectory.root(config.engine().spoolDir()));
     List<Path> realRoots = new ArrayList<>();
     for (Path root : config.allowedRoots()) {
       realRoots.add(Files.exists(root) ? root.toRealPath() : root);
@@ -161,13 +133,10 @@ public final class Manager implements AutoCloseable {
       ScheduleStore schedules = new ScheduleStore(hazelcast, config.dataDir().resolve("schedules"));
       schedules.startMirroring();
       String node = config.nodeName();
-      ProgressListener publisher = event -> {
-        JsonObject body = new JsonObject(event.toMap()).put("node", node);
-        vertx.eventBus().publish(Addresses.PROGRESS, body);
-      };
+      ProgressListener publisher = new ProgressPublisher(vertx.eventBus(), node);
       BackupLock lock = new BackupLock(hazelcast, settings.configuredMembers());
       OrphanReaper reaper = new OrphanReaper(hazelcast, catalog, publisher, lock::hasMajority, lock::heldBy);
-      reaper.start();
+      reaper.start(vertx);
       // Read at each backup: Hazelcast gives a member a new id when it merges back after a split.
       java.util.function.Supplier<String> memberId = () -> hazelcast.getCluster().getLocalMember().getUuid().toString();
       BackupService service = new BackupService(config.engine(), new JobRules(realRoots, config.defaultBackupDir()),
@@ -180,7 +149,7 @@ public final class Manager implements AutoCloseable {
       // One member prunes the history: the oldest (Hazelcast lists it first), with a majority.
       HistoryRetention history = new HistoryRetention(catalog, config.history(), () -> lock.hasMajority()
           && hazelcast.getCluster().getMembers().iterator().next().localMember());
-      history.start();
+      history.start(vertx);
       Operations operations = new Operations() {
         @Override
         public java.util.concurrent.CompletionStage<JsonObject> readiness() {
@@ -197,7 +166,7 @@ public final class Manager implements AutoCloseable {
         vertx.deployVerticle(new BackupWorkerVerticle(service)).toCompletionStage().toCompletableFuture()
             .get(30, TimeUnit.SECONDS);
         scheduler = new Scheduler(schedules, catalog, service);
-        scheduler.start();
+        scheduler.start(vertx);
       }
       GatewayConfig gateway = new GatewayConfig(node, AUTO.equals(config.bindAddress()) ? "0.0.0.0"
           : config.bindAddress(), config.httpsPort(), realRoots, config.defaultBackupDir(), config.users(),

@@ -23,7 +23,7 @@ import java.util.Set;
 
 /**
  * A manager's configuration, built once at start from a JSON file and environment variables
- * (vertx-config; a variable wins over the file) and validated. {@link #KEYS} is the table the
+ * (a variable wins over the file) and validated. {@link #KEYS} is the table the
  * README documents. Holds no plain-text password: the admin password is hashed on the way in.
  */
 public record ManagerConfig(
@@ -96,8 +96,43 @@ public record ManagerConfig(
   }
 
   /**
+   * Reads the configuration file (a JSON object; null for none) and the variables of
+   * {@link #KEYS} from the environment, then validates them as {@link #from} does.
+   */
+  public static ManagerConfig read(Path file, Map<String, String> environment,
+      java.util.function.BiFunction<Path, String, String> adminPassword) {
+    JsonObject fileJson = new JsonObject();
+    if (file != null) {
+      if (!java.nio.file.Files.isReadable(file)) {
+        throw invalid("--config", "--config: cannot read " + file);
+      }
+      String text;
+      try {
+        text = java.nio.file.Files.readString(file);
+      } catch (java.io.IOException e) {
+        throw invalid("--config", "--config: cannot read " + file);
+      }
+      if (!text.isBlank()) {
+        try {
+          fileJson = new JsonObject(text);
+        } catch (io.vertx.core.json.DecodeException | ClassCastException e) {
+          throw invalid("--config", "--config: " + file + " is not a JSON object (" + e.getMessage() + ")");
+        }
+      }
+    }
+    JsonObject env = new JsonObject();
+    for (String name : KEYS.values()) {
+      String value = environment.get(name);
+      if (value != null) {
+        env.put(name, value);
+      }
+    }
+    return from(fileJson, env, adminPassword);
+  }
+
+  /**
    * @param file the configuration file's JSON (may be empty)
-   * @param env the environment variables vertx-config read (only {@link #KEYS}' values)
+   * @param env the environment variables (only {@link #KEYS}' values)
    * @param adminPassword resolves the admin password's hash when neither MKE_ADMIN_PASSWORD nor a
    *     hash is configured (generated and kept in the data directory)
    */
@@ -194,7 +229,7 @@ public record ManagerConfig(
     return new ManagerConfig(node, bind, r.string("clusterName", "mke-backup"), clusterPort, members, httpsPort,
         r.path("tlsCert", null), r.path("tlsKey", null), roots, defaultDir, dataDir,
         r.string("dockerHost", EngineConfig.DEFAULT_DOCKER_HOST), etcd, r.string("volumePrefix", ""), mode,
-        io.mkebackup.deploy.cli.EngineOptions.rate(r.decimal("maxRateMib", 0), "maxRateMib"), Duration.ofSeconds(ttl),
+        EngineConfig.rate(r.decimal("maxRateMib", 0), "maxRateMib"), Duration.ofSeconds(ttl),
         adminUser, hash, users, r.bool("worker", true), r.path("clusterSecretFile", null),
         clientCaCert(r.string("clientCaCert", AUTO)), Duration.ofSeconds(minEvery), history);
   }

@@ -159,8 +159,14 @@ class ClusterServiceIT {
   @Test
   @Order(3)
   void historySurvivesARestartOfEveryMember() throws Exception {
-    JsonArray before = cluster.api(2).get("/api/ucp/backups", token(2)).array();
-    assertThat(before.size()).isGreaterThanOrEqualTo(3);
+    // A history of its own, whatever ran before: a success and a refusal.
+    String t = token(2);
+    Api.Response accepted = cluster.api(2).post("/api/ucp/backup", body("history.tar"), t);
+    assertThat(accepted.status()).as(accepted.body()).isEqualTo(200);
+    String id = accepted.json().getString("backupId");
+    cluster.awaitState(2, t, id, BackupState.SUCCESS, Duration.ofSeconds(60));
+    JsonArray before = cluster.api(2).get("/api/ucp/backups", t).array();
+    assertThat(before.stream().map(o -> ((JsonObject) o).getString("id"))).contains(id);
     for (ManagerProcess m : cluster.managers) {
       m.stop();
     }
@@ -200,9 +206,20 @@ class ClusterServiceIT {
   @Order(5)
   void noPassphrasePasswordOrTokenInAnyLogRecordEventOrError() throws Exception {
     String t = token(0);
+    // A backup of its own with the passphrase, followed to its end, whatever ran before.
+    Api.Response accepted = cluster.api(0).post("/api/ucp/backup", body("secrets.tar"), t);
+    seenOutput.append(accepted.body());
+    assertThat(accepted.status()).as(accepted.body()).isEqualTo(200);
+    String id = accepted.json().getString("backupId");
+    try (Stream<String> sse = cluster.api(1).stream("/api/ucp/backup/" + id + "/events", token(1))) {
+      sse.forEach(line -> seenOutput.append(line).append('\n'));
+    }
+    seenOutput.append(cluster.awaitState(2, token(2), id, BackupState.SUCCESS, Duration.ofSeconds(60)).encode());
+    // One character short of the minimum: refused, so it starts no backup that would outlive this test.
     Api.Response shortOne = cluster.api(0).post("/api/ucp/backup",
-        new JsonObject().put("passphrase", "short-secret").encode(), t);
+        new JsonObject().put("passphrase", "shrt-s3cret").encode(), t);
     seenOutput.append(shortOne.body());
+    assertThat(shortOne.status()).as(shortOne.body()).isEqualTo(400);
     seenOutput.append(cluster.api(0).get("/api/ucp/backups", t).body());
     StringBuilder disk = new StringBuilder();
     for (ManagerProcess m : cluster.managers) {
@@ -214,7 +231,7 @@ class ClusterServiceIT {
     }
     String everything = cluster.allLogs() + seenOutput + disk;
     assertThat(everything).contains("backupState"); // the haystack is real
-    assertThat(everything).doesNotContain(PASSPHRASE).doesNotContain("short-secret").doesNotContain(cluster.password);
+    assertThat(everything).doesNotContain(PASSPHRASE).doesNotContain("shrt-s3cret").doesNotContain(cluster.password);
     for (String token : seenTokens) {
       assertThat(everything).doesNotContain(token);
     }

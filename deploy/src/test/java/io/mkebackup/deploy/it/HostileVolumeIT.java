@@ -6,7 +6,7 @@ import com.github.dockerjava.api.command.InspectVolumeResponse;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.Passphrase;
 import io.mkebackup.common.io.FileNames;
-import io.mkebackup.common.io.SpoolDirectory;
+import io.mkebackup.worker.pipeline.SpoolDirectory;
 import io.mkebackup.worker.engine.BackupEngine;
 import io.mkebackup.worker.engine.BackupRequest;
 import io.mkebackup.worker.engine.EngineConfig;

@@ -3,6 +3,7 @@ package io.mkebackup.deploy.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -79,13 +80,14 @@ class ScheduleIT {
         {new JsonObject().put("cron", "@every 10s").put("noPassphrase", true).put("retention", new JsonObject().put("maxAge", "a week")), "retention.maxAge"},
         {new JsonObject().put("cron", "@every 10s").put("noPassphrase", true).put("fileNamePrefix", "../x"), "fileNamePrefix"},
     };
+    JsonArray existing = api.get(base, token).array();
     for (Object[] c : bad) {
       Api.Response r = api.post(base, c[0].toString(), token);
       assertThat(r.status()).as(c[0] + " -> " + r.body()).isEqualTo(400);
       assertThat(r.json().getString("field")).isEqualTo(c[1]);
       assertThat(r.body()).doesNotContain(PASSPHRASE);
     }
-    assertThat(api.get(base, token).array()).isEmpty();
+    assertThat(api.get(base, token).array()).as("nothing refused was stored").isEqualTo(existing);
     assertThat(api.get(base + "/nope", token).status()).isEqualTo(404);
     assertThat(api.get(base, null).status()).isEqualTo(401);
 
@@ -172,8 +174,9 @@ class ScheduleIT {
     cmd.addAll(cluster.demo.cliOptions());
     Process cli = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
     try {
-      await().atMost(Duration.ofSeconds(60)).until(() -> cluster.api(0).get("/api/ucp/backups", token).array().stream()
-          .map(o -> (JsonObject) o).anyMatch(o -> o.getString("backupState").equals("IN_PROGRESS")));
+      await().atMost(Duration.ofSeconds(60)).until(() -> cluster.api(0).get("/api/ucp/backups/details", token).array()
+          .stream().map(o -> (JsonObject) o).anyMatch(o -> o.getString("origin").equals("cli")
+              && o.getString("backupState").equals("IN_PROGRESS")));
       Api.Response created = cluster.api(0).post("/api/ucp/backup/schedules", new JsonObject()
           .put("cron", "@every 2s").put("noPassphrase", true).put("fileNamePrefix", "colliding").encode(), token);
       String id = created.json().getString("id");
@@ -187,5 +190,8 @@ class ScheduleIT {
       cli.destroyForcibly();
       cli.waitFor(30, TimeUnit.SECONDS);
     }
+    // Leave the cluster as found: the killed CLI's lock freed and its backup ended by the reaper.
+    await().atMost(Duration.ofSeconds(60)).until(() -> cluster.api(0).get("/api/ucp/backups", token).array().stream()
+        .map(o -> (JsonObject) o).noneMatch(o -> o.getString("backupState").equals("IN_PROGRESS")));
   }
 }

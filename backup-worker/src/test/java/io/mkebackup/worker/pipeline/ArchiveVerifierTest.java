@@ -1,4 +1,4 @@
-package io.mkebackup.common.archive;
+package io.mkebackup.worker.pipeline;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -6,6 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
+import io.mkebackup.common.archive.ArchiveLayout;
+import io.mkebackup.common.archive.ArchiveSink;
+import io.mkebackup.common.archive.ArchiveVerifier;
+import io.mkebackup.common.archive.VerifyReport;
 import io.mkebackup.common.io.FileNames;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;

@@ -1,7 +1,9 @@
-package io.mkebackup.common.io;
+package io.mkebackup.worker.pipeline;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
+import io.mkebackup.common.io.Fence;
+import io.mkebackup.common.io.Storage;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
@@ -70,7 +72,7 @@ public final class AtomicFile implements AutoCloseable {
       return new AtomicFile(target.toAbsolutePath(), temporary, channel,
           directIo ? openDirect(temporary, channel) : null);
     } catch (AccessDeniedException e) {
-      throw notWritable(dir, e);
+      throw Storage.notWritable(dir, e);
     } catch (FileAlreadyExistsException e) {
       throw new BackupException(ErrorCode.INTERNAL, "temporary file " + temporary + " already exists", e);
     } catch (IOException e) {
@@ -123,20 +125,6 @@ public final class AtomicFile implements AutoCloseable {
     byte[] got = new byte[nonce.length];
     read.flip().get(got);
     return java.util.Arrays.equals(got, nonce);
-  }
-
-  public static BackupException notWritable(Path dir, Throwable cause) {
-    return new BackupException(ErrorCode.TARGET_NOT_WRITABLE, "directory " + dir
-        + " is not writable by this process (uid " + uid() + "); chown it (for example to nobody:nogroup"
-        + " for MKE) or pick another directory", cause);
-  }
-
-  static String uid() {
-    try {
-      return String.valueOf(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
-    } catch (IOException | UnsupportedOperationException e) {
-      return System.getProperty("user.name");
-    }
   }
 
   /** The stream to write the content to; unbuffered, so wrap it for small writes. */

@@ -1,10 +1,11 @@
-package io.mkebackup.common.archive;
+package io.mkebackup.worker.pipeline;
 
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.mkebackup.common.archive.ArchiveLayout;
 import io.mkebackup.common.io.FileNames;
 import java.io.BufferedReader;
 import java.io.Closeable;

@@ -1,4 +1,4 @@
-package io.mkebackup.common.io;
+package io.mkebackup.worker.pipeline;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

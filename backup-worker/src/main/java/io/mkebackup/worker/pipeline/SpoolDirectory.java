@@ -1,7 +1,8 @@
-package io.mkebackup.common.io;
+package io.mkebackup.worker.pipeline;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
+import io.mkebackup.common.io.Storage;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
@@ -67,7 +68,7 @@ public final class SpoolDirectory implements AutoCloseable {
     }
     Path varTmp = Path.of("/var/tmp");
     Path base = Files.isDirectory(varTmp) ? varTmp : Path.of(System.getProperty("java.io.tmpdir"));
-    return base.resolve("mke-backup-" + AtomicFile.uid());
+    return base.resolve("mke-backup-" + Storage.uid());
   }
 
   /**
@@ -93,9 +94,9 @@ public final class SpoolDirectory implements AutoCloseable {
     }
     int mode = (Integer) a.get("mode");
     String owner = String.valueOf(a.get("uid"));
-    if ((mode & 0170000) != 0040000 || !owner.equals(AtomicFile.uid()) || (mode & 0077) != 0) {
+    if ((mode & 0170000) != 0040000 || !owner.equals(Storage.uid()) || (mode & 0077) != 0) {
       throw new BackupException(ErrorCode.INTERNAL, "the spool directory " + root + " is not private: it must be a"
-          + " directory (not a link) owned by uid " + AtomicFile.uid() + " with mode 0700, and it is "
+          + " directory (not a link) owned by uid " + Storage.uid() + " with mode 0700, and it is "
           + ((mode & 0170000) == 0040000 ? "a directory" : "not a directory") + " owned by uid " + owner + " with mode "
           + String.format("%04o", mode & 07777) + "; remove it or set " + ENV + " to another directory");
     }

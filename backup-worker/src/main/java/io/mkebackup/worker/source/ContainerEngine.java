@@ -1,0 +1,36 @@
+package io.mkebackup.worker.source;
+
+import io.mkebackup.worker.source.DockerEngine.ContainerConfig;
+import io.mkebackup.worker.source.DockerEngine.VolumeInfo;
+import java.io.InputStream;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a backup asks of the container engine: its ucp-* volumes and containers, and a
+ * never-started helper container whose archive API streams volumes this process cannot read.
+ * {@link DockerEngine} is the real one; a test can hand the backup engine its own.
+ */
+public interface ContainerEngine extends AutoCloseable {
+  /** Where the engine is, for messages. */
+  String host();
+
+  String version();
+
+  /** Every {@code <prefix>ucp-*} volume, sorted by name. */
+  List<VolumeInfo> ucpVolumes(String prefix);
+
+  /** Inspect documents of every {@code <prefix>ucp-*} container but this process's own, sorted by name. */
+  List<ContainerConfig> ucpContainers(String prefix);
+
+  /** Creates (never starts) a container mounting the volumes read-only; returns its id. */
+  String createHelper(String image, String name, List<String> volumeNames, Map<String, String> labels);
+
+  /** The tar stream of a path in a container. */
+  InputStream archive(String containerId, String path);
+
+  void removeContainer(String id);
+
+  @Override
+  void close();
+}

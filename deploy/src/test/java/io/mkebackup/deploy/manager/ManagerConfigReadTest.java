@@ -1,0 +1,67 @@
+package io.mkebackup.deploy.manager;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.ErrorCode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.function.BiFunction;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The configuration file and the environment read straight into the record, a variable winning. */
+class ManagerConfigReadTest {
+  static final BiFunction<Path, String, String> NO_GENERATED_PASSWORD = (dir, user) -> "hash-of-" + user;
+
+  @TempDir
+  Path dir;
+
+  Path file(String json) throws IOException {
+    return Files.writeString(dir.resolve("manager.json"), json);
+  }
+
+  @Test
+  void aVariableWinsOverTheFileAndAnEmptyOneDoesNot() throws IOException {
+    Path f = file("{\"nodeName\": \"from-file\", \"clusterPort\": 5801, \"httpsPort\": 9443,"
+        + " \"dataDir\": \"" + dir + "\", \"defaultBackupDir\": \"" + dir + "\"}");
+    ManagerConfig c = ManagerConfig.read(f, Map.of("MKE_BACKUP_CLUSTER_PORT", "5901", "MKE_BACKUP_NODE_NAME", "",
+        "UNRELATED", "x"), NO_GENERATED_PASSWORD);
+    assertThat(c.nodeName()).isEqualTo("from-file");
+    assertThat(c.clusterPort()).isEqualTo(5901);
+    assertThat(c.httpsPort()).isEqualTo(9443);
+  }
+
+  @Test
+  void withoutAFileTheEnvironmentAlone() {
+    ManagerConfig c = ManagerConfig.read(null, Map.of("MKE_BACKUP_NODE_NAME", "env-node",
+        "MKE_BACKUP_DATA_DIR", dir.toString(), "MKE_BACKUP_DEFAULT_DIR", dir.toString()), NO_GENERATED_PASSWORD);
+    assertThat(c.nodeName()).isEqualTo("env-node");
+    assertThat(c.dataDir()).isEqualTo(dir);
+  }
+
+  @Test
+  void aBadVariableIsNamedWithItsKey() throws IOException {
+    Path f = file("{\"dataDir\": \"" + dir + "\"}");
+    assertThatThrownBy(() -> ManagerConfig.read(f, Map.of("MKE_BACKUP_CLUSTER_PORT", "many"), NO_GENERATED_PASSWORD))
+        .isInstanceOfSatisfying(BackupException.class, e -> assertThat(e.field()).isEqualTo("clusterPort"))
+        .hasMessage("clusterPort (MKE_BACKUP_CLUSTER_PORT) must be a number, not 'many'");
+  }
+
+  @Test
+  void aFileThatIsNotAJsonObjectOrCannotBeReadIsRefusedNamingConfig() throws IOException {
+    Path broken = file("{\"nodeName\": ");
+    assertThatThrownBy(() -> ManagerConfig.read(broken, Map.of(), NO_GENERATED_PASSWORD))
+        .isInstanceOfSatisfying(BackupException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.INVALID_FIELD);
+          assertThat(e.field()).isEqualTo("--config");
+        })
+        .hasMessageStartingWith("--config: " + broken + " is not a JSON object");
+    Path missing = dir.resolve("missing.json");
+    assertThatThrownBy(() -> ManagerConfig.read(missing, Map.of(), NO_GENERATED_PASSWORD))
+        .hasMessage("--config: cannot read " + missing);
+  }
+}
