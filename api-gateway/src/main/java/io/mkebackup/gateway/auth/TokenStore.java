@@ -52,11 +52,20 @@ public final class TokenStore {
 
   private record Cached(Session session, long untilNanos) {}
 
+  /**
+   * Counts logouts and expiries seen here: a lookup caches what it read only if none happened
+   * while it was reading, so a read that started before a logout cannot put the session back.
+   */
+  private final java.util.concurrent.atomic.AtomicLong ended = new java.util.concurrent.atomic.AtomicLong();
+
   public TokenStore(HazelcastInstance hazelcast, Duration ttl) {
     this.map = SealedMap.of(hazelcast, ClusterSettings.TOKEN_MAP);
     this.failures = SealedMap.of(hazelcast, ClusterSettings.LOGIN_FAILURES_MAP);
     this.ttl = ttl;
-    map.listenEnded(cache::remove);
+    map.listenEnded(key -> {
+      ended.incrementAndGet();
+      cache.remove(key);
+    });
   }
 
   /**
@@ -154,9 +163,10 @@ public final class TokenStore {
     if (c != null && System.nanoTime() - c.untilNanos() < 0) {
       return java.util.concurrent.CompletableFuture.completedFuture(Optional.of(c.session()));
     }
+    long endedBefore = ended.get();
     return map.getAsync(key).thenApply(v -> {
       Optional<Session> s = session(v);
-      if (s.isPresent()) {
+      if (s.isPresent() && ended.get() == endedBefore) {
         if (cache.size() >= MAX_CACHED) {
           cache.clear();
         }
@@ -182,8 +192,9 @@ public final class TokenStore {
   }
 
   public void revoke(String token) {
-    cache.remove(key(token));
+    ended.incrementAndGet();
     map.delete(key(token));
+    cache.remove(key(token));
   }
 
   /** The cluster map's key for a token: its SHA-256, never the token. */

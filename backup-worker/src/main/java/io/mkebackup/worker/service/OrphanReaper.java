@@ -34,6 +34,9 @@ public final class OrphanReaper implements AutoCloseable {
   /** After the client cleanup timeout set in ClusterSettings (5 s), with a margin. */
   static final long CLIENT_LOCK_FREED_AFTER_SECONDS = 8;
   private volatile Chore chore;
+  /** Whether the last pass left a record of an owner it cannot see because the lock names it. */
+  private volatile boolean spared;
+  static final long RETRY_SECONDS = 10;
 
   /**
    * @param hasMajority whether this member sees a majority of the configured managers: on the
@@ -58,8 +61,15 @@ public final class OrphanReaper implements AutoCloseable {
     chore = new Chore(vertx, "mke-backup-reaper", () -> {
       try {
         reap();
+        if (spared) {
+          // A record was spared only because the lock still named it: look again until the lock
+          // is freed or its backup ends (Hazelcast frees a departed client's lock after ~5-6 s).
+          chore.runAfter(Duration.ofSeconds(RETRY_SECONDS));
+        }
       } catch (RuntimeException e) {
-        LOG.log(Level.WARNING, "cannot check for abandoned backups: " + e.getMessage(), e);
+        LOG.log(Level.WARNING, "cannot check for abandoned backups: " + e.getMessage() + "; trying again in "
+            + RETRY_SECONDS + " s", e);
+        chore.runAfter(Duration.ofSeconds(RETRY_SECONDS));
       }
     });
     hazelcast.getCluster().addMembershipListener(new MembershipListener() {
@@ -107,10 +117,19 @@ public final class OrphanReaper implements AutoCloseable {
     }
     Set<String> alive = new HashSet<>(BackupCatalog.memberIds(hazelcast));
     hazelcast.getClientService().getConnectedClients().forEach(c -> alive.add(c.getUuid().toString()));
-    List<BackupRecord> failed = catalog.failOrphans(r -> alive.contains(r.ownerMember()) || lockHeldFor.test(r.id()),
+    boolean[] sparedNow = {false};
+    List<BackupRecord> failed = catalog.failOrphans(r -> {
+      if (alive.contains(r.ownerMember())) {
+        return true;
+      }
+      boolean held = lockHeldFor.test(r.id());
+      sparedNow[0] |= held;
+      return held;
+    },
         r -> "node " + r.nodeLocation()
         + " left the cluster while the backup was running (its process stopped or lost contact);"
         + " the backup is incomplete and its temporary file was removed");
+    spared = sparedNow[0];
     for (BackupRecord r : failed) {
       publisher.onEvent(r.terminalEvent());
     }

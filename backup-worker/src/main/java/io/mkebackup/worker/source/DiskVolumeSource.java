@@ -138,8 +138,11 @@ public final class DiskVolumeSource implements VolumeSource {
       } else if (type == 0100000) {
         SeekableByteChannel channel;
         try {
-          // Never opened for reading unless it is still the regular file listed: a FIFO or device
-          // swapped in would block the backup forever or act on the open.
+          // The listed inode is this directory's entry (checked through its descriptor), so the
+          // name opened below cannot reach a host file through a swapped parent; and it is never
+          // opened for reading unless it is still that regular file: a FIFO or device swapped in
+          // would block the backup forever or act on the open.
+          sameFile(name, listed, relativeAttributes(dir, child, name));
           channel = RegularFiles.open(dirPath.resolve(child), listed);
         } catch (NoSuchFileException gone) {
           vanished(name);

@@ -27,8 +27,8 @@ import java.util.logging.Logger;
  * and inode); and only then is it opened for reading through {@code /proc/self/fd/N}, which reaches
  * that same inode whatever happens to the name meanwhile.
  *
- * <p>Linux only (O_PATH, /proc); elsewhere, or without JNA's native library, it falls back to an
- * ordinary open without following a link, logged once.
+ * <p>Linux on x86 or ARM only (O_PATH, /proc, the flags' values); elsewhere, or without JNA's
+ * native library, it opens nothing and says so (fail closed).
  */
 public final class RegularFiles {
   private static final Logger LOG = Logger.getLogger(RegularFiles.class.getName());
@@ -48,15 +48,16 @@ public final class RegularFiles {
   private static final LibC LIBC = load();
 
   private static LibC load() {
-    if (!System.getProperty("os.name").equals("Linux") || !Files.isDirectory(Path.of("/proc/self/fd"))) {
-      LOG.warning("not Linux with /proc: files in volumes are opened without the O_PATH check");
+    if (!System.getProperty("os.name").equals("Linux") || !Files.isDirectory(Path.of("/proc/self/fd"))
+        || !System.getProperty("os.arch").matches("amd64|x86_64|aarch64|arm.*")) {
+      LOG.warning("not Linux on x86 or ARM with /proc: files in volumes cannot be read from disk safely here");
       return null;
     }
     try {
       return Native.load("c", LibC.class);
     } catch (LinkageError | RuntimeException e) {
-      LOG.warning("cannot load the C library through JNA (" + e + "): files in volumes are opened without the"
-          + " O_PATH check");
+      LOG.warning("cannot load the C library through JNA (" + e + "): files in volumes cannot be read from"
+          + " disk safely here");
       return null;
     }
   }
@@ -83,9 +84,9 @@ public final class RegularFiles {
    */
   public static SeekableByteChannel open(Path file, Object expectedKey) throws IOException {
     if (LIBC == null) {
-      SeekableByteChannel c = Files.newByteChannel(file, StandardOpenOption.READ,
-          java.nio.file.LinkOption.NOFOLLOW_LINKS);
-      return c;
+      // Fail closed: an ordinary open could block on a FIFO or open a device.
+      throw new FileSystemException(file.toString(), null, "cannot open it safely here (no O_PATH through JNA"
+          + " and /proc); back this volume up with --source docker");
     }
     byte[] name = FileNames.bytes(file);
     byte[] cString = Arrays.copyOf(name, name.length + 1);

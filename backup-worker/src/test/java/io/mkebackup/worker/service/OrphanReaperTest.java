@@ -86,4 +86,34 @@ class OrphanReaperTest {
       reaper.close();
     }
   }
+
+  /**
+   * Running, the reaper does not need another departure to look again: a backup it spared because
+   * its lock was held is marked FAILED by itself once the lock is free.
+   */
+  @Test
+  void aSparedBackupIsReapedOnceItsLockIsFreedWithoutAnotherTrigger() throws Exception {
+    String id = UUID.randomUUID().toString();
+    catalog.put(BackupRecord.inProgress(id, true, "cli.tar", "", "", "node-b", UUID.randomUUID().toString(), "cli"));
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    OrphanReaper reaper = new OrphanReaper(member, catalog, ProgressListener.NONE, () -> true, lock::heldBy);
+    BackupLease lease = lock.acquire(id, "node-b");
+    try {
+      reaper.start(vertx);
+      // Its first pass, at start, spares it.
+      org.awaitility.Awaitility.await().during(java.time.Duration.ofSeconds(2))
+          .atMost(java.time.Duration.ofSeconds(3))
+          .until(() -> catalog.get(id).orElseThrow().state() == BackupState.IN_PROGRESS);
+      lease.release();
+      lease = null;
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(OrphanReaper.RETRY_SECONDS + 10))
+          .until(() -> catalog.get(id).orElseThrow().state() == BackupState.FAILED);
+    } finally {
+      if (lease != null) {
+        lease.release();
+      }
+      reaper.close();
+      vertx.close();
+    }
+  }
 }

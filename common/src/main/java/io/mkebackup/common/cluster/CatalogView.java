@@ -66,7 +66,16 @@ public final class CatalogView {
       remove(id);
     });
     map.onMembershipChange(() -> scheduleResync(map));
-    resync(map);
+    // On the reload thread, as every later reload: two at once could undo each other's care for
+    // the changes that events brought meanwhile.
+    try {
+      RESYNC.submit(() -> resync(map)).get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while loading the catalog view", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+    }
   }
 
   /** The event sequence: each change seen by the listener takes the next number. */
