@@ -165,36 +165,37 @@ public final class TokenStore {
     }
     long endedBefore = ended.get();
     return map.getAsync(key).thenApply(v -> {
-      Optional<Session> s = session(v);
-      if (s.isPresent() && ended.get() == endedBefore) {
+      if (v == null) {
+        return Optional.empty();
+      }
+      JsonObject j = new JsonObject(v);
+      Session s = session(j);
+      if (ended.get() == endedBefore) {
         if (cache.size() >= MAX_CACHED) {
           cache.clear();
         }
         // Never past the token's own expiry, which its value carries.
-        long expiresAt = new JsonObject(v).getLong("expiresAt", Long.MAX_VALUE);
+        long expiresAt = j.getLong("expiresAt", Long.MAX_VALUE);
         long left = Math.min(CACHED_FOR_NANOS, Math.max(0, expiresAt - System.currentTimeMillis()) * 1_000_000L);
         if (left > 0) {
-          cache.put(key, new Cached(s.get(), System.nanoTime() + left));
+          cache.put(key, new Cached(s, System.nanoTime() + left));
         }
       }
-      return s;
+      return Optional.of(s);
     });
   }
 
-  private static Optional<Session> session(String v) {
-    if (v == null) {
-      return Optional.empty();
-    }
-    JsonObject j = new JsonObject(v);
+  private static Session session(JsonObject j) {
     Set<String> roles = new HashSet<>();
     j.getJsonArray("roles").forEach(r -> roles.add(String.valueOf(r)));
-    return Optional.of(new Session(j.getString("username"), Set.copyOf(roles)));
+    return new Session(j.getString("username"), Set.copyOf(roles));
   }
 
   public void revoke(String token) {
+    String key = key(token);
     ended.incrementAndGet();
-    map.delete(key(token));
-    cache.remove(key(token));
+    map.delete(key);
+    cache.remove(key);
   }
 
   /** The cluster map's key for a token: its SHA-256, never the token. */

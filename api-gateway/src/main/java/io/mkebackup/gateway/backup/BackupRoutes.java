@@ -259,13 +259,14 @@ public final class BackupRoutes {
    * once, without a cluster round trip; a running or unknown one is read from the cluster map.
    */
   private void one(RoutingContext ctx) {
+    String id = ctx.pathParam("id");
     CatalogView view = catalog.view();
-    CatalogView.Entry local = view == null ? null : view.get(ctx.pathParam("id"));
+    CatalogView.Entry local = view == null ? null : view.get(id);
     if (local != null && local.record().state() != BackupState.IN_PROGRESS) {
       ctx.response().putHeader("Content-Type", "application/json").end(local.apiJson());
       return;
     }
-    find(ctx.pathParam("id"))
+    find(id)
         .onSuccess(r -> ctx.response().putHeader("Content-Type", "application/json").end(r.toApiJson().encode()))
         .onFailure(e -> ApiErrors.send(ctx, e));
   }
