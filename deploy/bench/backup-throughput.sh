@@ -29,16 +29,11 @@ cli=(deploy/bin/mke-backup)
 trap '"${cli[@]}" demo-state --prefix "$prefix" --etcd-client-port $client_port --etcd-peer-port $peer_port --remove >/dev/null 2>&1; rm -rf "$out"' EXIT
 
 # The volumes mke-backup copies as files (ucp-kv goes in as an etcd snapshot instead).
-vols=()
-for v in $(docker volume ls -q | grep "^${prefix}ucp-" | sort); do
-  case "${v#"$prefix"}" in ucp-metrics-data|ucp-node-certs|ucp-backup|ucp-kv) ;; *) vols+=("$v");; esac
-done
+mapfile -t vols < <(copied_volumes "$prefix")
 root=/var/lib/docker/volumes
 bytes=$(du -sb $(printf "$root/%s/_data " "${vols[@]}") | awk '{s+=$1} END {print s}')
 mkdir -p "$out"
-# The passphrase goes in through a 0600 file, never on a command line (where ps shows it).
-passfile="$out/passphrase"
-( umask 077; printf '%s' "bench passphrase 0123456789" > "$passfile" )
+passfile=$(passphrase_file "$out")
 echo "data set: ${#vols[@]} volumes, $((bytes / 1000000)) MB; output to $out ($(df -h --output=fstype,avail "$out" | tail -1)); $(nproc) cores"
 cat $(find $(printf "$root/%s/_data " "${vols[@]}") -type f) > /dev/null  # warm the page cache
 

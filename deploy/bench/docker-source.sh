@@ -29,10 +29,7 @@ cli=(deploy/bin/mke-backup)
 trap 'docker rm -f "$helper" >/dev/null 2>&1; "${cli[@]}" demo-state --prefix "$prefix" --etcd-client-port $client_port --etcd-peer-port $peer_port --remove >/dev/null 2>&1' EXIT
 
 # The volumes mke-backup copies as files (ucp-kv goes in as an etcd snapshot, left out here).
-vols=()
-for v in $(docker volume ls -q | grep "^${prefix}ucp-" | sort); do
-  case "${v#"$prefix"}" in ucp-metrics-data|ucp-node-certs|ucp-backup|ucp-kv) ;; *) vols+=("$v");; esac
-done
+mapfile -t vols < <(copied_volumes "$prefix")
 binds=()
 for v in "${vols[@]}"; do binds+=(-v "$v:/vol/$v:ro"); done
 docker rm -f "$helper" >/dev/null 2>&1 || true

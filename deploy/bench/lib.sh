@@ -32,3 +32,20 @@ time_rounds() {
 
 # How many times the throughput of the command named second the one named first has.
 ratio() { echo "${med[$2]} / ${med[$1]}" | bc -l; }
+
+# The volumes with PREFIX that mke-backup copies as files, one a line, sorted (ucp-kv goes in as
+# an etcd snapshot; ucp-metrics-data, ucp-node-certs and ucp-backup are left out by default).
+copied_volumes() {
+  local prefix=$1 v
+  for v in $(docker volume ls -q | grep "^${prefix}ucp-" | sort); do
+    case "${v#"$prefix"}" in ucp-metrics-data|ucp-node-certs|ucp-backup|ucp-kv) ;; *) echo "$v";; esac
+  done
+}
+
+# Writes the bench passphrase into DIR/passphrase (0600) and prints that path: passphrases go to
+# the commands in a file, never on a command line (where ps shows them).
+passphrase_file() {
+  local f="$1/passphrase"
+  ( umask 077; printf '%s' "bench passphrase 0123456789" > "$f" )
+  echo "$f"
+}

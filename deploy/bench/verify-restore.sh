@@ -31,9 +31,7 @@ remove_restored() {
   --etcd-keys 2000 --volume-mib "$mib" >/dev/null 2>&1
 trap '"${cli[@]}" demo-state --prefix "$prefix" --etcd-client-port $client_port --etcd-peer-port $peer_port --remove >/dev/null 2>&1; remove_restored; gpgconf --kill gpg-agent 2>/dev/null || true; rm -rf "$out"' EXIT
 mkdir -p "$out" && mkdir -p -m 700 "$GNUPGHOME"
-# The passphrase goes in through a 0600 file, never on a command line (where ps shows it).
-passfile="$out/passphrase"
-( umask 077; printf '%s' "bench passphrase 0123456789" > "$passfile" )
+passfile=$(passphrase_file "$out")
 archive="$out/backup.tar"
 "${cli[@]}" backup --volume-prefix "$prefix" \
   --passphrase-file "$passfile" --file "$archive" 2>/dev/null

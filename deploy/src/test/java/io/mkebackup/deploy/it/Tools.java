@@ -45,4 +45,21 @@ final class Tools {
       return s.map(p -> p.getFileName().toString()).sorted().toList();
     }
   }
+
+  /**
+   * Trusts any certificate: only for tests that check something other than the server's identity
+   * (an image whose certificates are made inside it, a rogue client whose handshake must fail).
+   */
+  static final javax.net.ssl.X509TrustManager TRUST_ANY = new javax.net.ssl.X509TrustManager() {
+    @Override
+    public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType) {}
+
+    @Override
+    public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType) {}
+
+    @Override
+    public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+      return new java.security.cert.X509Certificate[0];
+    }
+  };
 }
