@@ -14,7 +14,6 @@ import io.grpc.ChannelCredentials;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
@@ -62,24 +61,11 @@ public final class EtcdClient implements AutoCloseable {
     }
     ChannelCredentials credentials;
     try {
-      if ("https".equals(uri.getScheme())) {
-        var tls = TlsChannelCredentials.newBuilder();
-        if (endpoint.pem() != null) {
-          tls.trustManager(new ByteArrayInputStream(endpoint.pem().caCert()));
-          tls.keyManager(new ByteArrayInputStream(endpoint.pem().clientCert()),
-              new ByteArrayInputStream(endpoint.pem().clientKey()));
-        } else if (endpoint.caCert() != null) {
-          tls.trustManager(endpoint.caCert().toFile());
-        }
-        if (endpoint.pem() == null && endpoint.clientCert() != null) {
-          tls.keyManager(endpoint.clientCert().toFile(), endpoint.clientKey().toFile());
-        }
-        credentials = tls.build();
-      } else {
-        credentials = InsecureChannelCredentials.create();
-      }
+      credentials = "https".equals(uri.getScheme()) ? EtcdTls.credentials(endpoint) : InsecureChannelCredentials.create();
     } catch (IOException e) {
       throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "cannot read the etcd TLS files: " + e.getMessage(), e);
+    } catch (java.security.GeneralSecurityException e) {
+      throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "the etcd TLS files cannot be used: " + e.getMessage(), e);
     }
     // An event loop of its own, closed with the client: gRPC's shared one outlives its last channel
     // by a second, and a JVM exiting while its thread waits in epoll waits 300 ms for it.

@@ -156,7 +156,8 @@ public final class Certificates {
       var converter = new org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter();
       PrivateKey key;
       if (k instanceof org.bouncycastle.openssl.PEMKeyPair pair) {
-        key = converter.getKeyPair(pair).getPrivate();
+        // The private half only: SEC1 keys may leave out the (optional) public key.
+        key = converter.getPrivateKey(pair.getPrivateKeyInfo());
       } else if (k instanceof org.bouncycastle.asn1.pkcs.PrivateKeyInfo info) {
         key = converter.getPrivateKey(info);
       } else {
