@@ -14,15 +14,13 @@ import io.mkebackup.common.io.Storage;
 import io.mkebackup.common.progress.ProgressFormat;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.common.progress.Step;
-import io.mkebackup.worker.engine.EngineConfig.EtcdEndpoint;
 import io.mkebackup.worker.engine.EngineConfig.SourceMode;
 import io.mkebackup.worker.source.ContainerEngine;
 import io.mkebackup.worker.source.DiskVolumeSource;
 import io.mkebackup.worker.source.DockerArchiveVolumeSource;
 import io.mkebackup.worker.source.DockerEngine;
 import io.mkebackup.worker.source.DockerEngine.VolumeInfo;
-import io.mkebackup.worker.source.EtcdDiscovery;
-import io.mkebackup.worker.source.EtcdSnapshotSource;
+import io.mkebackup.worker.source.EtcdSource;
 import io.mkebackup.worker.source.VolumeSource;
 import java.io.IOException;
 import java.io.InputStream;
@@ -37,8 +35,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.function.Function;
 
 /**
@@ -54,6 +50,7 @@ public final class BackupEngine {
   private final EngineConfig config;
   private final Fence fence;
   private final Function<String, ContainerEngine> engines;
+  private final Function<EngineConfig, EtcdSource> etcdSources;
 
   public BackupEngine(EngineConfig config) {
     this(config, Fence.NONE);
@@ -72,9 +69,19 @@ public final class BackupEngine {
    * {@code engines} from the configured Docker host (a test's own engine, say).
    */
   public BackupEngine(EngineConfig config, Fence fence, Function<String, ContainerEngine> engines) {
+    this(config, fence, engines, EtcdSnapshotJob::connect);
+  }
+
+  /**
+   * As {@link #BackupEngine(EngineConfig, Fence, Function)}, with etcd (when the configuration
+   * names one) found and connected by {@code etcdSources}, on the run's etcd thread.
+   */
+  public BackupEngine(EngineConfig config, Fence fence, Function<String, ContainerEngine> engines,
+      Function<EngineConfig, EtcdSource> etcdSources) {
     this.config = config;
     this.fence = fence;
     this.engines = engines;
+    this.etcdSources = etcdSources;
   }
 
   public EngineConfig config() {
@@ -87,8 +94,7 @@ public final class BackupEngine {
     RunLog log = null;
     Progress progress = new Progress(request.id(), listener, config.maxBytesPerSecond());
     ContainerEngine docker = null;
-    EtcdSnapshotSource etcd = null;
-    CompletableFuture<EtcdReady> etcdReady = null;
+    EtcdSnapshotJob etcd = null;
     String helperId = null;
     SpoolDirectory spool = null;
     try {
@@ -97,28 +103,20 @@ public final class BackupEngine {
         progress = new Progress(request.id(), listener.and(log), config.maxBytesPerSecond());
       }
       Progress p = progress;
-      p.started(Step.VALIDATION, "", "checking the target, the Docker engine and etcd");
+      p.started(Step.VALIDATION, "", "checking the target and the Docker engine; etcd is asked in parallel");
       Path targetDir = request.file() == null ? null : request.file().toAbsolutePath().getParent();
       if (targetDir != null) {
         Storage.checkWritableDirectory(targetDir, request.targetField());
       }
-      // etcd is asked on another thread while the Docker engine answers: both are round trips. A
-      // thread of its own, not the common pool, which other work (and waits) share. With
-      // etcdEndpoint auto, finding ucp-kv (its container, address and certificates) is part of it.
-      etcdReady = config.etcd() == null ? null : CompletableFuture.supplyAsync(() -> {
-        EtcdEndpoint endpoint = EtcdDiscovery.resolve(config);
-        EtcdSnapshotSource source = EtcdSnapshotSource.connect(endpoint);
-        try {
-          return new EtcdReady(source, source.status(), endpoint);
-        } catch (RuntimeException e) {
-          source.close();
-          throw e;
-        }
-      }, r -> {
-        Thread t = new Thread(r, "mke-backup-etcd-" + request.id());
-        t.setDaemon(true);
-        t.start();
-      });
+      // The entry list and the etcd snapshot (every Kubernetes secret, in clear) never go to the
+      // backup directory, which other hosts may write: a private directory on this machine.
+      spool = SpoolDirectory.create(config.spoolDir());
+      // etcd (found, connected, asked and snapshotted) on a thread of its own while the volumes
+      // are copied; a failure there stops the copy at its next chunk (see the fence below).
+      if (config.etcd() != null) {
+        etcd = EtcdSnapshotJob.start(config.etcd(), () -> etcdSources.apply(config),
+            spool.dir().resolve("etcd-snapshot.db"), request.id());
+      }
       docker = engines.apply(config.dockerHost());
       String dockerVersion = docker.version();
       List<VolumeInfo> volumes = docker.ucpVolumes(config.volumePrefix());
@@ -126,50 +124,39 @@ public final class BackupEngine {
         throw new BackupException(ErrorCode.NO_MKE_STATE, "no " + config.volumePrefix()
             + "ucp-* volumes on the Docker engine at " + docker.host() + "; is this an MKE manager?");
       }
-
-      StatusResponse etcdStatus = null;
-      String etcdUrl = null;
-      if (etcdReady != null) {
-        EtcdReady ready = join(etcdReady, config.etcd());
-        etcd = ready.source();
-        etcdStatus = ready.status();
-        etcdUrl = ready.endpoint().url();
-      } else if (find(volumes, ArchiveLayout.ETCD_VOLUME).isPresent()) {
+      if (etcd == null && find(volumes, ArchiveLayout.ETCD_VOLUME).isPresent()) {
         warnings.add("no etcd endpoint is configured, so ucp-kv (the Kubernetes and MKE key-value store) is NOT in this backup");
       }
 
       VolumePlan plan = VolumePlan.of(volumes, config.excludedVolumes(), this::useDisk, BackupEngine::sizeOnDisk);
       List<VolumeInfo> toCopy = plan.toCopy();
-      long estimate = (etcdStatus == null ? 0 : etcdStatus.getDbSize()) + plan.diskBytes();
+      long estimate = plan.diskBytes();
       p.estimate(estimate);
 
       String targetText;
       if (targetDir != null) {
-        Path dir = targetDir;
-        long free = Storage.freeBytes(dir);
-        if (free < estimate * SPACE_MARGIN) {
-          throw new BackupException(ErrorCode.TARGET_FULL, request.targetField(), request.targetField() + ": "
-              + dir + " has " + ProgressFormat.bytes(free) + " free but the backup needs about "
-              + ProgressFormat.bytes((long) (estimate * SPACE_MARGIN)) + "; free space or pick another directory", null);
-        }
-        targetText = request.file() + " (" + ProgressFormat.bytes(free) + " free)";
+        checkFreeSpace(targetDir, estimate, request);
+        targetText = request.file() + " (" + ProgressFormat.bytes(Storage.freeBytes(targetDir)) + " free)";
       } else {
         targetText = "standard output";
       }
-      // The entry list and the etcd snapshot (every Kubernetes secret, in clear) never go to the
-      // backup directory, which other hosts may write: a private directory on this machine.
-      spool = SpoolDirectory.create(config.spoolDir());
       p.done(0, "ok: Docker " + dockerVersion + " at " + docker.host()
-          + (etcdStatus == null ? "" : ", etcd " + etcdStatus.getVersion() + " at " + etcdUrl)
+          + (etcd == null ? "" : ", etcd asked in parallel (" + (config.etcd().isAuto() ? "found through ucp-kv"
+              : config.etcd().url()) + ")")
           + ", " + toCopy.size() + " volumes, about " + ProgressFormat.bytes(estimate) + " to write to " + targetText
           + (request.encrypted() ? ", encrypted (AES-256)" : ", NOT encrypted"));
       for (String w : warnings) {
         p.warning(w);
       }
 
+      EtcdSnapshotJob etcdJob = etcd;
+      Fence runFence = etcdJob == null ? fence : () -> {
+        fence.check();
+        etcdJob.failFast();
+      };
       Pipeline.Sink sink = request.file() != null ? Pipeline.file(request.file(), request.id())
           : Pipeline.stream(request.stream());
-      try (Pipeline pipeline = Pipeline.open(sink, fence, request.encrypted() ? request.passphrase() : null,
+      try (Pipeline pipeline = Pipeline.open(sink, runFence, request.encrypted() ? request.passphrase() : null,
           request.file() == null ? "backup.tar" : request.file().getFileName().toString(), spool.dir(), request.id())) {
         ArchiveWriter archive = pipeline.archive();
         List<String> volumeWarnings = new ArrayList<>();
@@ -189,27 +176,34 @@ public final class BackupEngine {
 
         Map<String, Object> etcdSummary = null;
         if (etcd != null) {
-          p.started(Step.ETCD, ArchiveLayout.ETCD_VOLUME, "taking a snapshot from " + etcdUrl);
-          Path snapshotSpool = spool.dir().resolve("etcd-snapshot.db");
-          long size = etcd.snapshotTo(snapshotSpool);
-          long at = System.currentTimeMillis();
+          p.started(Step.ETCD, ArchiveLayout.ETCD_VOLUME, "adding the etcd snapshot");
+          EtcdSnapshotJob.Snapshot snapshot = etcd.awaitSnapshot();
+          if (targetDir != null) {
+            // etcd's size was not known when the space was checked: check again with it.
+            checkFreeSpace(targetDir, snapshot.bytes() + Math.max(0, estimate - p.totalBytes()), request);
+          }
+          p.estimate(estimate + snapshot.bytes());
+          long at = snapshot.takenAt();
           String entry = ArchiveLayout.snapshotEntry(at);
           EntryInfo dirInfo = EntryInfo.rootOwned(0700, Instant.ofEpochMilli(at));
           archive.directory("./" + ArchiveLayout.SNAPSHOT_VOLUME + "/", dirInfo);
           archive.directory("./" + ArchiveLayout.SNAPSHOT_VOLUME + "/" + at + "/", dirInfo);
           String sha;
-          try (InputStream in = Files.newInputStream(snapshotSpool, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            sha = archive.file(entry, EntryInfo.rootOwned(0600, Instant.ofEpochMilli(at)), size, in, p);
+          try (InputStream in = Files.newInputStream(snapshot.spool(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            sha = archive.file(entry, EntryInfo.rootOwned(0600, Instant.ofEpochMilli(at)), snapshot.bytes(), in, p);
           }
-          Files.deleteIfExists(snapshotSpool);
+          Files.deleteIfExists(snapshot.spool());
+          StatusResponse status = snapshot.status();
+          String etcdUrl = snapshot.url();
           etcdSummary = new LinkedHashMap<>();
           etcdSummary.put("endpoint", etcdUrl);
-          etcdSummary.put("version", etcdStatus.getVersion());
-          etcdSummary.put("revision", etcdStatus.getHeader().getRevision());
+          etcdSummary.put("version", status.getVersion());
+          etcdSummary.put("revision", status.getHeader().getRevision());
           etcdSummary.put("entry", entry);
-          etcdSummary.put("bytes", size);
+          etcdSummary.put("bytes", snapshot.bytes());
           etcdSummary.put("sha256", sha);
-          p.done(1, "snapshot of " + ProgressFormat.bytes(size) + " at revision " + etcdStatus.getHeader().getRevision()
+          p.done(1, "snapshot of " + ProgressFormat.bytes(snapshot.bytes()) + " at revision "
+              + status.getHeader().getRevision() + " from etcd " + status.getVersion() + " at " + etcdUrl
               + ", SHA-256 trailer checked");
         }
 
@@ -261,6 +255,9 @@ public final class BackupEngine {
       if (log != null) {
         log.close();
       }
+      if (etcd != null) {
+        etcd.close();
+      }
       if (spool != null) {
         spool.close();
       }
@@ -270,12 +267,6 @@ public final class BackupEngine {
         } catch (RuntimeException ignored) {
           // a leftover helper is labelled and harmless (never started)
         }
-      }
-      if (etcd != null) {
-        etcd.close();
-      } else if (etcdReady != null) {
-        // Validation failed before etcd was needed: close it whenever it answers.
-        etcdReady.thenAccept(ready -> ready.source().close());
       }
       if (docker != null) {
         docker.close();
@@ -309,22 +300,16 @@ public final class BackupEngine {
     p.done(copied.files(), copied.files() + " files, " + ProgressFormat.bytes(copied.bytes()) + " (via " + copied.via() + ")");
   }
 
-  /** A connected etcd source and the status it answered with. */
-  private record EtcdReady(EtcdSnapshotSource source, StatusResponse status, EtcdEndpoint endpoint) {}
-
-  /** The connection, waited for no longer than etcd's own timeout and a margin. */
-  private static EtcdReady join(CompletableFuture<EtcdReady> f, EngineConfig.EtcdEndpoint etcd) {
-    long wait = (etcd.timeout() == null ? 10_000 : etcd.timeout().toMillis()) + 5_000;
-    try {
-      return f.get(wait, java.util.concurrent.TimeUnit.MILLISECONDS);
-    } catch (java.util.concurrent.ExecutionException e) {
-      throw e.getCause() instanceof RuntimeException re ? re : new CompletionException(e.getCause());
-    } catch (java.util.concurrent.TimeoutException e) {
-      throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "etcd at " + etcd.url() + " did not answer within "
-          + wait / 1000 + " s; check that it runs and that this manager reaches it", e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new BackupException(ErrorCode.INTERNAL, "the backup was interrupted", e);
+  /**
+   * Refuses to go on when the target has less free space than {@code bytes} still to write and a
+   * margin; the error names the field the target came from.
+   */
+  private static void checkFreeSpace(Path dir, long bytes, BackupRequest request) {
+    long free = Storage.freeBytes(dir);
+    if (free < bytes * SPACE_MARGIN) {
+      throw new BackupException(ErrorCode.TARGET_FULL, request.targetField(), request.targetField() + ": "
+          + dir + " has " + ProgressFormat.bytes(free) + " free but the backup needs about "
+          + ProgressFormat.bytes((long) (bytes * SPACE_MARGIN)) + "; free space or pick another directory", null);
     }
   }
 

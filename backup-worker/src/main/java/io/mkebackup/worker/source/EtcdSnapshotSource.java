@@ -19,18 +19,26 @@ import java.nio.file.attribute.PosixFilePermissions;
  * spools it to a file and checks its SHA-256 trailer before anything uses it. Copying etcd's live
  * data directory is never safe (etcd #13109), so ucp-kv is only ever captured this way.
  */
-public final class EtcdSnapshotSource implements AutoCloseable {
+public final class EtcdSnapshotSource implements EtcdSource {
   private final EtcdClient client;
+  private final String url;
 
-  private EtcdSnapshotSource(EtcdClient client) {
+  private EtcdSnapshotSource(EtcdClient client, String url) {
     this.client = client;
+    this.url = url;
   }
 
   public static EtcdSnapshotSource connect(EtcdEndpoint endpoint) {
-    return new EtcdSnapshotSource(EtcdClient.connect(endpoint));
+    return new EtcdSnapshotSource(EtcdClient.connect(endpoint), endpoint.url());
+  }
+
+  @Override
+  public String url() {
+    return url;
   }
 
   /** The member's status: its version and database size (the snapshot's size estimate). */
+  @Override
   public StatusResponse status() {
     return client.status();
   }
@@ -42,6 +50,7 @@ public final class EtcdSnapshotSource implements AutoCloseable {
    *
    * @return the snapshot's size in bytes
    */
+  @Override
   public long snapshotTo(Path spool) throws IOException {
     long size;
     try (OutputStream out = java.nio.channels.Channels.newOutputStream(java.nio.channels.FileChannel.open(spool,
