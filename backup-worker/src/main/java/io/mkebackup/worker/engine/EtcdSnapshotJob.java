@@ -3,8 +3,8 @@ package io.mkebackup.worker.engine;
 import io.etcd.jetcd.api.StatusResponse;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
-import io.mkebackup.worker.engine.EngineConfig.EtcdEndpoint;
 import io.mkebackup.worker.source.EtcdDiscovery;
+import io.mkebackup.worker.source.EtcdEndpoint;
 import io.mkebackup.worker.source.EtcdSnapshotSource;
 import io.mkebackup.worker.source.EtcdSource;
 import java.nio.file.Path;
@@ -49,7 +49,8 @@ final class EtcdSnapshotJob implements AutoCloseable {
 
   /** The real etcd of a configuration: found through ucp-kv when it says auto, connected with jetcd. */
   static EtcdSource connect(EngineConfig config) {
-    return EtcdSnapshotSource.connect(EtcdDiscovery.resolve(config));
+    return EtcdSnapshotSource.connect(EtcdDiscovery.resolve(config.etcd(), config.dockerHost(), config.volumePrefix(),
+        config.helperImage()));
   }
 
   private EtcdSnapshotJob(EtcdEndpoint configured, Supplier<EtcdSource> connect, Path spool, String tag) {

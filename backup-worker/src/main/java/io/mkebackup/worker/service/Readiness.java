@@ -7,6 +7,8 @@ import io.mkebackup.common.io.Storage;
 import io.mkebackup.worker.engine.EngineConfig;
 import io.mkebackup.worker.source.DockerEngine;
 import io.mkebackup.worker.source.EtcdClient;
+import io.mkebackup.worker.source.EtcdDiscovery;
+import io.mkebackup.worker.source.EtcdEndpoint;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -105,7 +107,8 @@ public final class Readiness implements AutoCloseable {
       if (engine.etcd() == null) {
         return "not configured (ucp-kv is left out of backups)";
       }
-      EngineConfig.EtcdEndpoint endpoint = io.mkebackup.worker.source.EtcdDiscovery.resolve(engine);
+      EtcdEndpoint endpoint = EtcdDiscovery.resolve(engine.etcd(), engine.dockerHost(), engine.volumePrefix(),
+          engine.helperImage());
       try (EtcdClient c = EtcdClient.connect(endpoint)) {
         return "etcd " + c.status().getVersion() + " at " + endpoint.url();
       }

@@ -21,7 +21,6 @@ import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
-import io.mkebackup.worker.engine.EngineConfig.EtcdEndpoint;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.OutputStream;

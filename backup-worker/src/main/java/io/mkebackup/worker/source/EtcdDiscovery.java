@@ -8,8 +8,6 @@ import com.github.dockerjava.api.model.Ports;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.tls.Certificates;
-import io.mkebackup.worker.engine.EngineConfig;
-import io.mkebackup.worker.engine.EngineConfig.EtcdEndpoint;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -44,13 +42,19 @@ public final class EtcdDiscovery {
 
   private EtcdDiscovery() {}
 
-  /** The configured endpoint, or for {@code auto} the one found through the Docker API (null: none). */
-  public static EtcdEndpoint resolve(EngineConfig config) {
-    if (config.etcd() == null || !config.etcd().isAuto()) {
-      return config.etcd();
+  /**
+   * The configured endpoint, or for {@code auto} the one found through the Docker engine at
+   * {@code dockerHost} (null: none).
+   *
+   * @param prefix the volume and container name prefix (empty on MKE)
+   * @param helperImage the image of a helper container, should the certificates need one
+   */
+  public static EtcdEndpoint resolve(EtcdEndpoint configured, String dockerHost, String prefix, String helperImage) {
+    if (configured == null || !configured.isAuto()) {
+      return configured;
     }
-    try (DockerEngine docker = DockerEngine.connect(config.dockerHost())) {
-      return find(docker, config.volumePrefix(), config.helperImage(), config.etcd().timeout());
+    try (DockerEngine docker = DockerEngine.connect(dockerHost)) {
+      return find(docker, prefix, helperImage, configured.timeout());
     }
   }
 
@@ -99,7 +103,7 @@ public final class EtcdDiscovery {
         .getBytes(StandardCharsets.US_ASCII);
     String authority = authority(certs.get("cert.pem"), host, name);
     return new EtcdEndpoint("https://" + host + ":" + reached.getPort(), null, null, null, timeout,
-        new EngineConfig.Pem(certs.get("ca.pem"), certs.get("cert.pem"), key), authority);
+        new EtcdEndpoint.Pem(certs.get("ca.pem"), certs.get("cert.pem"), key), authority);
   }
 
   /** The first of etcd's {@code --listen-client-urls} on the container's command line, else https on 2379. */

@@ -4,7 +4,6 @@ import io.etcd.jetcd.api.StatusResponse;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.archive.SnapshotHasher;
-import io.mkebackup.worker.engine.EngineConfig.EtcdEndpoint;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

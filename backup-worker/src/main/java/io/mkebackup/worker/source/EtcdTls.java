@@ -3,7 +3,6 @@ package io.mkebackup.worker.source;
 import io.grpc.ChannelCredentials;
 import io.grpc.TlsChannelCredentials;
 import io.mkebackup.common.tls.Certificates;
-import io.mkebackup.worker.engine.EngineConfig.EtcdEndpoint;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -6,13 +6,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.io.Fence;
-import io.mkebackup.common.progress.ProgressEvent;
 import io.mkebackup.common.progress.ProgressEvent.Kind;
+import io.mkebackup.common.progress.ProgressEvent;
 import io.mkebackup.common.progress.Step;
 import io.mkebackup.worker.engine.EngineConfig.SourceMode;
 import io.mkebackup.worker.source.ContainerEngine;
 import io.mkebackup.worker.source.DockerEngine.ContainerConfig;
 import io.mkebackup.worker.source.DockerEngine.VolumeInfo;
+import io.mkebackup.worker.source.EtcdEndpoint;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -237,7 +238,7 @@ class BackupEngineTest {
     }
     String url = "http://127.0.0.1:" + port;
     EngineConfig config = new EngineConfig("node-a", "fake://engine", "", EngineConfig.DEFAULT_EXCLUDED,
-        SourceMode.DISK, new EngineConfig.EtcdEndpoint(url, null, null, null, java.time.Duration.ofSeconds(5)),
+        SourceMode.DISK, new EtcdEndpoint(url, null, null, null, java.time.Duration.ofSeconds(5)),
         EngineConfig.DEFAULT_HELPER_IMAGE, spool, 8L << 20);
     Path file = backups.resolve("b.tar");
     long start = System.nanoTime();
@@ -299,7 +300,7 @@ class BackupEngineTest {
   void theEtcdSnapshotGoesInAfterTheVolumesAndBeforeTheAuthStoreAndIsRecorded() throws Exception {
     FakeEtcd etcd = new FakeEtcd(40);
     EngineConfig config = new EngineConfig("node-a", "fake://engine", "", EngineConfig.DEFAULT_EXCLUDED,
-        SourceMode.DISK, EngineConfig.EtcdEndpoint.auto(), EngineConfig.DEFAULT_HELPER_IMAGE, spool, 0);
+        SourceMode.DISK, EtcdEndpoint.auto(), EngineConfig.DEFAULT_HELPER_IMAGE, spool, 0);
     Path file = backups.resolve("b.tar");
 
     new BackupEngine(config, Fence.NONE, host -> docker, c -> etcd)

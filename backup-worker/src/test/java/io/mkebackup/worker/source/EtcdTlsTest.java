@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.grpc.TlsChannelCredentials;
 import io.mkebackup.common.tls.Certificates;
-import io.mkebackup.worker.engine.EngineConfig.EtcdEndpoint;
-import io.mkebackup.worker.engine.EngineConfig.Pem;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -89,7 +87,7 @@ class EtcdTlsTest {
     Certificates.Issued ca = Certificates.rootCa("etcd test CA");
     Certificates.Issued client = Certificates.component("etcd client", ca);
     EtcdEndpoint endpoint = new EtcdEndpoint("https://127.0.0.1:2379", null, null, null, Duration.ofSeconds(5),
-        new Pem(ca.certPem().getBytes(StandardCharsets.US_ASCII), client.certPem().getBytes(StandardCharsets.US_ASCII),
+        new EtcdEndpoint.Pem(ca.certPem().getBytes(StandardCharsets.US_ASCII), client.certPem().getBytes(StandardCharsets.US_ASCII),
             sec1Pem(client, true).getBytes(StandardCharsets.US_ASCII)), null);
 
     TlsChannelCredentials tls = (TlsChannelCredentials) EtcdTls.credentials(endpoint);

@@ -10,9 +10,9 @@ import io.mkebackup.common.cluster.ClusterSettings;
 import io.mkebackup.common.cluster.ClusterTrust;
 import io.mkebackup.common.io.Fence;
 import io.mkebackup.common.record.BackupRecord;
+import io.mkebackup.worker.engine.ClusterRootCa;
 import io.mkebackup.worker.engine.EngineConfig;
 import io.mkebackup.worker.run.BackupRun;
-import io.mkebackup.worker.source.ClusterRootCa;
 import java.nio.file.Path;
 import java.util.List;
 

@@ -1,8 +1,8 @@
 package io.mkebackup.deploy.cli;
 
-import io.mkebackup.worker.engine.EngineConfig;
-import io.mkebackup.worker.engine.EngineConfig.EtcdEndpoint;
 import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.source.EtcdEndpoint;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;

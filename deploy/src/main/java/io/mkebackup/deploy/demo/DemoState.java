@@ -18,6 +18,7 @@ import io.mkebackup.common.ProductInfo;
 import io.mkebackup.common.progress.ProgressFormat;
 import io.mkebackup.worker.engine.EngineConfig;
 import io.mkebackup.worker.source.DockerEngine;
+import io.mkebackup.worker.source.EtcdEndpoint;
 import io.mkebackup.worker.source.EtcdClient;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -465,8 +466,8 @@ public final class DemoState {
   }
 
   /** A client of the demo's etcd over mutual TLS, as MKE's components reach it. */
-  public static EngineConfig.EtcdEndpoint etcdEndpoint(Path kvCerts, int port) {
-    return new EngineConfig.EtcdEndpoint("https://127.0.0.1:" + port, kvCerts.resolve("ca.pem"),
+  public static EtcdEndpoint etcdEndpoint(Path kvCerts, int port) {
+    return new EtcdEndpoint("https://127.0.0.1:" + port, kvCerts.resolve("ca.pem"),
         kvCerts.resolve("cert.pem"), kvCerts.resolve("key.pem"), Duration.ofSeconds(5));
   }
 

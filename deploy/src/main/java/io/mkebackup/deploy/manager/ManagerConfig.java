@@ -2,10 +2,10 @@ package io.mkebackup.deploy.manager;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.gateway.auth.UserAccount;
-import io.mkebackup.worker.engine.EngineConfig;
-import io.mkebackup.worker.engine.EngineConfig.EtcdEndpoint;
 import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.engine.EngineConfig;
 import io.mkebackup.worker.service.HistoryRetention;
+import io.mkebackup.worker.source.EtcdEndpoint;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.InetAddress;

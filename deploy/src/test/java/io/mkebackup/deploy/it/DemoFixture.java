@@ -1,10 +1,10 @@
 package io.mkebackup.deploy.it;
 
 import io.mkebackup.deploy.demo.DemoState;
-import io.mkebackup.worker.engine.EngineConfig;
-import io.mkebackup.worker.engine.EngineConfig.EtcdEndpoint;
 import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.engine.EngineConfig;
 import io.mkebackup.worker.source.DockerEngine;
+import io.mkebackup.worker.source.EtcdEndpoint;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;

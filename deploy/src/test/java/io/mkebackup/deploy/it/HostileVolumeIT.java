@@ -10,7 +10,7 @@ import io.mkebackup.worker.pipeline.SpoolDirectory;
 import io.mkebackup.worker.engine.BackupEngine;
 import io.mkebackup.worker.engine.BackupRequest;
 import io.mkebackup.worker.engine.EngineConfig;
-import io.mkebackup.worker.engine.EngineConfig.EtcdEndpoint;
+import io.mkebackup.worker.source.EtcdEndpoint;
 import io.mkebackup.worker.engine.EngineConfig.SourceMode;
 import io.mkebackup.worker.source.DockerEngine;
 import io.mkebackup.worker.source.EtcdClient;

@@ -1,10 +1,10 @@
-package io.mkebackup.worker.source;
+package io.mkebackup.worker.engine;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.cluster.ClusterSecret;
-import io.mkebackup.worker.engine.EngineConfig;
 import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.source.DockerEngine;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
