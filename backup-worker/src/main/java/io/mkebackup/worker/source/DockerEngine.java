@@ -60,28 +60,53 @@ public final class DockerEngine implements ContainerEngine {
 
   /** Connects and pings; an unreachable engine is a DOCKER_UNAVAILABLE error that says what to check. */
   public static DockerEngine connect(String host) {
-    DockerClient client;
-    DockerHttpClient http;
+    Raw raw = open(host);
+    DockerEngine engine = new DockerEngine(raw.client(), raw.http(), host);
     try {
-      var config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(host).build();
-      http = new ApacheDockerHttpClient.Builder()
-          .dockerHost(config.getDockerHost())
-          .sslConfig(config.getSSLConfig())
-          .maxConnections(8)
-          .connectionTimeout(Duration.ofSeconds(5))
-          .build();
-      client = DockerClientImpl.getInstance(config, http);
-    } catch (RuntimeException e) {
-      throw unavailable(host, e);
-    }
-    DockerEngine engine = new DockerEngine(client, http, host);
-    try {
-      client.pingCmd().exec();
+      raw.client().pingCmd().exec();
     } catch (RuntimeException e) {
       engine.close();
       throw unavailable(host, e);
     }
     return engine;
+  }
+
+  /**
+   * A docker-java client of its own on the engine at {@code host}, which the caller closes: for
+   * the tools that make what MKE would (the demo state's volumes and containers, its etcd image).
+   * A backup and a restore go through this class's methods only.
+   */
+  public static DockerClient rawClient(String host) {
+    return open(host).client();
+  }
+
+  private record Raw(DockerClient client, DockerHttpClient http) {}
+
+  private static Raw open(String host) {
+    try {
+      var config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(host).build();
+      DockerHttpClient http = new ApacheDockerHttpClient.Builder()
+          .dockerHost(config.getDockerHost())
+          .sslConfig(config.getSSLConfig())
+          .maxConnections(8)
+          .connectionTimeout(Duration.ofSeconds(5))
+          .build();
+      return new Raw(DockerClientImpl.getInstance(config, http), http);
+    } catch (RuntimeException e) {
+      throw unavailable(host, e);
+    }
+  }
+
+  /** The engine's own name for its node ({@code docker info}'s Name). */
+  public String engineName() {
+    return client.infoCmd().exec().getName();
+  }
+
+  /** The names of every volume whose name starts with {@code prefix}, whatever follows, sorted. */
+  public List<String> volumeNames(String prefix) {
+    List<InspectVolumeResponse> all = client.listVolumesCmd().exec().getVolumes();
+    return all == null ? List.of() : all.stream().map(InspectVolumeResponse::getName)
+        .filter(n -> n.startsWith(prefix)).sorted().toList();
   }
 
   static BackupException unavailable(String host, Throwable e) {
@@ -94,7 +119,8 @@ public final class DockerEngine implements ContainerEngine {
         + why + "); check that dockerd runs and that this user may use its socket", e);
   }
 
-  public DockerClient client() {
+  /** The docker-java client, for this package's discovery of containers (SelfContainer, EtcdDiscovery). */
+  DockerClient client() {
     return client;
   }
 

@@ -30,7 +30,7 @@ final class InContainer {
   /** The engine's own name for its node: what a backup taken in a container records as its node. */
   static String engineNodeName(String dockerHost) {
     try (DockerEngine docker = DockerEngine.connect(dockerHost)) {
-      return docker.client().infoCmd().exec().getName();
+      return docker.engineName();
     }
   }
 

@@ -1,25 +1,26 @@
 package io.mkebackup.deploy.demo;
 
-import io.mkebackup.common.tls.Certificates;
+import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.command.InspectVolumeResponse;
-import com.github.dockerjava.api.model.AccessMode;
-import com.github.dockerjava.api.model.ExposedPort;
-import com.github.dockerjava.api.model.PortBinding;
-import com.github.dockerjava.api.model.Ports;
 import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.AccessMode;
 import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.PortBinding;
+import com.github.dockerjava.api.model.Ports;
 import com.github.dockerjava.api.model.Volume;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.ProductInfo;
 import io.mkebackup.common.progress.ProgressFormat;
+import io.mkebackup.common.tls.Certificates;
 import io.mkebackup.worker.engine.EngineConfig;
 import io.mkebackup.worker.source.DockerEngine;
-import io.mkebackup.worker.source.EtcdEndpoint;
 import io.mkebackup.worker.source.EtcdClient;
+import io.mkebackup.worker.source.EtcdEndpoint;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
@@ -110,8 +111,8 @@ public final class DemoState {
   }
 
   public void ensure() throws IOException {
-    try (DockerEngine docker = DockerEngine.connect(o.dockerHost())) {
-      docker.ensureHelperImage(EngineConfig.DEFAULT_HELPER_IMAGE);
+    try (Docker docker = Docker.connect(o.dockerHost())) {
+      docker.engine().ensureHelperImage(EngineConfig.DEFAULT_HELPER_IMAGE);
       Certificates.Issued clusterCa = null;
       Certificates.Issued clientCa = null;
       // Root CAs first: the component certificates are signed by them.
@@ -180,12 +181,12 @@ public final class DemoState {
    * signed by the current client root CA.
    */
   public Path clientBundle(String user, Path dir) throws IOException {
-    try (DockerEngine docker = DockerEngine.connect(o.dockerHost())) {
+    try (Docker docker = Docker.connect(o.dockerHost())) {
       return clientBundle(docker, user, dir);
     }
   }
 
-  private Path clientBundle(DockerEngine docker, String user, Path dir) throws IOException {
+  private Path clientBundle(Docker docker, String user, Path dir) throws IOException {
     Certificates.Issued clientCa = readCa(docker, "ucp-client-root-ca");
     Path cert = dir.resolve("cert.pem");
     if (Files.exists(cert) && Files.exists(dir.resolve("key.pem")) && Files.exists(dir.resolve("ca.pem"))) {
@@ -218,24 +219,24 @@ public final class DemoState {
       }
       Files.deleteIfExists(o.bundleDir());
     }
-    try (DockerEngine docker = DockerEngine.connect(o.dockerHost())) {
-      for (Container c : docker.client().listContainersCmd().withShowAll(true)
+    try (Docker docker = Docker.connect(o.dockerHost())) {
+      for (Container c : docker.raw().listContainersCmd().withShowAll(true)
           .withLabelFilter(Map.of(LABEL, o.prefix().isEmpty() ? "default" : o.prefix())).exec()) {
-        docker.removeContainer(c.getId());
+        docker.engine().removeContainer(c.getId());
         out.println("removed container " + String.join(",", c.getNames()));
       }
       // Helper containers of backups that were killed mid-run hold volumes too.
-      for (Container c : docker.client().listContainersCmd().withShowAll(true)
+      for (Container c : docker.raw().listContainersCmd().withShowAll(true)
           .withLabelFilter(List.of(DockerEngine.HELPER_LABEL)).exec()) {
         for (String n : c.getNames()) {
           if (n.startsWith("/" + o.prefix() + "mke-backup-helper-")) {
-            docker.removeContainer(c.getId());
+            docker.engine().removeContainer(c.getId());
           }
         }
       }
       for (String name : ALL_VOLUMES) {
         try {
-          docker.client().removeVolumeCmd(o.prefix() + name).exec();
+          docker.raw().removeVolumeCmd(o.prefix() + name).exec();
           out.println("removed volume " + o.prefix() + name);
         } catch (NotFoundException gone) {
           // already gone
@@ -245,15 +246,15 @@ public final class DemoState {
     out.flush();
   }
 
-  private Path volume(DockerEngine docker, String name) {
+  private Path volume(Docker docker, String name) {
     String full = o.prefix() + name;
     InspectVolumeResponse v;
     try {
-      v = docker.client().inspectVolumeCmd(full).exec();
+      v = docker.raw().inspectVolumeCmd(full).exec();
     } catch (NotFoundException missing) {
-      docker.client().createVolumeCmd().withName(full)
+      docker.raw().createVolumeCmd().withName(full)
           .withLabels(Map.of(LABEL, o.prefix().isEmpty() ? "default" : o.prefix())).exec();
-      v = docker.client().inspectVolumeCmd(full).exec();
+      v = docker.raw().inspectVolumeCmd(full).exec();
     }
     Path mount = Path.of(v.getMountpoint());
     if (!Files.isWritable(mount)) {
@@ -269,7 +270,7 @@ public final class DemoState {
     }
   }
 
-  private Certificates.Issued readCa(DockerEngine docker, String name) throws IOException {
+  private Certificates.Issued readCa(Docker docker, String name) throws IOException {
     Path mount = volume(docker, name);
     return Certificates.parse(Files.readString(mount.resolve("cert.pem")), Files.readString(mount.resolve("key.pem")));
   }
@@ -343,11 +344,11 @@ public final class DemoState {
     out.println("grew " + name + " to " + ProgressFormat.bytes(have));
   }
 
-  private void containers(DockerEngine docker) {
+  private void containers(Docker docker) {
     for (var c : CONTAINERS.entrySet()) {
       String full = o.prefix() + c.getKey();
       try {
-        docker.client().inspectContainerCmd(full).exec();
+        docker.raw().inspectContainerCmd(full).exec();
         continue;
       } catch (NotFoundException missing) {
         // create below
@@ -356,7 +357,7 @@ public final class DemoState {
       for (String v : c.getValue()) {
         binds.add(new Bind(o.prefix() + v, new Volume("/var/lib/docker/ucp/" + v)));
       }
-      docker.client().createContainerCmd(EngineConfig.DEFAULT_HELPER_IMAGE)
+      docker.raw().createContainerCmd(EngineConfig.DEFAULT_HELPER_IMAGE)
           .withName(full)
           .withCmd("/bin/" + c.getKey())
           .withEnv("UCP_VERSION=" + ProductInfo.version(), "UCP_COMPONENT=" + c.getKey())
@@ -377,18 +378,18 @@ public final class DemoState {
    * ({@code datav3}), mutual TLS with the ucp-kv-certs certificates, published on 127.0.0.1 and
    * reachable from other containers over the Docker network. A fresh store gets the demo's keys.
    */
-  private void startEtcd(DockerEngine docker) throws IOException {
+  private void startEtcd(Docker docker) throws IOException {
     String name = o.prefix() + "ucp-kv";
     Path certs = volume(docker, "ucp-kv-certs");
     Path dataDir = volume(docker, "ucp-kv").resolve("datav3");
     boolean fresh = !Files.isDirectory(dataDir.resolve("member"));
-    String image = EtcdImage.ensure(docker, out);
+    String image = EtcdImage.ensure(docker.raw(), out);
     InspectContainerResponse c = null;
     try {
-      c = docker.client().inspectContainerCmd(name).exec();
+      c = docker.raw().inspectContainerCmd(name).exec();
       if (!image.equals(c.getConfig().getImage())) {
         // made by an earlier demo (never started, or another etcd): etcd's data is in the volume, not here
-        docker.removeContainer(c.getId());
+        docker.engine().removeContainer(c.getId());
         out.println("replaced container " + name);
         c = null;
       }
@@ -398,7 +399,7 @@ public final class DemoState {
     if (c == null) {
       String peer = "http://127.0.0.1:" + o.etcdPeerPort();
       String tls = UCP_DIR + "ucp-kv-certs/";
-      docker.client().createContainerCmd(image)
+      docker.raw().createContainerCmd(image)
           .withName(name)
           .withCmd("--name", name, "--data-dir", UCP_DIR + "ucp-kv/datav3",
               "--listen-client-urls", "https://0.0.0.0:" + KV_CLIENT_PORT, "--advertise-client-urls", o.etcdUrl(),
@@ -417,13 +418,13 @@ public final class DemoState {
                   ExposedPort.tcp(KV_CLIENT_PORT))))
           .exec();
       out.println("created container " + name + " (etcd, " + image + ")");
-      c = docker.client().inspectContainerCmd(name).exec();
+      c = docker.raw().inspectContainerCmd(name).exec();
     }
     if (!Boolean.TRUE.equals(c.getState().getRunning())) {
       try {
-        docker.client().startContainerCmd(name).exec();
+        docker.raw().startContainerCmd(name).exec();
       } catch (com.github.dockerjava.api.exception.DockerException e) {
-        docker.removeContainer(c.getId());
+        docker.engine().removeContainer(c.getId());
         throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "cannot start etcd in container " + name + " ("
             + e.getMessage().strip() + "); is 127.0.0.1:" + o.etcdClientPort() + " taken? pick another"
             + " --etcd-client-port", e);
@@ -432,7 +433,7 @@ public final class DemoState {
     int port = publishedPort(docker, name);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (!etcdAnswers(certs, port)) {
-      var state = docker.client().inspectContainerCmd(name).exec().getState();
+      var state = docker.raw().inspectContainerCmd(name).exec().getState();
       if (!Boolean.TRUE.equals(state.getRunning())) {
         throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "etcd in container " + name + " exited at start (exit"
             + " code " + state.getExitCodeLong() + "); see docker logs " + name);
@@ -455,8 +456,8 @@ public final class DemoState {
     }
   }
 
-  private static int publishedPort(DockerEngine docker, String name) {
-    var ports = docker.client().inspectContainerCmd(name).exec().getNetworkSettings().getPorts().getBindings()
+  private static int publishedPort(Docker docker, String name) {
+    var ports = docker.raw().inspectContainerCmd(name).exec().getNetworkSettings().getPorts().getBindings()
         .get(ExposedPort.tcp(KV_CLIENT_PORT));
     if (ports == null || ports.length == 0) {
       throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "container " + name + " publishes no port for etcd;"
@@ -515,5 +516,32 @@ public final class DemoState {
       out.println("stopped etcd (pid " + p + ")");
     });
     Files.deleteIfExists(pid);
+  }
+
+  /**
+   * The Docker engine, twice: the backup's facade for what a backup does too, and a raw client of
+   * the demo's own for what only the demo does (MKE-like volumes, containers and an etcd image).
+   */
+  private record Docker(DockerEngine engine, DockerClient raw) implements AutoCloseable {
+    static Docker connect(String host) {
+      DockerEngine engine = DockerEngine.connect(host);
+      try {
+        return new Docker(engine, DockerEngine.rawClient(host));
+      } catch (RuntimeException e) {
+        engine.close();
+        throw e;
+      }
+    }
+
+    @Override
+    public void close() {
+      try {
+        raw.close();
+      } catch (java.io.IOException ignored) {
+        // the demo is done with the engine either way
+      } finally {
+        engine.close();
+      }
+    }
   }
 }

@@ -1,10 +1,10 @@
 package io.mkebackup.deploy.demo;
 
+import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.BuildImageResultCallback;
 import com.github.dockerjava.api.exception.NotFoundException;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
-import io.mkebackup.worker.source.DockerEngine;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -35,11 +35,11 @@ final class EtcdImage {
   private EtcdImage() {}
 
   /** The image's tag, built first when the engine does not have it. */
-  static String ensure(DockerEngine docker, java.io.PrintWriter out) throws IOException {
+  static String ensure(DockerClient docker, java.io.PrintWriter out) throws IOException {
     Path etcd = binary("etcd");
     String tag = REPOSITORY + ":" + version(etcd);
     try {
-      docker.client().inspectImageCmd(tag).exec();
+      docker.inspectImageCmd(tag).exec();
       return tag;
     } catch (NotFoundException missing) {
       // built below
@@ -62,7 +62,7 @@ final class EtcdImage {
         }
       }
       try (InputStream in = Files.newInputStream(context.toPath())) {
-        docker.client().buildImageCmd(in).withTags(Set.of(tag)).withPull(false).withRemove(true)
+        docker.buildImageCmd(in).withTags(Set.of(tag)).withPull(false).withRemove(true)
             .withLabels(Map.of(DemoState.LABEL, "etcd-image"))
             .exec(new BuildImageResultCallback()).awaitImageId(5, TimeUnit.MINUTES);
       }

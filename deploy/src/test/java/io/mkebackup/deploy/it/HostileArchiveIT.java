@@ -3,7 +3,6 @@ package io.mkebackup.deploy.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.github.dockerjava.api.command.InspectVolumeResponse;
 import io.mkebackup.worker.engine.EngineConfig;
 import io.mkebackup.worker.source.DockerEngine;
 import java.io.IOException;
@@ -66,9 +65,7 @@ class HostileArchiveIT {
 
   /** Every volume whose name starts with this test's prefix, whatever follows. */
   List<String> volumes(DockerEngine docker) {
-    List<InspectVolumeResponse> all = docker.client().listVolumesCmd().exec().getVolumes();
-    return all == null ? List.of() : all.stream().map(InspectVolumeResponse::getName)
-        .filter(n -> n.startsWith(prefix)).sorted().toList();
+    return docker.volumeNames(prefix);
   }
 
   List<String> volumes() {

@@ -2,18 +2,17 @@ package io.mkebackup.deploy.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.github.dockerjava.api.command.InspectVolumeResponse;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.Passphrase;
 import io.mkebackup.common.io.FileNames;
-import io.mkebackup.worker.pipeline.SpoolDirectory;
 import io.mkebackup.worker.engine.BackupEngine;
 import io.mkebackup.worker.engine.BackupRequest;
-import io.mkebackup.worker.engine.EngineConfig;
-import io.mkebackup.worker.source.EtcdEndpoint;
 import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.pipeline.SpoolDirectory;
 import io.mkebackup.worker.source.DockerEngine;
 import io.mkebackup.worker.source.EtcdClient;
+import io.mkebackup.worker.source.EtcdEndpoint;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -324,11 +323,8 @@ class HostileVolumeIT {
       Files.deleteIfExists(volume.resolve(FileNames.relative(badDir + "/inner.txt")));
       Files.deleteIfExists(volume.resolve(FileNames.relative(badDir)));
       try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
-        List<InspectVolumeResponse> all = docker.client().listVolumesCmd().exec().getVolumes();
-        for (InspectVolumeResponse v : all == null ? List.<InspectVolumeResponse>of() : all) {
-          if (v.getName().startsWith(restorePrefix)) {
-            docker.removeVolume(v.getName());
-          }
+        for (String v : docker.volumeNames(restorePrefix)) {
+          docker.removeVolume(v);
         }
       }
     }
