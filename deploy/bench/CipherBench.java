@@ -1,4 +1,4 @@
-import io.mkebackup.common.crypto.AesCfb;
+import io.mkebackup.worker.pipeline.openpgp.AesCfb;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Path;

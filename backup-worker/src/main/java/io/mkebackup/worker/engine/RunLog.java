@@ -1,7 +1,7 @@
 package io.mkebackup.worker.engine;
 
 import io.mkebackup.common.Passphrase;
-import io.mkebackup.common.crypto.PgpEncryptingOutputStream;
+import io.mkebackup.worker.pipeline.openpgp.PgpEncryptingOutputStream;
 import io.mkebackup.worker.pipeline.AtomicFile;
 import io.mkebackup.common.progress.ProgressEvent;
 import io.mkebackup.common.progress.ProgressFormat;

@@ -3,7 +3,7 @@ package io.mkebackup.worker.restore;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.archive.ArchiveLayout;
-import io.mkebackup.common.archive.ArchiveSink;
+import io.mkebackup.worker.pipeline.ArchiveSink;
 import io.mkebackup.common.io.FileNames;
 import io.mkebackup.common.io.Storage;
 import io.mkebackup.common.progress.ProgressFormat;

@@ -7,9 +7,6 @@ import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
 import io.mkebackup.common.archive.ArchiveLayout;
-import io.mkebackup.common.archive.ArchiveSink;
-import io.mkebackup.common.archive.ArchiveVerifier;
-import io.mkebackup.common.archive.VerifyReport;
 import io.mkebackup.common.io.FileNames;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -171,8 +168,8 @@ class ArchiveVerifierTest {
     int header = indexOf(plain, "./ucp-a/f15".getBytes(StandardCharsets.US_ASCII));
     java.io.ByteArrayOutputStream cipher = new java.io.ByteArrayOutputStream();
     try (Passphrase p = Passphrase.of("a passphrase long enough", "--passphrase");
-        io.mkebackup.common.crypto.PgpEncryptingOutputStream enc =
-            new io.mkebackup.common.crypto.PgpEncryptingOutputStream(cipher, p, "b.tar")) {
+        io.mkebackup.worker.pipeline.openpgp.PgpEncryptingOutputStream enc =
+            new io.mkebackup.worker.pipeline.openpgp.PgpEncryptingOutputStream(cipher, p, "b.tar")) {
       enc.write(plain);
     }
     byte[] encrypted = cipher.toByteArray();

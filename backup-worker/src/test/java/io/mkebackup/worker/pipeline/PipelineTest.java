@@ -7,7 +7,7 @@ import static org.awaitility.Awaitility.await;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
-import io.mkebackup.common.crypto.PgpDecryption;
+import io.mkebackup.worker.pipeline.openpgp.PgpDecryption;
 import io.mkebackup.common.io.Fence;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

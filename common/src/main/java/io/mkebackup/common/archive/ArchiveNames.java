@@ -117,7 +117,8 @@ public final class ArchiveNames {
     return null;
   }
 
-  static BackupException refused(String entry, String why) {
+  /** The error that refuses an archive for one of its entries, naming it printably. */
+  public static BackupException refused(String entry, String why) {
     return new BackupException(ErrorCode.ARCHIVE_CORRUPT, "refusing the archive: entry " + FileNames.printable(entry)
         + " " + why);
   }

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
-import io.mkebackup.common.archive.ArchiveVerifier;
-import io.mkebackup.common.archive.VerifyReport;
+import io.mkebackup.worker.pipeline.ArchiveVerifier;
+import io.mkebackup.worker.pipeline.VerifyReport;
 import io.mkebackup.worker.engine.BackupEngine;
 import io.mkebackup.worker.engine.BackupRequest;
 import io.mkebackup.worker.engine.EngineConfig.SourceMode;

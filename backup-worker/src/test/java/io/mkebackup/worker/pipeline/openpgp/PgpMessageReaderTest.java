@@ -1,8 +1,8 @@
-package io.mkebackup.common.crypto;
+package io.mkebackup.worker.pipeline.openpgp;
 
-import static io.mkebackup.common.crypto.PgpEncryptingOutputStreamTest.SECRET;
-import static io.mkebackup.common.crypto.PgpEncryptingOutputStreamTest.data;
-import static io.mkebackup.common.crypto.PgpEncryptingOutputStreamTest.encrypt;
+import static io.mkebackup.worker.pipeline.openpgp.PgpEncryptingOutputStreamTest.SECRET;
+import static io.mkebackup.worker.pipeline.openpgp.PgpEncryptingOutputStreamTest.data;
+import static io.mkebackup.worker.pipeline.openpgp.PgpEncryptingOutputStreamTest.encrypt;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;

@@ -1,4 +1,4 @@
-package io.mkebackup.common.io;
+package io.mkebackup.worker.pipeline;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;

@@ -1,4 +1,4 @@
-package io.mkebackup.common.archive;
+package io.mkebackup.worker.pipeline;
 
 import java.io.IOException;
 import java.io.OutputStream;

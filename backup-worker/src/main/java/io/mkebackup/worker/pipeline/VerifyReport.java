@@ -1,4 +1,4 @@
-package io.mkebackup.common.archive;
+package io.mkebackup.worker.pipeline;
 
 import java.util.List;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package io.mkebackup.common.crypto;
+package io.mkebackup.worker.pipeline.openpgp;
 
 import java.io.IOException;
 import java.io.OutputStream;

@@ -1,10 +1,10 @@
-package io.mkebackup.common.crypto;
+package io.mkebackup.worker.pipeline.openpgp;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
-import io.mkebackup.common.io.AsyncInputStream;
-import io.mkebackup.common.io.BulkInputStream;
+import io.mkebackup.worker.pipeline.AsyncInputStream;
+import io.mkebackup.worker.pipeline.BulkInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,7 +1,7 @@
-package io.mkebackup.common.crypto;
+package io.mkebackup.worker.pipeline.openpgp;
 
 import io.mkebackup.common.Passphrase;
-import io.mkebackup.common.io.AsyncOutputStream;
+import io.mkebackup.worker.pipeline.AsyncOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.security.GeneralSecurityException;

@@ -1,4 +1,4 @@
-package io.mkebackup.common.crypto;
+package io.mkebackup.worker.pipeline.openpgp;
 
 import io.mkebackup.common.Passphrase;
 import java.security.GeneralSecurityException;

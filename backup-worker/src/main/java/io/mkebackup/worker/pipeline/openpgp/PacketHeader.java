@@ -1,4 +1,4 @@
-package io.mkebackup.common.crypto;
+package io.mkebackup.worker.pipeline.openpgp;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;

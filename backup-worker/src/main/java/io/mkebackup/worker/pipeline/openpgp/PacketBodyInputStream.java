@@ -1,6 +1,6 @@
-package io.mkebackup.common.crypto;
+package io.mkebackup.worker.pipeline.openpgp;
 
-import io.mkebackup.common.io.BulkInputStream;
+import io.mkebackup.worker.pipeline.BulkInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package io.mkebackup.common.archive;
+package io.mkebackup.worker.pipeline;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
@@ -6,8 +6,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
-import io.mkebackup.common.crypto.PgpDecryption;
+import io.mkebackup.common.archive.ArchiveLayout;
+import io.mkebackup.common.archive.ArchiveNames;
+import io.mkebackup.common.archive.SnapshotHasher;
 import io.mkebackup.common.io.FileNames;
+import io.mkebackup.worker.pipeline.openpgp.PgpDecryption;
 import java.io.BufferedInputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;

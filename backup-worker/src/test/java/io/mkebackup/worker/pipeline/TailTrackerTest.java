@@ -1,4 +1,4 @@
-package io.mkebackup.common.archive;
+package io.mkebackup.worker.pipeline;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

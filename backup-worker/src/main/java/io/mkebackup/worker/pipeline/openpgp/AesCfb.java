@@ -1,4 +1,4 @@
-package io.mkebackup.common.crypto;
+package io.mkebackup.worker.pipeline.openpgp;
 
 import java.security.GeneralSecurityException;
 import javax.crypto.Cipher;
