@@ -5,21 +5,24 @@ import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.ProductInfo;
 import io.mkebackup.common.archive.ArchiveLayout;
-import io.mkebackup.worker.pipeline.ArchiveWriter;
-import io.mkebackup.worker.pipeline.EntryInfo;
-import io.mkebackup.worker.pipeline.Pipeline;
 import io.mkebackup.common.io.Fence;
-import io.mkebackup.worker.pipeline.SpoolDirectory;
 import io.mkebackup.common.io.Storage;
 import io.mkebackup.common.progress.ProgressFormat;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.common.progress.Step;
 import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.pipeline.ArchiveWriter;
+import io.mkebackup.worker.pipeline.EntryInfo;
+import io.mkebackup.worker.pipeline.Pipeline;
+import io.mkebackup.worker.pipeline.SpoolDirectory;
 import io.mkebackup.worker.source.ContainerEngine;
 import io.mkebackup.worker.source.DiskVolumeSource;
 import io.mkebackup.worker.source.DockerArchiveVolumeSource;
 import io.mkebackup.worker.source.DockerEngine;
 import io.mkebackup.worker.source.DockerEngine.VolumeInfo;
+import io.mkebackup.worker.source.EtcdDiscovery;
+import io.mkebackup.worker.source.EtcdEndpoint;
+import io.mkebackup.worker.source.EtcdSnapshotSource;
 import io.mkebackup.worker.source.EtcdSource;
 import io.mkebackup.worker.source.VolumeSource;
 import java.io.IOException;
@@ -35,6 +38,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.Function;
 
 /**
@@ -69,12 +74,12 @@ public final class BackupEngine {
    * {@code engines} from the configured Docker host (a test's own engine, say).
    */
   public BackupEngine(EngineConfig config, Fence fence, Function<String, ContainerEngine> engines) {
-    this(config, fence, engines, EtcdSnapshotJob::connect);
+    this(config, fence, engines, BackupEngine::connectEtcd);
   }
 
   /**
    * As {@link #BackupEngine(EngineConfig, Fence, Function)}, with etcd (when the configuration
-   * names one) found and connected by {@code etcdSources}, on the run's etcd thread.
+   * names one) found and connected by {@code etcdSources}, on a thread of the run's own.
    */
   public BackupEngine(EngineConfig config, Fence fence, Function<String, ContainerEngine> engines,
       Function<EngineConfig, EtcdSource> etcdSources) {
@@ -82,6 +87,12 @@ public final class BackupEngine {
     this.fence = fence;
     this.engines = engines;
     this.etcdSources = etcdSources;
+  }
+
+  /** The real etcd of a configuration: found through ucp-kv when it says auto, connected with jetcd. */
+  static EtcdSource connectEtcd(EngineConfig config) {
+    return EtcdSnapshotSource.connect(EtcdDiscovery.resolve(config.etcd(), config.dockerHost(), config.volumePrefix(),
+        config.helperImage()));
   }
 
   public EngineConfig config() {
@@ -94,7 +105,8 @@ public final class BackupEngine {
     RunLog log = null;
     Progress progress = new Progress(request.id(), listener, config.maxBytesPerSecond());
     ContainerEngine docker = null;
-    EtcdSnapshotJob etcd = null;
+    EtcdSource etcd = null;
+    CompletableFuture<EtcdReady> etcdReady = null;
     String helperId = null;
     SpoolDirectory spool = null;
     try {
@@ -103,20 +115,27 @@ public final class BackupEngine {
         progress = new Progress(request.id(), listener.and(log), config.maxBytesPerSecond());
       }
       Progress p = progress;
-      p.started(Step.VALIDATION, "", "checking the target and the Docker engine; etcd is asked in parallel");
+      p.started(Step.VALIDATION, "", "checking the target, the Docker engine and etcd");
       Path targetDir = request.file() == null ? null : request.file().toAbsolutePath().getParent();
       if (targetDir != null) {
         Storage.checkWritableDirectory(targetDir, request.targetField());
       }
-      // The entry list and the etcd snapshot (every Kubernetes secret, in clear) never go to the
-      // backup directory, which other hosts may write: a private directory on this machine.
-      spool = SpoolDirectory.create(config.spoolDir());
-      // etcd (found, connected, asked and snapshotted) on a thread of its own while the volumes
-      // are copied; a failure there stops the copy at its next chunk (see the fence below).
-      if (config.etcd() != null) {
-        etcd = EtcdSnapshotJob.start(config.etcd(), () -> etcdSources.apply(config),
-            spool.dir().resolve("etcd-snapshot.db"), request.id());
-      }
+      // etcd is asked on another thread while the Docker engine answers: both are round trips. A
+      // thread of its own, not the common pool, which other work (and waits) share. With
+      // etcdEndpoint auto, finding ucp-kv (its container, address and certificates) is part of it.
+      etcdReady = config.etcd() == null ? null : CompletableFuture.supplyAsync(() -> {
+        EtcdSource source = etcdSources.apply(config);
+        try {
+          return new EtcdReady(source, source.status());
+        } catch (RuntimeException e) {
+          source.close();
+          throw e;
+        }
+      }, r -> {
+        Thread t = new Thread(r, "mke-backup-etcd-" + request.id());
+        t.setDaemon(true);
+        t.start();
+      });
       docker = engines.apply(config.dockerHost());
       String dockerVersion = docker.version();
       List<VolumeInfo> volumes = docker.ucpVolumes(config.volumePrefix());
@@ -124,39 +143,50 @@ public final class BackupEngine {
         throw new BackupException(ErrorCode.NO_MKE_STATE, "no " + config.volumePrefix()
             + "ucp-* volumes on the Docker engine at " + docker.host() + "; is this an MKE manager?");
       }
-      if (etcd == null && find(volumes, ArchiveLayout.ETCD_VOLUME).isPresent()) {
+
+      StatusResponse etcdStatus = null;
+      String etcdUrl = null;
+      if (etcdReady != null) {
+        EtcdReady ready = join(etcdReady, config.etcd());
+        etcd = ready.source();
+        etcdStatus = ready.status();
+        etcdUrl = ready.source().url();
+      } else if (find(volumes, ArchiveLayout.ETCD_VOLUME).isPresent()) {
         warnings.add("no etcd endpoint is configured, so ucp-kv (the Kubernetes and MKE key-value store) is NOT in this backup");
       }
 
       VolumePlan plan = VolumePlan.of(volumes, config.excludedVolumes(), this::useDisk, BackupEngine::sizeOnDisk);
       List<VolumeInfo> toCopy = plan.toCopy();
-      long estimate = plan.diskBytes();
+      long estimate = (etcdStatus == null ? 0 : etcdStatus.getDbSize()) + plan.diskBytes();
       p.estimate(estimate);
 
       String targetText;
       if (targetDir != null) {
-        checkFreeSpace(targetDir, estimate, request);
-        targetText = request.file() + " (" + ProgressFormat.bytes(Storage.freeBytes(targetDir)) + " free)";
+        Path dir = targetDir;
+        long free = Storage.freeBytes(dir);
+        if (free < estimate * SPACE_MARGIN) {
+          throw new BackupException(ErrorCode.TARGET_FULL, request.targetField(), request.targetField() + ": "
+              + dir + " has " + ProgressFormat.bytes(free) + " free but the backup needs about "
+              + ProgressFormat.bytes((long) (estimate * SPACE_MARGIN)) + "; free space or pick another directory", null);
+        }
+        targetText = request.file() + " (" + ProgressFormat.bytes(free) + " free)";
       } else {
         targetText = "standard output";
       }
+      // The entry list and the etcd snapshot (every Kubernetes secret, in clear) never go to the
+      // backup directory, which other hosts may write: a private directory on this machine.
+      spool = SpoolDirectory.create(config.spoolDir());
       p.done(0, "ok: Docker " + dockerVersion + " at " + docker.host()
-          + (etcd == null ? "" : ", etcd asked in parallel (" + (config.etcd().isAuto() ? "found through ucp-kv"
-              : config.etcd().url()) + ")")
+          + (etcdStatus == null ? "" : ", etcd " + etcdStatus.getVersion() + " at " + etcdUrl)
           + ", " + toCopy.size() + " volumes, about " + ProgressFormat.bytes(estimate) + " to write to " + targetText
           + (request.encrypted() ? ", encrypted (AES-256)" : ", NOT encrypted"));
       for (String w : warnings) {
         p.warning(w);
       }
 
-      EtcdSnapshotJob etcdJob = etcd;
-      Fence runFence = etcdJob == null ? fence : () -> {
-        fence.check();
-        etcdJob.failFast();
-      };
       Pipeline.Sink sink = request.file() != null ? Pipeline.file(request.file(), request.id())
           : Pipeline.stream(request.stream());
-      try (Pipeline pipeline = Pipeline.open(sink, runFence, request.encrypted() ? request.passphrase() : null,
+      try (Pipeline pipeline = Pipeline.open(sink, fence, request.encrypted() ? request.passphrase() : null,
           request.file() == null ? "backup.tar" : request.file().getFileName().toString(), spool.dir(), request.id())) {
         ArchiveWriter archive = pipeline.archive();
         List<String> volumeWarnings = new ArrayList<>();
@@ -176,34 +206,27 @@ public final class BackupEngine {
 
         Map<String, Object> etcdSummary = null;
         if (etcd != null) {
-          p.started(Step.ETCD, ArchiveLayout.ETCD_VOLUME, "adding the etcd snapshot");
-          EtcdSnapshotJob.Snapshot snapshot = etcd.awaitSnapshot();
-          if (targetDir != null) {
-            // etcd's size was not known when the space was checked: check again with it.
-            checkFreeSpace(targetDir, snapshot.bytes() + Math.max(0, estimate - p.totalBytes()), request);
-          }
-          p.estimate(estimate + snapshot.bytes());
-          long at = snapshot.takenAt();
+          p.started(Step.ETCD, ArchiveLayout.ETCD_VOLUME, "taking a snapshot from " + etcdUrl);
+          Path snapshotSpool = spool.dir().resolve("etcd-snapshot.db");
+          long size = etcd.snapshotTo(snapshotSpool);
+          long at = System.currentTimeMillis();
           String entry = ArchiveLayout.snapshotEntry(at);
           EntryInfo dirInfo = EntryInfo.rootOwned(0700, Instant.ofEpochMilli(at));
           archive.directory("./" + ArchiveLayout.SNAPSHOT_VOLUME + "/", dirInfo);
           archive.directory("./" + ArchiveLayout.SNAPSHOT_VOLUME + "/" + at + "/", dirInfo);
           String sha;
-          try (InputStream in = Files.newInputStream(snapshot.spool(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            sha = archive.file(entry, EntryInfo.rootOwned(0600, Instant.ofEpochMilli(at)), snapshot.bytes(), in, p);
+          try (InputStream in = Files.newInputStream(snapshotSpool, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            sha = archive.file(entry, EntryInfo.rootOwned(0600, Instant.ofEpochMilli(at)), size, in, p);
           }
-          Files.deleteIfExists(snapshot.spool());
-          StatusResponse status = snapshot.status();
-          String etcdUrl = snapshot.url();
+          Files.deleteIfExists(snapshotSpool);
           etcdSummary = new LinkedHashMap<>();
           etcdSummary.put("endpoint", etcdUrl);
-          etcdSummary.put("version", status.getVersion());
-          etcdSummary.put("revision", status.getHeader().getRevision());
+          etcdSummary.put("version", etcdStatus.getVersion());
+          etcdSummary.put("revision", etcdStatus.getHeader().getRevision());
           etcdSummary.put("entry", entry);
-          etcdSummary.put("bytes", snapshot.bytes());
+          etcdSummary.put("bytes", size);
           etcdSummary.put("sha256", sha);
-          p.done(1, "snapshot of " + ProgressFormat.bytes(snapshot.bytes()) + " at revision "
-              + status.getHeader().getRevision() + " from etcd " + status.getVersion() + " at " + etcdUrl
+          p.done(1, "snapshot of " + ProgressFormat.bytes(size) + " at revision " + etcdStatus.getHeader().getRevision()
               + ", SHA-256 trailer checked");
         }
 
@@ -255,9 +278,6 @@ public final class BackupEngine {
       if (log != null) {
         log.close();
       }
-      if (etcd != null) {
-        etcd.close();
-      }
       if (spool != null) {
         spool.close();
       }
@@ -267,6 +287,12 @@ public final class BackupEngine {
         } catch (RuntimeException ignored) {
           // a leftover helper is labelled and harmless (never started)
         }
+      }
+      if (etcd != null) {
+        etcd.close();
+      } else if (etcdReady != null) {
+        // Validation failed before etcd was needed: close it whenever it answers.
+        etcdReady.thenAccept(ready -> ready.source().close());
       }
       if (docker != null) {
         docker.close();
@@ -300,16 +326,22 @@ public final class BackupEngine {
     p.done(copied.files(), copied.files() + " files, " + ProgressFormat.bytes(copied.bytes()) + " (via " + copied.via() + ")");
   }
 
-  /**
-   * Refuses to go on when the target has less free space than {@code bytes} still to write and a
-   * margin; the error names the field the target came from.
-   */
-  private static void checkFreeSpace(Path dir, long bytes, BackupRequest request) {
-    long free = Storage.freeBytes(dir);
-    if (free < bytes * SPACE_MARGIN) {
-      throw new BackupException(ErrorCode.TARGET_FULL, request.targetField(), request.targetField() + ": "
-          + dir + " has " + ProgressFormat.bytes(free) + " free but the backup needs about "
-          + ProgressFormat.bytes((long) (bytes * SPACE_MARGIN)) + "; free space or pick another directory", null);
+  /** A connected etcd source and the status it answered with. */
+  private record EtcdReady(EtcdSource source, StatusResponse status) {}
+
+  /** The connection, waited for no longer than etcd's own timeout and a margin. */
+  private static EtcdReady join(CompletableFuture<EtcdReady> f, EtcdEndpoint etcd) {
+    long wait = (etcd.timeout() == null ? 10_000 : etcd.timeout().toMillis()) + 5_000;
+    try {
+      return f.get(wait, java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException re ? re : new CompletionException(e.getCause());
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "etcd at " + etcd.url() + " did not answer within "
+          + wait / 1000 + " s; check that it runs and that this manager reaches it", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BackupException(ErrorCode.INTERNAL, "the backup was interrupted", e);
     }
   }
 
