@@ -1,11 +1,11 @@
 package io.mkebackup.worker.engine;
 
 import io.mkebackup.common.Passphrase;
-import io.mkebackup.worker.pipeline.openpgp.PgpEncryptingOutputStream;
-import io.mkebackup.worker.pipeline.AtomicFile;
 import io.mkebackup.common.progress.ProgressEvent;
 import io.mkebackup.common.progress.ProgressFormat;
 import io.mkebackup.common.progress.ProgressListener;
+import io.mkebackup.worker.pipeline.AtomicFile;
+import io.mkebackup.worker.pipeline.openpgp.PgpEncryptingOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;

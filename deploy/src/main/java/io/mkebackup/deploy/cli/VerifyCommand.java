@@ -3,9 +3,9 @@ package io.mkebackup.deploy.cli;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
+import io.mkebackup.common.progress.ProgressFormat;
 import io.mkebackup.worker.pipeline.ArchiveVerifier;
 import io.mkebackup.worker.pipeline.VerifyReport;
-import io.mkebackup.common.progress.ProgressFormat;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -15,10 +15,10 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code mke-backup verify}: proves an archive whole, or says in one line why it is not. */
 @Command(name = "verify", mixinStandardHelpOptions = true,
