@@ -55,7 +55,10 @@ final class EtcdTls {
       tmf.init(trust);
       tls.trustManager(tmf.getTrustManagers());
     }
-    if (cert != null && key != null) {
+    if ((cert == null) != (key == null)) {
+      throw new GeneralSecurityException("the etcd client certificate and its key go together: give both or neither");
+    }
+    if (cert != null) {
       KeyStore keys = KeyStore.getInstance("PKCS12");
       keys.load(null, null);
       keys.setKeyEntry("client", privateKey(key), NO_PASSWORD, certificates(cert, "client").toArray(new Certificate[0]));
@@ -66,12 +69,19 @@ final class EtcdTls {
     return tls.build();
   }
 
-  private static List<? extends Certificate> certificates(byte[] pem, String what) throws GeneralSecurityException {
-    var found = CertificateFactory.getInstance("X.509").generateCertificates(new ByteArrayInputStream(pem));
-    if (found.isEmpty()) {
+  /** The CERTIFICATE blocks of a PEM file, whatever else it holds (a key after its certificate, say). */
+  static List<? extends Certificate> certificates(byte[] pem, String what) throws GeneralSecurityException {
+    var blocks = java.util.regex.Pattern.compile("-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\\s]*-----END CERTIFICATE-----")
+        .matcher(new String(pem, StandardCharsets.US_ASCII));
+    StringBuilder certs = new StringBuilder();
+    while (blocks.find()) {
+      certs.append(blocks.group()).append('\n');
+    }
+    if (certs.length() == 0) {
       throw new GeneralSecurityException("the " + what + " certificate file holds no PEM certificate");
     }
-    return List.copyOf(found);
+    return List.copyOf(CertificateFactory.getInstance("X.509").generateCertificates(
+        new ByteArrayInputStream(certs.toString().getBytes(StandardCharsets.US_ASCII))));
   }
 
   /**
@@ -84,7 +94,7 @@ final class EtcdTls {
       try {
         text = Certificates.toPkcs8Pem(text);
       } catch (IllegalArgumentException e) {
-        throw new GeneralSecurityException("the client key file holds no unencrypted PEM private key");
+        throw new GeneralSecurityException("the client key file holds no usable PEM private key: " + e.getMessage());
       }
     }
     int begin = text.indexOf("-----BEGIN PRIVATE KEY-----");
@@ -101,7 +111,7 @@ final class EtcdTls {
     for (String algorithm : List.of("EC", "RSA", "Ed25519")) {
       try {
         return KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(der));
-      } catch (GeneralSecurityException e) {
+      } catch (GeneralSecurityException | RuntimeException e) {
         // not this algorithm: try the next
       }
     }

@@ -12,6 +12,7 @@ import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.time.Duration;
+import java.util.List;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.junit.jupiter.api.Test;
 
@@ -97,5 +98,40 @@ class EtcdTlsTest {
     assertThat(km.getCertificateChain(alias)[0]).isEqualTo(client.certificate());
     var tm = (javax.net.ssl.X509TrustManager) tls.getTrustManagers().get(0);
     assertThat(tm.getAcceptedIssuers()).containsExactly(ca.certificate());
+  }
+
+  @Test
+  void aKeyAfterEcParametersOrAfterItsCertificateIsFound() throws Exception {
+    Certificates.Issued client = Certificates.component("etcd client", Certificates.rootCa("etcd test CA"));
+    java.math.BigInteger s = ((java.security.interfaces.ECPrivateKey) client.key()).getS();
+    // As `openssl ecparam -name prime256v1 -genkey` writes it: the curve, then the key.
+    String withParameters = "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n"
+        + sec1Pem(client, true);
+    String combined = client.certPem() + sec1Pem(client, true);
+
+    for (String pem : List.of(withParameters, combined, client.certPem() + client.keyPem())) {
+      PrivateKey key = EtcdTls.privateKey(pem.getBytes(StandardCharsets.US_ASCII));
+      assertThat(((java.security.interfaces.ECPrivateKey) key).getS()).isEqualTo(s);
+    }
+    List<java.security.cert.Certificate> certs = List.copyOf(
+        EtcdTls.certificates(combined.getBytes(StandardCharsets.US_ASCII), "client"));
+    assertThat(certs).containsExactly(client.certificate());
+  }
+
+  @Test
+  void aCertificateWithoutItsKeyIsRefusedAndNoCaMeansTheDefaultTrust() throws Exception {
+    Certificates.Issued ca = Certificates.rootCa("etcd test CA");
+    Certificates.Issued client = Certificates.component("etcd client", ca);
+    byte[] cert = client.certPem().getBytes(StandardCharsets.US_ASCII);
+    EtcdEndpoint certOnly = new EtcdEndpoint("https://127.0.0.1:2379", null, null, null, Duration.ofSeconds(5),
+        new EtcdEndpoint.Pem(null, cert, null), null);
+    assertThatThrownBy(() -> EtcdTls.credentials(certOnly)).isInstanceOf(GeneralSecurityException.class)
+        .hasMessageContaining("go together");
+
+    EtcdEndpoint noCa = new EtcdEndpoint("https://127.0.0.1:2379", null, null, null, Duration.ofSeconds(5),
+        new EtcdEndpoint.Pem(null, cert, client.keyPem().getBytes(StandardCharsets.US_ASCII)), null);
+    TlsChannelCredentials tls = (TlsChannelCredentials) EtcdTls.credentials(noCa);
+    assertThat(tls.getTrustManagers()).as("the JDK's default trust store").isNull();
+    assertThat(tls.getKeyManagers()).hasSize(1);
   }
 }

@@ -152,21 +152,31 @@ public final class Certificates {
    */
   public static String toPkcs8Pem(String keyPem) {
     try (var reader = new org.bouncycastle.openssl.PEMParser(new java.io.StringReader(keyPem))) {
-      Object k = reader.readObject();
       var converter = new org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter();
-      PrivateKey key;
-      if (k instanceof org.bouncycastle.openssl.PEMKeyPair pair) {
-        // The private half only: SEC1 keys may leave out the (optional) public key.
-        key = converter.getPrivateKey(pair.getPrivateKeyInfo());
-      } else if (k instanceof org.bouncycastle.asn1.pkcs.PrivateKeyInfo info) {
-        key = converter.getPrivateKey(info);
-      } else {
-        // Never the key's text in a message: it is a secret.
-        throw new IllegalArgumentException("not an unencrypted PEM private key");
+      // The first key in the file: OpenSSL writes an "EC PARAMETERS" block before an EC key, and
+      // some files carry the certificate before its key.
+      for (Object o = reader.readObject(); o != null; o = reader.readObject()) {
+        PrivateKey key;
+        if (o instanceof org.bouncycastle.openssl.PEMKeyPair pair) {
+          // The private half only: SEC1 keys may leave out the (optional) public key.
+          key = converter.getPrivateKey(pair.getPrivateKeyInfo());
+        } else if (o instanceof org.bouncycastle.asn1.pkcs.PrivateKeyInfo info) {
+          key = converter.getPrivateKey(info);
+        } else if (o instanceof org.bouncycastle.openssl.PEMEncryptedKeyPair
+            || o instanceof org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo) {
+          throw new IllegalArgumentException("the private key is encrypted; give it unencrypted (mode 0600)");
+        } else {
+          continue;
+        }
+        return new Issued(null, key).keyPem();
       }
-      return new Issued(null, key).keyPem();
-    } catch (IOException e) {
-      throw new IllegalArgumentException("not a PEM private key", e);
+      // Never the key's text in a message: it is a secret.
+      throw new IllegalArgumentException("not an unencrypted PEM private key");
+    } catch (IOException | RuntimeException e) {
+      if (e instanceof IllegalArgumentException iae && iae.getCause() == null) {
+        throw iae;
+      }
+      throw new IllegalArgumentException("not a PEM private key (" + e.getClass().getSimpleName() + ")", e);
     }
   }
 

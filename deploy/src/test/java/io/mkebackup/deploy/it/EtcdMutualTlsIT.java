@@ -5,12 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
-import io.mkebackup.worker.pipeline.ArchiveVerifier;
-import io.mkebackup.worker.pipeline.VerifyReport;
 import io.mkebackup.worker.engine.BackupEngine;
 import io.mkebackup.worker.engine.BackupRequest;
-import io.mkebackup.worker.engine.EngineConfig.SourceMode;
 import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.pipeline.ArchiveVerifier;
+import io.mkebackup.worker.pipeline.VerifyReport;
 import io.mkebackup.worker.source.EtcdClient;
 import io.mkebackup.worker.source.EtcdEndpoint;
 import java.io.InputStream;
@@ -99,5 +99,22 @@ class EtcdMutualTlsIT {
           assertThat(e.getMessage()).contains(url);
         });
     assertThat(Tools.listing(dir)).isEmpty();
+  }
+
+  @Test
+  void anEtcdWhoseCertificateAnotherCaSignedIsRefusedAndNothingIsWritten(@TempDir Path dir) throws Exception {
+    Path otherCa = Files.writeString(dir.resolve("other-ca.pem"),
+        io.mkebackup.common.tls.Certificates.rootCa("not etcd's CA").certPem());
+    EtcdEndpoint wrongCa = new EtcdEndpoint(url, otherCa, certs.resolve("cert.pem"), certs.resolve("key.pem"),
+        Duration.ofSeconds(5));
+    EngineConfig config = demo.config(SourceMode.AUTO).withEtcd(wrongCa);
+    Path backups = Files.createDirectory(dir.resolve("backups"));
+    assertThatThrownBy(() -> new BackupEngine(config).run(
+        new BackupRequest(UUID.randomUUID().toString(), null, backups.resolve("x.tar"), null, null, "file"), e -> {}))
+        .isInstanceOfSatisfying(BackupException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.ETCD_UNAVAILABLE);
+          assertThat(e.getMessage()).contains(url);
+        });
+    assertThat(Tools.listing(backups)).isEmpty();
   }
 }
