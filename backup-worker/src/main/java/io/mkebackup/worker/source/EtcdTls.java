@@ -22,8 +22,8 @@ import javax.net.ssl.TrustManagerFactory;
 /**
  * The TLS credentials of an etcd connection, built from the PEM files with the JDK's own parsers
  * into key and trust managers. Handing gRPC the PEM text instead makes Netty parse it through a
- * Bouncy Castle provider it instantiates for that, whose start-up (every curve table) cost about a
- * second of CPU per backup, taken from the copy running beside it.
+ * Bouncy Castle provider it instantiates for that, whose start-up (every named curve) took the
+ * etcd connection from 0.4-0.5 s to 1.2-1.6 s and a backup's peak memory from 178 to 236 MiB.
  */
 final class EtcdTls {
   private static final char[] NO_PASSWORD = new char[0];
