@@ -151,32 +151,35 @@ public final class Certificates {
    * OpenSSL write), as PKCS#8 PEM: the one form gRPC's TLS reads.
    */
   public static String toPkcs8Pem(String keyPem) {
+    // The first key in the file: OpenSSL writes an "EC PARAMETERS" block before an EC key, and
+    // some files carry the certificate before its key. Never the key's text in a message.
+    Object found = null;
     try (var reader = new org.bouncycastle.openssl.PEMParser(new java.io.StringReader(keyPem))) {
-      var converter = new org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter();
-      // The first key in the file: OpenSSL writes an "EC PARAMETERS" block before an EC key, and
-      // some files carry the certificate before its key.
-      for (Object o = reader.readObject(); o != null; o = reader.readObject()) {
-        PrivateKey key;
-        if (o instanceof org.bouncycastle.openssl.PEMKeyPair pair) {
-          // The private half only: SEC1 keys may leave out the (optional) public key.
-          key = converter.getPrivateKey(pair.getPrivateKeyInfo());
-        } else if (o instanceof org.bouncycastle.asn1.pkcs.PrivateKeyInfo info) {
-          key = converter.getPrivateKey(info);
-        } else if (o instanceof org.bouncycastle.openssl.PEMEncryptedKeyPair
+      for (Object o = reader.readObject(); o != null && found == null; o = reader.readObject()) {
+        if (o instanceof org.bouncycastle.openssl.PEMKeyPair || o instanceof org.bouncycastle.asn1.pkcs.PrivateKeyInfo
+            || o instanceof org.bouncycastle.openssl.PEMEncryptedKeyPair
             || o instanceof org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo) {
-          throw new IllegalArgumentException("the private key is encrypted; give it unencrypted (mode 0600)");
-        } else {
-          continue;
+          found = o;
         }
-        return new Issued(null, key).keyPem();
       }
-      // Never the key's text in a message: it is a secret.
-      throw new IllegalArgumentException("not an unencrypted PEM private key");
     } catch (IOException | RuntimeException e) {
-      if (e instanceof IllegalArgumentException iae && iae.getCause() == null) {
-        throw iae;
-      }
       throw new IllegalArgumentException("not a PEM private key (" + e.getClass().getSimpleName() + ")", e);
+    }
+    if (found == null) {
+      throw new IllegalArgumentException("not an unencrypted PEM private key");
+    }
+    if (found instanceof org.bouncycastle.openssl.PEMEncryptedKeyPair
+        || found instanceof org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo) {
+      throw new IllegalArgumentException("the private key is encrypted; give it unencrypted (mode 0600)");
+    }
+    try {
+      var converter = new org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter();
+      // The private half only: SEC1 keys may leave out the (optional) public key.
+      PrivateKey key = converter.getPrivateKey(found instanceof org.bouncycastle.openssl.PEMKeyPair pair
+          ? pair.getPrivateKeyInfo() : (org.bouncycastle.asn1.pkcs.PrivateKeyInfo) found);
+      return new Issued(null, key).keyPem();
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalArgumentException("not a usable private key (" + e.getClass().getSimpleName() + ")", e);
     }
   }
 
