@@ -89,8 +89,11 @@ public final class BackupEngine {
     this.etcdSources = etcdSources;
   }
 
-  /** The real etcd of a configuration: found through ucp-kv when it says auto, connected with jetcd. */
-  static EtcdSource connectEtcd(EngineConfig config) {
+  /**
+   * The real etcd of a configuration (which names one): found through ucp-kv when it says auto,
+   * connected with jetcd. Readiness asks it too.
+   */
+  public static EtcdSource connectEtcd(EngineConfig config) {
     return EtcdSnapshotSource.connect(EtcdDiscovery.resolve(config.etcd(), config.dockerHost(), config.volumePrefix(),
         config.helperImage()));
   }

@@ -4,11 +4,10 @@ import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.io.Storage;
+import io.mkebackup.worker.engine.BackupEngine;
 import io.mkebackup.worker.engine.EngineConfig;
 import io.mkebackup.worker.source.DockerEngine;
-import io.mkebackup.worker.source.EtcdClient;
-import io.mkebackup.worker.source.EtcdDiscovery;
-import io.mkebackup.worker.source.EtcdEndpoint;
+import io.mkebackup.worker.source.EtcdSource;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -107,10 +106,8 @@ public final class Readiness implements AutoCloseable {
       if (engine.etcd() == null) {
         return "not configured (ucp-kv is left out of backups)";
       }
-      EtcdEndpoint endpoint = EtcdDiscovery.resolve(engine.etcd(), engine.dockerHost(), engine.volumePrefix(),
-          engine.helperImage());
-      try (EtcdClient c = EtcdClient.connect(endpoint)) {
-        return "etcd " + c.status().getVersion() + " at " + endpoint.url();
+      try (EtcdSource source = BackupEngine.connectEtcd(engine)) {
+        return "etcd " + source.status().getVersion() + " at " + source.url();
       }
     });
     CompletableFuture<JsonObject> dir = check(() -> {
