@@ -7,13 +7,11 @@ import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.Ports;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
-import io.mkebackup.common.tls.Certificates;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.CertificateParsingException;
@@ -99,11 +97,9 @@ public final class EtcdDiscovery {
             + " has no " + f + ", so there is no client certificate to reach etcd with");
       }
     }
-    byte[] key = Certificates.toPkcs8Pem(new String(certs.get("key.pem"), StandardCharsets.US_ASCII))
-        .getBytes(StandardCharsets.US_ASCII);
     String authority = authority(certs.get("cert.pem"), host, name);
     return new EtcdEndpoint("https://" + host + ":" + reached.getPort(), null, null, null, timeout,
-        new EtcdEndpoint.Pem(certs.get("ca.pem"), certs.get("cert.pem"), key), authority);
+        new EtcdEndpoint.Pem(certs.get("ca.pem"), certs.get("cert.pem"), certs.get("key.pem")), authority);
   }
 
   /** The first of etcd's {@code --listen-client-urls} on the container's command line, else https on 2379. */
