@@ -88,27 +88,9 @@ class EtcdMutualTlsIT {
     }
   }
 
-  @Test
-  void withoutAClientCertificateEtcdRefusesAndNothingIsWritten(@TempDir Path dir) throws Exception {
-    EtcdEndpoint noClientCert = new EtcdEndpoint(url, certs.resolve("ca.pem"), null, null, Duration.ofSeconds(5));
-    EngineConfig config = demo.config(SourceMode.AUTO).withEtcd(noClientCert);
-    assertThatThrownBy(() -> new BackupEngine(config).run(
-        new BackupRequest(UUID.randomUUID().toString(), null, dir.resolve("x.tar"), null, null, "file"), e -> {}))
-        .isInstanceOfSatisfying(BackupException.class, e -> {
-          assertThat(e.code()).isEqualTo(ErrorCode.ETCD_UNAVAILABLE);
-          assertThat(e.getMessage()).contains(url);
-        });
-    assertThat(Tools.listing(dir)).isEmpty();
-  }
-
-  @Test
-  void anEtcdWhoseCertificateAnotherCaSignedIsRefusedAndNothingIsWritten(@TempDir Path dir) throws Exception {
-    Path otherCa = Files.writeString(dir.resolve("other-ca.pem"),
-        io.mkebackup.common.tls.Certificates.rootCa("not etcd's CA").certPem());
-    EtcdEndpoint wrongCa = new EtcdEndpoint(url, otherCa, certs.resolve("cert.pem"), certs.resolve("key.pem"),
-        Duration.ofSeconds(5));
-    EngineConfig config = demo.config(SourceMode.AUTO).withEtcd(wrongCa);
-    Path backups = Files.createDirectory(dir.resolve("backups"));
+  /** A backup through {@code endpoint} fails naming etcd's URL and writes nothing into {@code backups}. */
+  static void refusedWithNothingWritten(EtcdEndpoint endpoint, Path backups) throws Exception {
+    EngineConfig config = demo.config(SourceMode.AUTO).withEtcd(endpoint);
     assertThatThrownBy(() -> new BackupEngine(config).run(
         new BackupRequest(UUID.randomUUID().toString(), null, backups.resolve("x.tar"), null, null, "file"), e -> {}))
         .isInstanceOfSatisfying(BackupException.class, e -> {
@@ -116,5 +98,18 @@ class EtcdMutualTlsIT {
           assertThat(e.getMessage()).contains(url);
         });
     assertThat(Tools.listing(backups)).isEmpty();
+  }
+
+  @Test
+  void withoutAClientCertificateEtcdRefusesAndNothingIsWritten(@TempDir Path dir) throws Exception {
+    refusedWithNothingWritten(new EtcdEndpoint(url, certs.resolve("ca.pem"), null, null, Duration.ofSeconds(5)), dir);
+  }
+
+  @Test
+  void anEtcdWhoseCertificateAnotherCaSignedIsRefusedAndNothingIsWritten(@TempDir Path dir) throws Exception {
+    Path otherCa = Files.writeString(dir.resolve("other-ca.pem"),
+        io.mkebackup.common.tls.Certificates.rootCa("not etcd's CA").certPem());
+    refusedWithNothingWritten(new EtcdEndpoint(url, otherCa, certs.resolve("cert.pem"), certs.resolve("key.pem"),
+        Duration.ofSeconds(5)), Files.createDirectory(dir.resolve("backups")));
   }
 }
