@@ -94,8 +94,12 @@ class EtcdTlsTest {
     TlsChannelCredentials tls = (TlsChannelCredentials) EtcdTls.credentials(endpoint);
 
     var km = (javax.net.ssl.X509KeyManager) tls.getKeyManagers().get(0);
-    String alias = km.chooseClientAlias(new String[] {"EC"}, null, null);
-    assertThat(km.getCertificateChain(alias)[0]).isEqualTo(client.certificate());
+    String alias = km.chooseClientAlias(new String[] {"RSA", "EC"}, null, null);
+    assertThat(km.getCertificateChain(alias)).containsExactly(client.certificate());
+    assertThat(((java.security.interfaces.ECPrivateKey) km.getPrivateKey(alias)).getS())
+        .isEqualTo(((java.security.interfaces.ECPrivateKey) client.key()).getS());
+    assertThat(km.chooseClientAlias(new String[] {"RSA"}, null, null)).as("no RSA key to offer").isNull();
+    assertThat(km.getPrivateKey("another")).isNull();
     var tm = (javax.net.ssl.X509TrustManager) tls.getTrustManagers().get(0);
     assertThat(tm.getAcceptedIssuers()).containsExactly(ca.certificate());
   }
