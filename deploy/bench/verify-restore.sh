@@ -45,8 +45,7 @@ run_gpg_tar() {
   sync
 }
 run_verify()  { "${cli[@]}" verify "$archive" --passphrase-file "$passfile" >/dev/null 2>&1; }
-run_restore() {
-  remove_restored
+run_restore() {  # before_run has removed the volumes of the previous round
   "${cli[@]}" restore --file "$archive" --passphrase-file "$passfile" --volume-prefix "$restored" \
     --etcd-peer-url "http://127.0.0.1:$peer_port" >/dev/null 2>&1
   sync

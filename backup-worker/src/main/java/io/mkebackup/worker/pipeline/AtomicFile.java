@@ -23,10 +23,6 @@ import java.nio.file.attribute.PosixFilePermissions;
  * target's name is only ever replaced by a committed file.
  */
 public final class AtomicFile implements AutoCloseable {
-  /** Local block-device file systems, where O_DIRECT is cheap and sequential writes are fast. */
-  private static final java.util.Set<String> DIRECT_IO_FILE_SYSTEMS = java.util.Set.of("ext2", "ext3", "ext4", "xfs",
-      "btrfs");
-
   private final Path target;
   private final Path temporary;
   private final FileChannel channel;
@@ -70,7 +66,7 @@ public final class AtomicFile implements AutoCloseable {
           java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS),
           PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
       return new AtomicFile(target.toAbsolutePath(), temporary, channel,
-          directIo ? openDirect(temporary, channel) : null);
+          directIo ? DirectFileOutputStream.open(temporary, channel, DirectFileOutputStream.alignment(dir)) : null);
     } catch (AccessDeniedException e) {
       throw Storage.notWritable(dir, e);
     } catch (FileAlreadyExistsException e) {
@@ -79,52 +75,6 @@ public final class AtomicFile implements AutoCloseable {
       throw new BackupException(ErrorCode.TARGET_NOT_WRITABLE,
           "cannot create a file in " + dir + ": " + e.getMessage(), e);
     }
-  }
-
-  /** A direct-I/O stream over the new file, or null where O_DIRECT does not suit or work. */
-  private static DirectFileOutputStream openDirect(Path file, FileChannel plain) {
-    if ("off".equalsIgnoreCase(System.getenv("MKE_BACKUP_DIRECT_IO"))) {
-      return null;
-    }
-    try {
-      java.nio.file.FileStore store = Files.getFileStore(file);
-      long block = store.getBlockSize();
-      if (!DIRECT_IO_FILE_SYSTEMS.contains(store.type()) || block <= 0 || block > 65536
-          || DirectFileOutputStream.BUFFER % block != 0) {
-        return null;
-      }
-      FileChannel direct = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.READ,
-          java.nio.file.LinkOption.NOFOLLOW_LINKS, com.sun.nio.file.ExtendedOpenOption.DIRECT);
-      if (!sameFile(plain, direct, (int) block)) {
-        direct.close();
-        return null;
-      }
-      return new DirectFileOutputStream(direct, plain, (int) block);
-    } catch (IOException | UnsupportedOperationException e) {
-      return null;
-    }
-  }
-
-  /**
-   * Whether {@code direct}, opened by name after {@code plain} created the file, is that file.
-   * Whoever may write the backup directory could rename a file of their own over the name in
-   * between; random bytes written through the first descriptor and read back through the second
-   * prove they share the file.
-   */
-  static boolean sameFile(FileChannel plain, FileChannel direct, int block) throws IOException {
-    byte[] nonce = new byte[32];
-    new java.security.SecureRandom().nextBytes(nonce);
-    plain.write(java.nio.ByteBuffer.wrap(nonce), 0);
-    java.nio.ByteBuffer read = java.nio.ByteBuffer.allocateDirect(2 * block).alignedSlice(block);
-    read.limit(block);
-    int n = direct.read(read, 0);
-    plain.truncate(0);
-    if (n < nonce.length) {
-      return false;
-    }
-    byte[] got = new byte[nonce.length];
-    read.flip().get(got);
-    return java.util.Arrays.equals(got, nonce);
   }
 
   /** The stream to write the content to; unbuffered, so wrap it for small writes. */

@@ -4,6 +4,13 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.Set;
 
 /**
  * Writes a file sequentially with O_DIRECT: bytes collect in an aligned direct buffer that goes
@@ -13,9 +20,11 @@ import java.nio.channels.FileChannel;
  * go through an ordinary descriptor of the same file in {@link #finish()}. Should the file
  * system refuse a direct write, this stream writes the rest through the ordinary descriptor.
  */
-final class DirectFileOutputStream extends OutputStream {
+public final class DirectFileOutputStream extends OutputStream {
   /** One write to the disk; a multiple of any block size a local file system reports. */
   static final int BUFFER = 1 << 20;
+  /** Local block-device file systems, where O_DIRECT is cheap and sequential writes are fast. */
+  private static final Set<String> DIRECT_IO_FILE_SYSTEMS = Set.of("ext2", "ext3", "ext4", "xfs", "btrfs");
 
   private FileChannel direct;
   private final FileChannel plain;
@@ -35,6 +44,75 @@ final class DirectFileOutputStream extends OutputStream {
     this.alignment = alignment;
     this.buffer = ByteBuffer.allocateDirect(BUFFER + alignment).alignedSlice(alignment);
     buffer.limit(BUFFER);
+  }
+
+  /**
+   * The alignment O_DIRECT needs for files in {@code dir} (its file system's block size), or 0
+   * where it does not suit: not a local file system of {@link #DIRECT_IO_FILE_SYSTEMS} (NFS,
+   * tmpfs), an odd block size, or the environment variable {@code MKE_BACKUP_DIRECT_IO} is
+   * {@code off}.
+   */
+  public static int alignment(Path dir) {
+    if ("off".equalsIgnoreCase(System.getenv("MKE_BACKUP_DIRECT_IO"))) {
+      return 0;
+    }
+    try {
+      java.nio.file.FileStore store = Files.getFileStore(dir);
+      long block = store.getBlockSize();
+      if (!DIRECT_IO_FILE_SYSTEMS.contains(store.type()) || block <= 0 || block > 65536 || BUFFER % block != 0) {
+        return 0;
+      }
+      return (int) block;
+    } catch (IOException | UnsupportedOperationException e) {
+      return 0;
+    }
+  }
+
+  /**
+   * A direct-I/O stream over {@code file}, which the caller has just created and holds open as
+   * {@code plain} (empty); null where O_DIRECT does not work there or the name no longer leads to
+   * {@code plain}'s file. Write, then {@link #finish()}, then {@link #close()}; {@code plain}
+   * stays the caller's to force and close.
+   *
+   * @param alignment from {@link #alignment(Path)} for the file's directory; 0 gives null
+   */
+  public static DirectFileOutputStream open(Path file, FileChannel plain, int alignment) {
+    if (alignment <= 0) {
+      return null;
+    }
+    try {
+      FileChannel direct = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.READ,
+          LinkOption.NOFOLLOW_LINKS, com.sun.nio.file.ExtendedOpenOption.DIRECT);
+      if (!sameFile(plain, direct, alignment)) {
+        direct.close();
+        return null;
+      }
+      return new DirectFileOutputStream(direct, plain, alignment);
+    } catch (IOException | UnsupportedOperationException e) {
+      return null;
+    }
+  }
+
+  /**
+   * Whether {@code direct}, opened by name after {@code plain} created the file, is that file.
+   * Whoever may write the directory could rename a file of their own over the name in between;
+   * random bytes written through the first descriptor and read back through the second prove they
+   * share the file.
+   */
+  static boolean sameFile(FileChannel plain, FileChannel direct, int block) throws IOException {
+    byte[] nonce = new byte[32];
+    new SecureRandom().nextBytes(nonce);
+    plain.write(ByteBuffer.wrap(nonce), 0);
+    ByteBuffer read = ByteBuffer.allocateDirect(2 * block).alignedSlice(block);
+    read.limit(block);
+    int n = direct.read(read, 0);
+    plain.truncate(0);
+    if (n < nonce.length) {
+      return false;
+    }
+    byte[] got = new byte[nonce.length];
+    read.flip().get(got);
+    return Arrays.equals(got, nonce);
   }
 
   @Override
@@ -88,7 +166,7 @@ final class DirectFileOutputStream extends OutputStream {
   }
 
   /** Writes what is pending: the aligned part directly, the tail through the ordinary descriptor. */
-  void finish() throws IOException {
+  public void finish() throws IOException {
     if (finished) {
       return;
     }

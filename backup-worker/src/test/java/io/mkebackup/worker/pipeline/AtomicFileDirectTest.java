@@ -82,11 +82,11 @@ class AtomicFileDirectTest {
     try (java.nio.channels.FileChannel plain = java.nio.channels.FileChannel.open(part,
         java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
       try (java.nio.channels.FileChannel same = direct(part)) {
-        assertThat(AtomicFile.sameFile(plain, same, block)).isTrue();
+        assertThat(DirectFileOutputStream.sameFile(plain, same, block)).isTrue();
       }
       Files.move(theirs, part, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       try (java.nio.channels.FileChannel swapped = direct(part)) {
-        assertThat(AtomicFile.sameFile(plain, swapped, block)).isFalse();
+        assertThat(DirectFileOutputStream.sameFile(plain, swapped, block)).isFalse();
       }
     }
   }
