@@ -196,10 +196,16 @@ public final class BackupEngine {
         VolumeSource disk = new DiskVolumeSource(volumeWarnings::add);
         VolumeSource viaDocker = null;
         if (plan.needHelper()) {
+          // The first volumes read through the helper come in one response of the engine's; the
+          // auth store, copied after etcd, in one of its own.
+          List<VolumeInfo> together = plan.plain().stream().filter(v -> !useDisk(v)).toList();
           helperId = docker.createHelper(config.helperImage(),
               config.volumePrefix() + "mke-backup-helper-" + request.id(),
-              toCopy.stream().map(VolumeInfo::fullName).toList(), Map.of(DockerEngine.HELPER_LABEL, request.id()));
-          viaDocker = new DockerArchiveVolumeSource(docker, helperId, volumeWarnings::add);
+              toCopy.stream().map(VolumeInfo::fullName).toList(),
+              toCopy.stream().filter(v -> !together.contains(v)).map(VolumeInfo::fullName)
+                  .collect(java.util.stream.Collectors.toSet()),
+              Map.of(DockerEngine.HELPER_LABEL, request.id()));
+          viaDocker = new DockerArchiveVolumeSource(docker, helperId, together, volumeWarnings::add);
         }
 
         List<Map<String, Object>> volumeSummary = new ArrayList<>();

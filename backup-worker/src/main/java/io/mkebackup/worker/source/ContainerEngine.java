@@ -5,6 +5,7 @@ import io.mkebackup.worker.source.DockerEngine.VolumeInfo;
 import java.io.InputStream;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * What a backup asks of the container engine: its ucp-* volumes and containers, and a
@@ -23,8 +24,18 @@ public interface ContainerEngine extends AutoCloseable {
   /** Inspect documents of every {@code <prefix>ucp-*} container but this process's own, sorted by name. */
   List<ContainerConfig> ucpContainers(String prefix);
 
-  /** Creates (never starts) a container mounting the volumes read-only; returns its id. */
-  String createHelper(String image, String name, List<String> volumeNames, Map<String, String> labels);
+  /**
+   * Creates (never starts) a container mounting the volumes read-only, each at {@link
+   * DockerEngine#MOUNT_ROOT}{@code <name>}, or at {@link DockerEngine#APART_ROOT}{@code <name>} for
+   * those in {@code apart}; returns its id.
+   */
+  String createHelper(String image, String name, List<String> volumeNames, Set<String> apart,
+      Map<String, String> labels);
+
+  /** As {@link #createHelper(String, String, List, Set, Map)}, every volume under {@link DockerEngine#MOUNT_ROOT}. */
+  default String createHelper(String image, String name, List<String> volumeNames, Map<String, String> labels) {
+    return createHelper(image, name, volumeNames, Set.of(), labels);
+  }
 
   /** The tar stream of a path in a container. */
   InputStream archive(String containerId, String path);

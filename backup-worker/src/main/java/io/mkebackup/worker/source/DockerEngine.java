@@ -41,6 +41,8 @@ public final class DockerEngine implements ContainerEngine {
   public static final String HELPER_LABEL = "io.mkebackup.helper";
   /** Where the helper container mounts each volume: {@code /vol/<full volume name>}. */
   public static final String MOUNT_ROOT = "/vol/";
+  /** Where it mounts a volume asked apart from the others, outside {@link #MOUNT_ROOT}. */
+  public static final String APART_ROOT = "/vol-apart/";
 
   // A running container's inspect document holds empty objects (ExposedPorts' "2379/tcp": {}), which
   // docker-java reads as plain Objects: they must be written back as {}, not refused.
@@ -273,11 +275,13 @@ public final class DockerEngine implements ContainerEngine {
    *
    * @return the container id
    */
-  public String createHelper(String image, String name, List<String> volumeNames, Map<String, String> labels) {
+  @Override
+  public String createHelper(String image, String name, List<String> volumeNames, java.util.Set<String> apart,
+      Map<String, String> labels) {
     ensureHelperImage(image);
     List<Bind> binds = new ArrayList<>();
     for (String v : volumeNames) {
-      binds.add(new Bind(v, new Volume(MOUNT_ROOT + v), AccessMode.ro));
+      binds.add(new Bind(v, new Volume((apart.contains(v) ? APART_ROOT : MOUNT_ROOT) + v), AccessMode.ro));
     }
     var cmd = client.createContainerCmd(image)
         .withName(name)

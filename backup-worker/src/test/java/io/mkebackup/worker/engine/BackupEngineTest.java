@@ -76,7 +76,8 @@ class BackupEngineTest {
     }
 
     @Override
-    public String createHelper(String image, String name, List<String> volumeNames, Map<String, String> labels) {
+    public String createHelper(String image, String name, List<String> volumeNames, java.util.Set<String> apart,
+        Map<String, String> labels) {
       throw new AssertionError("the disk source needs no helper");
     }
 
