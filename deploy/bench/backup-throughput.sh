@@ -6,7 +6,9 @@
 #   mke-backup --no-passphrase   to a file
 #   mke-backup --passphrase      to a file
 # and prints each median wall time, throughput, and the two ratios (targets: encrypted >= 2.0x
-# tar|gpg, unencrypted >= 1.0x tar). ROUNDS (default 5) and MIB_PER_VOLUME (default 720) tune it.
+# tar|gpg, unencrypted >= 1.0x tar). Then the same two backups through the API of a running
+# manager of its own (API=0 skips them): what the pipeline does without a JVM to start.
+# ROUNDS (default 5) and MIB_PER_VOLUME (default 720) tune it.
 # deploy/bench/verify-restore.sh and docker-source.sh measure the other paths.
 set -euo pipefail
 self=$(readlink -f "$0")
@@ -51,3 +53,47 @@ time_rounds "$rounds" "$bytes" "tar:tar -cf" "tar_gpg:tar | gpg --symmetric AES2
   "mke_plain:mke-backup --no-passphrase" "mke_enc:mke-backup --passphrase"
 printf '\nencrypted:   mke-backup is %.2fx the throughput of tar|gpg (target >= 2.0)\n' "$(ratio mke_enc tar_gpg)"
 printf 'unencrypted: mke-backup is %.2fx the throughput of tar     (target >= 1.0)\n' "$(ratio mke_plain tar)"
+
+[ "${API:-1}" = 1 ] || exit 0
+# The same backups taken by a manager that is already running (POST /api/ucp/backup, timed until
+# its event stream ends, then sync): what the pipeline reaches without a JVM to start and compile,
+# the way MKE's API, page and schedules run them. One manager of its own, on free ports.
+echo
+echo "the same through the API of a running manager (one manager of this script's own):"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+export MKE_LOCAL_CLUSTER_DIR=$out/cluster MKE_LOCAL_MANAGERS=1 MKE_BACKUP_VOLUME_PREFIX=$prefix
+export MKE_LOCAL_HTTPS_PORT=$(free_port) MKE_LOCAL_CLUSTER_PORT=$(free_port)
+export MKE_LOCAL_DEMO_ARGS="--etcd-client-port $client_port --etcd-peer-port $peer_port --etcd-keys 2000 --volume-mib $mib"
+trap 'deploy/local-cluster.sh down >/dev/null 2>&1 || true; "${cli[@]}" demo-state --prefix "$prefix" --etcd-client-port $client_port --etcd-peer-port $peer_port --remove >/dev/null 2>&1; rm -rf "$out"' EXIT
+deploy/local-cluster.sh up >/dev/null 2>&1
+api=https://127.0.0.1:$MKE_LOCAL_HTTPS_PORT
+cacert=$MKE_LOCAL_CLUSTER_DIR/manager-1/tls/server-cert.pem
+backups=$MKE_LOCAL_CLUSTER_DIR/backups
+# The password and the token go to curl in files of this run's private directory, never its arguments.
+python3 -c 'import json,sys; print(json.dumps({"username": "admin", "password": open(sys.argv[1]).read().strip()}))' \
+  "$MKE_LOCAL_CLUSTER_DIR/admin-password" > "$out/login.json"
+token=$(curl -sf --cacert "$cacert" "$api/auth/login" --data-binary @"$out/login.json" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["auth_token"])')
+printf 'Authorization: Bearer %s\n' "$token" > "$out/auth-header"
+n_api=0
+api_backup() {  # $1: true (encrypted, the bench passphrase) or false
+  n_api=$((n_api + 1))
+  python3 -c 'import json,sys; print(json.dumps({"fileName": "api-%s.tar" % sys.argv[2], "hostPath": sys.argv[3],
+      **({"passphrase": open(sys.argv[4]).read()} if sys.argv[1] == "true" else {"noPassphrase": True})}))' \
+    "$1" "$n_api" "$backups" "$passfile" > "$out/body.json"
+  local id
+  id=$(curl -s --cacert "$cacert" -H @"$out/auth-header" -H "Content-Type: application/json" "$api/api/ucp/backup" \
+    --data-binary @"$out/body.json" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r.get("backupId") or sys.exit("refused: %s" % r))')
+  curl -sfN --cacert "$cacert" -H @"$out/auth-header" "$api/api/ucp/backup/$id/events" > "$out/events.txt"
+  grep -q '"kind":"succeeded"\|"kind" *: *"succeeded"' "$out/events.txt" || { echo "backup $id did not succeed:" >&2; tail -3 "$out/events.txt" >&2; exit 1; }
+  sync
+}
+run_api_plain() { api_backup false; }
+run_api_enc()   { api_backup true; }
+before_run() { rm -f "$out"/*.tar "$out"/*.gpg "$backups"/*.tar "$backups"/*.log; sync; }
+api_backup false >/dev/null; api_backup true >/dev/null  # the manager's first backups compile the pipeline
+unset times; declare -A times
+time_rounds "$rounds" "$bytes" "tar:tar -cf" "tar_gpg:tar | gpg --symmetric AES256" \
+  "api_plain:API, NOT encrypted (running manager)" "api_enc:API, encrypted (running manager)"
+printf '\nencrypted:   a running manager is %.2fx the throughput of tar|gpg (target >= 2.0)\n' "$(ratio api_enc tar_gpg)"
+printf 'unencrypted: a running manager is %.2fx the throughput of tar     (target >= 1.0)\n' "$(ratio api_plain tar)"
