@@ -28,13 +28,16 @@ deploy/prereqs.sh
 cli=(deploy/bin/mke-backup)
 "${cli[@]}" demo-state --prefix "$prefix" --etcd-client-port $client_port --etcd-peer-port $peer_port \
   --etcd-keys 2000 --volume-mib "$mib" >/dev/null 2>&1
-trap '"${cli[@]}" demo-state --prefix "$prefix" --etcd-client-port $client_port --etcd-peer-port $peer_port --remove >/dev/null 2>&1; rm -rf "$out"' EXIT
+trap '"${cli[@]}" demo-state --prefix "$prefix" --etcd-client-port $client_port --etcd-peer-port $peer_port --remove >/dev/null 2>&1 || true; rm -rf "$out"' EXIT
 
 # The volumes mke-backup copies as files (ucp-kv goes in as an etcd snapshot instead).
 mapfile -t vols < <(copied_volumes "$prefix")
 root=/var/lib/docker/volumes
 bytes=$(du -sb $(printf "$root/%s/_data " "${vols[@]}") | awk '{s+=$1} END {print s}')
-mkdir -p "$out"
+# The run's secrets (the passphrase, and below the admin password, the token, the API bodies) go
+# in files here: a directory of root's alone.
+mkdir -p "$out" && chmod 700 "$out"
+[ "$(stat -c %u "$out")" = 0 ] || { echo "backup-throughput: $out is not root's; set BENCH_DIR" >&2; exit 1; }
 passfile=$(passphrase_file "$out")
 echo "data set: ${#vols[@]} volumes, $((bytes / 1000000)) MB; output to $out ($(df -h --output=fstype,avail "$out" | tail -1)); $(nproc) cores"
 cat $(find $(printf "$root/%s/_data " "${vols[@]}") -type f) > /dev/null  # warm the page cache
@@ -64,8 +67,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 export MKE_LOCAL_CLUSTER_DIR=$out/cluster MKE_LOCAL_MANAGERS=1 MKE_BACKUP_VOLUME_PREFIX=$prefix
 export MKE_LOCAL_HTTPS_PORT=$(free_port) MKE_LOCAL_CLUSTER_PORT=$(free_port)
 export MKE_LOCAL_DEMO_ARGS="--etcd-client-port $client_port --etcd-peer-port $peer_port --etcd-keys 2000 --volume-mib $mib"
-trap 'deploy/local-cluster.sh down >/dev/null 2>&1 || true; "${cli[@]}" demo-state --prefix "$prefix" --etcd-client-port $client_port --etcd-peer-port $peer_port --remove >/dev/null 2>&1; rm -rf "$out"' EXIT
-deploy/local-cluster.sh up >/dev/null 2>&1
+trap 'deploy/local-cluster.sh down >/dev/null 2>&1 || true; "${cli[@]}" demo-state --prefix "$prefix" --etcd-client-port $client_port --etcd-peer-port $peer_port --remove >/dev/null 2>&1 || true; rm -rf "$out"' EXIT
+deploy/local-cluster.sh up > "$out/local-cluster.log" 2>&1 \
+  || { echo "backup-throughput: the manager did not start:" >&2; tail -5 "$out/local-cluster.log" >&2; exit 1; }
 api=https://127.0.0.1:$MKE_LOCAL_HTTPS_PORT
 cacert=$MKE_LOCAL_CLUSTER_DIR/manager-1/tls/server-cert.pem
 backups=$MKE_LOCAL_CLUSTER_DIR/backups
@@ -84,7 +88,7 @@ api_backup() {  # $1: true (encrypted, the bench passphrase) or false
   local id
   id=$(curl -s --cacert "$cacert" -H @"$out/auth-header" -H "Content-Type: application/json" "$api/api/ucp/backup" \
     --data-binary @"$out/body.json" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r.get("backupId") or sys.exit("refused: %s" % r))')
-  curl -sfN --cacert "$cacert" -H @"$out/auth-header" "$api/api/ucp/backup/$id/events" > "$out/events.txt"
+  curl -sfN --max-time 600 --cacert "$cacert" -H @"$out/auth-header" "$api/api/ucp/backup/$id/events" > "$out/events.txt"
   grep -q '"kind":"succeeded"\|"kind" *: *"succeeded"' "$out/events.txt" || { echo "backup $id did not succeed:" >&2; tail -3 "$out/events.txt" >&2; exit 1; }
   sync
 }

@@ -34,6 +34,7 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,6 +42,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * Takes one backup of this manager: validation, each ucp-* volume, the etcd snapshot, the auth
@@ -111,6 +113,7 @@ public final class BackupEngine {
     EtcdSource etcd = null;
     CompletableFuture<EtcdReady> etcdReady = null;
     String helperId = null;
+    DockerArchiveVolumeSource helperSource = null;
     SpoolDirectory spool = null;
     try {
       if (request.logFile() != null) {
@@ -158,7 +161,10 @@ public final class BackupEngine {
         warnings.add("no etcd endpoint is configured, so ucp-kv (the Kubernetes and MKE key-value store) is NOT in this backup");
       }
 
-      VolumePlan plan = VolumePlan.of(volumes, config.excludedVolumes(), this::useDisk, BackupEngine::sizeOnDisk);
+      // Decided once per volume: the helper mounts and the copy must agree.
+      Map<String, Boolean> diskChoices = new HashMap<>();
+      Predicate<VolumeInfo> fromDisk = v -> diskChoices.computeIfAbsent(v.fullName(), n -> useDisk(v));
+      VolumePlan plan = VolumePlan.of(volumes, config.excludedVolumes(), fromDisk, BackupEngine::sizeOnDisk);
       List<VolumeInfo> toCopy = plan.toCopy();
       long estimate = (etcdStatus == null ? 0 : etcdStatus.getDbSize()) + plan.diskBytes();
       p.estimate(estimate);
@@ -194,23 +200,25 @@ public final class BackupEngine {
         ArchiveWriter archive = pipeline.archive();
         List<String> volumeWarnings = new ArrayList<>();
         VolumeSource disk = new DiskVolumeSource(volumeWarnings::add);
-        VolumeSource viaDocker = null;
+        DockerArchiveVolumeSource viaDocker = null;
         if (plan.needHelper()) {
           // The first volumes read through the helper come in one response of the engine's; the
           // auth store, copied after etcd, in one of its own.
-          List<VolumeInfo> together = plan.plain().stream().filter(v -> !useDisk(v)).toList();
+          List<VolumeInfo> together = plan.plain().stream().filter(fromDisk.negate()).toList();
           helperId = docker.createHelper(config.helperImage(),
               config.volumePrefix() + "mke-backup-helper-" + request.id(),
               toCopy.stream().map(VolumeInfo::fullName).toList(),
               toCopy.stream().filter(v -> !together.contains(v)).map(VolumeInfo::fullName)
                   .collect(java.util.stream.Collectors.toSet()),
               Map.of(DockerEngine.HELPER_LABEL, request.id()));
-          viaDocker = new DockerArchiveVolumeSource(docker, helperId, together, volumeWarnings::add);
+          viaDocker = new DockerArchiveVolumeSource(docker, helperId, together, config.helperImage(),
+              Map.of(DockerEngine.HELPER_LABEL, request.id()), volumeWarnings::add);
+          helperSource = viaDocker;
         }
 
         List<Map<String, Object>> volumeSummary = new ArrayList<>();
         for (VolumeInfo v : plan.plain()) {
-          copyVolume(Step.VOLUME, v, useDisk(v) ? disk : viaDocker, archive, p, volumeSummary, volumeWarnings);
+          copyVolume(Step.VOLUME, v, fromDisk.test(v) ? disk : viaDocker, archive, p, volumeSummary, volumeWarnings);
         }
 
         Map<String, Object> etcdSummary = null;
@@ -241,7 +249,8 @@ public final class BackupEngine {
 
         if (plan.authStore().isPresent()) {
           VolumeInfo v = plan.authStore().get();
-          copyVolume(Step.AUTH_STORE, v, useDisk(v) ? disk : viaDocker, archive, p, volumeSummary, volumeWarnings);
+          copyVolume(Step.AUTH_STORE, v, fromDisk.test(v) ? disk : viaDocker, archive, p, volumeSummary,
+              volumeWarnings);
         }
 
         p.started(Step.FINALIZE, "", "recording container configurations and the metadata");
@@ -289,6 +298,9 @@ public final class BackupEngine {
       }
       if (spool != null) {
         spool.close();
+      }
+      if (helperSource != null) {
+        helperSource.close(); // dockerd holds the helper until its response ends
       }
       if (helperId != null) {
         try {

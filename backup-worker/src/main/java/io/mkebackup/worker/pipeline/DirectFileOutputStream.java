@@ -80,17 +80,24 @@ public final class DirectFileOutputStream extends OutputStream {
     if (alignment <= 0) {
       return null;
     }
+    FileChannel direct = null;
     try {
-      FileChannel direct = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.READ,
+      direct = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.READ,
           LinkOption.NOFOLLOW_LINKS, com.sun.nio.file.ExtendedOpenOption.DIRECT);
-      if (!sameFile(plain, direct, alignment)) {
-        direct.close();
-        return null;
+      if (sameFile(plain, direct, alignment)) {
+        return new DirectFileOutputStream(direct, plain, alignment);
       }
-      return new DirectFileOutputStream(direct, plain, alignment);
     } catch (IOException | UnsupportedOperationException e) {
-      return null;
+      // no O_DIRECT here: the caller writes through plain
     }
+    if (direct != null) {
+      try {
+        direct.close();
+      } catch (IOException ignored) {
+        // nothing was written through it
+      }
+    }
+    return null;
   }
 
   /**
@@ -103,10 +110,14 @@ public final class DirectFileOutputStream extends OutputStream {
     byte[] nonce = new byte[32];
     new SecureRandom().nextBytes(nonce);
     plain.write(ByteBuffer.wrap(nonce), 0);
+    int n;
     ByteBuffer read = ByteBuffer.allocateDirect(2 * block).alignedSlice(block);
-    read.limit(block);
-    int n = direct.read(read, 0);
-    plain.truncate(0);
+    try {
+      read.limit(block);
+      n = direct.read(read, 0);
+    } finally {
+      plain.truncate(0);
+    }
     if (n < nonce.length) {
       return false;
     }

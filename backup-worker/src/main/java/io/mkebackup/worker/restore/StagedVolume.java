@@ -165,18 +165,23 @@ final class StagedVolume {
     Path p = at(path);
     FileChannel plain = FileChannel.open(p, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
         LinkOption.NOFOLLOW_LINKS));
-    DirectFileOutputStream direct;
+    DirectFileOutputStream direct = null;
+    AsyncOutputStream async = null;
     try {
       direct = e.getSize() >= DIRECT_FROM ? DirectFileOutputStream.open(p, plain, alignment) : null;
-    } catch (RuntimeException failure) {
+      // The direct writes go on a thread of their own, so the disk's time overlaps the reading,
+      // decrypting and hashing instead of adding to it.
+      async = direct == null ? null : new AsyncOutputStream(direct, WRITE_CHUNK, 2, "mke-backup-restore-writer");
+    } catch (RuntimeException | Error failure) {
+      if (direct != null) {
+        direct.close();
+      }
       plain.close();
       throw failure;
     }
-    // The direct writes go on a thread of their own, so the disk's time overlaps the reading,
-    // decrypting and hashing instead of adding to it.
-    AsyncOutputStream async = direct == null ? null
-        : new AsyncOutputStream(direct, WRITE_CHUNK, 2, "mke-backup-restore-writer");
-    OutputStream out = async != null ? async : Channels.newOutputStream(plain);
+    DirectFileOutputStream directOut = direct;
+    AsyncOutputStream asyncOut = async;
+    OutputStream out = asyncOut != null ? asyncOut : Channels.newOutputStream(plain);
     return new FilterOutputStream(out) {
       private boolean closed;
 
@@ -192,10 +197,10 @@ final class StagedVolume {
         }
         closed = true;
         try (plain) {
-          if (direct != null) {
-            try (direct) {
-              async.finish();
-              direct.finish();
+          if (directOut != null) {
+            try (directOut) {
+              asyncOut.finish();
+              directOut.finish();
             }
           }
         }

@@ -12,6 +12,8 @@ import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
+import java.util.Map;
+import java.util.UUID;
 import java.util.function.Consumer;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
@@ -27,12 +29,14 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * size, and most MKE volumes hold a few certificates. A volume mounted elsewhere (the auth store,
  * which the backup copies after etcd) has a request of its own.
  */
-public final class DockerArchiveVolumeSource implements VolumeSource {
+public final class DockerArchiveVolumeSource implements VolumeSource, AutoCloseable {
   private static final String ROOT = DockerEngine.MOUNT_ROOT.substring(1, DockerEngine.MOUNT_ROOT.length() - 1);
 
   private final ContainerEngine docker;
   private final String helperId;
   private final List<DockerEngine.VolumeInfo> together;
+  private final String helperImage;
+  private final Map<String, String> helperLabels;
   private final Consumer<String> warnings;
   private int next;
   private InputStream raw;
@@ -43,12 +47,17 @@ public final class DockerArchiveVolumeSource implements VolumeSource {
    * @param together the volumes the helper mounts under {@link DockerEngine#MOUNT_ROOT}, in the
    *     order the backup asks for them (sorted by name, as dockerd sends them); any other volume
    *     is mounted at {@link DockerEngine#APART_ROOT}
+   * @param helperImage and {@code helperLabels}: for a second helper, should a file have to be read
+   *     on its own while the first one's response is open (dockerd locks a container until its
+   *     archive has been read)
    */
   public DockerArchiveVolumeSource(ContainerEngine docker, String helperId, List<DockerEngine.VolumeInfo> together,
-      Consumer<String> warnings) {
+      String helperImage, Map<String, String> helperLabels, Consumer<String> warnings) {
     this.docker = docker;
     this.helperId = helperId;
     this.together = List.copyOf(together);
+    this.helperImage = helperImage;
+    this.helperLabels = Map.copyOf(helperLabels);
     this.warnings = warnings;
   }
 
@@ -66,9 +75,7 @@ public final class DockerArchiveVolumeSource implements VolumeSource {
         throw e;
       }
     }
-    String mountedAt = together.stream().anyMatch(v -> v.fullName().equals(volume.fullName()))
-        ? DockerEngine.MOUNT_ROOT : DockerEngine.APART_ROOT;
-    try (InputStream in = docker.archive(helperId, mountedAt + volume.fullName());
+    try (InputStream in = docker.archive(helperId, mountedAt(volume) + volume.fullName());
         TarArchiveInputStream tar = new TarArchiveInputStream(in, FileNames.CHARSET_NAME)) {
       // Entries arrive as <full volume name>/<path>.
       String prefix = volume.fullName();
@@ -78,6 +85,18 @@ public final class DockerArchiveVolumeSource implements VolumeSource {
       }
       return new Copied(counts.files, counts.bytes, "docker");
     }
+  }
+
+  /** Where the helper mounts {@code volume}. */
+  private String mountedAt(DockerEngine.VolumeInfo volume) {
+    return together.stream().anyMatch(v -> v.fullName().equals(volume.fullName()))
+        ? DockerEngine.MOUNT_ROOT : DockerEngine.APART_ROOT;
+  }
+
+  /** Ends the shared response, whatever is left of it (a backup that failed between volumes). */
+  @Override
+  public void close() {
+    closeShared();
   }
 
   /** Where {@code volume} is in the shared response from the next volume on, or -1. */
@@ -129,6 +148,11 @@ public final class DockerArchiveVolumeSource implements VolumeSource {
           + " archive ended before this volume; back it up from disk (--source disk, as root) if this repeats");
     }
     if (next == together.size()) {
+      if (pending != null) {
+        throw new BackupException(ErrorCode.VOLUME_READ_FAILED, "volume " + volume.name() + ": the Docker engine"
+            + " sent " + FileNames.printable(pending.getName()) + " after the last volume asked for; back the"
+            + " volumes up from disk (--source disk, as root) if this repeats");
+      }
       closeShared();
     }
     return new Copied(counts.files, counts.bytes, "docker");
@@ -188,8 +212,12 @@ public final class DockerArchiveVolumeSource implements VolumeSource {
       } else {
         archive.symlink(name, e.getLinkName(), info);
       }
+    } else if (e.isLink() && !inside(prefix, e.getLinkName())) {
+      // Docker sends a second name of a file as a hard link to the first one it sent, which it
+      // knows by inode number alone: in one response over volumes on different file systems
+      // (tmpfs, NFS) two unrelated files can share one. Such a file is read by its own name.
+      copyOnItsOwn(volume, relative, name, archive, progress, counts);
     } else if (e.isLink()) {
-      // Docker sends a second name of a file as a hard link to the first one it sent.
       archive.hardlink(name, ArchiveLayout.volumeEntry(volume.name(), relative(volume, prefix, e.getLinkName())), info);
     } else if (e.isFile()) {
       archive.file(name, info, e.getSize(), new FullReads(data), progress);
@@ -197,6 +225,39 @@ public final class DockerArchiveVolumeSource implements VolumeSource {
       counts.bytes += e.getSize();
     } else {
       warnings.accept(FileNames.printable(name) + " is a socket, FIFO or device; such entries are not backed up");
+    }
+  }
+
+  private static boolean inside(String prefix, String n) {
+    return n.startsWith(prefix + "/") && n.length() > prefix.length() + 1;
+  }
+
+  /**
+   * A file of {@code volume} at {@code relative}, through a request of its own to a helper of its
+   * own: dockerd holds the first helper until its response has been read whole.
+   */
+  private void copyOnItsOwn(DockerEngine.VolumeInfo volume, String relative, String name, ArchiveWriter archive,
+      ByteCounter progress, Counts counts) throws IOException {
+    String helper = docker.createHelper(helperImage, volume.fullName().substring(0,
+        volume.fullName().length() - volume.name().length()) + "mke-backup-helper-file-" + UUID.randomUUID(),
+        List.of(volume.fullName()), helperLabels);
+    try (InputStream in = docker.archive(helper, DockerEngine.MOUNT_ROOT + volume.fullName() + "/" + relative);
+        TarArchiveInputStream tar = new TarArchiveInputStream(in, FileNames.CHARSET_NAME)) {
+      TarArchiveEntry e = tar.getNextEntry();
+      if (e == null || !e.isFile()) {
+        throw new BackupException(ErrorCode.VOLUME_READ_FAILED, "volume " + volume.name() + ": "
+            + FileNames.printable(name) + " changed while it was read; run the backup again");
+      }
+      archive.file(name, new EntryInfo(e.getMode() & 07777, e.getLongUserId(), e.getLongGroupId(),
+          e.getLastModifiedTime().toInstant()), e.getSize(), new FullReads(tar), progress);
+      counts.files++;
+      counts.bytes += e.getSize();
+    } finally {
+      try {
+        docker.removeContainer(helper);
+      } catch (RuntimeException ignored) {
+        // a leftover helper is labelled and harmless (never started)
+      }
     }
   }
 

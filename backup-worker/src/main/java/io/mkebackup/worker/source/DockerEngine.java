@@ -271,7 +271,8 @@ public final class DockerEngine implements ContainerEngine {
 
   /**
    * Creates (never starts) a container that mounts the given volumes read-only under
-   * {@link #MOUNT_ROOT}, so the archive API can stream them.
+   * {@link #MOUNT_ROOT}, or {@link #APART_ROOT} for those in {@code apart}, so the archive API can
+   * stream them.
    *
    * @return the container id
    */
@@ -306,7 +307,15 @@ public final class DockerEngine implements ContainerEngine {
         .build());
     int status = response.getStatusCode();
     if (status == 200) {
-      return response.getBody();
+      // Closing the body alone would read the rest of the response first (to keep the
+      // connection): a backup that fails early would wait for every later volume. Closing the
+      // response aborts it.
+      return new java.io.FilterInputStream(response.getBody()) {
+        @Override
+        public void close() {
+          response.close();
+        }
+      };
     }
     String message;
     try (response) {

@@ -34,6 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
  * link that leaves the volume being read is refused.
  */
 class DockerArchiveVolumeSourceTest {
+  private static final Map<String, String> LABELS = Map.of("io.mkebackup.helper", "test");
+
   @TempDir
   Path spool;
 
@@ -66,6 +68,9 @@ class DockerArchiveVolumeSourceTest {
   static final class Engine implements ContainerEngine {
     final Map<String, byte[]> archives = new LinkedHashMap<>();
     final List<String> asked = new ArrayList<>();
+    final List<String> helpers = new ArrayList<>();
+    /** Responses closed (each counted once). */
+    int closed;
 
     @Override
     public InputStream archive(String containerId, String path) {
@@ -74,7 +79,17 @@ class DockerArchiveVolumeSourceTest {
       if (tar == null) {
         throw new AssertionError("no archive of " + path);
       }
-      return new ByteArrayInputStream(tar);
+      return new ByteArrayInputStream(tar) {
+        private boolean done;
+
+        @Override
+        public void close() {
+          if (!done) {
+            done = true;
+            closed++;
+          }
+        }
+      };
     }
 
     @Override
@@ -100,12 +115,13 @@ class DockerArchiveVolumeSourceTest {
     @Override
     public String createHelper(String image, String name, List<String> volumeNames, Set<String> apart,
         Map<String, String> labels) {
-      throw new AssertionError("not here");
+      helpers.add("create " + volumeNames + " " + apart + " " + labels);
+      return "helper-" + helpers.size();
     }
 
     @Override
     public void removeContainer(String id) {
-      throw new AssertionError("not here");
+      helpers.add("remove " + id);
     }
 
     @Override
@@ -134,7 +150,7 @@ class DockerArchiveVolumeSourceTest {
         "vol/p-ucp-b/d/f2", "vol/p-ucp-b/h=>vol/p-ucp-b/d/f2", "vol/p-ucp-c/"));
     engine.archives.put("/vol-apart/p-ucp-s", tar("p-ucp-s/", "p-ucp-s/x"));
     List<VolumeInfo> together = List.of(volume("ucp-a"), volume("ucp-b"), volume("ucp-c"));
-    var source = new DockerArchiveVolumeSource(engine, "helper", together, w -> {});
+    var source = new DockerArchiveVolumeSource(engine, "helper", together, "img", LABELS, w -> {});
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (ArchiveWriter archive = new ArchiveWriter(out, spool, "t", false)) {
       List<VolumeSource.Copied> copied = new ArrayList<>();
@@ -155,7 +171,7 @@ class DockerArchiveVolumeSourceTest {
     engine.archives.put("/vol", tar("vol/", "vol/p-ucp-a/", "vol/p-ucp-a/f1", "vol/p-ucp-b/", "vol/p-ucp-b/f2",
         "vol/p-ucp-c/", "vol/p-ucp-c/f3"));
     var source = new DockerArchiveVolumeSource(engine, "helper",
-        List.of(volume("ucp-a"), volume("ucp-b"), volume("ucp-c")), w -> {});
+        List.of(volume("ucp-a"), volume("ucp-b"), volume("ucp-c")), "img", LABELS, w -> {});
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (ArchiveWriter archive = new ArchiveWriter(out, spool, "t", false)) {
       source.copy(volume("ucp-a"), archive, ByteCounter.NONE);
@@ -166,25 +182,70 @@ class DockerArchiveVolumeSourceTest {
     assertThat(names(out)).contains("./ucp-a/f1", "./ucp-c/f3").noneMatch(n -> n.startsWith("./ucp-b"));
   }
 
+  /**
+   * dockerd knows hard links by inode number alone: over volumes on two file systems, a file can
+   * arrive as a link to another volume's file. It is read by its own name, through a second helper
+   * (the first is held until its response ends), and the response is read on to its end.
+   */
   @Test
-  void aHardLinkIntoAnotherVolumeIsRefused() throws Exception {
+  void aHardLinkIntoAnotherVolumeIsReadOnItsOwn() throws Exception {
     Engine engine = new Engine();
     engine.archives.put("/vol", tar("vol/", "vol/p-ucp-a/", "vol/p-ucp-a/f1", "vol/p-ucp-b/",
-        "vol/p-ucp-b/h=>vol/p-ucp-a/f1"));
-    var source = new DockerArchiveVolumeSource(engine, "helper", List.of(volume("ucp-a"), volume("ucp-b")), w -> {});
+        "vol/p-ucp-b/h=>vol/p-ucp-a/f1", "vol/p-ucp-b/g"));
+    engine.archives.put("/vol/p-ucp-b/h", tar("h"));
+    var source = new DockerArchiveVolumeSource(engine, "helper", List.of(volume("ucp-a"), volume("ucp-b")), "img",
+        LABELS, w -> {});
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (ArchiveWriter archive = new ArchiveWriter(out, spool, "t", false)) {
+      source.copy(volume("ucp-a"), archive, ByteCounter.NONE);
+      assertThat(source.copy(volume("ucp-b"), archive, ByteCounter.NONE).files()).isEqualTo(2);
+      archive.directory("./end/", io.mkebackup.worker.pipeline.EntryInfo.rootOwned(0700, java.time.Instant.now()));
+    }
+    assertThat(engine.helpers).containsExactly("create [p-ucp-b] [] " + LABELS, "remove helper-1");
+    assertThat(names(out)).contains("./ucp-b/h", "./ucp-b/g").noneMatch(n -> n.contains("=>"));
+    assertThat(engine.closed).as("both responses closed").isEqualTo(2);
+  }
+
+  @Test
+  void entriesAfterTheLastVolumeOrALinkLeavingTheResponseAreRefused() throws Exception {
+    Engine engine = new Engine();
+    engine.archives.put("/vol", tar("vol/", "vol/p-ucp-a/", "vol/p-ucp-a/f1", "vol/p-ucp-x/"));
+    var source = new DockerArchiveVolumeSource(engine, "helper", List.of(volume("ucp-a")), "img", LABELS, w -> {});
+    try (ArchiveWriter archive = new ArchiveWriter(new ByteArrayOutputStream(), spool, "t", false)) {
+      assertThatThrownBy(() -> source.copy(volume("ucp-a"), archive, ByteCounter.NONE))
+          .isInstanceOf(BackupException.class).hasMessageContaining("after the last volume");
+    }
+    assertThat(engine.closed).isEqualTo(1);
+
+    engine.archives.put("/vol-apart/p-ucp-s", tar("p-ucp-s/", "p-ucp-s/h=>elsewhere/f"));
+    engine.archives.put("/vol/p-ucp-s/h", tar("h/"));
+    var apart = new DockerArchiveVolumeSource(engine, "helper", List.of(), "img", LABELS, w -> {});
+    try (ArchiveWriter archive = new ArchiveWriter(new ByteArrayOutputStream(), spool, "t", false)) {
+      assertThatThrownBy(() -> apart.copy(volume("ucp-s"), archive, ByteCounter.NONE))
+          .isInstanceOf(BackupException.class).hasMessageContaining("changed while it was read");
+    }
+  }
+
+  /** A backup that fails between two volumes closes the shared response (dockerd holds the helper until then). */
+  @Test
+  void closingTheSourceEndsTheSharedResponse() throws Exception {
+    Engine engine = new Engine();
+    engine.archives.put("/vol", tar("vol/", "vol/p-ucp-a/", "vol/p-ucp-b/"));
+    var source = new DockerArchiveVolumeSource(engine, "helper", List.of(volume("ucp-a"), volume("ucp-b")), "img",
+        LABELS, w -> {});
     try (ArchiveWriter archive = new ArchiveWriter(new ByteArrayOutputStream(), spool, "t", false)) {
       source.copy(volume("ucp-a"), archive, ByteCounter.NONE);
-      assertThatThrownBy(() -> source.copy(volume("ucp-b"), archive, ByteCounter.NONE))
-          .isInstanceOf(BackupException.class).hasMessageContaining("volume ucp-b")
-          .hasMessageContaining("not inside the volume");
     }
+    assertThat(engine.closed).isZero();
+    source.close();
+    assertThat(engine.closed).isEqualTo(1);
   }
 
   @Test
   void anotherVolumeWhereTheAskedOneIsDueIsRefused() throws Exception {
     Engine engine = new Engine();
     engine.archives.put("/vol", tar("vol/", "vol/p-ucp-z/", "vol/p-ucp-z/f"));
-    var source = new DockerArchiveVolumeSource(engine, "helper", List.of(volume("ucp-a")), w -> {});
+    var source = new DockerArchiveVolumeSource(engine, "helper", List.of(volume("ucp-a")), "img", LABELS, w -> {});
     try (ArchiveWriter archive = new ArchiveWriter(new ByteArrayOutputStream(), spool, "t", false)) {
       assertThatThrownBy(() -> source.copy(volume("ucp-a"), archive, ByteCounter.NONE))
           .isInstanceOf(BackupException.class).hasMessageContaining("volume ucp-a")
