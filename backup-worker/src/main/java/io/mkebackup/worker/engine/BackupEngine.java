@@ -43,6 +43,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.function.Function;
 import java.util.function.Predicate;
+import java.util.stream.Collectors;
 
 /**
  * Takes one backup of this manager: validation, each ucp-* volume, the etcd snapshot, the auth
@@ -171,11 +172,10 @@ public final class BackupEngine {
 
       String targetText;
       if (targetDir != null) {
-        Path dir = targetDir;
-        long free = Storage.freeBytes(dir);
+        long free = Storage.freeBytes(targetDir);
         if (free < estimate * SPACE_MARGIN) {
           throw new BackupException(ErrorCode.TARGET_FULL, request.targetField(), request.targetField() + ": "
-              + dir + " has " + ProgressFormat.bytes(free) + " free but the backup needs about "
+              + targetDir + " has " + ProgressFormat.bytes(free) + " free but the backup needs about "
               + ProgressFormat.bytes((long) (estimate * SPACE_MARGIN)) + "; free space or pick another directory", null);
         }
         targetText = request.file() + " (" + ProgressFormat.bytes(free) + " free)";
@@ -200,25 +200,24 @@ public final class BackupEngine {
         ArchiveWriter archive = pipeline.archive();
         List<String> volumeWarnings = new ArrayList<>();
         VolumeSource disk = new DiskVolumeSource(volumeWarnings::add);
-        DockerArchiveVolumeSource viaDocker = null;
         if (plan.needHelper()) {
           // The first volumes read through the helper come in one response of the engine's; the
           // auth store, copied after etcd, in one of its own.
           List<VolumeInfo> together = plan.plain().stream().filter(fromDisk.negate()).toList();
+          Map<String, String> labels = Map.of(DockerEngine.HELPER_LABEL, request.id());
           helperId = docker.createHelper(config.helperImage(),
               config.volumePrefix() + "mke-backup-helper-" + request.id(),
               toCopy.stream().map(VolumeInfo::fullName).toList(),
-              toCopy.stream().filter(v -> !together.contains(v)).map(VolumeInfo::fullName)
-                  .collect(java.util.stream.Collectors.toSet()),
-              Map.of(DockerEngine.HELPER_LABEL, request.id()));
-          viaDocker = new DockerArchiveVolumeSource(docker, helperId, together, config.helperImage(),
-              Map.of(DockerEngine.HELPER_LABEL, request.id()), volumeWarnings::add);
-          helperSource = viaDocker;
+              toCopy.stream().filter(v -> !together.contains(v)).map(VolumeInfo::fullName).collect(Collectors.toSet()),
+              labels);
+          helperSource = new DockerArchiveVolumeSource(docker, helperId, together, config.helperImage(), labels,
+              volumeWarnings::add);
         }
 
         List<Map<String, Object>> volumeSummary = new ArrayList<>();
         for (VolumeInfo v : plan.plain()) {
-          copyVolume(Step.VOLUME, v, fromDisk.test(v) ? disk : viaDocker, archive, p, volumeSummary, volumeWarnings);
+          copyVolume(Step.VOLUME, v, fromDisk.test(v) ? disk : helperSource, archive, p, volumeSummary,
+              volumeWarnings);
         }
 
         Map<String, Object> etcdSummary = null;
@@ -249,7 +248,7 @@ public final class BackupEngine {
 
         if (plan.authStore().isPresent()) {
           VolumeInfo v = plan.authStore().get();
-          copyVolume(Step.AUTH_STORE, v, fromDisk.test(v) ? disk : viaDocker, archive, p, volumeSummary,
+          copyVolume(Step.AUTH_STORE, v, fromDisk.test(v) ? disk : helperSource, archive, p, volumeSummary,
               volumeWarnings);
         }
 

@@ -165,23 +165,24 @@ final class StagedVolume {
     Path p = at(path);
     FileChannel plain = FileChannel.open(p, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
         LinkOption.NOFOLLOW_LINKS));
-    DirectFileOutputStream direct = null;
-    AsyncOutputStream async = null;
+    final DirectFileOutputStream direct;
+    final AsyncOutputStream async;
     try {
       direct = e.getSize() >= DIRECT_FROM ? DirectFileOutputStream.open(p, plain, alignment) : null;
+    } catch (RuntimeException | Error failure) {
+      plain.close();
+      throw failure;
+    }
+    try {
       // The direct writes go on a thread of their own, so the disk's time overlaps the reading,
       // decrypting and hashing instead of adding to it.
       async = direct == null ? null : new AsyncOutputStream(direct, WRITE_CHUNK, 2, "mke-backup-restore-writer");
     } catch (RuntimeException | Error failure) {
-      if (direct != null) {
-        direct.close();
-      }
+      direct.close();
       plain.close();
       throw failure;
     }
-    DirectFileOutputStream directOut = direct;
-    AsyncOutputStream asyncOut = async;
-    OutputStream out = asyncOut != null ? asyncOut : Channels.newOutputStream(plain);
+    OutputStream out = async != null ? async : Channels.newOutputStream(plain);
     return new FilterOutputStream(out) {
       private boolean closed;
 
@@ -197,10 +198,10 @@ final class StagedVolume {
         }
         closed = true;
         try (plain) {
-          if (directOut != null) {
-            try (directOut) {
-              asyncOut.finish();
-              directOut.finish();
+          if (direct != null) {
+            try (direct) {
+              async.finish();
+              direct.finish();
             }
           }
         }

@@ -39,7 +39,6 @@ public final class DockerArchiveVolumeSource implements VolumeSource, AutoClosea
   private final Map<String, String> helperLabels;
   private final Consumer<String> warnings;
   private int next;
-  private InputStream raw;
   private TarArchiveInputStream shared;
   private TarArchiveEntry pending;
 
@@ -116,8 +115,7 @@ public final class DockerArchiveVolumeSource implements VolumeSource, AutoClosea
   private Copied copyTogether(DockerEngine.VolumeInfo volume, List<String> passed, ArchiveWriter archive,
       ByteCounter progress) throws IOException {
     if (shared == null) {
-      raw = docker.archive(helperId, DockerEngine.MOUNT_ROOT.substring(0, DockerEngine.MOUNT_ROOT.length() - 1));
-      shared = new TarArchiveInputStream(raw, FileNames.CHARSET_NAME);
+      shared = new TarArchiveInputStream(docker.archive(helperId, "/" + ROOT), FileNames.CHARSET_NAME);
     }
     // Entries arrive as vol/<full volume name>/<path>, after vol/ itself.
     String prefix = ROOT + "/" + volume.fullName();
@@ -128,8 +126,8 @@ public final class DockerArchiveVolumeSource implements VolumeSource, AutoClosea
       if (n.equals(ROOT + "/") || n.equals(ROOT)) {
         continue;
       }
-      if (!n.equals(prefix) && !n.equals(prefix + "/") && !n.startsWith(prefix + "/")) {
-        if (!seen && passed.stream().anyMatch(p -> n.equals(p) || n.startsWith(p + "/"))) {
+      if (!under(prefix, n)) {
+        if (!seen && passed.stream().anyMatch(p -> under(p, n))) {
           continue;
         }
         if (!seen) {
@@ -169,14 +167,11 @@ public final class DockerArchiveVolumeSource implements VolumeSource, AutoClosea
     try {
       if (shared != null) {
         shared.close();
-      } else if (raw != null) {
-        raw.close();
       }
     } catch (IOException ignored) {
       // the response is abandoned either way
     }
     shared = null;
-    raw = null;
   }
 
   private static final class Counts {
@@ -198,8 +193,7 @@ public final class DockerArchiveVolumeSource implements VolumeSource, AutoClosea
     }
     String relative = relative(volume, prefix, n);
     String name = ArchiveLayout.volumeEntry(volume.name(), relative);
-    EntryInfo info = new EntryInfo(e.getMode() & 07777, e.getLongUserId(), e.getLongGroupId(),
-        e.getLastModifiedTime().toInstant());
+    EntryInfo info = info(e);
     if (e.isDirectory()) {
       archive.directory(name, info);
     } else if (e.isSymbolicLink()) {
@@ -228,6 +222,17 @@ public final class DockerArchiveVolumeSource implements VolumeSource, AutoClosea
     }
   }
 
+  private static EntryInfo info(TarArchiveEntry e) {
+    return new EntryInfo(e.getMode() & 07777, e.getLongUserId(), e.getLongGroupId(),
+        e.getLastModifiedTime().toInstant());
+  }
+
+  /** Whether {@code n} names {@code prefix} itself or something under it. */
+  private static boolean under(String prefix, String n) {
+    return n.equals(prefix) || n.startsWith(prefix + "/");
+  }
+
+  /** Whether {@code n} names something under {@code prefix}, not {@code prefix} itself. */
   private static boolean inside(String prefix, String n) {
     return n.startsWith(prefix + "/") && n.length() > prefix.length() + 1;
   }
@@ -248,8 +253,7 @@ public final class DockerArchiveVolumeSource implements VolumeSource, AutoClosea
         throw new BackupException(ErrorCode.VOLUME_READ_FAILED, "volume " + volume.name() + ": "
             + FileNames.printable(name) + " changed while it was read; run the backup again");
       }
-      archive.file(name, new EntryInfo(e.getMode() & 07777, e.getLongUserId(), e.getLongGroupId(),
-          e.getLastModifiedTime().toInstant()), e.getSize(), new FullReads(tar), progress);
+      archive.file(name, info(e), e.getSize(), new FullReads(tar), progress);
       counts.files++;
       counts.bytes += e.getSize();
     } finally {
@@ -263,16 +267,12 @@ public final class DockerArchiveVolumeSource implements VolumeSource, AutoClosea
 
   /** The path inside the volume of an entry or hard-link target named {@code <prefix>/<path>}. */
   private static String relative(DockerEngine.VolumeInfo volume, String prefix, String n) {
-    String relative;
-    if (n.equals(prefix) || n.equals(prefix + "/")) {
-      relative = "";
-    } else if (n.startsWith(prefix + "/")) {
-      relative = n.substring(prefix.length() + 1);
-    } else {
+    if (!under(prefix, n)) {
       throw new BackupException(ErrorCode.VOLUME_READ_FAILED, "volume " + volume.name() + ": the Docker engine sent "
           + FileNames.printable(n) + ", which is not inside the volume; back it up from disk (--source disk, as"
           + " root) if this repeats");
     }
+    String relative = inside(prefix, n) ? n.substring(prefix.length() + 1) : "";
     return relative.endsWith("/") ? relative.substring(0, relative.length() - 1) : relative;
   }
 

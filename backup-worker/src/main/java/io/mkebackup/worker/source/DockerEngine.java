@@ -32,6 +32,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
@@ -277,7 +278,7 @@ public final class DockerEngine implements ContainerEngine {
    * @return the container id
    */
   @Override
-  public String createHelper(String image, String name, List<String> volumeNames, java.util.Set<String> apart,
+  public String createHelper(String image, String name, List<String> volumeNames, Set<String> apart,
       Map<String, String> labels) {
     ensureHelperImage(image);
     List<Bind> binds = new ArrayList<>();

@@ -5,11 +5,11 @@ import io.grpc.TlsChannelCredentials;
 import io.mkebackup.common.tls.Certificates;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
-import java.net.Socket;
 import java.security.KeyStore;
 import java.security.Principal;
 import java.security.PrivateKey;
@@ -20,6 +20,7 @@ import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.regex.Pattern;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedKeyManager;
@@ -31,6 +32,9 @@ import javax.net.ssl.X509ExtendedKeyManager;
  * etcd connection from 0.4-0.5 s to 1.2-1.6 s and a backup's peak memory from 178 to 236 MiB.
  */
 final class EtcdTls {
+  private static final Pattern CERTIFICATE_BLOCK =
+      Pattern.compile("-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\\s]*-----END CERTIFICATE-----");
+
   private EtcdTls() {}
 
   static ChannelCredentials credentials(EtcdEndpoint endpoint) throws IOException, GeneralSecurityException {
@@ -130,8 +134,7 @@ final class EtcdTls {
 
   /** The CERTIFICATE blocks of a PEM file, whatever else it holds (a key after its certificate, say). */
   static List<X509Certificate> certificates(byte[] pem, String what) throws GeneralSecurityException {
-    var blocks = java.util.regex.Pattern.compile("-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\\s]*-----END CERTIFICATE-----")
-        .matcher(new String(pem, StandardCharsets.US_ASCII));
+    var blocks = CERTIFICATE_BLOCK.matcher(new String(pem, StandardCharsets.US_ASCII));
     StringBuilder certs = new StringBuilder();
     while (blocks.find()) {
       certs.append(blocks.group()).append('\n');
