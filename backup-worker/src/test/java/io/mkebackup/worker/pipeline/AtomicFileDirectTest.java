@@ -2,7 +2,6 @@ package io.mkebackup.worker.pipeline;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
@@ -38,19 +37,7 @@ class AtomicFileDirectTest {
     Path target = dir.resolve("a.tar");
     try (AtomicFile f = AtomicFile.create(target, "t" + size, true)) {
       assertThat(f.writesDirectly()).as("O_DIRECT on " + Files.getFileStore(dir).type()).isEqualTo(directExpected());
-      OutputStream out = f.stream();
-      // Uneven pieces and single bytes, so the buffer fills across calls.
-      Random cuts = new Random(7);
-      int off = 0;
-      while (off < size) {
-        if (cuts.nextInt(10) == 0) {
-          out.write(data[off++]);
-          continue;
-        }
-        int n = Math.min(size - off, 1 + cuts.nextInt(300_000));
-        out.write(data, off, n);
-        off += n;
-      }
+      UnevenWrites.write(f.stream(), data);
       f.commit();
     }
     assertThat(Files.readAllBytes(target)).isEqualTo(data);

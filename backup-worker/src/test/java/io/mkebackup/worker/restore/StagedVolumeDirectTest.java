@@ -2,6 +2,7 @@ package io.mkebackup.worker.restore;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mkebackup.worker.pipeline.UnevenWrites;
 import java.io.OutputStream;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
@@ -52,18 +53,7 @@ class StagedVolumeDirectTest {
     Instant mtime = Instant.parse("2026-01-02T03:04:05Z");
     entry.setModTime(Date.from(mtime));
     try (OutputStream out = volume.file("f", entry)) {
-      // Uneven pieces and single bytes, so buffers fill across calls.
-      Random cuts = new Random(7);
-      int off = 0;
-      while (off < size) {
-        if (cuts.nextInt(10) == 0) {
-          out.write(data[off++]);
-          continue;
-        }
-        int n = Math.min(size - off, 1 + cuts.nextInt(300_000));
-        out.write(data, off, n);
-        off += n;
-      }
+      UnevenWrites.write(out, data);
     }
 
     Path f = volume.data().resolve("f");
