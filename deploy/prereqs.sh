@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts what mke-backup's build, demo and tests need on Debian, and only what is
 # missing: Java 17 and Maven, the Docker engine (docker.io), etcd and etcdctl, GnuPG, GNU tar,
-# util-linux's setsid/setpriv/script, curl, and Chromium with chromedriver (the page's test).
+# util-linux's setsid/setpriv/script, curl, sqlite3 and busybox-static (the demo's auth store), and Chromium with chromedriver (the page's test).
 # Safe to run again. Needs root (or sudo).
 set -euo pipefail
 
@@ -18,6 +18,9 @@ command -v tar >/dev/null || need+=(tar)
 command -v setpriv >/dev/null || need+=(util-linux)
 command -v script >/dev/null || need+=(bsdutils)
 command -v curl >/dev/null || need+=(curl)
+# The demo's ucp-auth-store is a live SQLite database, its shell loop a static busybox.
+command -v sqlite3 >/dev/null || need+=(sqlite3)
+[ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || need+=(busybox-static)
 command -v python3 >/dev/null || need+=(python3)   # the demo reads JSON with it
 command -v systemd-analyze >/dev/null || need+=(systemd)   # a test verifies the unit file
 # The Backup Admin page's end-to-end test drives Debian's Chromium through its chromedriver.

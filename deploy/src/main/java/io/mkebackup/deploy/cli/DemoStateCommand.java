@@ -12,8 +12,9 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code mke-backup demo-state}: a realistic MKE manager state on the local Docker engine. */
 @Command(name = "demo-state", mixinStandardHelpOptions = true,
     description = {"Creates what is missing of a demo MKE manager state: the ucp-* volumes with real certificates",
-        "and data, the ucp-kv container running etcd (Debian's, mutual TLS) on its volume, the other ucp-*",
-        "containers (never started), and an admin client bundle. Existing data is never changed.",
+        "and data, the ucp-kv container running etcd (Debian's, mutual TLS) on its volume, ucp-auth-store running",
+        "a live database writer (SQLite in WAL mode, a transaction every 30 ms) on ucp-auth-store-data, the other",
+        "ucp-* containers (never started), and an admin client bundle. Existing data is never changed.",
         "Needs root (it writes into the volumes' mountpoints)."})
 public final class DemoStateCommand implements Callable<Integer> {
   @Spec
@@ -51,11 +52,22 @@ public final class DemoStateCommand implements Callable<Integer> {
       description = "the user the client bundle is for (default: ${DEFAULT-VALUE}; env MKE_ADMIN_USERNAME)")
   String bundleUser;
 
+  @Option(names = "--static-auth-store", description = "make ucp-auth-store static files and a never-started"
+      + " container instead of a live database writer")
+  boolean staticAuthStore;
+
+  @Option(names = "--auth-store-mib", paramLabel = "M", defaultValue = "16",
+      description = "size of a new live auth store's database in MiB (default ${DEFAULT-VALUE})")
+  long authStoreMib;
+
   @Option(names = "--remove", description = "remove the demo's containers (etcd included), volumes and client bundle")
   boolean remove;
 
   @Override
   public Integer call() throws IOException {
+    if (authStoreMib < 1 || authStoreMib > 1 << 20) {
+      throw io.mkebackup.common.BackupException.invalid("--auth-store-mib", "--auth-store-mib must be 1 to 1048576");
+    }
     if (etcdKeys < 0 || volumeMib < 0) {
       throw io.mkebackup.common.BackupException.invalid("--etcd-keys", "--etcd-keys and --volume-mib cannot be negative");
     }
@@ -66,7 +78,8 @@ public final class DemoStateCommand implements Callable<Integer> {
     Path dir = stateDir != null ? stateDir
         : Path.of("/var/lib/mke-backup-demo", prefix.isEmpty() ? "default" : prefix);
     DemoState demo = new DemoState(new DemoState.Options(dockerHost, prefix, etcdKeys, volumeMib, clientPort,
-        peerPort, dir, bundleUser), spec.commandLine().getErr());
+        peerPort, dir, bundleUser, staticAuthStore ? null : DemoState.AuthStore.ofMib(authStoreMib)),
+        spec.commandLine().getErr());
     if (remove) {
       demo.remove();
     } else {

@@ -86,10 +86,16 @@ public final class DemoState {
    * @param bundleUser the user the client bundle is for (the manager's admin)
    */
   public record Options(String dockerHost, String prefix, int etcdKeys, long volumeMib, int etcdClientPort,
-      int etcdPeerPort, Path stateDir, String bundleUser) {
+      int etcdPeerPort, Path stateDir, String bundleUser, AuthStore authStore) {
     public Options(String dockerHost, String prefix, int etcdKeys, long volumeMib, int etcdClientPort,
         int etcdPeerPort, Path stateDir) {
       this(dockerHost, prefix, etcdKeys, volumeMib, etcdClientPort, etcdPeerPort, stateDir, "admin");
+    }
+
+    /** A state whose auth store is static files (byte-for-byte tests need a volume nobody writes). */
+    public Options(String dockerHost, String prefix, int etcdKeys, long volumeMib, int etcdClientPort,
+        int etcdPeerPort, Path stateDir, String bundleUser) {
+      this(dockerHost, prefix, etcdKeys, volumeMib, etcdClientPort, etcdPeerPort, stateDir, bundleUser, null);
     }
 
     public String etcdUrl() {
@@ -99,6 +105,32 @@ public final class DemoState {
     /** The directory of the admin client bundle. */
     public Path bundleDir() {
       return stateDir.resolve("ucp-bundle-" + bundleUser);
+    }
+  }
+
+  /**
+   * The {@code ucp-auth-store} container as a live database writer (see {@link AuthStoreImage}).
+   *
+   * @param seedPairs pairs of rows a new database starts with and keeps (its size: about
+   *     {@code 2 * seedPairs * rowBytes})
+   * @param rowBytes the random blob in each row
+   * @param pauseMicros between two transactions: a modest, steady rate, never a core
+   */
+  public record AuthStore(int seedPairs, int rowBytes, int pauseMicros) {
+    /** About 16 MiB, 30 transactions a second (some 250 KB/s). */
+    public static final AuthStore DEFAULT = new AuthStore(2048, 4096, 30_000);
+
+    public AuthStore {
+      if (seedPairs < 1 || rowBytes < 1 || pauseMicros < 1000) {
+        throw io.mkebackup.common.BackupException.invalid("--auth-store-mib", "the auth store needs at least one pair,"
+            + " one byte a row and 1 ms between transactions");
+      }
+    }
+
+    /** A database of about {@code mib} MiB at the default rate and row size. */
+    public static AuthStore ofMib(long mib) {
+      return new AuthStore((int) Math.max(1, (mib << 20) / (2L * DEFAULT.rowBytes())), DEFAULT.rowBytes(),
+          DEFAULT.pauseMicros());
     }
   }
 
@@ -132,8 +164,10 @@ public final class DemoState {
             out.println("created " + name + " (root CA)");
           }
           case "ucp-auth-store-data" -> {
-            authStoreData(mount);
-            out.println("created " + name);
+            if (o.authStore() == null) {
+              authStoreData(mount);
+              out.println("created " + name);
+            } // else the writer creates its database
           }
           case "ucp-auth-worker-data" -> {
             authWorkerData(mount);
@@ -169,6 +203,9 @@ public final class DemoState {
       }
       containers(docker);
       startEtcd(docker);
+      if (o.authStore() != null) {
+        startAuthStore(docker);
+      }
       clientBundle(docker, o.bundleUser(), o.bundleDir());
     }
     out.flush();
@@ -346,6 +383,9 @@ public final class DemoState {
 
   private void containers(Docker docker) {
     for (var c : CONTAINERS.entrySet()) {
+      if (o.authStore() != null && c.getKey().equals(AUTH_STORE)) {
+        continue; // runs the writer: startAuthStore
+      }
       String full = o.prefix() + c.getKey();
       try {
         docker.raw().inspectContainerCmd(full).exec();
@@ -367,6 +407,71 @@ public final class DemoState {
           .exec();
       out.println("created container " + full);
     }
+  }
+
+  static final String AUTH_STORE = "ucp-auth-store";
+
+  /**
+   * Runs {@code <prefix>ucp-auth-store} as a live database writer on ucp-auth-store-data
+   * (read-write) and ucp-auth-store-certs (read-only), replacing a never-started one of an earlier
+   * demo; waits until its database has its first pairs.
+   */
+  private void startAuthStore(Docker docker) throws IOException {
+    String name = o.prefix() + AUTH_STORE;
+    String image = AuthStoreImage.ensure(docker.raw(), out);
+    AuthStore a = o.authStore();
+    InspectContainerResponse c = null;
+    try {
+      c = docker.raw().inspectContainerCmd(name).exec();
+      if (!image.equals(c.getConfig().getImage())) {
+        docker.engine().removeContainer(c.getId());
+        out.println("replaced container " + name);
+        c = null;
+      }
+    } catch (NotFoundException missing) {
+      // created below
+    }
+    if (c == null) {
+      docker.raw().createContainerCmd(image)
+          .withName(name)
+          .withCmd(UCP_DIR + "ucp-auth-store-data", String.valueOf(a.seedPairs()), String.valueOf(a.rowBytes()),
+              String.valueOf(a.pauseMicros()))
+          .withEnv("UCP_VERSION=" + ProductInfo.version(), "UCP_COMPONENT=" + AUTH_STORE)
+          .withLabels(Map.of(LABEL, o.prefix().isEmpty() ? "default" : o.prefix(),
+              "com.docker.ucp.version", ProductInfo.version(), "com.docker.ucp.InstanceID", "demo"))
+          .withHostConfig(HostConfig.newHostConfig()
+              .withBinds(new Bind(o.prefix() + "ucp-auth-store-data", new Volume(UCP_DIR + "ucp-auth-store-data")),
+                  new Bind(o.prefix() + "ucp-auth-store-certs", new Volume(UCP_DIR + "ucp-auth-store-certs"),
+                      AccessMode.ro)))
+          .exec();
+      out.println("created container " + name + " (SQLite in WAL mode, a pair of rows every "
+          + a.pauseMicros() / 1000 + " ms, " + image + ")");
+      c = docker.raw().inspectContainerCmd(name).exec();
+    }
+    if (Boolean.TRUE.equals(c.getState().getPaused())) {
+      out.println("container " + name + " is paused (left as it is)");
+      return;
+    }
+    if (!Boolean.TRUE.equals(c.getState().getRunning())) {
+      docker.raw().startContainerCmd(name).exec();
+    }
+    Path db = volume(docker, "ucp-auth-store-data").resolve(AuthStoreImage.DATABASE + "-wal");
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5); // a large seed takes a while
+    while (!Files.exists(db)) {
+      var state = docker.raw().inspectContainerCmd(name).exec().getState();
+      if (!Boolean.TRUE.equals(state.getRunning()) || System.nanoTime() > deadline) {
+        throw new BackupException(ErrorCode.INTERNAL, "the auth store in container " + name + " did not start writing"
+            + " (exit code " + state.getExitCodeLong() + "); see docker logs " + name);
+      }
+      try {
+        Thread.sleep(100); // its first transaction: nothing else to wait on
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+    out.println("the auth store writes in container " + name + " (" + AuthStoreImage.DATABASE + " on "
+        + o.prefix() + "ucp-auth-store-data)");
   }
 
   private Path pidFile() {

@@ -73,7 +73,7 @@ final class EtcdImage {
     return tag;
   }
 
-  private static void add(TarArchiveOutputStream tar, Path file, String name) throws IOException {
+  static void add(TarArchiveOutputStream tar, Path file, String name) throws IOException {
     Path real = file.toRealPath();
     TarArchiveEntry e = new TarArchiveEntry(name);
     e.setSize(Files.size(real));
@@ -86,14 +86,19 @@ final class EtcdImage {
   }
 
   static Path binary(String name) {
+    return binary(name, "apt-get install etcd-server");
+  }
+
+  /** A program on PATH; missing, an error that says to run {@code install}. */
+  static Path binary(String name, String install) {
     for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
       Path p = Path.of(dir.isEmpty() ? "." : dir, name);
       if (Files.isExecutable(p)) {
         return p;
       }
     }
-    throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "demo-state runs Debian's etcd in a container but finds no"
-        + " " + name + " on PATH; install it (apt-get install etcd-server) or run deploy/prereqs.sh");
+    throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "demo-state runs Debian's " + name + " in a container but"
+        + " finds no " + name + " on PATH; install it (" + install + ") or run deploy/prereqs.sh");
   }
 
   private static String version(Path etcd) throws IOException {
