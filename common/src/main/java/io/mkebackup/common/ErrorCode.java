@@ -31,5 +31,9 @@ public enum ErrorCode {
   /** Fewer than a majority of the configured managers are in this member's cluster (a partition). */
   NO_MAJORITY,
   /** The backup's lease on the cluster lock ran out (a pause or a partition); it stopped writing. */
-  LEASE_LOST
+  LEASE_LOST,
+  /** A volume's writers stayed paused longer than maxFreezeSeconds; they were unpaused and the backup stopped. */
+  FREEZE_TOO_LONG,
+  /** A restore would write a volume that a running container mounts. */
+  VOLUME_IN_USE
 }

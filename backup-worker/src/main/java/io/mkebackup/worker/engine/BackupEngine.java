@@ -11,11 +11,14 @@ import io.mkebackup.common.progress.ProgressFormat;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.common.progress.Step;
 import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.freeze.Freezer;
+import io.mkebackup.worker.pipeline.ArchiveWriter.ByteCounter;
 import io.mkebackup.worker.pipeline.ArchiveWriter;
 import io.mkebackup.worker.pipeline.EntryInfo;
 import io.mkebackup.worker.pipeline.Pipeline;
 import io.mkebackup.worker.pipeline.SpoolDirectory;
 import io.mkebackup.worker.source.ContainerEngine;
+import io.mkebackup.worker.source.ContainerEngine.Mounter;
 import io.mkebackup.worker.source.DiskVolumeSource;
 import io.mkebackup.worker.source.DockerArchiveVolumeSource;
 import io.mkebackup.worker.source.DockerEngine;
@@ -59,6 +62,7 @@ public final class BackupEngine {
   private final Fence fence;
   private final Function<String, ContainerEngine> engines;
   private final Function<EngineConfig, EtcdSource> etcdSources;
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(BackupEngine.class.getName());
 
   public BackupEngine(EngineConfig config) {
     this(config, Fence.NONE);
@@ -182,9 +186,16 @@ public final class BackupEngine {
       } else {
         targetText = "standard output";
       }
+      // What a backup of this tool that died left paused runs again before anything else.
+      Path spoolRoot = SpoolDirectory.root(config.spoolDir());
+      List<String> thawed = Freezer.recover(spoolRoot, docker);
+      if (!thawed.isEmpty()) {
+        warnings.add("unpaused " + thawed + ", left paused by an earlier backup that did not finish");
+      }
       // The entry list and the etcd snapshot (every Kubernetes secret, in clear) never go to the
       // backup directory, which other hosts may write: a private directory on this machine.
       spool = SpoolDirectory.create(config.spoolDir());
+      Freezer freezer = Freezer.enabled() ? new Freezer(docker, config.dockerHost(), spoolRoot, spool.dir(), true) : null;
       p.done(0, "ok: Docker " + dockerVersion + " at " + docker.host()
           + (etcdStatus == null ? "" : ", etcd " + etcdStatus.getVersion() + " at " + etcdUrl)
           + ", " + toCopy.size() + " volumes, about " + ProgressFormat.bytes(estimate) + " to write to " + targetText
@@ -203,7 +214,12 @@ public final class BackupEngine {
         if (plan.needHelper()) {
           // The first volumes read through the helper come in one response of the engine's; the
           // auth store, copied after etcd, in one of its own.
-          List<VolumeInfo> together = plan.plain().stream().filter(fromDisk.negate()).toList();
+          // A volume a container writes is asked for apart, once its writers are paused: dockerd
+          // reads a shared response ahead of the backup, before the pause.
+          ContainerEngine engine = docker;
+          List<VolumeInfo> together = plan.plain().stream().filter(fromDisk.negate())
+              .filter(v -> freezer == null || engine.mounters(v.fullName()).stream().noneMatch(Mounter::readWrite))
+              .toList();
           Map<String, String> labels = Map.of(DockerEngine.HELPER_LABEL, request.id());
           helperId = docker.createHelper(config.helperImage(),
               config.volumePrefix() + "mke-backup-helper-" + request.id(),
@@ -217,7 +233,7 @@ public final class BackupEngine {
         List<Map<String, Object>> volumeSummary = new ArrayList<>();
         for (VolumeInfo v : plan.plain()) {
           copyVolume(Step.VOLUME, v, fromDisk.test(v) ? disk : helperSource, archive, p, volumeSummary,
-              volumeWarnings);
+              volumeWarnings, docker, freezer);
         }
 
         Map<String, Object> etcdSummary = null;
@@ -249,7 +265,7 @@ public final class BackupEngine {
         if (plan.authStore().isPresent()) {
           VolumeInfo v = plan.authStore().get();
           copyVolume(Step.AUTH_STORE, v, fromDisk.test(v) ? disk : helperSource, archive, p, volumeSummary,
-              volumeWarnings);
+              volumeWarnings, docker, freezer);
         }
 
         p.started(Step.FINALIZE, "", "recording container configurations and the metadata");
@@ -277,8 +293,15 @@ public final class BackupEngine {
         Instant completedAt = Instant.now();
         p.done(containers.size(), "archive complete: " + archive.entries() + " entries, "
             + ProgressFormat.bytes(archiveBytes) + (request.file() == null ? "" : " in " + request.file()));
+        Map<String, Double> frozenSeconds = new LinkedHashMap<>();
+        for (Map<String, Object> m : volumeSummary) {
+          if (m.get("frozenSeconds") instanceof Double d) {
+            frozenSeconds.put((String) m.get("name"), d);
+          }
+        }
         BackupResult result = new BackupResult(request.id(), request.file(), request.logFile(), archiveBytes,
-            archive.entries(), archive.files(), archive.bytes(), createdAt, completedAt, List.copyOf(warnings));
+            archive.entries(), archive.files(), archive.bytes(), createdAt, completedAt, List.copyOf(warnings),
+            frozenSeconds);
         p.succeeded("backup " + request.id() + " succeeded in "
             + java.time.Duration.between(createdAt, completedAt).toMillis() / 1000.0 + " s");
         if (log != null) {
@@ -320,19 +343,48 @@ public final class BackupEngine {
     }
   }
 
+  /**
+   * Copies one volume; with {@code freezer}, the running containers that mount it read-write are
+   * paused for the copy of this volume only (ucp-kv never comes here: etcd's snapshot API).
+   */
   private void copyVolume(Step step, VolumeInfo v, VolumeSource source, ArchiveWriter archive, Progress p,
-      List<Map<String, Object>> summary, List<String> warnings) {
+      List<Map<String, Object>> summary, List<String> warnings, ContainerEngine docker, Freezer freezer) {
     p.started(step, v.name(), "copying volume " + v.name());
     warnings.clear();
+    List<Mounter> mounters = freezer == null ? List.of() : docker.mounters(v.fullName());
+    List<Mounter> writers = Freezer.writers(mounters);
+    List<String> theirs = mounters.stream().filter(m -> m.readWrite() && m.paused()).map(Mounter::name).toList();
     VolumeSource.Copied copied;
+    Freezer.Freeze freeze = null;
     try {
-      copied = source.copy(v, archive, p);
+      ByteCounter counter = p;
+      if (!writers.isEmpty()) {
+        freeze = freezer.freeze(writers, config.maxFreeze());
+        Freezer.Freeze f = freeze;
+        counter = n -> {
+          if (f.expired()) {
+            throw tooLong(v, f);
+          }
+          p.add(n);
+        };
+      }
+      copied = source.copy(v, archive, counter);
+      if (freeze != null) {
+        freeze.close();
+        if (freeze.expired() || freeze.seconds() > config.maxFreeze().toNanos() / 1e9) {
+          throw tooLong(v, freeze);
+        }
+      }
     } catch (IOException e) {
       if (e.getCause() instanceof BackupException be) {
         throw be;
       }
       throw new BackupException(ErrorCode.VOLUME_READ_FAILED, "reading volume " + v.name() + " failed: "
           + e.getMessage(), e);
+    } finally {
+      if (freeze != null) {
+        freeze.close(); // on every path: thaws once, disarms the switch
+      }
     }
     for (String w : warnings) {
       p.warning(w);
@@ -342,8 +394,26 @@ public final class BackupEngine {
     m.put("files", copied.files());
     m.put("bytes", copied.bytes());
     m.put("via", copied.via());
+    if (freeze != null) {
+      double seconds = Math.round(freeze.seconds() * 1000) / 1000.0;
+      m.put("frozen", freeze.containers());
+      m.put("frozenSeconds", seconds);
+      String line = String.join(", ", freeze.containers()) + " paused " + String.format(java.util.Locale.ROOT, "%.1f", seconds) + " s";
+      LOG.info(step.id() + " " + v.name() + ": " + line);
+      p.frozen(line);
+    } else if (!theirs.isEmpty()) {
+      m.put("frozen", theirs);
+      p.frozen(String.join(", ", theirs) + " already paused by someone else; copied as it is, left paused");
+    }
     summary.add(m);
     p.done(copied.files(), copied.files() + " files, " + ProgressFormat.bytes(copied.bytes()) + " (via " + copied.via() + ")");
+  }
+
+  private BackupException tooLong(VolumeInfo v, Freezer.Freeze f) {
+    return new BackupException(ErrorCode.FREEZE_TOO_LONG, "maxFreezeSeconds", "copying volume " + v.name() + " kept "
+        + String.join(", ", f.containers()) + " paused for more than " + config.maxFreeze().toMillis() / 1000.0
+        + " s (maxFreezeSeconds), so they were unpaused and the backup stopped; the older backup file is left in"
+        + " place. Raise maxFreezeSeconds (--max-freeze) or make the volume smaller", null);
   }
 
   /** A connected etcd source and the status it answered with. */

@@ -24,6 +24,8 @@ import java.util.Set;
  *     io.mkebackup.worker.pipeline.SpoolDirectory#defaultRoot()}. Never the backup directory.
  * @param maxBytesPerSecond caps the rate volume and snapshot bytes are read at, so a backup does not
  *     starve the manager's own disk traffic; 0 for no cap
+ * @param maxFreeze the longest a volume's writers may stay paused for its copy; past it they are
+ *     unpaused and the backup fails (default {@link #DEFAULT_MAX_FREEZE})
  */
 public record EngineConfig(
     String nodeName,
@@ -34,7 +36,8 @@ public record EngineConfig(
     EtcdEndpoint etcd,
     String helperImage,
     Path spoolDir,
-    long maxBytesPerSecond) {
+    long maxBytesPerSecond,
+    Duration maxFreeze) {
 
   public static final Set<String> DEFAULT_EXCLUDED = Set.of("ucp-metrics-data", "ucp-node-certs", ArchiveLayout.SNAPSHOT_VOLUME);
   public static final String DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
@@ -45,6 +48,14 @@ public record EngineConfig(
    */
   public static final String DEFAULT_ETCD = EtcdEndpoint.AUTO;
 
+  public static final Duration DEFAULT_MAX_FREEZE = Duration.ofSeconds(30);
+
+  public EngineConfig(String nodeName, String dockerHost, String volumePrefix, Set<String> excludedVolumes,
+      SourceMode sourceMode, EtcdEndpoint etcd, String helperImage, Path spoolDir, long maxBytesPerSecond) {
+    this(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir,
+        maxBytesPerSecond, DEFAULT_MAX_FREEZE);
+  }
+
   public EngineConfig {
     Objects.requireNonNull(nodeName);
     Objects.requireNonNull(dockerHost);
@@ -54,6 +65,10 @@ public record EngineConfig(
     Objects.requireNonNull(helperImage);
     if (maxBytesPerSecond < 0) {
       throw new IllegalArgumentException("maxBytesPerSecond < 0");
+    }
+    maxFreeze = maxFreeze == null ? DEFAULT_MAX_FREEZE : maxFreeze;
+    if (maxFreeze.isNegative() || maxFreeze.isZero()) {
+      throw new IllegalArgumentException("maxFreeze <= 0");
     }
   }
 
@@ -74,23 +89,36 @@ public record EngineConfig(
   }
 
   public EngineConfig withVolumePrefix(String prefix) {
-    return new EngineConfig(nodeName, dockerHost, prefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir, maxBytesPerSecond);
+    return new EngineConfig(nodeName, dockerHost, prefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir, maxBytesPerSecond, maxFreeze);
   }
 
   public EngineConfig withSourceMode(SourceMode mode) {
-    return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, mode, etcd, helperImage, spoolDir, maxBytesPerSecond);
+    return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, mode, etcd, helperImage, spoolDir, maxBytesPerSecond, maxFreeze);
   }
 
   public EngineConfig withEtcd(EtcdEndpoint endpoint) {
-    return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, endpoint, helperImage, spoolDir, maxBytesPerSecond);
+    return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, endpoint, helperImage, spoolDir, maxBytesPerSecond, maxFreeze);
   }
 
   public EngineConfig withMaxBytesPerSecond(long rate) {
-    return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir, rate);
+    return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir, rate, maxFreeze);
+  }
+
+  public EngineConfig withMaxFreeze(Duration max) {
+    return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir, maxBytesPerSecond, max);
+  }
+
+  /** Seconds to the longest freeze, refusing what is not a positive number (the CLI's and the manager's field). */
+  public static Duration maxFreeze(double seconds, String field) {
+    if (!(seconds > 0) || seconds > 3600) {
+      throw io.mkebackup.common.BackupException.invalid(field, field + " must be a number of seconds above 0 and at"
+          + " most 3600");
+    }
+    return Duration.ofMillis((long) (seconds * 1000));
   }
 
   public EngineConfig withDockerHost(String host) {
-    return new EngineConfig(nodeName, host, volumePrefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir, maxBytesPerSecond);
+    return new EngineConfig(nodeName, host, volumePrefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir, maxBytesPerSecond, maxFreeze);
   }
 
   /** How volume bytes are read. */

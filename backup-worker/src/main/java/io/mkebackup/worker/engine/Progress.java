@@ -73,6 +73,11 @@ final class Progress implements ByteCounter {
     emit(Kind.DONE, message);
   }
 
+  /** The step's volume was copied with its writers paused: who, and for how long. */
+  void frozen(String message) {
+    emit(Kind.FROZEN, message);
+  }
+
   void warning(String message) {
     emit(Kind.WARNING, message);
   }

@@ -140,6 +140,17 @@ public final class SpoolDirectory implements AutoCloseable {
     return removed;
   }
 
+  /** Whether the run directory {@code run} belongs to a run whose process still holds it. */
+  public static boolean live(Path run) {
+    try {
+      return Files.isDirectory(run, LinkOption.NOFOLLOW_LINKS) && !abandoned(run);
+    } catch (NoSuchFileException gone) {
+      return false;
+    } catch (IOException e) {
+      return true; // cannot tell: assume it runs
+    }
+  }
+
   private static boolean abandoned(Path run) throws IOException {
     Path lockPath = run.resolve("lock");
     FileChannel channel;

@@ -31,6 +31,7 @@ public final class OrphanReaper implements AutoCloseable {
   private final ProgressListener publisher;
   private final BooleanSupplier hasMajority;
   private final java.util.function.Predicate<String> lockHeldFor;
+  private final Runnable thaw;
   /** After the client cleanup timeout set in ClusterSettings (5 s), with a margin. */
   static final long CLIENT_LOCK_FREED_AFTER_SECONDS = 8;
   private volatile Chore chore;
@@ -49,6 +50,16 @@ public final class OrphanReaper implements AutoCloseable {
    */
   public OrphanReaper(HazelcastInstance hazelcast, BackupCatalog catalog, ProgressListener publisher,
       BooleanSupplier hasMajority, java.util.function.Predicate<String> lockHeldFor) {
+    this(hazelcast, catalog, publisher, hasMajority, lockHeldFor, () -> {});
+  }
+
+  /**
+   * @param thaw run at each pass, before the catalog: unpauses what a backup of this manager that
+   *     died left paused (its dead man's switch should have already)
+   */
+  public OrphanReaper(HazelcastInstance hazelcast, BackupCatalog catalog, ProgressListener publisher,
+      BooleanSupplier hasMajority, java.util.function.Predicate<String> lockHeldFor, Runnable thaw) {
+    this.thaw = thaw;
     this.hazelcast = hazelcast;
     this.catalog = catalog;
     this.publisher = publisher;
@@ -111,6 +122,7 @@ public final class OrphanReaper implements AutoCloseable {
 
   /** One pass; returns the records it marked FAILED. */
   public List<BackupRecord> reap() {
+    thaw.run(); // this node's own containers: whatever the cluster's majority
     if (!hasMajority.getAsBoolean()) {
       LOG.info("not checking for abandoned backups: this member does not see a majority of the managers");
       return List.of();

@@ -37,6 +37,27 @@ public interface ContainerEngine extends AutoCloseable {
     return createHelper(image, name, volumeNames, Set.of(), labels);
   }
 
+  /**
+   * A container that mounts a volume: its id, name (without slash), whether it mounts it
+   * read-write, and whether it runs and is paused.
+   */
+  record Mounter(String id, String name, boolean readWrite, boolean running, boolean paused) {}
+
+  /** Every container but this process's own that mounts the named volume. */
+  default List<Mounter> mounters(String volumeFullName) {
+    return List.of();
+  }
+
+  /** Freezes a running container's processes (the cgroup freezer: {@code docker pause}). */
+  default void pause(String containerId) {
+    throw new UnsupportedOperationException("pause");
+  }
+
+  /** Thaws a paused container; false when it was not paused (or is gone). */
+  default boolean unpause(String containerId) {
+    throw new UnsupportedOperationException("unpause");
+  }
+
   /** The tar stream of a path in a container. */
   InputStream archive(String containerId, String path);
 

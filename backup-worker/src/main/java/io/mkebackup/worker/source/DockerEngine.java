@@ -423,6 +423,58 @@ public final class DockerEngine implements ContainerEngine {
     return b;
   }
 
+  @Override
+  public List<Mounter> mounters(String volumeFullName) {
+    List<Mounter> out = new ArrayList<>();
+    String selfId = self().map(SelfContainer::id).orElse("");
+    for (Container c : client.listContainersCmd().withShowAll(true).withVolumeFilter(List.of(volumeFullName)).exec()) {
+      if (c.getId().equals(selfId)) {
+        continue;
+      }
+      try {
+        var inspect = client.inspectContainerCmd(c.getId()).exec();
+        var state = inspect.getState();
+        String name = inspect.getName() == null ? c.getId() : inspect.getName().replaceFirst("^/", "");
+        boolean rw = false;
+        boolean mounts = false;
+        for (var m : inspect.getMounts() == null ? List.<com.github.dockerjava.api.command.InspectContainerResponse.Mount>of()
+            : inspect.getMounts()) {
+          if (volumeFullName.equals(m.getName())) {
+            mounts = true;
+            rw |= Boolean.TRUE.equals(m.getRW());
+          }
+        }
+        if (mounts) {
+          out.add(new Mounter(c.getId(), name, rw, Boolean.TRUE.equals(state.getRunning()),
+              Boolean.TRUE.equals(state.getPaused())));
+        }
+      } catch (NotFoundException gone) {
+        // removed between list and inspect: it mounts nothing now
+      }
+    }
+    out.sort(Comparator.comparing(Mounter::name));
+    return out;
+  }
+
+  @Override
+  public void pause(String containerId) {
+    client.pauseContainerCmd(containerId).exec();
+  }
+
+  @Override
+  public boolean unpause(String containerId) {
+    try {
+      var state = client.inspectContainerCmd(containerId).exec().getState();
+      if (!Boolean.TRUE.equals(state.getPaused())) {
+        return false;
+      }
+      client.unpauseContainerCmd(containerId).exec();
+      return true;
+    } catch (NotFoundException gone) {
+      return false;
+    }
+  }
+
   public void removeContainer(String id) {
     try {
       client.removeContainerCmd(id).withForce(true).withRemoveVolumes(false).exec();

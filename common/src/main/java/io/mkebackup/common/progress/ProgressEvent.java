@@ -27,7 +27,9 @@ public record ProgressEvent(
 
   /** What the event says about its step, or about the run for the two terminal kinds. */
   public enum Kind {
-    STARTED, PROGRESS, DONE, WARNING, SUCCEEDED, FAILED;
+    STARTED, PROGRESS, DONE, WARNING, SUCCEEDED, FAILED,
+    /** A volume's writers were paused for its copy: who, and for how long (within its step). */
+    FROZEN;
 
     public String id() {
       return name().toLowerCase(java.util.Locale.ROOT);

@@ -59,6 +59,11 @@ public final class EngineOptions {
           + " (default 0: no cap; env MKE_BACKUP_MAX_RATE_MIB)")
   double maxRateMib;
 
+  @Option(names = "--max-freeze", paramLabel = "SECONDS", defaultValue = "${env:MKE_BACKUP_MAX_FREEZE_SECONDS:-30}",
+      description = "the longest a volume's writers (the auth store) may stay paused for its copy; past it they are"
+          + " unpaused and the backup fails (default 30; env MKE_BACKUP_MAX_FREEZE_SECONDS)")
+  double maxFreezeSeconds;
+
   EngineConfig toConfig() {
     String nodeName = node;
     if (nodeName == null || nodeName.isBlank()) {
@@ -89,6 +94,7 @@ public final class EngineOptions {
     }
     Set<String> exclude = excluded == null ? EngineConfig.DEFAULT_EXCLUDED : new HashSet<>(excluded);
     return new EngineConfig(nodeName, dockerHost, volumePrefix, exclude, mode, etcd,
-        EngineConfig.DEFAULT_HELPER_IMAGE, null, EngineConfig.rate(maxRateMib, "--max-rate"));
+        EngineConfig.DEFAULT_HELPER_IMAGE, null, EngineConfig.rate(maxRateMib, "--max-rate"),
+        EngineConfig.maxFreeze(maxFreezeSeconds, "--max-freeze"));
   }
 }

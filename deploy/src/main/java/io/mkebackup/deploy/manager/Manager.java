@@ -93,8 +93,21 @@ public final class Manager implements AutoCloseable {
 
   public static Manager start(ManagerConfig config) throws Exception {
     Files.createDirectories(config.dataDir());
-    // Spools of backups that were running when this manager died (clear etcd snapshots among them).
-    io.mkebackup.worker.pipeline.SpoolDirectory.sweep(io.mkebackup.worker.pipeline.SpoolDirectory.root(config.engine().spoolDir()));
+    // Containers a backup of this manager paused and did not unpause (it died mid-copy) run again
+    // first; then the spools of backups that were running when this manager died (clear etcd
+    // snapshots among them).
+    Path spoolRoot = io.mkebackup.worker.pipeline.SpoolDirectory.root(config.engine().spoolDir());
+    Runnable thaw = () -> {
+      try (io.mkebackup.worker.source.DockerEngine docker =
+          io.mkebackup.worker.source.DockerEngine.connect(config.engine().dockerHost())) {
+        io.mkebackup.worker.freeze.Freezer.recover(spoolRoot, docker);
+      } catch (RuntimeException e) {
+        java.util.logging.Logger.getLogger(Manager.class.getName()).warning("cannot check for containers left paused"
+            + " by an earlier backup: " + e.getMessage());
+      }
+    };
+    thaw.run();
+    io.mkebackup.worker.pipeline.SpoolDirectory.sweep(spoolRoot);
     List<Path> realRoots = new ArrayList<>();
     for (Path root : config.allowedRoots()) {
       realRoots.add(Files.exists(root) ? root.toRealPath() : root);
@@ -135,7 +148,7 @@ public final class Manager implements AutoCloseable {
       String node = config.nodeName();
       ProgressListener publisher = new ProgressPublisher(vertx.eventBus(), node);
       BackupLock lock = new BackupLock(hazelcast, settings.configuredMembers());
-      OrphanReaper reaper = new OrphanReaper(hazelcast, catalog, publisher, lock::hasMajority, lock::heldBy);
+      OrphanReaper reaper = new OrphanReaper(hazelcast, catalog, publisher, lock::hasMajority, lock::heldBy, thaw);
       reaper.start(vertx);
       // Read at each backup: Hazelcast gives a member a new id when it merges back after a split.
       java.util.function.Supplier<String> memberId = () -> hazelcast.getCluster().getLocalMember().getUuid().toString();

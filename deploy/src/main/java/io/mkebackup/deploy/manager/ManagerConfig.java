@@ -51,7 +51,8 @@ public record ManagerConfig(
     Path clusterSecretFile,
     String clientCaCert,
     Duration minEvery,
-    HistoryRetention.Policy history) {
+    HistoryRetention.Policy history,
+    Duration maxFreeze) {
 
   /** JSON key -> environment variable, in README order. */
   public static final Map<String, String> KEYS = keys(
@@ -75,6 +76,7 @@ public record ManagerConfig(
       "volumePrefix", "MKE_BACKUP_VOLUME_PREFIX",
       "source", "MKE_BACKUP_SOURCE",
       "maxRateMib", "MKE_BACKUP_MAX_RATE_MIB",
+      "maxFreezeSeconds", "MKE_BACKUP_MAX_FREEZE_SECONDS",
       "tokenTtlSeconds", "MKE_BACKUP_TOKEN_TTL_SECONDS",
       "worker", "MKE_BACKUP_WORKER",
       "adminUsername", "MKE_ADMIN_USERNAME",
@@ -231,7 +233,9 @@ public record ManagerConfig(
         r.string("dockerHost", EngineConfig.DEFAULT_DOCKER_HOST), etcd, r.string("volumePrefix", ""), mode,
         EngineConfig.rate(r.decimal("maxRateMib", 0), "maxRateMib"), Duration.ofSeconds(ttl),
         adminUser, hash, users, r.bool("worker", true), r.path("clusterSecretFile", null),
-        clientCaCert(r.string("clientCaCert", AUTO)), Duration.ofSeconds(minEvery), history);
+        clientCaCert(r.string("clientCaCert", AUTO)), Duration.ofSeconds(minEvery), history,
+        EngineConfig.maxFreeze(r.decimal("maxFreezeSeconds", EngineConfig.DEFAULT_MAX_FREEZE.toSeconds()),
+            "maxFreezeSeconds"));
   }
 
   /** clientCaCert: read MKE's ucp-client-root-ca certificate through the Docker API. */
@@ -247,7 +251,7 @@ public record ManagerConfig(
 
   public EngineConfig engine() {
     return new EngineConfig(nodeName, dockerHost, volumePrefix, EngineConfig.DEFAULT_EXCLUDED, sourceMode, etcd,
-        EngineConfig.DEFAULT_HELPER_IMAGE, dataDir.resolve("spool"), maxBytesPerSecond);
+        EngineConfig.DEFAULT_HELPER_IMAGE, dataDir.resolve("spool"), maxBytesPerSecond, maxFreeze);
   }
 
   @Override

@@ -1,0 +1,291 @@
+package io.mkebackup.worker.freeze;
+
+import io.mkebackup.worker.pipeline.SpoolDirectory;
+import io.mkebackup.worker.source.ContainerEngine;
+import io.mkebackup.worker.source.ContainerEngine.Mounter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Pauses the running containers that write a volume (the cgroup freezer, {@code docker pause}) for
+ * the copy of that volume only, so the copy is one instant's image of the files, as after a power
+ * cut, which a crash-safe database opens; and makes sure they run again on every path:
+ * <ul>
+ *   <li>the freeze's {@link Freeze#close()} unpauses (success, failure, cancellation, lease loss);
+ *   <li>past the longest freeze allowed, a timer of the freeze unpauses and the copy fails;
+ *   <li>a {@link DeadMansSwitch}, a process started before the pause, unpauses should this process
+ *       die (kill -9) or hang;
+ *   <li>a record of what was paused ({@code frozen-<run>.<n>} in the private spool root) lets the
+ *       next start of the CLI or a manager, and the manager's reaper, unpause what a dead run left
+ *       paused ({@link #recover}).
+ * </ul>
+ * Only containers this tool paused are ever unpaused: one found paused already (someone paused it
+ * on purpose) is left alone, and is frozen anyway.
+ */
+public final class Freezer {
+  private static final Logger LOG = Logger.getLogger(Freezer.class.getName());
+  /** Names of the records in the spool root. */
+  static final String RECORD_PREFIX = "frozen-";
+  /** Set to {@code off} to copy live volumes without pausing anything (tests show what that gives). */
+  public static final String SWITCH_ENV = "MKE_BACKUP_FREEZE";
+  /** The dead man's switch thaws this long after the freeze's own deadline. */
+  static final long SWITCH_MARGIN_MILLIS = 5_000;
+
+  private final ContainerEngine docker;
+  private final String dockerHost;
+  private final Path spoolRoot;
+  private final Path run;
+  private final boolean deadMansSwitch;
+  private int sequence;
+
+  /**
+   * @param spoolRoot the private spool root, where the records are kept
+   * @param run this run's spool directory (in the root): a record is a dead run's once its lock is free
+   * @param deadMansSwitch whether a switch process guards each freeze (tests of the switch itself
+   *     and of a process that cannot start one turn it off)
+   */
+  public Freezer(ContainerEngine docker, String dockerHost, Path spoolRoot, Path run, boolean deadMansSwitch) {
+    this.docker = docker;
+    this.dockerHost = dockerHost;
+    this.spoolRoot = spoolRoot;
+    this.run = run;
+    this.deadMansSwitch = deadMansSwitch;
+  }
+
+  /** Whether volumes are copied frozen ({@value #SWITCH_ENV} is not {@code off}). */
+  public static boolean enabled() {
+    return !"off".equalsIgnoreCase(System.getenv(SWITCH_ENV));
+  }
+
+  /** The running, unpaused containers that mount a volume read-write: those a frozen copy pauses. */
+  public static List<Mounter> writers(List<Mounter> mounters) {
+    return mounters.stream().filter(m -> m.readWrite() && m.running() && !m.paused()).toList();
+  }
+
+  /**
+   * Pauses {@code writers}, recorded first and guarded by a dead man's switch; {@code max} after
+   * the first pause, the freeze thaws by itself and {@link Freeze#expired()} says so.
+   */
+  public Freeze freeze(List<Mounter> writers, Duration max) throws IOException {
+    Path record = spoolRoot.resolve(RECORD_PREFIX + run.getFileName() + "." + (++sequence));
+    writeRecord(record, writers);
+    DeadMansSwitch sw = null;
+    try {
+      if (deadMansSwitch) {
+        sw = DeadMansSwitch.arm(dockerHost, record, max.toMillis() + SWITCH_MARGIN_MILLIS);
+      }
+    } catch (IOException e) {
+      Files.deleteIfExists(record);
+      throw e;
+    }
+    Freeze f = new Freeze(record, sw, max);
+    try {
+      f.pauseAll(writers);
+    } catch (RuntimeException e) {
+      f.close();
+      throw e;
+    }
+    return f;
+  }
+
+  /** One freeze: the containers this tool paused, until {@link #close()}. */
+  public final class Freeze implements AutoCloseable {
+    private final Path record;
+    private final DeadMansSwitch sw;
+    private final Duration max;
+    private final List<Mounter> paused = new ArrayList<>();
+    private final List<String> alreadyPaused = new ArrayList<>();
+    private final CountDownLatch closing = new CountDownLatch(1);
+    private long startNanos;
+    private long endNanos;
+    private volatile boolean expired;
+    private boolean thawFailed;
+    private Thread timer;
+
+    private Freeze(Path record, DeadMansSwitch sw, Duration max) {
+      this.record = record;
+      this.sw = sw;
+      this.max = max;
+    }
+
+    private void pauseAll(List<Mounter> writers) {
+      startNanos = System.nanoTime();
+      for (Mounter m : writers) {
+        try {
+          docker.pause(m.id());
+          synchronized (this) {
+            paused.add(m);
+          }
+        } catch (com.github.dockerjava.api.exception.ConflictException | com.github.dockerjava.api.exception.NotFoundException e) {
+          // paused by someone else meanwhile (frozen anyway, and theirs to unpause), or gone
+          alreadyPaused.add(m.name());
+        }
+      }
+      timer = new Thread(() -> {
+        try {
+          if (!closing.await(max.toNanos(), TimeUnit.NANOSECONDS)) {
+            expired = true;
+            thaw();
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }, "mke-backup-freeze-timer");
+      timer.setDaemon(true);
+      timer.start();
+    }
+
+    /** The names of the containers this freeze paused. */
+    public synchronized List<String> containers() {
+      return paused.stream().map(Mounter::name).toList();
+    }
+
+    /** Those found paused by someone else (left paused). */
+    public List<String> alreadyPaused() {
+      return List.copyOf(alreadyPaused);
+    }
+
+    /** Whether the freeze outlived its maximum and was thawed by its timer. */
+    public boolean expired() {
+      return expired;
+    }
+
+    /** Seconds frozen: from the first pause to the last unpause (or until now while frozen). */
+    public synchronized double seconds() {
+      long end = endNanos != 0 ? endNanos : System.nanoTime();
+      return (end - startNanos) / 1e9;
+    }
+
+    /** Unpauses what it paused, once; the switch stays armed until every unpause went through. */
+    private synchronized void thaw() {
+      if (endNanos != 0) {
+        return;
+      }
+      for (int i = paused.size() - 1; i >= 0; i--) {
+        Mounter m = paused.get(i);
+        try {
+          docker.unpause(m.id());
+        } catch (RuntimeException e) {
+          thawFailed = true;
+          LOG.log(Level.WARNING, "cannot unpause container " + m.name() + "; the dead man's switch will", e);
+        }
+      }
+      endNanos = System.nanoTime();
+    }
+
+    /** Thaws (if the timer did not), then disarms the switch and removes the record. */
+    @Override
+    public void close() {
+      closing.countDown();
+      thaw();
+      if (timer != null) {
+        try {
+          timer.join(10_000);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      if (thawFailed) {
+        if (sw != null) {
+          sw.abandon(); // it tries again, from the record
+        }
+        return;
+      }
+      try {
+        Files.deleteIfExists(record);
+      } catch (IOException e) {
+        LOG.log(Level.WARNING, "cannot remove the freeze record " + record, e);
+      }
+      if (sw != null) {
+        sw.disarm();
+      }
+    }
+  }
+
+  private static void writeRecord(Path record, List<Mounter> writers) throws IOException {
+    StringBuilder b = new StringBuilder();
+    for (Mounter m : writers) {
+      b.append(m.id()).append(' ').append(m.name()).append('\n');
+    }
+    Path part = record.resolveSibling("." + record.getFileName() + ".part");
+    Files.deleteIfExists(part);
+    Files.createFile(part, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    Files.writeString(part, b, StandardCharsets.UTF_8);
+    try (var ch = java.nio.channels.FileChannel.open(part, java.nio.file.StandardOpenOption.WRITE)) {
+      ch.force(true);
+    }
+    Files.move(part, record, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  /**
+   * Unpauses the containers a record lists (those still paused) and removes the record.
+   *
+   * @return the names of those it unpaused
+   */
+  static List<String> thaw(Path record, ContainerEngine docker) {
+    List<String> lines;
+    try {
+      lines = Files.readAllLines(record, StandardCharsets.UTF_8);
+    } catch (NoSuchFileException gone) {
+      return List.of(); // thawed already
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    List<String> thawed = new ArrayList<>();
+    for (String line : lines) {
+      String[] f = line.split(" ", 2);
+      if (f[0].matches("[0-9a-f]{12,64}") && docker.unpause(f[0])) {
+        thawed.add(f.length > 1 ? f[1] : f[0]);
+      }
+    }
+    try {
+      Files.deleteIfExists(record);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return thawed;
+  }
+
+  /**
+   * Unpauses what runs that died left paused: every record in {@code spoolRoot} whose run's spool
+   * directory is no longer held by a live process.
+   *
+   * @return the names of the containers unpaused
+   */
+  public static List<String> recover(Path spoolRoot, ContainerEngine docker) {
+    List<String> thawed = new ArrayList<>();
+    try (DirectoryStream<Path> records = Files.newDirectoryStream(spoolRoot, RECORD_PREFIX + "*")) {
+      for (Path r : records) {
+        String name = r.getFileName().toString();
+        String runName = name.substring(RECORD_PREFIX.length(), Math.max(RECORD_PREFIX.length(), name.lastIndexOf('.')));
+        if (!Files.isRegularFile(r, LinkOption.NOFOLLOW_LINKS) || SpoolDirectory.live(spoolRoot.resolve(runName))) {
+          continue;
+        }
+        List<String> t = thaw(r, docker);
+        if (!t.isEmpty()) {
+          LOG.warning("unpaused " + t + ", left paused by a backup that did not finish (" + runName + ")");
+        }
+        thawed.addAll(t);
+      }
+    } catch (NoSuchFileException none) {
+      return thawed;
+    } catch (IOException | RuntimeException e) {
+      LOG.log(Level.WARNING, "cannot check for containers left paused by an earlier backup", e);
+    }
+    return thawed;
+  }
+}
