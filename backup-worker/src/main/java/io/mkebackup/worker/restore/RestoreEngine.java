@@ -90,6 +90,7 @@ public final class RestoreEngine {
         String theirs = checkVersion(verified.productVersion(), warnings);
         boolean etcd = verified.snapshotEntry() != null;
         List<String> targets = new ArrayList<>(new TreeSet<>(staging.states().keySet()));
+        refuseVolumesInUse(docker, targets);
         List<String> replaced = new ArrayList<>();
         for (String v : targets) {
           String full = options.volumePrefix() + v;
@@ -131,6 +132,27 @@ public final class RestoreEngine {
         }
         throw new BackupException(ErrorCode.RESTORE_FAILED, null, "restore failed: " + e.getMessage() + undone, e);
       }
+    }
+  }
+
+  /**
+   * Never writes under a running database: a volume that a running (or paused) container mounts
+   * is refused, whatever --force says, naming the containers to stop first.
+   */
+  private void refuseVolumesInUse(DockerEngine docker, List<String> targets) {
+    List<String> inUse = new ArrayList<>();
+    for (String v : targets) {
+      String full = options.volumePrefix() + v;
+      List<String> running = docker.mounters(full).stream().filter(m -> m.running() || m.paused())
+          .map(m -> m.name()).toList();
+      if (!running.isEmpty()) {
+        inUse.add(full + " (mounted by " + String.join(", ", running) + ")");
+      }
+    }
+    if (!inUse.isEmpty()) {
+      throw new BackupException(ErrorCode.VOLUME_IN_USE, null, "running containers use the volumes this restore"
+          + " would write: " + String.join("; ", inUse) + ". Stop MKE's containers on this manager first (docker stop),"
+          + " as MKE's own restore requires; --force does not override this", null);
     }
   }
 

@@ -15,14 +15,15 @@ import picocli.CommandLine.Command;
 public final class MkeBackupCommand {
   /** Exit code of a backup or verification that failed. */
   public static final int FAILED = 1;
-  /** Exit code of bad input (picocli's usage code too). */
+  /** Exit code of bad input (picocli's usage code too), and of a restore into volumes running containers use. */
   public static final int USAGE = 2;
 
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new MkeBackupCommand());
     cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
       cmd.getErr().println("mke-backup: error: " + oneLine(e));
-      return e instanceof BackupException be && be.code() == ErrorCode.INVALID_FIELD ? USAGE : FAILED;
+      return e instanceof BackupException be && (be.code() == ErrorCode.INVALID_FIELD
+          || be.code() == ErrorCode.VOLUME_IN_USE) ? USAGE : FAILED;
     });
     return cl;
   }

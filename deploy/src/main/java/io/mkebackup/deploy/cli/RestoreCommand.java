@@ -22,7 +22,8 @@ import picocli.CommandLine.Model.CommandSpec;
         "volumes (bytes, modes, owners, mtimes, links) and restores ucp-kv from the etcd snapshot with etcdctl.",
         "Refuses a different major.minor version and non-empty volumes (unless --force), and any archive that would",
         "write outside its volumes. Writes through the volumes' mountpoints: run it as root on the manager, with",
-        "MKE's etcd stopped. Progress on stderr, one line per step; a failure leaves every volume as it was."})
+        "MKE's containers stopped: a volume a running container mounts is refused (exit 2), whatever --force says.",
+        "Progress on stderr, one line per step; a failure leaves every volume as it was."})
 public final class RestoreCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
