@@ -26,7 +26,9 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  * links, with {@code busybox-static} for the shell loop, {@code FROM scratch}, built by the local
  * engine. The database ({@code auth.db}) is in WAL mode with {@code synchronous=FULL}; each
  * transaction inserts a pair of rows (txn, half 1 and 2, the writer's clock in ms, a random blob)
- * and drops the oldest pair, so a copy is whole exactly when every txn has both halves.
+ * and drops the oldest pair, so a copy is whole exactly when every txn has both halves. It
+ * checkpoints every 64 pages (a few transactions), writing pages in place in the database file
+ * all the time, as RethinkDB does.
  */
 final class AuthStoreImage {
   static final String REPOSITORY = "mke-backup-demo-auth-store";
@@ -54,6 +56,7 @@ final class AuthStoreImage {
       {
         echo "PRAGMA synchronous=FULL;"
         echo "PRAGMA busy_timeout=60000;"
+        echo "PRAGMA wal_autocheckpoint=64;"
         while :; do
           echo "BEGIN IMMEDIATE; INSERT INTO pairs SELECT max(txn) + 1, 1, $NOW, randomblob($ROW) FROM pairs;\
        INSERT INTO pairs SELECT max(txn), 2, $NOW, randomblob($ROW) FROM pairs;\
