@@ -39,7 +39,7 @@ public final class DeadMansSwitch implements AutoCloseable {
    * Starts the switch and waits until it is armed.
    *
    * @param deadlineMillis from now: when it thaws even if the parent lives
-   * @throws IOException when it cannot be started or does not say it is armed within 30 s
+   * @throws IOException when it cannot be started or does not say it is armed within 60 s
    */
   public static DeadMansSwitch arm(String dockerHost, Path record, long deadlineMillis) throws IOException {
     String java = ProcessHandle.current().info().command()
@@ -66,10 +66,10 @@ public final class DeadMansSwitch implements AutoCloseable {
     reader.setDaemon(true);
     reader.start();
     try {
-      if (!armed.await(30, TimeUnit.SECONDS)) {
+      if (!armed.await(60, TimeUnit.SECONDS)) {
         s.abandon();
         p.destroyForcibly();
-        throw new IOException("the dead man's switch did not start within 30 s");
+        throw new IOException("the dead man's switch (a JVM that unpauses should this process die) did not start within 60 s; nothing was paused");
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

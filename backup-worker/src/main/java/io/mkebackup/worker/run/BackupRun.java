@@ -48,6 +48,9 @@ public final class BackupRun {
       public void finished(BackupRecord r) {}
     };
 
+    /** How long a backup paused each volume's writers for its copy, by volume (those it paused only). */
+    default void frozen(java.util.Map<String, Double> secondsByVolume) {}
+
     void started(BackupRecord r);
 
     void finished(BackupRecord r);
@@ -150,6 +153,9 @@ public final class BackupRun {
       lease.release();
     }
     meter.finished(finished);
+    if (result != null) {
+      meter.frozen(result.frozenSeconds());
+    }
     LOG.info("backup " + id + " " + finished.state()
         + (finished.shortError().isEmpty() ? "" : ": " + finished.shortError()));
     if (recorded) {

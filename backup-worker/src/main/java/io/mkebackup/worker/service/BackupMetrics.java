@@ -103,6 +103,15 @@ public final class BackupMetrics implements BackupRun.Meter {
     }
   }
 
+  /** Records each freeze as {@code mke_backup_frozen_seconds{volume=...}}: what users of a paused container waited. */
+  @Override
+  public void frozen(java.util.Map<String, Double> secondsByVolume) {
+    secondsByVolume.forEach((volume, seconds) -> DistributionSummary.builder("mke_backup_frozen")
+        .baseUnit("seconds").tag("volume", volume)
+        .description("How long a backup kept the containers writing a volume paused for its copy")
+        .register(registry).record(seconds));
+  }
+
   /** Reads the cluster's state into the gauges; blocking (Hazelcast calls). */
   public void refresh() {
     members.set(hazelcast.getCluster().getMembers().size());

@@ -60,6 +60,16 @@ final class DemoFixture implements AutoCloseable {
     return f;
   }
 
+  /**
+   * Turns the state's ucp-auth-store into a live database writer (SQLite in WAL mode, a pair of
+   * rows per transaction), as {@code demo-state} without --static-auth-store makes it.
+   */
+  void startAuthStoreWriter(DemoState.AuthStore authStore) throws IOException {
+    DemoState.Options o = new DemoState.Options(EngineConfig.DEFAULT_DOCKER_HOST, prefix, 0, 0, clientPort, peerPort,
+        stateDir, "admin", authStore);
+    new DemoState(o, new PrintWriter(output, true)).ensure();
+  }
+
   /** Where the ucp-kv container's etcd is published on the host (mutual TLS: see {@link #etcdEndpoint()}). */
   String etcdUrl() {
     return "https://127.0.0.1:" + clientPort;

@@ -1,0 +1,243 @@
+package io.mkebackup.deploy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.mkebackup.common.record.BackupState;
+import io.mkebackup.deploy.demo.DemoState;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Backups of a live auth store: {@code ucp-auth-store} runs a real crash-safe database (SQLite in
+ * WAL mode, synchronous=FULL, a pair of rows per transaction) while backups copy its volume. Every
+ * copy must open and pass SQLite's own integrity check with every pair whole; without freezing,
+ * copies are torn (so the check can fail); the pause a backup reports is the gap the writer saw;
+ * a backup killed mid-freeze leaves nothing paused; restore refuses to write under it.
+ */
+@Tag("integration")
+class LiveAuthStoreIT {
+  static final Pattern PAUSED = Pattern.compile("auth-store ucp-auth-store-data: (\\S+) paused ([0-9.]+) s");
+  static DemoFixture demo;
+  static Path spoolRoot;
+
+  @BeforeAll
+  static void up() throws Exception {
+    demo = DemoFixture.create(50, 0);
+    demo.startAuthStoreWriter(DemoState.AuthStore.DEFAULT);
+    spoolRoot = Files.createTempDirectory("mke-live-spool-"); // 0700, this test's own
+  }
+
+  @AfterAll
+  static void down() throws Exception {
+    demo.close();
+  }
+
+  static String container() {
+    return demo.prefix + "ucp-auth-store";
+  }
+
+  static Map<String, String> env(boolean freeze) {
+    Map<String, String> env = new HashMap<>();
+    env.put("MKE_BACKUP_SPOOL_DIR", spoolRoot.toString());
+    if (!freeze) {
+      env.put("MKE_BACKUP_FREEZE", "off");
+    }
+    return env;
+  }
+
+  static Cli.Result backup(Path file, boolean freeze, String... options) throws Exception {
+    List<String> args = new ArrayList<>(List.of("backup", "--no-passphrase", "--file", file.toString()));
+    args.addAll(demo.cliOptions());
+    args.addAll(List.of(options));
+    return Cli.run(args, null, env(freeze));
+  }
+
+  /** What SQLite says of the auth store in an archive: integrity_check's answer and the broken pairs. */
+  static String openCopy(Path archive, Path dir) throws Exception {
+    Path out = Files.createDirectories(dir.resolve("x-" + archive.getFileName()));
+    Tools.Out tar = Tools.sh("tar -C " + out + " -xf " + archive + " ./ucp-auth-store-data");
+    assertThat(tar.exit()).as(tar.text()).isZero();
+    Path db = out.resolve("ucp-auth-store-data/auth.db");
+    assertThat(db).exists();
+    Tools.Out check = Tools.sh("sqlite3 " + db + " 'PRAGMA integrity_check;"
+        + " SELECT count(*) FROM (SELECT txn FROM pairs GROUP BY txn HAVING count(*) <> 2);'");
+    return (check.exit() == 0 ? "" : "exit " + check.exit() + ": ") + check.text().strip();
+  }
+
+  static boolean paused() throws Exception {
+    return Tools.sh("docker inspect -f '{{.State.Paused}}' " + container()).text().strip().equals("true");
+  }
+
+  /** The longest gap between two of the writer's commits in [from, to] (ms), from its own clock. */
+  static long writerGap(Instant from, Instant to) throws Exception {
+    Tools.Out q = Tools.sh("docker exec " + container() + " /usr/bin/sqlite3 /var/lib/docker/ucp/ucp-auth-store-data/auth.db"
+        + " \"SELECT max(g) FROM (SELECT at_ms - lag(at_ms) OVER (ORDER BY txn) AS g FROM pairs WHERE half = 1"
+        + " AND at_ms BETWEEN " + from.toEpochMilli() + " AND " + to.toEpochMilli() + ");\"");
+    assertThat(q.exit()).as(q.text()).isZero();
+    return Long.parseLong(q.text().strip());
+  }
+
+  @Test
+  void frozenCopiesOpenWithWholePairsAndTheReportedPauseIsWhatTheWriterSaw(@TempDir Path dir) throws Exception {
+    int n = 0;
+    for (String source : List.of("disk", "docker", "disk", "docker")) {
+      Path file = dir.resolve("live-" + (++n) + ".tar");
+      Instant start = Instant.now();
+      Cli.Result r = backup(file, true, "--source", source);
+      Instant end = Instant.now();
+      assertThat(r.exit()).as(r.stderr()).isZero();
+      Matcher m = PAUSED.matcher(r.stderr());
+      assertThat(m.find()).as(r.stderr()).isTrue();
+      assertThat(m.group(1)).isEqualTo(container());
+      double reported = Double.parseDouble(m.group(2));
+      assertThat(openCopy(file, dir)).as(source + " copy " + n).isEqualTo("ok\n0");
+      assertThat(paused()).isFalse();
+      // The metadata holds the same freeze, to the millisecond, for the auth store only.
+      JsonObject meta = new JsonObject(Tools.sh("tar -xOf " + file + " ./backup-metadata.json").text());
+      JsonArray volumes = meta.getJsonArray("volumes");
+      double exact = -1;
+      for (int i = 0; i < volumes.size(); i++) {
+        JsonObject v = volumes.getJsonObject(i);
+        if (v.getString("name").equals("ucp-auth-store-data")) {
+          exact = v.getDouble("frozenSeconds");
+          assertThat(v.getJsonArray("frozen").getList()).containsExactly(container());
+        } else {
+          assertThat(v.containsKey("frozenSeconds")).as(v.getString("name")).isFalse(); // certificates: nobody writes them
+        }
+      }
+      assertThat(exact).isPositive();
+      assertThat(reported).isCloseTo(exact, org.assertj.core.data.Offset.offset(0.06));
+      // The writer commits every ~30 ms; while paused it cannot: its longest gap in the backup's
+      // window covers the pause, and is not much longer.
+      long gap = writerGap(start, end);
+      assertThat(gap).as("writer's gap vs reported %s s", exact).isBetween((long) (exact * 1000) - 100,
+          (long) (exact * 1000) + 1500);
+    }
+  }
+
+  @Test
+  void withoutFreezingCopiesAreTorn(@TempDir Path dir) throws Exception {
+    int torn = 0;
+    List<String> answers = new ArrayList<>();
+    for (int i = 0; i < 5 && torn == 0; i++) {
+      Path file = dir.resolve("unfrozen-" + i + ".tar");
+      Cli.Result r = backup(file, false, "--etcd-endpoint", "none");
+      assertThat(r.exit()).as(r.stderr()).isZero();
+      assertThat(r.stderr()).doesNotContain(" paused ");
+      String answer = openCopy(file, dir);
+      answers.add(answer.length() > 120 ? answer.substring(0, 120) : answer);
+      if (!answer.equals("ok\n0")) {
+        torn++;
+      }
+    }
+    assertThat(torn).as("copies of a live database without freezing: %s", answers).isPositive();
+  }
+
+  @Test
+  void killedMidFreezeTheAuthStoreRunsAgainWithinAMinute(@TempDir Path dir) throws Exception {
+    // A read-rate cap makes the frozen copy last long enough to kill the process in it.
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-jar", Cli.JAR.toAbsolutePath().toString(), "backup", "--no-passphrase", "--file",
+        dir.resolve("killed.tar").toString(), "--etcd-endpoint", "none", "--max-rate", "0.5"));
+    cmd.addAll(demo.cliOptions());
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("out.txt").toFile());
+    pb.environment().putAll(env(true));
+    Process p = pb.start();
+    try {
+      await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(50)).until(LiveAuthStoreIT::paused);
+      p.destroyForcibly(); // SIGKILL: no finally, no shutdown hook
+      p.waitFor();
+      Instant killed = Instant.now();
+      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> !paused());
+      System.out.println("unpaused " + Duration.between(killed, Instant.now()).toMillis() + " ms after kill -9");
+      // The dead man's switch removed the record: nothing is left for the next run to unpause.
+      await().atMost(Duration.ofSeconds(10)).until(() -> {
+        try (var s = Files.list(spoolRoot)) {
+          return s.noneMatch(f -> f.getFileName().toString().startsWith("frozen-"));
+        }
+      });
+    } finally {
+      p.destroyForcibly();
+      Tools.sh("docker unpause " + container() + " 2>/dev/null || true");
+    }
+    assertThat(Files.readString(dir.resolve("out.txt"))).doesNotContain(" paused "); // it never finished
+  }
+
+  @Test
+  void aFreezePastMaxFreezeFailsUnpausesAndKeepsTheOlderFile(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("bounded.tar");
+    Files.writeString(file, "an older backup");
+    Cli.Result r = backup(file, true, "--etcd-endpoint", "none", "--max-rate", "0.5", "--max-freeze", "1");
+    assertThat(r.exit()).as(r.stderr()).isEqualTo(1);
+    assertThat(r.stderr()).contains("mke-backup: error: ").contains("copying volume ucp-auth-store-data kept "
+        + container() + " paused for more than 1.0 s (maxFreezeSeconds)");
+    assertThat(Files.readString(file)).isEqualTo("an older backup");
+    assertThat(paused()).isFalse();
+  }
+
+  @Test
+  void restoreRefusesToWriteUnderTheRunningAuthStore(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("r.tar");
+    assertThat(backup(file, true, "--etcd-endpoint", "none").exit()).isZero();
+    Path data = demo.mountpoint("ucp-auth-store-data");
+    List<String> beside = names(data.getParent());
+    Cli.Result r = Cli.run(List.of("restore", "--file", file.toString(), "--no-passphrase", "--force",
+        "--volume-prefix", demo.prefix), null, env(true));
+    assertThat(r.exit()).as(r.stderr()).isEqualTo(2);
+    assertThat(r.stderr()).contains(demo.prefix + "ucp-auth-store-data (mounted by " + container() + ")")
+        .contains("--force does not override this").doesNotContain("plan: restore");
+    // Nothing was swapped in: the live database is still the writer's, and it still writes.
+    assertThat(names(data.getParent())).isEqualTo(beside); // no staging left beside the volume
+    long before = Long.parseLong(Tools.sh("docker exec " + container() + " /usr/bin/sqlite3"
+        + " /var/lib/docker/ucp/ucp-auth-store-data/auth.db 'SELECT max(txn) FROM pairs;'").text().strip());
+    await().atMost(Duration.ofSeconds(30)).until(() -> Long.parseLong(Tools.sh("docker exec " + container()
+        + " /usr/bin/sqlite3 /var/lib/docker/ucp/ucp-auth-store-data/auth.db 'SELECT max(txn) FROM pairs;'")
+        .text().strip()) > before);
+  }
+
+  static List<String> names(Path dir) throws Exception {
+    try (var s = Files.list(dir)) {
+      return s.map(p -> p.getFileName().toString()).sorted().toList();
+    }
+  }
+
+  @Test
+  void managerBackupsFreezeTheAuthStoreToo(@TempDir Path dir) throws Exception {
+    try (ManagerCluster c = ManagerCluster.start(1, Map.of())) {
+      c.demo.startAuthStoreWriter(DemoState.AuthStore.DEFAULT);
+      String token = c.token(0);
+      for (int i = 1; i <= 2; i++) {
+        String name = "api-" + i + ".tar";
+        Api.Response post = c.api(0).post("/api/ucp/backup", new JsonObject().put("noPassphrase", true)
+            .put("fileName", name).put("hostPath", c.backups.toString()).encode(), token);
+        assertThat(post.status()).as(post.body()).isEqualTo(200);
+        c.awaitState(0, token, post.json().getString("backupId"), BackupState.SUCCESS, Duration.ofSeconds(120));
+        Path archive = c.backups.resolve(name);
+        assertThat(openCopy(archive, dir)).as("API copy " + i).isEqualTo("ok\n0");
+        JsonArray volumes = new JsonObject(Tools.sh("tar -xOf " + archive + " ./backup-metadata.json").text())
+            .getJsonArray("volumes");
+        assertThat(volumes.stream().map(JsonObject.class::cast)
+            .filter(v -> v.getString("name").equals("ucp-auth-store-data")).findFirst().orElseThrow()
+            .getJsonArray("frozen").getList()).containsExactly(c.demo.prefix + "ucp-auth-store");
+      }
+      assertThat(c.api(0).get("/metrics", null).body())
+          .contains("mke_backup_frozen_seconds_count{volume=\"ucp-auth-store-data\"} 2");
+    }
+  }
+}
