@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts what mke-backup's build, demo and tests need on Debian, and only what is
 # missing: Java 17 and Maven, the Docker engine (docker.io), etcd and etcdctl, GnuPG, GNU tar,
-# util-linux's setsid/setpriv/script, curl, sqlite3 and busybox-static (the demo's auth store), and Chromium with chromedriver (the page's test).
+# util-linux's setsid/setpriv/script, curl, sqlite3 and busybox-static (the demo's auth store),
+# and Chromium with chromedriver (the page's test).
 # Safe to run again. Needs root (or sudo).
 set -euo pipefail
 
