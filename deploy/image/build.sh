@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the manager image (mke-backup:<version>, also :latest) with the local Docker engine, from
 # nothing: jlink makes a Java runtime of the modules the application needs, the C libraries that
-# runtime links (ldd) are copied beside it, with etcdctl (restore), then `docker build` on deploy/image/Dockerfile
-# (FROM scratch). Needs the JDK's jmods (openjdk-17-jmods) and a running Docker engine.
+# runtime links (ldd) are copied beside it, then `docker build` on deploy/image/Dockerfile
+# (FROM scratch). Needs the JDK's jmods (openjdk-17-jmods) and a running Docker engine; etcdctl
+# (etcd-client) goes in too, for a restore run in the container.
 set -euo pipefail
 self=$(readlink -f "$0")
 [ "$(id -u)" = 0 ] || exec sudo -E "$self" "$@"

@@ -118,7 +118,8 @@ public final class EngineRestore {
         Thread pump = new Thread(() -> pump(attach, passphrase, archive), "restore-relay");
         pump.setDaemon(true);
         pump.start();
-        Integer exit = relayOutput(attach, err);
+        Integer exit = relayOutput(new java.io.BufferedInputStream(java.nio.channels.Channels.newInputStream(attach),
+            1 << 16), err);
         if (exit == null) {
           throw new BackupException(ErrorCode.RESTORE_FAILED, "restore failed: its container " + name + " ended"
               + " without a result");
@@ -197,8 +198,7 @@ public final class EngineRestore {
    * The sibling's output, frame by frame (1: stdout, 2: stderr, an 8-byte header each): stderr
    * goes to {@code err} line by line; stdout carries only the exit line, returned (null if none).
    */
-  static Integer relayOutput(SocketChannel ch, Consumer<String> err) throws IOException {
-    InputStream in = new java.io.BufferedInputStream(java.nio.channels.Channels.newInputStream(ch), 1 << 16);
+  static Integer relayOutput(InputStream in, Consumer<String> err) throws IOException {
     ByteArrayOutputStream[] lines = {new ByteArrayOutputStream(), new ByteArrayOutputStream(), new ByteArrayOutputStream()};
     Integer exit = null;
     byte[] header = new byte[8];
