@@ -61,10 +61,13 @@ class ContainerRestoreIT {
 
   @AfterEach
   void noHelperLeft() throws Exception {
-    // Whatever happened, no sibling of a restore of this test may be left, in any state.
-    assertThat(helpers()).as("restore siblings left").isEmpty();
-    try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
-      docker.volumeNames(prefix).forEach(docker::removeVolume);
+    try {
+      // Whatever happened, no sibling of a restore of this test may be left, in any state.
+      assertThat(helpers()).as("restore siblings left").isEmpty();
+    } finally {
+      try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
+        docker.volumeNames(prefix).forEach(docker::removeVolume);
+      }
     }
   }
 
@@ -203,20 +206,28 @@ class ContainerRestoreIT {
   }
 
   /**
-   * kill -9 of the restore's container while its sibling writes: the sibling's stdin closes with
-   * the attach, it puts back what it did (the volumes it created are removed) and ends, and the
-   * engine removes it. Nothing is left running, nor stopped.
+   * kill -9 of the restore's container while its sibling writes (--force, onto a volume that holds
+   * data): the sibling's stdin closes with the attach, it puts back what it did (the existing
+   * volume as it was, with no staging directory beside its data; the volume it created removed)
+   * and ends, and the engine removes it. Nothing is left running, nor stopped.
    */
   @Test
-  void killedMidRestoreLeavesNoHelperAndNoVolume() throws Exception {
+  void killedMidRestoreLeavesNoHelperAndEveryVolumeAsItWas() throws Exception {
     byte[] big = new byte[8 << 20];
     new Random(7).nextBytes(big);
     Path archive = CraftedArchive.backup().file("./ucp-a/big", 0644, big).write(dir.resolve("big.tar"));
     byte[] bytes = Files.readAllBytes(archive);
-    Path pass = dir.resolve("passphrase");
-    Files.writeString(pass, SECRET + "\n");
+    Path existing;
+    try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
+      existing = docker.createVolume(prefix + "ucp-a", Map.of());
+    }
+    Files.writeString(existing.resolve("old.txt"), "the volume's old contents");
+    Files.createDirectory(existing.resolve("old-dir"));
+    Files.createSymbolicLink(existing.resolve("old-link"), Path.of("old.txt"));
+    Map<String, String> before = HostileArchiveIT.tree(existing);
     String name = prefix + "ucp";
-    Process run = new ProcessBuilder("bash", "-c", restoreCommand(name, "", "--no-passphrase", Path.of("/dev/stdin")))
+    Process run = new ProcessBuilder("bash", "-c", restoreCommand(name, "", "--no-passphrase --force",
+        Path.of("/dev/stdin")))
         .redirectErrorStream(true).redirectOutput(dir.resolve("run.txt").toFile()).start();
     try (OutputStream stdin = run.getOutputStream()) {
       // Most of the archive, well into the big file, then nothing more: the restore waits mid-way.
@@ -225,14 +236,17 @@ class ContainerRestoreIT {
       await("the sibling writes the volumes").atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(300))
           .until(() -> Files.readString(dir.resolve("run.txt")).contains("volume " + prefix + "ucp-a: writing"));
       assertThat(helpers()).hasSize(1);
-      assertThat(volumes()).contains(prefix + "ucp-a");
+      assertThat(volumes()).containsExactly(prefix + "ucp-a", prefix + "ucp-controller-server-certs");
+      assertThat(Tools.listing(existing.getParent())).hasSizeGreaterThan(1); // its staging directory
       Tools.Out kill = Tools.sh("docker kill --signal KILL " + name);
       assertThat(kill.exit()).as(kill.text()).isZero();
       await("the sibling gone, its volumes removed").atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(500))
           .untilAsserted(() -> {
             assertThat(helpers()).isEmpty();
-            assertThat(volumes()).isEmpty();
+            assertThat(volumes()).containsExactly(prefix + "ucp-a");
+            assertThat(Tools.listing(existing.getParent())).containsExactly("_data");
           });
+      assertThat(HostileArchiveIT.tree(existing)).isEqualTo(before);
     } catch (IOException pipeClosed) {
       throw new AssertionError(Files.readString(dir.resolve("run.txt")), pipeClosed);
     } finally {
