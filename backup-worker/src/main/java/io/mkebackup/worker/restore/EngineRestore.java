@@ -89,7 +89,6 @@ public final class EngineRestore {
       }
     }
     String socket = host.getPath();
-    String id;
     String name = "mke-backup-restore-" + UUID.randomUUID().toString().substring(0, 8);
     try (DockerEngine docker = DockerEngine.connect(dockerHost)) {
       for (String stale : docker.containersLabeled(LABEL, "created")) {
@@ -102,23 +101,29 @@ public final class EngineRestore {
       binds.put(docker.bindSource(self.id(), socket).orElse(socket), socket);
       List<String> command = new ArrayList<>(List.of("restore", "--relayed", "--docker-host", dockerHost));
       command.addAll(restoreArgs);
-      id = docker.createAttachedContainer(image, name, command, binds, Map.of(LABEL, self.id()));
-      SocketChannel attach;
+      String id = docker.createAttachedContainer(image, name, command, binds, Map.of(LABEL, self.id()));
+      SocketChannel attach = null;
       try {
         attach = attach(socket, id);
         docker.startContainer(id);
       } catch (IOException | RuntimeException e) {
+        if (attach != null) {
+          attach.close();
+        }
         docker.removeContainer(id);
+        if (passphrase != null) {
+          Arrays.fill(passphrase, (byte) 0);
+        }
         throw new BackupException(ErrorCode.RESTORE_FAILED, "cannot start the restore's container " + name + " from"
             + " image " + image + ": " + e.getMessage(), e);
       }
       err.accept("restore: the volumes are not visible in this container; restoring through the Docker engine, in"
           + " container " + name + " (same image, removed when done)");
-      try (attach) {
-        Thread pump = new Thread(() -> pump(attach, passphrase, archive), "restore-relay");
+      try (SocketChannel stream = attach) {
+        Thread pump = new Thread(() -> pump(stream, passphrase, archive), "restore-relay");
         pump.setDaemon(true);
         pump.start();
-        Integer exit = relayOutput(new java.io.BufferedInputStream(java.nio.channels.Channels.newInputStream(attach),
+        Integer exit = relayOutput(new java.io.BufferedInputStream(java.nio.channels.Channels.newInputStream(stream),
             1 << 16), err);
         if (exit == null) {
           throw new BackupException(ErrorCode.RESTORE_FAILED, "restore failed: its container " + name + " ended"
