@@ -2,7 +2,8 @@
 # Builds the manager image (mke-backup:<version>, also :latest) with the local Docker engine, from
 # nothing: jlink makes a Java runtime of the modules the application needs, the C libraries that
 # runtime links (ldd) are copied beside it, then `docker build` on deploy/image/Dockerfile
-# (FROM scratch). Needs the JDK's jmods (openjdk-17-jmods) and a running Docker engine.
+# (FROM scratch). Needs the JDK's jmods (openjdk-17-jmods) and a running Docker engine; etcdctl
+# (etcd-client) goes in too, for a restore run in the container.
 set -euo pipefail
 self=$(readlink -f "$0")
 [ "$(id -u)" = 0 ] || exec sudo -E "$self" "$@"
@@ -26,8 +27,13 @@ chmod 1777 "$work/rootfs/tmp"
 "$java_home/bin/jlink" --module-path "$java_home/jmods" \
   --add-modules java.base,java.logging,java.management,java.naming,java.net.http,java.sql,java.xml,java.desktop,java.scripting,java.security.jgss,java.security.sasl,jdk.crypto.ec,jdk.crypto.cryptoki,jdk.unsupported,jdk.management,jdk.naming.dns,jdk.net,jdk.zipfs \
   --strip-debug --no-header-files --no-man-pages --compress=2 --output "$work/rootfs/opt/java"
-# The C libraries (and the dynamic loader) the runtime links, at the paths it expects.
+# etcdctl, for a restore of ucp-kv in the container (`etcdctl snapshot restore`).
+etcdctl=$(command -v etcdctl) || { echo "image: etcdctl is missing (deploy/prereqs.sh installs etcd-client)" >&2; exit 1; }
+mkdir -p "$work/rootfs/usr/bin"
+cp -L "$etcdctl" "$work/rootfs/usr/bin/etcdctl"
+# The C libraries (and the dynamic loader) the runtime and etcdctl link, at the paths they expect.
 {
+  ldd "$etcdctl" || true
   ldd "$work/rootfs/opt/java/bin/java"
   find "$work/rootfs/opt/java/lib" -name '*.so' -exec ldd {} \; 2>/dev/null
 } | awk '/=>/ && $3 ~ /^\// {print $3} /^\s*\// {print $1}' | sort -u | while read -r lib; do

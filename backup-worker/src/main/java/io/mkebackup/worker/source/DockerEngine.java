@@ -475,6 +475,67 @@ public final class DockerEngine implements ContainerEngine {
     }
   }
 
+  /** Where the engine keeps its data ({@code docker info}'s DockerRootDir); its volumes are under {@code volumes/}. */
+  public Path dockerRootDir() {
+    return Path.of(client.infoCmd().exec().getDockerRootDir());
+  }
+
+  /** The image (its id) a container was created from. */
+  public String imageOf(String containerId) {
+    return client.inspectContainerCmd(containerId).exec().getImageId();
+  }
+
+  /** The host path bind-mounted at {@code destination} in a container, if one is. */
+  public Optional<String> bindSource(String containerId, String destination) {
+    var mounts = client.inspectContainerCmd(containerId).exec().getMounts();
+    if (mounts != null) {
+      for (var m : mounts) {
+        if (m.getDestination() != null && m.getDestination().getPath().equals(destination) && m.getSource() != null) {
+          return Optional.of(m.getSource());
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * Creates a container that runs {@code command} from {@code image} with its standard input open
+   * for one attach only (closed when that attach ends), removed by the engine when it exits, no
+   * network, logging nothing, and the given host paths bind-mounted (host path -> path in it).
+   *
+   * @return the container id
+   */
+  public String createAttachedContainer(String image, String name, List<String> command, Map<String, String> binds,
+      Map<String, String> labels) {
+    List<Bind> bindList = new ArrayList<>();
+    binds.forEach((host, inside) -> bindList.add(new Bind(host, new Volume(inside))));
+    return client.createContainerCmd(image)
+        .withName(name)
+        .withCmd(command)
+        .withLabels(labels)
+        .withStdinOpen(true)
+        .withStdInOnce(true)
+        .withAttachStdin(true)
+        .withAttachStdout(true)
+        .withAttachStderr(true)
+        .withTty(false)
+        .withHostConfig(HostConfig.newHostConfig().withBinds(bindList).withAutoRemove(true).withNetworkMode("none")
+            .withSecurityOpts(List.of("label=disable"))
+            .withLogConfig(new com.github.dockerjava.api.model.LogConfig(
+                com.github.dockerjava.api.model.LogConfig.LoggingType.NONE)))
+        .exec().getId();
+  }
+
+  public void startContainer(String id) {
+    client.startContainerCmd(id).exec();
+  }
+
+  /** Ids of the containers carrying {@code label} (whatever its value) in the given state ("created", ...). */
+  public List<String> containersLabeled(String label, String status) {
+    return client.listContainersCmd().withShowAll(true).withLabelFilter(List.of(label))
+        .withStatusFilter(List.of(status)).exec().stream().map(Container::getId).toList();
+  }
+
   public void removeContainer(String id) {
     try {
       client.removeContainerCmd(id).withForce(true).withRemoveVolumes(false).exec();

@@ -3,12 +3,17 @@ package io.mkebackup.deploy.cli;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
+import io.mkebackup.worker.restore.EngineRestore;
 import io.mkebackup.worker.restore.RestoreEngine;
+import io.mkebackup.worker.source.SelfContainer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -23,7 +28,9 @@ import picocli.CommandLine.Model.CommandSpec;
         "Refuses a different major.minor version and non-empty volumes (unless --force), and any archive that would",
         "write outside its volumes. Writes through the volumes' mountpoints: run it as root on the manager, with",
         "MKE's containers stopped: a volume a running container mounts is refused (exit 2), whatever --force says.",
-        "Progress on stderr, one line per step; a failure leaves every volume as it was."})
+        "In a container given only the Docker socket (docker container run --rm -i -v",
+        "/var/run/docker.sock:/var/run/docker.sock mke-backup restore ... < backup.tar), it runs through a sibling",
+        "container of the same image. Progress on stderr, one line per step; a failure leaves every volume as it was."})
 public final class RestoreCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -68,9 +75,25 @@ public final class RestoreCommand implements Callable<Integer> {
       description = "peer URL the restored member advertises (default: ${DEFAULT-VALUE})")
   String etcdPeerUrl;
 
+  @Option(names = "--relayed", hidden = true, description = "run by a restore in a container that cannot see the"
+      + " volumes, in a sibling container that can: stdin carries the passphrase's line (unless --no-passphrase),"
+      + " then the archive; the last line on stdout is the exit code")
+  boolean relayed;
+
+  @Option(names = "--archive-bytes", hidden = true, defaultValue = "-1", description = "(--relayed) the archive's"
+      + " size, -1 when unknown")
+  long archiveBytes;
+
+  @Option(names = "--archive-label", hidden = true, defaultValue = "stdin", description = "(--relayed) the"
+      + " archive's name, recorded on the volumes created")
+  String archiveLabel;
+
   @Override
   public Integer call() throws IOException {
     PrintWriter err = spec.commandLine().getErr();
+    if (relayed) {
+      return relayed(err);
+    }
     Passphrases.requireOne(passphrase, passphraseFile, noPassphrase, "give the archive's --passphrase-file FILE (or"
         + " --passphrase - to read it from stdin), or --no-passphrase for an unencrypted archive");
     if (file == null && Passphrases.fromStdin(passphrase, passphraseFile)) {
@@ -86,18 +109,75 @@ public final class RestoreCommand implements Callable<Integer> {
       // Read once, as it streams: the bytes restored are the bytes verified, whatever happens to
       // the file meanwhile. Its size (unknown on stdin) bounds the space staging needs.
       long size = file != null && Files.isRegularFile(file) ? Files.size(file) : -1;
-      RestoreEngine engine = new RestoreEngine(new RestoreEngine.Options(dockerHost, volumePrefix, force, dryRun,
-          etcdName == null ? volumePrefix + "ucp-kv" : etcdName, etcdPeerUrl, keepSetid), line -> {
-            err.println(line);
-            err.flush();
-          });
-      RestoreEngine.Report r = engine.run(archive, size, file == null ? "stdin" : String.valueOf(file.getFileName()), p);
-      if (!dryRun) {
-        err.println("OK: restored " + r.volumes().size() + " volumes from a " + r.productVersion() + " backup"
-            + (r.etcd() ? "; start etcd on the restored ucp-kv (its data directory is datav3)" : ""));
-        err.flush();
+      String label = file == null ? "stdin" : String.valueOf(file.getFileName());
+      Optional<SelfContainer> self = EngineRestore.needed(dockerHost);
+      if (self.isPresent()) {
+        // In a container given only the Docker socket (as MKE runs its restore): through the engine.
+        return EngineRestore.run(dockerHost, self.get(), siblingArgs(size, label, p == null),
+            p == null ? null : p.utf8(), archive, line -> {
+              err.println(line);
+              err.flush();
+            });
       }
-      return 0;
+      return restore(archive, size, label, p, err);
     }
+  }
+
+  private int restore(InputStream archive, long size, String label, Passphrase p, PrintWriter err) throws IOException {
+    RestoreEngine engine = new RestoreEngine(new RestoreEngine.Options(dockerHost, volumePrefix, force, dryRun,
+        etcdName(), etcdPeerUrl, keepSetid), line -> {
+          err.println(line);
+          err.flush();
+        });
+    RestoreEngine.Report r = engine.run(archive, size, label, p);
+    if (!dryRun) {
+      err.println("OK: restored " + r.volumes().size() + " volumes from a " + r.productVersion() + " backup"
+          + (r.etcd() ? "; start etcd on the restored ucp-kv (its data directory is datav3)" : ""));
+      err.flush();
+    }
+    return 0;
+  }
+
+  private String etcdName() {
+    return etcdName == null ? volumePrefix + "ucp-kv" : etcdName;
+  }
+
+  /** The options of the sibling's restore: this one's, none of them secret. */
+  private List<String> siblingArgs(long size, String label, boolean plain) {
+    List<String> args = new ArrayList<>(List.of("--volume-prefix=" + volumePrefix, "--etcd-name=" + etcdName(),
+        "--etcd-peer-url=" + etcdPeerUrl, "--archive-bytes=" + size, "--archive-label=" + label));
+    if (plain) {
+      args.add("--no-passphrase");
+    }
+    if (force) {
+      args.add("--force");
+    }
+    if (dryRun) {
+      args.add("--dry-run");
+    }
+    if (keepSetid) {
+      args.add("--keep-setid");
+    }
+    return args;
+  }
+
+  /**
+   * The sibling's side: the passphrase's line and the archive on stdin; progress and the error
+   * line on stderr as usual, then the exit code as the last line on stdout for the restore that
+   * relays it.
+   */
+  private int relayed(PrintWriter err) {
+    int code;
+    try (Passphrase p = noPassphrase ? null : Passphrases.fromOption("-", System.in)) {
+      code = restore(System.in, archiveBytes, archiveLabel, p, err);
+    } catch (Exception e) {
+      err.println("mke-backup: error: " + MkeBackupCommand.oneLine(e));
+      code = e instanceof BackupException be && be.code() == ErrorCode.INVALID_FIELD ? MkeBackupCommand.USAGE
+          : MkeBackupCommand.FAILED;
+    }
+    err.flush();
+    System.out.println(EngineRestore.EXIT_LINE + code);
+    System.out.flush();
+    return code;
   }
 }
