@@ -51,6 +51,12 @@ public final class ApiGatewayVerticle extends VerticleBase {
     }
   }
 
+  /**
+   * Set in the routing context of a HEAD request that is being answered by its GET route; a route
+   * that would stream without end (the progress streams) ends after the headers when it is set.
+   */
+  public static final String HEAD = "mke-backup.head";
+
   /** Request bodies above this are refused (400). */
   public static final int BODY_LIMIT = 64 * 1024;
   /** Open HTTPS connections at most; more are closed at once. */
@@ -105,6 +111,12 @@ public final class ApiGatewayVerticle extends VerticleBase {
           ctx.response().putHeader("X-Content-Type-Options", "nosniff").putHeader("Referrer-Policy", "no-referrer");
           ctx.next();
         });
+    // HEAD wherever GET answers (RFC 9110 9.3.2; health checkers use it): routed as its GET, whose
+    // body Vert.x leaves out of a HEAD response. Event streams end after their headers (see HEAD).
+    router.route().method(io.vertx.core.http.HttpMethod.HEAD).handler(ctx -> {
+      ctx.put(HEAD, true);
+      ctx.reroute(io.vertx.core.http.HttpMethod.GET, ctx.request().uri());
+    });
     router.get("/_ping").handler(ctx -> ctx.response().putHeader("Content-Type", "text/plain").end("OK"));
     // Readiness: 200 when a backup could run here now, else 503. Anyone learns only that; the
     // checks (versions, endpoints, paths, errors) need an admin token. The report is computed

@@ -280,9 +280,15 @@ public final class BackupRoutes {
     // Found first (for a 404), then subscribed, then read again: an end that happens in between is
     // either in the second read or in the stream.
     find(id).compose(found -> {
+      if (headOnly(ctx)) {
+        return Future.succeededFuture(null);
+      }
       hub.subscribe(id, ctx.response(), token(ctx));
       return find(id);
     }).onSuccess(r -> {
+      if (r == null) {
+        return;
+      }
       ctx.response().write("event: record\ndata: " + r.toApiJson().encode() + "\n\n");
       if (r.state() != BackupState.IN_PROGRESS) {
         ProgressHub.send(ctx.response(), new JsonObject(r.terminalEvent().toMap()).put("node", r.nodeLocation()), true);
@@ -296,8 +302,24 @@ public final class BackupRoutes {
 
   /** Server-Sent Events for every backup, for dashboards; never ends by itself. */
   private void allEvents(RoutingContext ctx) {
+    if (headOnly(ctx)) {
+      return;
+    }
     hub.subscribe(ProgressHub.ALL, ctx.response(), token(ctx));
     LOG.fine("progress stream opened");
+  }
+
+  /**
+   * A HEAD request on a stream (routed here as its GET): answered with the stream's headers at
+   * once, as a stream without end would keep it waiting.
+   */
+  private static boolean headOnly(RoutingContext ctx) {
+    if (ctx.get(io.mkebackup.gateway.ApiGatewayVerticle.HEAD) == null) {
+      return false;
+    }
+    ctx.response().putHeader("Content-Type", "text/event-stream; charset=utf-8").putHeader("Cache-Control", "no-cache")
+        .end();
+    return true;
   }
 
   /**

@@ -1,0 +1,98 @@
+package io.mkebackup.deploy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.mkebackup.common.record.BackupState;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What HTTP and TLS checkers (health probes, promtool, testssl.sh) ask of a running manager: HEAD
+ * wherever GET answers, JSON errors anywhere under /api, Prometheus HELP text as written, and no
+ * client-initiated TLS renegotiation (tried with openssl s_client).
+ */
+@Tag("integration")
+class OutsideCheckersIT {
+  static ManagerCluster cluster;
+  static Api api;
+  static String token;
+  static String backupId;
+
+  @BeforeAll
+  static void start() throws Exception {
+    cluster = ManagerCluster.start(1, Map.of());
+    api = cluster.api(0);
+    token = cluster.token(0);
+    backupId = api.post("/api/ucp/backup", new JsonObject().put("noPassphrase", true).encode(), token).json()
+        .getString("backupId");
+    JsonObject[] record = new JsonObject[1];
+    Awaitility.await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(300)).until(() -> {
+      record[0] = cluster.record(0, token, backupId);
+      return !record[0].getString("backupState").equals(BackupState.IN_PROGRESS.name());
+    });
+    assertThat(record[0].getString("backupState")).as("%s\n%s", record[0], cluster.allLogs())
+        .isEqualTo(BackupState.SUCCESS.name());
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  static HttpResponse<byte[]> send(String method, String path, boolean auth) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(api.base + path)).timeout(Duration.ofSeconds(30))
+        .method(method, HttpRequest.BodyPublishers.noBody());
+    if (auth) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    return api.client().send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+  }
+
+  static String type(HttpResponse<?> r) {
+    return r.headers().firstValue("Content-Type").orElse("");
+  }
+
+  @Test
+  void headAnswersWhereverGetDoesWithGetsStatusAndHeadersAndNoBody() throws Exception {
+    List<String> paths = List.of("/_ping", "/_ready", "/metrics", "/", "/index.html", "/app.js", "/style.css",
+        "/api/ucp/openapi.yaml", "/api/ucp/backups", "/api/ucp/backups?limit=1", "/api/ucp/backups/details",
+        "/api/ucp/session", "/api/ucp/backup/schedules", "/api/ucp/backup/" + backupId,
+        "/api/ucp/backup/" + backupId + "/contents", "/api/ucp/backup/nope", "/nope.html");
+    for (String path : paths) {
+      HttpResponse<byte[]> get = send("GET", path, true);
+      HttpResponse<byte[]> head = send("HEAD", path, true);
+      assertThat(head.statusCode()).as("HEAD %s", path).isEqualTo(get.statusCode());
+      assertThat(type(head)).as("HEAD %s", path).isEqualTo(type(get));
+      assertThat(head.body()).as("HEAD %s", path).isEmpty();
+    }
+    // Without a token, HEAD is refused as GET is.
+    assertThat(send("HEAD", "/api/ucp/backups", false).statusCode()).isEqualTo(401);
+  }
+
+  @Test
+  void headOnAProgressStreamAnswersItsHeadersAndEnds() throws Exception {
+    for (String path : List.of("/api/ucp/backups/events", "/api/ucp/backup/" + backupId + "/events")) {
+      HttpResponse<byte[]> head = send("HEAD", path, true);
+      assertThat(head.statusCode()).as("HEAD %s", path).isEqualTo(200);
+      assertThat(type(head)).as("HEAD %s", path).startsWith("text/event-stream");
+      assertThat(head.body()).isEmpty();
+    }
+    assertThat(send("HEAD", "/api/ucp/backup/nope/events", true).statusCode()).isEqualTo(404);
+  }
+}
