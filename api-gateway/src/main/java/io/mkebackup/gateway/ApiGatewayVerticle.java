@@ -149,8 +149,12 @@ public final class ApiGatewayVerticle extends VerticleBase {
     backups.mount(router);
     router.route("/eventbus/*").subRouter(bridge(auth));
     // The Backup Admin page: plain HTML, CSS and JavaScript modules, no build step.
-    router.route("/*").handler(StaticHandler.create("webroot").setCachingEnabled(false)
+    // (GET only, HEAD being routed as GET: another method on a known path is a 405, not a 404.)
+    router.get("/*").handler(StaticHandler.create("webroot").setCachingEnabled(false)
         .setDefaultContentEncoding("UTF-8"));
+    // No route, or not this method: the API answers its JSON errors, the page plain text.
+    router.errorHandler(404, ctx -> notRouted(ctx, ErrorCode.NOT_FOUND, "no such endpoint: "));
+    router.errorHandler(405, ctx -> notRouted(ctx, ErrorCode.METHOD_NOT_ALLOWED, "method not allowed on "));
     router.route().failureHandler(ctx -> {
       if (ctx.statusCode() == 413) {
         ApiErrors.send(ctx, new BackupException(ErrorCode.REQUEST_TOO_LARGE, "body",
@@ -178,6 +182,19 @@ public final class ApiGatewayVerticle extends VerticleBase {
     return hub.start(vertx)
         .compose(v -> vertx.createHttpServer(options).connectionHandler(this::admit).requestHandler(router).listen())
         .onSuccess(s -> server = s);
+  }
+
+  private static void notRouted(io.vertx.ext.web.RoutingContext ctx, ErrorCode code, String what) {
+    String path = ctx.request().path();
+    if (path != null && path.startsWith("/api/")) {
+      // The path comes from the client: cut short and reduced to printable ASCII.
+      ApiErrors.send(ctx, new BackupException(code, what + ctx.request().method() + " "
+          + io.mkebackup.common.io.FileNames.printable(path.length() > 200 ? path.substring(0, 200) + "..." : path)));
+    } else {
+      int status = ApiErrors.status(code);
+      ctx.response().setStatusCode(status).putHeader("Content-Type", "text/plain; charset=utf-8")
+          .end(status == 404 ? "Not Found" : "Method Not Allowed");
+    }
   }
 
   /** Closes a connection over {@link #MAX_CONNECTIONS} at once; counts the others until they close. */

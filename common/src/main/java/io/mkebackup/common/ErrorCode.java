@@ -31,5 +31,7 @@ public enum ErrorCode {
   /** Fewer than a majority of the configured managers are in this member's cluster (a partition). */
   NO_MAJORITY,
   /** The backup's lease on the cluster lock ran out (a pause or a partition); it stopped writing. */
-  LEASE_LOST
+  LEASE_LOST,
+  /** An HTTP method the path does not take (HTTP 405). */
+  METHOD_NOT_ALLOWED
 }

@@ -95,4 +95,24 @@ class OutsideCheckersIT {
     }
     assertThat(send("HEAD", "/api/ucp/backup/nope/events", true).statusCode()).isEqualTo(404);
   }
+
+  @Test
+  void unknownPathsAndMethodsUnderApiAnswerJsonErrors() throws Exception {
+    record Case(String method, String path, boolean auth, int status, String code) {}
+    for (Case c : List.of(new Case("GET", "/api/ucp/nope", true, 404, "NOT_FOUND"),
+        new Case("GET", "/api/nope", false, 404, "NOT_FOUND"),
+        new Case("GET", "/api/ucp/nope", false, 401, "UNAUTHORIZED"),
+        new Case("DELETE", "/api/ucp/backups", true, 405, "METHOD_NOT_ALLOWED"))) {
+      HttpResponse<byte[]> r = send(c.method(), c.path(), c.auth());
+      assertThat(r.statusCode()).as("%s %s", c.method(), c.path()).isEqualTo(c.status());
+      assertThat(type(r)).as("%s %s", c.method(), c.path()).startsWith("application/json");
+      JsonObject body = new JsonObject(new String(r.body(), StandardCharsets.UTF_8));
+      assertThat(body.getString("code")).isEqualTo(c.code());
+      assertThat(body.getString("message")).isNotBlank();
+    }
+    // The page keeps plain answers.
+    HttpResponse<byte[]> page = send("GET", "/nope.html", false);
+    assertThat(page.statusCode()).isEqualTo(404);
+    assertThat(type(page)).doesNotStartWith("application/json");
+  }
 }
