@@ -115,4 +115,46 @@ class OutsideCheckersIT {
     assertThat(page.statusCode()).isEqualTo(404);
     assertThat(type(page)).doesNotStartWith("application/json");
   }
+
+  /**
+   * testssl.sh's check, by hand: a TLS 1.2 session, then {@code R} (s_client renegotiates), then a
+   * request. Refused, the server ends the connection with a handshake_failure alert and the
+   * request never gets an answer; accepted, the request gets its 200.
+   */
+  @Test
+  void clientInitiatedRenegotiationIsRefused() throws Exception {
+    Process p = new ProcessBuilder("openssl", "s_client", "-connect", "127.0.0.1:" + cluster.managers.get(0).httpsPort,
+        "-tls1_2", "-servername", "localhost").redirectErrorStream(true).start();
+    ByteArrayOutputStream seen = new ByteArrayOutputStream();
+    Thread reader = new Thread(() -> {
+      try {
+        p.getInputStream().transferTo(seen);
+      } catch (java.io.IOException ignored) {
+        // the process ended
+      }
+    });
+    reader.start();
+    try {
+      OutputStream in = p.getOutputStream();
+      Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> seen.toString(StandardCharsets.UTF_8)
+          .contains("Verify return code"));
+      in.write("R\n".getBytes(StandardCharsets.US_ASCII));
+      in.flush();
+      Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> seen.toString(StandardCharsets.UTF_8)
+          .contains("RENEGOTIATING"));
+      try {
+        in.write("GET /_ping HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        in.flush();
+      } catch (java.io.IOException closed) {
+        // s_client already gone: the server ended the connection
+      }
+      assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("s_client ends: %s", seen).isTrue();
+      reader.join(10_000);
+      String out = seen.toString(StandardCharsets.UTF_8);
+      assertThat(out).doesNotContain("HTTP/1.1 200");
+      assertThat(out).containsIgnoringCase("handshake failure");
+    } finally {
+      p.destroyForcibly();
+    }
+  }
 }
