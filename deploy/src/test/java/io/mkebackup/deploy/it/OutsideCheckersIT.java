@@ -116,6 +116,15 @@ class OutsideCheckersIT {
     assertThat(type(page)).doesNotStartWith("application/json");
   }
 
+  @Test
+  void metricsHelpTextCarriesNoEscapedQuotes() throws Exception {
+    String text = new String(send("GET", "/metrics", false).body(), StandardCharsets.UTF_8);
+    List<String> help = text.lines().filter(l -> l.startsWith("# HELP mke_backup_")).toList();
+    assertThat(help).isNotEmpty().noneMatch(l -> l.contains("\\\""));
+    assertThat(help).anyMatch(l -> l.startsWith("# HELP mke_backup_last_success_timestamp_seconds ")
+        && l.contains("schedule=\"all\""));
+  }
+
   /**
    * testssl.sh's check, by hand: a TLS 1.2 session, then {@code R} (s_client renegotiates), then a
    * request. Refused, the server ends the connection with a handshake_failure alert and the
