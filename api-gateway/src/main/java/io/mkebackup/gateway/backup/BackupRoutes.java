@@ -4,6 +4,7 @@ import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.bus.Addresses;
 import io.mkebackup.common.bus.BackupJob;
+import io.mkebackup.common.bus.BusErrors;
 import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.cluster.CatalogView;
 import io.mkebackup.common.record.BackupRecord;
@@ -122,14 +123,7 @@ public final class BackupRoutes {
   static BackupException fromBus(Throwable e) {
     if (e instanceof ReplyException r) {
       if (r.failureType() == ReplyFailure.RECIPIENT_FAILURE) {
-        try {
-          JsonObject j = new JsonObject(r.getMessage());
-          String field = j.getString("field");
-          return new BackupException(ErrorCode.valueOf(j.getString("code")), field == null || field.isEmpty() ? null
-              : field, j.getString("message"), null);
-        } catch (RuntimeException notJson) {
-          return new BackupException(ErrorCode.INTERNAL, "the backup worker failed: " + r.getMessage());
-        }
+        return BusErrors.decode(r.getMessage());
       }
       return new BackupException(ErrorCode.WORKER_UNAVAILABLE, r.failureType() == ReplyFailure.TIMEOUT
           ? "no backup worker answered within " + JOB_REPLY_TIMEOUT_MS / 1000 + " s; check the managers' logs and retry"
