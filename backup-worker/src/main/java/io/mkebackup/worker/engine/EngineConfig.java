@@ -85,10 +85,6 @@ public record EngineConfig(
     return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, endpoint, helperImage, spoolDir, maxBytesPerSecond);
   }
 
-  public EngineConfig withMaxBytesPerSecond(long rate) {
-    return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir, rate);
-  }
-
   public EngineConfig withDockerHost(String host) {
     return new EngineConfig(nodeName, host, volumePrefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir, maxBytesPerSecond);
   }
