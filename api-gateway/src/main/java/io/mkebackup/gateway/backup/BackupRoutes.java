@@ -139,17 +139,18 @@ public final class BackupRoutes {
    * catalog, on the event loop: no cluster round trip, no blocking.
    */
   private void list(RoutingContext ctx) {
-    page(ctx, CatalogView.Entry::apiJson, r -> r.toApiJson().encode());
+    page(ctx, CatalogView.Entry::apiJson, r -> r.toApiJson().encode(), false);
   }
 
   /**
    * For the Backup Admin page: as {@link #list}, each the seed's record plus
    * {@code archiveBytes}, {@code files}, {@code dataBytes}, {@code origin} ("api", "cli" or
-   * "schedule:&lt;id&gt;"), {@code tick} (a scheduled backup's tick, epoch ms) and {@code prunedAt}
-   * (when retention removed its files).
+   * "schedule:&lt;id&gt;"), {@code tick} (a scheduled backup's tick, epoch ms), {@code prunedAt}
+   * (when retention removed its files) and, for a successful backup this manager wrote, whether its
+   * archive is still on disk ({@code archiveOnDisk}; absent when this manager cannot tell).
    */
   private void details(RoutingContext ctx) {
-    page(ctx, CatalogView.Entry::detailsJson, r -> r.toDetailsJson().encode());
+    page(ctx, CatalogView.Entry::detailsJson, r -> r.toDetailsJson().encode(), true);
   }
 
   /**
@@ -159,7 +160,7 @@ public final class BackupRoutes {
    * it running again).
    */
   private void page(RoutingContext ctx, java.util.function.Function<CatalogView.Entry, String> form,
-      java.util.function.Function<BackupRecord, String> fresh) {
+      java.util.function.Function<BackupRecord, String> fresh, boolean onDisk) {
     CatalogView.Page page;
     try {
       page = catalog.view().page(CatalogView.Query.parse(ctx.request().getParam("limit"),
@@ -171,7 +172,7 @@ public final class BackupRoutes {
     List<CatalogView.Entry> running = page.entries().stream()
         .filter(e -> e.record().state() == BackupState.IN_PROGRESS).toList();
     if (running.isEmpty()) {
-      render(ctx, page, form, Map.of());
+      withDisk(ctx, page, form, Map.of(), onDisk);
       return;
     }
     Map<String, java.util.Optional<BackupRecord>> latest = new java.util.concurrent.ConcurrentHashMap<>();
@@ -185,13 +186,43 @@ public final class BackupRoutes {
             latest.forEach((id, r) -> replaced.put(id, r.map(fresh).orElse(null)));
           }
           // (when a read fails the copy's version is shown: the list still answers)
-          render(ctx, page, form, replaced);
+          withDisk(ctx, page, form, replaced, onDisk);
         });
   }
 
-  /** @param replaced newer forms by id; a null form leaves the entry out (removed meanwhile) */
+  /**
+   * Renders, with {@code onDisk} after looking (on a worker: the share may be slow) whether the
+   * archives of this node's successful, unpruned backups are still there.
+   */
+  private void withDisk(RoutingContext ctx, CatalogView.Page page,
+      java.util.function.Function<CatalogView.Entry, String> form, Map<String, String> replaced, boolean onDisk) {
+    List<BackupRecord> here = onDisk ? page.entries().stream().map(CatalogView.Entry::record)
+        .filter(r -> r.state() == BackupState.SUCCESS && r.prunedAt() == null && node.equals(r.nodeLocation())
+            && !r.backupPath().isEmpty() && !r.fileName().isEmpty()).toList() : List.of();
+    if (here.isEmpty()) {
+      render(ctx, page, form, replaced, Map.of());
+      return;
+    }
+    vertx.executeBlocking(() -> {
+      Map<String, Boolean> found = new java.util.HashMap<>();
+      for (BackupRecord r : here) {
+        try {
+          found.put(r.id(), java.nio.file.Files.isRegularFile(java.nio.file.Path.of(r.backupPath(), r.fileName())));
+        } catch (java.nio.file.InvalidPathException cannotTell) {
+          // left out: the page offers what it did before
+        }
+      }
+      return found;
+    }, false).onComplete(looked -> render(ctx, page, form, replaced, looked.succeeded() ? looked.result() : Map.of()));
+  }
+
+  /**
+   * @param replaced newer forms by id; a null form leaves the entry out (removed meanwhile)
+   * @param onDisk whether each listed backup's archive is on disk, by id, for those looked at
+   */
   private static void render(RoutingContext ctx, CatalogView.Page page,
-      java.util.function.Function<CatalogView.Entry, String> form, Map<String, String> replaced) {
+      java.util.function.Function<CatalogView.Entry, String> form, Map<String, String> replaced,
+      Map<String, Boolean> onDisk) {
     Buffer body = Buffer.buffer(page.entries().size() * 320 + 2).appendByte((byte) '[');
     boolean first = true;
     for (CatalogView.Entry e : page.entries()) {
@@ -199,6 +230,9 @@ public final class BackupRoutes {
       String json = replaced.containsKey(id) ? replaced.get(id) : form.apply(e);
       if (json == null) {
         continue;
+      }
+      if (onDisk.containsKey(id)) {
+        json = new JsonObject(json).put("archiveOnDisk", onDisk.get(id)).encode();
       }
       if (!first) {
         body.appendByte((byte) ',');
