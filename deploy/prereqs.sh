@@ -2,7 +2,7 @@
 # Installs and starts what mke-backup's build, demo and tests need on Debian, and only what is
 # missing: Java 17 and Maven, the Docker engine (docker.io), etcd and etcdctl, GnuPG, GNU tar,
 # util-linux's setsid/setpriv/script, curl, sqlite3 and busybox-static (the demo's auth store),
-# and Chromium with chromedriver (the page's test).
+# and Chromium with chromedriver and npm (the page's test).
 # Safe to run again. Needs root (or sudo).
 set -euo pipefail
 
@@ -27,6 +27,8 @@ command -v systemd-analyze >/dev/null || need+=(systemd)   # a test verifies the
 # The Backup Admin page's end-to-end test drives Debian's Chromium through its chromedriver.
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
+# ... and checks it with axe-core, which it fetches from the npm registry with npm pack.
+command -v npm >/dev/null || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "prereqs: installing ${need[*]}" >&2
   as_root apt-get update -qq

@@ -274,7 +274,13 @@ async function loadHistory() {
       cell(b.completed_at !== ZERO ? duration(Date.parse(b.completed_at) - Date.parse(b.created_at)) : "", "num"),
       cell(b.shortError, "error"));
     const actions = document.createElement("td");
-    if (b.backupState === "SUCCESS" && b.origin !== "cli") {
+    if (b.backupState === "SUCCESS" && (b.prunedAt || b.archiveOnDisk === false)) {
+      // The files are gone: no Contents to look at, and nothing to restore from.
+      actions.className = "gone";
+      actions.textContent = b.prunedAt ? "removed by retention" : "not on disk";
+      actions.title = b.prunedAt ? "Removed by its schedule's retention at " + when(b.prunedAt)
+        : "The archive is no longer in " + b.backupPath;
+    } else if (b.backupState === "SUCCESS" && b.origin !== "cli") {
       const button = document.createElement("button");
       button.type = "button";
       button.className = "link contents-button";

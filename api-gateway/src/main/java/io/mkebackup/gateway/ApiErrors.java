@@ -18,6 +18,7 @@ public final class ApiErrors {
       case UNAUTHORIZED -> 401;
       case FORBIDDEN -> 403;
       case NOT_FOUND -> 404;
+      case METHOD_NOT_ALLOWED -> 405;
       case BACKUP_RUNNING -> 409;
       case TOO_MANY_ATTEMPTS -> 429;
       case WORKER_UNAVAILABLE, NO_MAJORITY -> 503;

@@ -51,6 +51,12 @@ public final class ApiGatewayVerticle extends VerticleBase {
     }
   }
 
+  /**
+   * Set in the routing context of a HEAD request that is being answered by its GET route; a route
+   * that would stream without end (the progress streams) ends after the headers when it is set.
+   */
+  public static final String HEAD = "mke-backup.head";
+
   /** Request bodies above this are refused (400). */
   public static final int BODY_LIMIT = 64 * 1024;
   /** Open HTTPS connections at most; more are closed at once. */
@@ -105,6 +111,12 @@ public final class ApiGatewayVerticle extends VerticleBase {
           ctx.response().putHeader("X-Content-Type-Options", "nosniff").putHeader("Referrer-Policy", "no-referrer");
           ctx.next();
         });
+    // HEAD wherever GET answers (RFC 9110 9.3.2; health checkers use it): routed as its GET, whose
+    // body Vert.x leaves out of a HEAD response. Event streams end after their headers (see HEAD).
+    router.route().method(io.vertx.core.http.HttpMethod.HEAD).handler(ctx -> {
+      ctx.put(HEAD, true);
+      ctx.reroute(io.vertx.core.http.HttpMethod.GET, ctx.request().uri());
+    });
     router.get("/_ping").handler(ctx -> ctx.response().putHeader("Content-Type", "text/plain").end("OK"));
     // Readiness: 200 when a backup could run here now, else 503. Anyone learns only that; the
     // checks (versions, endpoints, paths, errors) need an admin token. The report is computed
@@ -137,8 +149,12 @@ public final class ApiGatewayVerticle extends VerticleBase {
     backups.mount(router);
     router.route("/eventbus/*").subRouter(bridge(auth));
     // The Backup Admin page: plain HTML, CSS and JavaScript modules, no build step.
-    router.route("/*").handler(StaticHandler.create("webroot").setCachingEnabled(false)
+    // (GET only, HEAD being routed as GET: another method on a known path is a 405, not a 404.)
+    router.get("/*").handler(StaticHandler.create("webroot").setCachingEnabled(false)
         .setDefaultContentEncoding("UTF-8"));
+    // No route, or not this method: the API answers its JSON errors, the page plain text.
+    router.errorHandler(404, ctx -> notRouted(ctx, ErrorCode.NOT_FOUND, "no such endpoint: "));
+    router.errorHandler(405, ctx -> notRouted(ctx, ErrorCode.METHOD_NOT_ALLOWED, "method not allowed on "));
     router.route().failureHandler(ctx -> {
       if (ctx.statusCode() == 413) {
         ApiErrors.send(ctx, new BackupException(ErrorCode.REQUEST_TOO_LARGE, "body",
@@ -166,6 +182,19 @@ public final class ApiGatewayVerticle extends VerticleBase {
     return hub.start(vertx)
         .compose(v -> vertx.createHttpServer(options).connectionHandler(this::admit).requestHandler(router).listen())
         .onSuccess(s -> server = s);
+  }
+
+  private static void notRouted(io.vertx.ext.web.RoutingContext ctx, ErrorCode code, String what) {
+    String path = ctx.request().path();
+    if (path != null && path.startsWith("/api/")) {
+      // The path comes from the client: cut short and reduced to printable ASCII.
+      ApiErrors.send(ctx, new BackupException(code, what + ctx.request().method() + " "
+          + io.mkebackup.common.io.FileNames.printable(path.length() > 200 ? path.substring(0, 200) + "..." : path)));
+    } else {
+      int status = ApiErrors.status(code);
+      ctx.response().setStatusCode(status).putHeader("Content-Type", "text/plain; charset=utf-8")
+          .end(status == 404 ? "Not Found" : "Method Not Allowed");
+    }
   }
 
   /** Closes a connection over {@link #MAX_CONNECTIONS} at once; counts the others until they close. */

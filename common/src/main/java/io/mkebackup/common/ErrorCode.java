@@ -35,5 +35,7 @@ public enum ErrorCode {
   /** A volume's writers stayed paused longer than maxFreezeSeconds; they were unpaused and the backup stopped. */
   FREEZE_TOO_LONG,
   /** A restore would write a volume that a running container mounts. */
-  VOLUME_IN_USE
+  VOLUME_IN_USE,
+  /** An HTTP method the path does not take (HTTP 405). */
+  METHOD_NOT_ALLOWED
 }

@@ -8,6 +8,9 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    // Refuse TLS 1.2 renegotiation a client starts (a denial-of-service lever; the JDK accepts it by
+    // default). Read once, when the first TLS handshake loads the JDK's server code: set before.
+    System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
     // Vert.x would otherwise configure java.util.logging itself (and undo ours) on first use.
     System.setProperty("vertx.logger-delegate-factory-class-name", "io.vertx.core.logging.SLF4JLogDelegateFactory");
     Logging.cli(false);

@@ -5,6 +5,7 @@ import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
 import io.mkebackup.common.bus.BackupJob;
 import io.mkebackup.common.bus.JobRules;
+import io.mkebackup.common.io.FileNames;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
@@ -112,8 +113,8 @@ public final class BackupRequestValidator {
       }
       String before = given.putIfAbsent(field, key);
       if (before != null) {
-        throw BackupException.invalid(field, field + " is given twice, as '" + printable(before) + "' and '"
-            + printable(key) + "'; keys match without regard to case, so give it once");
+        throw BackupException.invalid(field, field + " is given twice, as '" + FileNames.printable(before, 80) + "' and '"
+            + FileNames.printable(key, 80) + "'; keys match without regard to case, so give it once");
       }
       out.put(field, e.getValue());
     }
@@ -167,11 +168,6 @@ public final class BackupRequestValidator {
 
   Path hostPath(String given) {
     return rules.hostPath(given);
-  }
-
-  static String printable(String s) {
-    String t = s.replaceAll("\\p{Cntrl}", "?");
-    return t.length() > 80 ? t.substring(0, 77) + "..." : t;
   }
 
   private static String typeName(Object v) {

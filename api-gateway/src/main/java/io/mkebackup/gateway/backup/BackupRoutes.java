@@ -4,6 +4,7 @@ import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.bus.Addresses;
 import io.mkebackup.common.bus.BackupJob;
+import io.mkebackup.common.bus.BusErrors;
 import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.cluster.CatalogView;
 import io.mkebackup.common.record.BackupRecord;
@@ -122,14 +123,7 @@ public final class BackupRoutes {
   static BackupException fromBus(Throwable e) {
     if (e instanceof ReplyException r) {
       if (r.failureType() == ReplyFailure.RECIPIENT_FAILURE) {
-        try {
-          JsonObject j = new JsonObject(r.getMessage());
-          String field = j.getString("field");
-          return new BackupException(ErrorCode.valueOf(j.getString("code")), field == null || field.isEmpty() ? null
-              : field, j.getString("message"), null);
-        } catch (RuntimeException notJson) {
-          return new BackupException(ErrorCode.INTERNAL, "the backup worker failed: " + r.getMessage());
-        }
+        return BusErrors.decode(r.getMessage());
       }
       return new BackupException(ErrorCode.WORKER_UNAVAILABLE, r.failureType() == ReplyFailure.TIMEOUT
           ? "no backup worker answered within " + JOB_REPLY_TIMEOUT_MS / 1000 + " s; check the managers' logs and retry"
@@ -145,17 +139,18 @@ public final class BackupRoutes {
    * catalog, on the event loop: no cluster round trip, no blocking.
    */
   private void list(RoutingContext ctx) {
-    page(ctx, CatalogView.Entry::apiJson, r -> r.toApiJson().encode());
+    page(ctx, CatalogView.Entry::apiJson, r -> r.toApiJson().encode(), false);
   }
 
   /**
    * For the Backup Admin page: as {@link #list}, each the seed's record plus
    * {@code archiveBytes}, {@code files}, {@code dataBytes}, {@code origin} ("api", "cli" or
-   * "schedule:&lt;id&gt;"), {@code tick} (a scheduled backup's tick, epoch ms) and {@code prunedAt}
-   * (when retention removed its files).
+   * "schedule:&lt;id&gt;"), {@code tick} (a scheduled backup's tick, epoch ms), {@code prunedAt}
+   * (when retention removed its files) and, for a successful backup this manager wrote, whether its
+   * archive is still on disk ({@code archiveOnDisk}; absent when this manager cannot tell).
    */
   private void details(RoutingContext ctx) {
-    page(ctx, CatalogView.Entry::detailsJson, r -> r.toDetailsJson().encode());
+    page(ctx, CatalogView.Entry::detailsJson, r -> r.toDetailsJson().encode(), true);
   }
 
   /**
@@ -165,7 +160,7 @@ public final class BackupRoutes {
    * it running again).
    */
   private void page(RoutingContext ctx, java.util.function.Function<CatalogView.Entry, String> form,
-      java.util.function.Function<BackupRecord, String> fresh) {
+      java.util.function.Function<BackupRecord, String> fresh, boolean onDisk) {
     CatalogView.Page page;
     try {
       page = catalog.view().page(CatalogView.Query.parse(ctx.request().getParam("limit"),
@@ -177,7 +172,7 @@ public final class BackupRoutes {
     List<CatalogView.Entry> running = page.entries().stream()
         .filter(e -> e.record().state() == BackupState.IN_PROGRESS).toList();
     if (running.isEmpty()) {
-      render(ctx, page, form, Map.of());
+      withDisk(ctx, page, form, Map.of(), onDisk);
       return;
     }
     Map<String, java.util.Optional<BackupRecord>> latest = new java.util.concurrent.ConcurrentHashMap<>();
@@ -191,13 +186,43 @@ public final class BackupRoutes {
             latest.forEach((id, r) -> replaced.put(id, r.map(fresh).orElse(null)));
           }
           // (when a read fails the copy's version is shown: the list still answers)
-          render(ctx, page, form, replaced);
+          withDisk(ctx, page, form, replaced, onDisk);
         });
   }
 
-  /** @param replaced newer forms by id; a null form leaves the entry out (removed meanwhile) */
+  /**
+   * Renders, with {@code onDisk} after looking (on a worker: the share may be slow) whether the
+   * archives of this node's successful, unpruned backups are still there.
+   */
+  private void withDisk(RoutingContext ctx, CatalogView.Page page,
+      java.util.function.Function<CatalogView.Entry, String> form, Map<String, String> replaced, boolean onDisk) {
+    List<BackupRecord> here = onDisk ? page.entries().stream().map(CatalogView.Entry::record)
+        .filter(r -> r.state() == BackupState.SUCCESS && r.prunedAt() == null && node.equals(r.nodeLocation())
+            && !r.backupPath().isEmpty() && !r.fileName().isEmpty()).toList() : List.of();
+    if (here.isEmpty()) {
+      render(ctx, page, form, replaced, Map.of());
+      return;
+    }
+    vertx.executeBlocking(() -> {
+      Map<String, Boolean> found = new java.util.HashMap<>();
+      for (BackupRecord r : here) {
+        try {
+          found.put(r.id(), java.nio.file.Files.isRegularFile(java.nio.file.Path.of(r.backupPath(), r.fileName())));
+        } catch (java.nio.file.InvalidPathException cannotTell) {
+          // left out: the page offers what it did before
+        }
+      }
+      return found;
+    }, false).onComplete(looked -> render(ctx, page, form, replaced, looked.succeeded() ? looked.result() : Map.of()));
+  }
+
+  /**
+   * @param replaced newer forms by id; a null form leaves the entry out (removed meanwhile)
+   * @param onDisk whether each listed backup's archive is on disk, by id, for those looked at
+   */
   private static void render(RoutingContext ctx, CatalogView.Page page,
-      java.util.function.Function<CatalogView.Entry, String> form, Map<String, String> replaced) {
+      java.util.function.Function<CatalogView.Entry, String> form, Map<String, String> replaced,
+      Map<String, Boolean> onDisk) {
     Buffer body = Buffer.buffer(page.entries().size() * 320 + 2).appendByte((byte) '[');
     boolean first = true;
     for (CatalogView.Entry e : page.entries()) {
@@ -205,6 +230,9 @@ public final class BackupRoutes {
       String json = replaced.containsKey(id) ? replaced.get(id) : form.apply(e);
       if (json == null) {
         continue;
+      }
+      if (onDisk.containsKey(id)) {
+        json = new JsonObject(json).put("archiveOnDisk", onDisk.get(id)).encode();
       }
       if (!first) {
         body.appendByte((byte) ',');
@@ -280,9 +308,15 @@ public final class BackupRoutes {
     // Found first (for a 404), then subscribed, then read again: an end that happens in between is
     // either in the second read or in the stream.
     find(id).compose(found -> {
+      if (headOnly(ctx)) {
+        return Future.succeededFuture(null);
+      }
       hub.subscribe(id, ctx.response(), token(ctx));
       return find(id);
     }).onSuccess(r -> {
+      if (r == null) {
+        return;
+      }
       ctx.response().write("event: record\ndata: " + r.toApiJson().encode() + "\n\n");
       if (r.state() != BackupState.IN_PROGRESS) {
         ProgressHub.send(ctx.response(), new JsonObject(r.terminalEvent().toMap()).put("node", r.nodeLocation()), true);
@@ -296,8 +330,24 @@ public final class BackupRoutes {
 
   /** Server-Sent Events for every backup, for dashboards; never ends by itself. */
   private void allEvents(RoutingContext ctx) {
+    if (headOnly(ctx)) {
+      return;
+    }
     hub.subscribe(ProgressHub.ALL, ctx.response(), token(ctx));
     LOG.fine("progress stream opened");
+  }
+
+  /**
+   * A HEAD request on a stream (routed here as its GET): answered with the stream's headers at
+   * once, as a stream without end would keep it waiting.
+   */
+  private static boolean headOnly(RoutingContext ctx) {
+    if (ctx.get(io.mkebackup.gateway.ApiGatewayVerticle.HEAD) == null) {
+      return false;
+    }
+    ctx.response().putHeader("Content-Type", "text/event-stream; charset=utf-8").putHeader("Cache-Control", "no-cache")
+        .end();
+    return true;
   }
 
   /**

@@ -1,10 +1,11 @@
 package io.mkebackup.gateway.tls;
 
+import io.mkebackup.common.io.AtomicWrite;
 import io.mkebackup.common.tls.Certificates;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 
@@ -35,14 +36,10 @@ public final class ServerCertificate {
     }
     Files.createDirectories(dir);
     Certificates.Issued issued = Certificates.selfSignedServer(nodeName, hosts);
-    Path keyTmp = dir.resolve(".server-key.pem.tmp");
-    Files.deleteIfExists(keyTmp);
-    Files.createFile(keyTmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    Files.writeString(keyTmp, issued.keyPem());
-    Files.move(keyTmp, key, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    Path certTmp = dir.resolve(".server-cert.pem.tmp");
-    Files.writeString(certTmp, issued.certPem());
-    Files.move(certTmp, cert, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    // The key first: a certificate on disk always has its key.
+    AtomicWrite.write(key, issued.keyPem().getBytes(StandardCharsets.US_ASCII), AtomicWrite.PRIVATE);
+    AtomicWrite.write(cert, issued.certPem().getBytes(StandardCharsets.US_ASCII),
+        PosixFilePermissions.fromString("rw-r--r--"));
     return new Pem(cert, key, true);
   }
 }

@@ -3,19 +3,10 @@ package io.mkebackup.worker.engine;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.cluster.ClusterSecret;
-import io.mkebackup.worker.engine.EngineConfig.SourceMode;
 import io.mkebackup.worker.source.DockerEngine;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
  * Where a manager's cluster secret comes from: the operator's file, or on an MKE manager the key
@@ -53,7 +44,7 @@ public final class ClusterRootCa {
             + " is not set. Put one random secret in a file on every manager ('head -c 32 /dev/urandom | base64"
             + " > FILE; chmod 600 FILE') and set " + fileField + " to it", null);
       }
-      byte[] pem = readKey(docker, engine, volume, mountpoint.get());
+      byte[] pem = readKey(docker, engine, volume);
       try {
         return ClusterSecret.fromRootCaKey(pem, "the key of MKE's cluster root CA (volume " + volume + ")");
       } finally {
@@ -68,39 +59,17 @@ public final class ClusterRootCa {
     }
   }
 
-  private static byte[] readKey(DockerEngine docker, EngineConfig engine, String volume, Path mountpoint) {
-    Path key = mountpoint.resolve(KEY_FILE);
-    if (engine.sourceMode() != SourceMode.DOCKER && Files.isReadable(mountpoint)
-        && Files.isRegularFile(key, LinkOption.NOFOLLOW_LINKS)) {
-      try (InputStream in = Files.newInputStream(key, LinkOption.NOFOLLOW_LINKS)) {
-        return bounded(in, volume);
-      } catch (IOException e) {
-        // fall back to the Docker API below
-      }
+  /**
+   * Through {@link DockerEngine#readVolumeFiles}, the guarded reader every volume file a manager
+   * trusts goes through: from the mountpoint without following a link or opening anything but the
+   * regular file listed, else through a helper container's archive API.
+   */
+  private static byte[] readKey(DockerEngine docker, EngineConfig engine, String volume) {
+    byte[] key = docker.readVolumeFiles(engine.helperImage(), volume, List.of(KEY_FILE), MAX_KEY_BYTES).get(KEY_FILE);
+    if (key == null) {
+      throw new BackupException(ErrorCode.VOLUME_READ_FAILED, "volume " + volume + " has no " + KEY_FILE
+          + ": it is not MKE's cluster root CA");
     }
-    String helper = docker.createHelper(engine.helperImage(),
-        engine.volumePrefix() + "mke-backup-trust-" + UUID.randomUUID().toString().substring(0, 8), List.of(volume),
-        Map.of(DockerEngine.HELPER_LABEL, "cluster-trust"));
-    try (InputStream raw = docker.archive(helper, DockerEngine.MOUNT_ROOT + volume + "/" + KEY_FILE);
-        TarArchiveInputStream tar = new TarArchiveInputStream(raw)) {
-      TarArchiveEntry e = tar.getNextEntry();
-      if (e == null || !e.isFile()) {
-        throw new IOException(KEY_FILE + " is not a regular file");
-      }
-      return bounded(tar, volume);
-    } catch (IOException | RuntimeException e) {
-      throw new BackupException(ErrorCode.VOLUME_READ_FAILED, "cannot read " + KEY_FILE + " of volume " + volume
-          + " through the Docker engine (" + e.getClass().getSimpleName() + ": " + e.getMessage() + ")", e);
-    } finally {
-      docker.removeContainer(helper);
-    }
-  }
-
-  private static byte[] bounded(InputStream in, String volume) throws IOException {
-    byte[] b = in.readNBytes(MAX_KEY_BYTES + 1);
-    if (b.length > MAX_KEY_BYTES) {
-      throw new IOException(KEY_FILE + " of volume " + volume + " is larger than a key");
-    }
-    return b;
+    return key;
   }
 }

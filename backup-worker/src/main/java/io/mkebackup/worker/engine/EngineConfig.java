@@ -100,10 +100,6 @@ public record EngineConfig(
     return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, endpoint, helperImage, spoolDir, maxBytesPerSecond, maxFreeze);
   }
 
-  public EngineConfig withMaxBytesPerSecond(long rate) {
-    return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir, rate, maxFreeze);
-  }
-
   public EngineConfig withMaxFreeze(Duration max) {
     return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir, maxBytesPerSecond, max);
   }

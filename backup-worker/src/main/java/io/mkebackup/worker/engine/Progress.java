@@ -10,6 +10,7 @@ import java.time.Instant;
 
 /** Keeps a run's counters and turns them into events: one per step change, and byte counts each second. */
 final class Progress implements ByteCounter {
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(Progress.class.getName());
   private static final long INTERVAL_NANOS = 1_000_000_000L;
 
   private final String backupId;
@@ -24,6 +25,7 @@ final class Progress implements ByteCounter {
   private long lastEmit = System.nanoTime();
   private final long maxBytesPerSecond;
   private final long startNanos = System.nanoTime();
+  private boolean listenerFailed;
 
   Progress(String backupId, ProgressListener listener) {
     this(backupId, listener, 0);
@@ -99,8 +101,14 @@ final class Progress implements ByteCounter {
         totalFiles, estimate, Instant.now());
     try {
       listener.onEvent(e);
-    } catch (RuntimeException ignored) {
-      // A broken listener (a closed terminal, a full event bus) must not fail the backup.
+    } catch (RuntimeException failed) {
+      // A broken listener (a closed terminal, a full event bus) must not fail the backup; said
+      // once per run, as it would fail again for every event.
+      if (!listenerFailed) {
+        listenerFailed = true;
+        LOG.warning("backup " + backupId + ": its progress cannot be reported (" + failed
+            + "); the backup goes on without progress events");
+      }
     }
   }
 }

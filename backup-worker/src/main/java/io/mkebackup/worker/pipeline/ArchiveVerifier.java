@@ -61,7 +61,7 @@ public final class ArchiveVerifier {
    */
   public static VerifyReport verify(InputStream raw, Passphrase passphrase, String field, ArchiveSink sink)
       throws IOException {
-    BufferedInputStream buffered = new BufferedInputStream(raw, 1 << 16);
+    InputStream buffered = PgpDecryption.dearmored(new BufferedInputStream(raw, 1 << 16));
     boolean encrypted = PgpDecryption.isOpenPgp(buffered);
     if (!encrypted && passphrase != null) {
       // An unencrypted archive is not authenticated: whoever can write the file could have made

@@ -37,6 +37,7 @@ import java.util.Set;
  * backup, a manager starting) removes the directories of runs whose process died.
  */
 public final class SpoolDirectory implements AutoCloseable {
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(SpoolDirectory.class.getName());
   /** Environment variable naming the CLI's spool root (default below). */
   public static final String ENV = "MKE_BACKUP_SPOOL_DIR";
   static final FileAttribute<Set<PosixFilePermission>> PRIVATE_FILE =
@@ -187,8 +188,10 @@ public final class SpoolDirectory implements AutoCloseable {
   public void close() {
     try {
       deleteTree(dir);
-    } catch (IOException | RuntimeException ignored) {
-      // the lock is released below, so the next run removes what is left
+    } catch (IOException | RuntimeException e) {
+      // It may hold an etcd snapshot in clear. The lock is released below, so the next run removes
+      // what is left; until then, the operator knows where it is.
+      LOG.warning("cannot remove the spool directory " + dir + " (" + e + "); the next backup removes it");
     } finally {
       try {
         lock.release();

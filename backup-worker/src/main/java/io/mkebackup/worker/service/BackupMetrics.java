@@ -57,7 +57,7 @@ public final class BackupMetrics implements BackupRun.Meter {
     Gauge.builder("mke_backup_cluster_members", members, AtomicLong::get)
         .description("Members of the backup cluster").register(registry);
     this.lastSuccess = MultiGauge.builder("mke_backup_last_success_timestamp_seconds")
-        .description("Completion time of the last successful backup: schedule=\\\"all\\\" for any, else per schedule")
+        .description("Completion time of the last successful backup: schedule=\"all\" for any, else per schedule")
         .register(registry);
     Gauge.builder("mke_backup_unreadable_entries", unreadableRecords, AtomicLong::get).tag("kind", "record")
         .description("Catalog records or schedules that cannot be read: skipped in lists and logged once with their id")

@@ -4,6 +4,7 @@ import io.mkebackup.common.BackupException;
 import io.mkebackup.common.bus.BackupJob;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.bus.Addresses;
+import io.mkebackup.common.bus.BusErrors;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
@@ -44,15 +45,10 @@ public final class BackupWorkerVerticle extends VerticleBase {
         .onFailure(e -> fail(message, e));
   }
 
-  /** Failures travel as the error's JSON ({code, field, message}), with the code's ordinal. */
+  /** Failures travel as {@link BusErrors} encodes them: the error's JSON, its code by name. */
   static void fail(Message<?> message, Throwable t) {
     Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-    BackupException be = e instanceof BackupException b ? b
-        : new BackupException(ErrorCode.INTERNAL, "the worker failed: " + e.getMessage(), e);
-    message.fail(be.code().ordinal(), new JsonObject()
-        .put("code", be.code().name())
-        .put("field", be.field())
-        .put("message", be.getMessage())
-        .encode());
+    BusErrors.fail(message, e instanceof BackupException b ? b
+        : new BackupException(ErrorCode.INTERNAL, "the worker failed: " + e.getMessage(), e));
   }
 }

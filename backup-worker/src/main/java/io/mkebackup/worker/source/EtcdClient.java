@@ -122,18 +122,6 @@ public final class EtcdClient implements AutoCloseable {
     return total;
   }
 
-  /** Names of the cluster's members, as this member knows them. */
-  public List<String> memberNames() {
-    try {
-      return io.etcd.jetcd.api.ClusterGrpc.newBlockingStub(channel)
-          .withDeadlineAfter(endpoint.timeout().toSeconds(), TimeUnit.SECONDS)
-          .memberList(io.etcd.jetcd.api.MemberListRequest.getDefaultInstance())
-          .getMembersList().stream().map(io.etcd.jetcd.api.Member::getName).toList();
-    } catch (StatusRuntimeException e) {
-      throw unavailable(e);
-    }
-  }
-
   public void put(String key, String value) {
     try {
       KVGrpc.newBlockingStub(channel).withDeadlineAfter(endpoint.timeout().toSeconds(), TimeUnit.SECONDS)

@@ -69,4 +69,51 @@ class SpoolDirectoryTest {
       assertThat(Files.isDirectory(live.dir())).isTrue();
     }
   }
+
+  /**
+   * A run directory that cannot be removed (it may hold an etcd snapshot in clear) is logged
+   * with its path, once. An immutable file (chattr +i, root on ext4 and the like) stands in for
+   * whatever keeps it.
+   */
+  @Test
+  void aRunDirectoryThatCannotBeRemovedIsLogged() throws Exception {
+    java.util.List<java.util.logging.LogRecord> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Logger logger = java.util.logging.Logger.getLogger(SpoolDirectory.class.getName());
+    java.util.logging.Handler handler = new java.util.logging.Handler() {
+      @Override
+      public void publish(java.util.logging.LogRecord r) {
+        logged.add(r);
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    SpoolDirectory spool = SpoolDirectory.create(dir.resolve("spool"));
+    Path stuck = spool.dir().resolve("etcd-snapshot.db");
+    try (OutputStream out = spool.create("etcd-snapshot.db")) {
+      out.write(1);
+    }
+    org.junit.jupiter.api.Assumptions.assumeTrue(chattr("+i", stuck) == 0, "chattr +i works here");
+    logger.addHandler(handler);
+    try {
+      spool.close();
+    } finally {
+      logger.removeHandler(handler);
+      chattr("-i", stuck);
+    }
+    assertThat(Files.exists(stuck)).isTrue();
+    assertThat(logged).singleElement().satisfies(r -> {
+      assertThat(r.getLevel()).isEqualTo(java.util.logging.Level.WARNING);
+      assertThat(r.getMessage()).contains(spool.dir().toString());
+    });
+  }
+
+  static int chattr(String flag, Path file) throws Exception {
+    Process p = new ProcessBuilder("chattr", flag, file.toString()).redirectErrorStream(true).start();
+    p.getInputStream().readAllBytes();
+    return p.waitFor();
+  }
 }

@@ -13,8 +13,8 @@ public final class Addresses {
    * {@code {"id","fileName","logFileName","hostPath","passphrase" | "noPassphrase": true,"origin"}}
    * (only members, holders of a member certificate, reach this address: the event bus is mutual
    * TLS; the worker still checks every job against its own configuration);
-   * reply {@code {"backupId","nodeLocation"}} or a failure whose code is an {@code ErrorCode}
-   * ordinal and whose message is the error's JSON ({@code {"code","field","message"}}).
+   * reply {@code {"backupId","nodeLocation"}} or a failure whose message is the error's JSON
+   * ({@code {"code","field","message"}}, the code by name; see {@link BusErrors}).
    */
   public static final String JOBS = "mke.backup.jobs";
 

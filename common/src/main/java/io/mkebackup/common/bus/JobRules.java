@@ -2,6 +2,7 @@ package io.mkebackup.common.bus;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
+import io.mkebackup.common.io.FileNames;
 import io.mkebackup.common.io.Storage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -38,7 +39,7 @@ public final class JobRules {
    */
   public BackupJob recheck(BackupJob job) {
     if (!isUuid(job.id())) {
-      throw BackupException.invalid("id", "id '" + printable(job.id()) + "' is not a backup id");
+      throw BackupException.invalid("id", "id '" + FileNames.printable(job.id(), 80) + "' is not a backup id");
     }
     checkPlainName("fileName", job.fileName());
     if (!job.logFileName().isEmpty()) {
@@ -50,7 +51,7 @@ public final class JobRules {
     String origin = job.origin();
     if (!origin.equals("api") && !origin.equals("cli")
         && !(origin.startsWith("schedule:") && isUuid(origin.substring("schedule:".length())))) {
-      throw BackupException.invalid("origin", "origin '" + printable(origin) + "' is not api, cli or schedule:<id>");
+      throw BackupException.invalid("origin", "origin '" + FileNames.printable(origin, 80) + "' is not api, cli or schedule:<id>");
     }
     Path dir = hostPath(job.hostPath().toString());
     return new BackupJob(job.id(), job.passphrase(), job.fileName(), job.logFileName(), dir, origin, job.tick());
@@ -82,7 +83,7 @@ public final class JobRules {
       problem = "is longer than 200 bytes";
     }
     if (problem != null) {
-      throw BackupException.invalid(field, field + " '" + printable(name) + "' " + problem);
+      throw BackupException.invalid(field, field + " '" + FileNames.printable(name, 80) + "' " + problem);
     }
   }
 
@@ -96,7 +97,7 @@ public final class JobRules {
       return defaultDir;
     }
     if (given.isEmpty() || !given.startsWith("/")) {
-      throw BackupException.invalid("hostPath", "hostPath '" + printable(given) + "' is not an absolute path;"
+      throw BackupException.invalid("hostPath", "hostPath '" + FileNames.printable(given, 80) + "' is not an absolute path;"
           + " give the directory as /path/to/folder");
     }
     Path p = Path.of(given).normalize();
@@ -117,11 +118,5 @@ public final class JobRules {
     }
     Storage.checkWritableDirectory(real, "hostPath");
     return real;
-  }
-
-  /** A value as an error may quote it: control characters replaced, at most 80 characters. */
-  public static String printable(String s) {
-    String t = s.replaceAll("\\p{Cntrl}", "?");
-    return t.length() > 80 ? t.substring(0, 77) + "..." : t;
   }
 }

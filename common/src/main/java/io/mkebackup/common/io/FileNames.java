@@ -105,6 +105,15 @@ public final class FileNames {
     return NOWHERE.relativize(Path.of(URI.create(uri.toString())));
   }
 
+  /**
+   * A value from outside (a name, a path, a key, a peer's message) as a message or log line may
+   * quote it: as {@link #printable(String)}, cut to at most {@code max} characters.
+   */
+  public static String printable(String value, int max) {
+    String t = printable(value);
+    return t.length() <= max ? t : t.substring(0, Math.max(0, max - 3)) + "...";
+  }
+
   /** The name for a message: escaped bytes and control characters as {@code \xNN}. */
   public static String printable(String name) {
     StringBuilder b = new StringBuilder(name.length());

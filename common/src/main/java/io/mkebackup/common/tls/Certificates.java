@@ -78,14 +78,16 @@ public final class Certificates {
   private static Issued sign(String subject, String org, KeyPair kp, Issued issuer, boolean ca, Duration validity,
       java.util.List<String> hosts) {
     try {
-      Instant now = Instant.now();
+      // Back-dated an hour for clocks a little behind; the lifetime counts from there, so a server
+      // certificate's notBefore..notAfter stays within the 825 days clients (Apple's) accept.
+      Instant notBefore = Instant.now().minus(Duration.ofHours(1));
       X500Name subjectName = new X500Name("CN=" + subject + ",O=" + org);
       // The issuer name is copied from the CA's certificate byte for byte, as verifiers compare it.
       X500Name issuerName = issuer == null ? subjectName
           : new org.bouncycastle.cert.jcajce.JcaX509CertificateHolder(issuer.certificate()).getSubject();
       X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuerName,
-          new BigInteger(64, RANDOM).abs().add(BigInteger.ONE), Date.from(now.minus(Duration.ofHours(1))),
-          Date.from(now.plus(validity)), subjectName, kp.getPublic());
+          new BigInteger(64, RANDOM).abs().add(BigInteger.ONE), Date.from(notBefore),
+          Date.from(notBefore.plus(validity)), subjectName, kp.getPublic());
       var ext = new org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils();
       b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(kp.getPublic()));
       b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(

@@ -67,6 +67,15 @@ class JobRulesTest {
     refused(() -> rules(root).recheck(job(id, "b.tar", "", root, "schedule:../x")), "origin");
   }
 
+  /** The value is quoted as every message quotes outside values: escaped and cut short. */
+  @Test
+  void aRefusedValueIsQuotedEscapedAndCutShort() {
+    String id = "x\u001b[2J\udcff" + "y".repeat(200);
+    assertThatThrownBy(() -> rules(Path.of("/backups")).recheck(job(id, "b.tar", "", Path.of("/backups"), "api")))
+        .isInstanceOfSatisfying(BackupException.class, e -> assertThat(e.getMessage())
+            .startsWith("id 'x\\x1B[2J\\xFFyyy").contains("y...'").hasSizeLessThan(120));
+  }
+
   @Test
   void aJobOnTheBusMustAskForNoEncryptionExplicitly() {
     String id = UUID.randomUUID().toString();

@@ -48,6 +48,12 @@ class FileNamesTest {
   }
 
   @Test
+  void printableCutsAtTheLengthGiven() {
+    assertThat(FileNames.printable("a\nb" + "c".repeat(100), 10)).isEqualTo("a\\x0Abc...").hasSize(10);
+    assertThat(FileNames.printable("short", 10)).isEqualTo("short");
+  }
+
+  @Test
   void realFilesAreCreatedAndListedByteForByte(@TempDir Path dir) throws Exception {
     for (byte[] name : List.of(CAFE, BAD)) {
       Path p = dir.resolve(FileNames.relative("sub-" + FileNames.decode(name)));

@@ -5,6 +5,7 @@ import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
 import io.mkebackup.common.progress.ProgressFormat;
 import io.mkebackup.worker.pipeline.ArchiveVerifier;
+import io.mkebackup.worker.pipeline.openpgp.PgpDecryption;
 import io.mkebackup.worker.pipeline.VerifyReport;
 import java.io.IOException;
 import java.io.InputStream;
@@ -51,10 +52,14 @@ public final class VerifyCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     try (Passphrase p = Passphrases.open(passphrase, passphraseFile, System.in, spec.commandLine().getErr());
-        InputStream in = open(path)) {
+        InputStream raw = new java.io.BufferedInputStream(open(path), 1 << 16)) {
+      boolean armored = PgpDecryption.isArmored(raw);
+      InputStream in = PgpDecryption.dearmored(raw);
+      String cipher = PgpDecryption.cipher(in);
       VerifyReport r = ArchiveVerifier.verify(in, p, "--passphrase");
       out.printf("OK %s: %s, %d entries (%d files, %s), etcd snapshot %s, product %s, node %s, created %s%n",
-          path, r.encrypted() ? "encrypted (OpenPGP AES-256, integrity packet checked)" : "not encrypted",
+          path, (r.encrypted() ? "encrypted (OpenPGP " + (cipher == null ? "" : cipher + ", ")
+              + "integrity packet checked)" : "not encrypted") + (armored ? ", ASCII-armored" : ""),
           r.entries(), r.files(), ProgressFormat.bytes(r.bytes()),
           r.snapshotEntry() == null ? "absent" : r.snapshotEntry() + " (" + ProgressFormat.bytes(r.snapshotBytes())
               + ", SHA-256 trailer checked)",

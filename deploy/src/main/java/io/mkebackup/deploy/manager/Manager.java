@@ -30,7 +30,6 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -77,11 +76,8 @@ public final class Manager implements AutoCloseable {
       Path file = dataDir.resolve("admin-password");
       if (!Files.exists(file)) {
         String password = Passwords.generate();
-        Path tmp = dataDir.resolve(".admin-password.tmp");
-        Files.deleteIfExists(tmp);
-        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        Files.writeString(tmp, password + "\n");
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        io.mkebackup.common.io.AtomicWrite.write(file, (password + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8),
+            io.mkebackup.common.io.AtomicWrite.PRIVATE);
         LOG.info("generated a password for the MKE admin user '" + user + "'; read it in " + file
             + " (readable by this user only)");
       }

@@ -87,6 +87,14 @@ class OpenApiIT {
           new Call("getBackupContents", "GET", "/api/ucp/backup/" + id + "/contents", null, true),
           new Call("followBackup", "GET", "/api/ucp/backup/" + id + "/events", null, true),
           new Call("getSession", "GET", "/api/ucp/session", null, true),
+          // Without a token every guarded operation answers 401, which the document must list.
+          new Call("followAllBackups", "GET", "/api/ucp/backups/events", null, false),
+          new Call("followBackup", "GET", "/api/ucp/backup/" + id + "/events", null, false),
+          new Call("getBackupContents", "GET", "/api/ucp/backup/" + id + "/contents", null, false),
+          new Call("listSchedules", "GET", "/api/ucp/backup/schedules", null, false),
+          new Call("getSchedule", "GET", "/api/ucp/backup/schedules/" + scheduleId, null, false),
+          new Call("replaceSchedule", "PUT", "/api/ucp/backup/schedules/" + scheduleId, schedule, false),
+          new Call("deleteSchedule", "DELETE", "/api/ucp/backup/schedules/" + scheduleId, null, false),
           new Call("listSchedules", "GET", "/api/ucp/backup/schedules", null, true),
           new Call("getSchedule", "GET", "/api/ucp/backup/schedules/" + scheduleId, null, true),
           new Call("replaceSchedule", "PUT", "/api/ucp/backup/schedules/" + scheduleId, schedule, true),
@@ -126,7 +134,8 @@ class OpenApiIT {
       }
       assertThat(statuses).contains("login 200", "login 401", "login 400", "createBackup 400", "createBackup 401",
           "getBackup 200", "getBackup 404", "listBackups 400", "createSchedule 400", "deleteSchedule 204", "getSchedule 404",
-          "ready 200", "metrics 200");
+          "ready 200", "metrics 200", "followAllBackups 401", "followBackup 401", "getBackupContents 401",
+          "listSchedules 401", "getSchedule 401", "replaceSchedule 401", "deleteSchedule 401");
       assertThat(statuses).contains("createBackup 200 299 - \"ignored unknown fields: unknownKey\"",
           "createBackup 409 299 - \"ignored unknown fields: unknownKey\"");
       String pattern = "^299 - \"ignored unknown fields: .*\"$";

@@ -37,6 +37,72 @@ public final class PgpDecryption {
     return first >= 0 && (first & 0x80) != 0;
   }
 
+  /** The first line of an ASCII-armored OpenPGP message (RFC 4880 6.2). */
+  private static final byte[] ARMOR = "-----BEGIN PGP MESSAGE-----".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+  /**
+   * The stream with ASCII armor taken off ({@code gpg --armor} writes it): the binary message,
+   * decoded as it is read (the armor's CRC is checked at its end), or the stream itself when it
+   * is not armored. Both support mark.
+   */
+  public static InputStream dearmored(InputStream raw) throws IOException {
+    InputStream in = raw.markSupported() ? raw : new BufferedInputStream(raw, 1 << 16);
+    if (!isArmored(in)) {
+      return in;
+    }
+    return new BufferedInputStream(new org.bouncycastle.bcpg.ArmoredInputStream(in), 1 << 16);
+  }
+
+  /** True when the stream (which must support mark) starts with an ASCII armor header line. */
+  public static boolean isArmored(InputStream in) throws IOException {
+    in.mark(ARMOR.length);
+    byte[] start = in.readNBytes(ARMOR.length);
+    in.reset();
+    return Arrays.equals(start, ARMOR);
+  }
+
+  /**
+   * The symmetric cipher of the passphrase-encrypted (v4 session packet) message the stream
+   * starts with, such as "AES-128", or null when it starts otherwise; the stream (which must
+   * support mark) is left at its start.
+   */
+  public static String cipher(InputStream in) throws IOException {
+    in.mark(1 << 12);
+    try {
+      PacketHeader session = PacketHeader.read(in);
+      if (session == null || session.tag() != PacketHeader.SKESK || session.partial() || session.indeterminate()
+          || session.length() < 2) {
+        return null;
+      }
+      int version = in.read();
+      int algorithm = in.read();
+      return version == 4 && algorithm >= 0 ? cipherName(algorithm) : null;
+    } catch (BackupException notAPacket) {
+      return null;
+    } finally {
+      in.reset();
+    }
+  }
+
+  /** RFC 4880 9.2's symmetric-key algorithm ids, named. */
+  static String cipherName(int id) {
+    return switch (id) {
+      case 0 -> "none";
+      case 1 -> "IDEA";
+      case 2 -> "TripleDES";
+      case 3 -> "CAST5";
+      case 4 -> "Blowfish";
+      case 7 -> "AES-128";
+      case 8 -> "AES-192";
+      case 9 -> "AES-256";
+      case 10 -> "Twofish";
+      case 11 -> "Camellia-128";
+      case 12 -> "Camellia-192";
+      case 13 -> "Camellia-256";
+      default -> "algorithm " + id;
+    };
+  }
+
   /**
    * The plaintext of an archive: decrypted when it is an OpenPGP message, else the stream itself.
    * Reading it to its end proves the OpenPGP integrity packet; a mismatch throws ARCHIVE_CORRUPT.
@@ -51,6 +117,12 @@ public final class PgpDecryption {
     }
     if (passphrase == null) {
       throw BackupException.invalid(field, "the archive is encrypted; give its passphrase with " + field);
+    }
+    String cipher = cipher(in);
+    if (cipher != null && !cipher.startsWith("AES-")) {
+      // Bouncy Castle's reader would fail on it with a message that reads like damage.
+      throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, "unsupported cipher " + cipher + ": mke-backup reads"
+          + " archives encrypted with AES (what it and gpg --symmetric write); decrypt this one with gpg --decrypt");
     }
     InputStream fast = PgpMessageReader.open(in, passphrase, field);
     return fast != null ? fast : openWithBouncyCastle(in, passphrase, field);

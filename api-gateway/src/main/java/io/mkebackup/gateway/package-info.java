@@ -1,0 +1,5 @@
+/**
+ * The api-gateway verticle: HTTPS, security headers, routing, and the one mapping of error codes
+ * to HTTP statuses.
+ */
+package io.mkebackup.gateway;

@@ -1,0 +1,5 @@
+/**
+ * The archive's layout, its entry names and the etcd snapshot's hash trailer, as writer, verifier
+ * and restore agree on them.
+ */
+package io.mkebackup.common.archive;

@@ -1,0 +1,2 @@
+/** Backup schedules: their cadence (cron or interval), durations and retention. */
+package io.mkebackup.common.schedule;

@@ -1,0 +1,2 @@
+/** The application's entry point and its logging set-up. */
+package io.mkebackup.deploy;
