@@ -5,7 +5,10 @@
 #
 # The demo deploy/demo.sh leaves (its volumes, ucp-kv, managers, backups, password) must come out of
 # the tests exactly as it went in: deploy/demo-fingerprint.sh is taken before and after, and a
-# difference fails the run, even when the tests pass. Arguments go to mvn (-Dit.test=SomeIT ...).
+# difference fails the run, even when the tests pass. So does a skipped test, unless
+# deploy/test-skips-allowed.txt lists it with the reason (deploy/test-reports.py reads the Surefire
+# and Failsafe reports of this run and prints how many tests ran). Arguments go to mvn
+# (-Dit.test=SomeIT ...).
 set -euo pipefail
 self=$(readlink -f "$0")
 [ "$(id -u)" = 0 ] || exec sudo -E "$self" "$@"
@@ -15,8 +18,13 @@ deploy/prereqs.sh
 fingerprints=$(mktemp -d)
 trap 'rm -rf "$fingerprints"' EXIT
 deploy/demo-fingerprint.sh > "$fingerprints/before"
+touch "$fingerprints/marker"
+sleep 1   # report files of this run are newer than the marker by at least the clock's resolution
 status=0
 mvn -B verify "$@" || status=$?
+# A skip is not a pass: every skipped test must be listed, with why, in deploy/test-skips-allowed.txt.
+python3 deploy/test-reports.py "$fingerprints/marker" deploy/test-skips-allowed.txt */target/surefire-reports \
+  */target/failsafe-reports || status=1
 deploy/demo-fingerprint.sh > "$fingerprints/after"
 if ! diff -u "$fingerprints/before" "$fingerprints/after" > "$fingerprints/diff"; then
   cat "$fingerprints/diff" >&2
