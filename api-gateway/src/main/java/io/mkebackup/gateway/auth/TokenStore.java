@@ -50,7 +50,11 @@ public final class TokenStore {
   static final long CACHED_FOR_NANOS = Duration.ofSeconds(5).toNanos();
   static final int MAX_CACHED = 10_000;
 
-  private record Cached(Session session, long untilNanos) {}
+  /** Cached until {@code untilNanos} (monotonic) and never from {@code expiresAt} (the clock's millis) on. */
+  private record Cached(Session session, long untilNanos, long expiresAt) {}
+
+  /** Whose time tokens expire by (a test's own clock in tests). */
+  private final java.time.Clock clock;
 
   /**
    * Counts logouts and expiries seen here: a lookup caches what it read only if none happened
@@ -59,6 +63,11 @@ public final class TokenStore {
   private final java.util.concurrent.atomic.AtomicLong ended = new java.util.concurrent.atomic.AtomicLong();
 
   public TokenStore(HazelcastInstance hazelcast, Duration ttl) {
+    this(hazelcast, ttl, java.time.Clock.systemUTC());
+  }
+
+  TokenStore(HazelcastInstance hazelcast, Duration ttl, java.time.Clock clock) {
+    this.clock = clock;
     this.map = SealedMap.of(hazelcast, ClusterSettings.TOKEN_MAP);
     this.failures = SealedMap.of(hazelcast, ClusterSettings.LOGIN_FAILURES_MAP);
     this.ttl = ttl;
@@ -142,7 +151,7 @@ public final class TokenStore {
     String token = Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
     map.set(key(token), new JsonObject().put("username", user.username())
         .put("roles", new JsonArray(user.roles().stream().sorted().toList()))
-        .put("expiresAt", System.currentTimeMillis() + ttl.toMillis()).encode(), ttl.toSeconds(), TimeUnit.SECONDS);
+        .put("expiresAt", clock.millis() + ttl.toMillis()).encode(), ttl.toSeconds(), TimeUnit.SECONDS);
     return token;
   }
 
@@ -161,7 +170,10 @@ public final class TokenStore {
     String key = key(token);
     Cached c = cache.get(key);
     if (c != null && System.nanoTime() - c.untilNanos() < 0) {
-      return java.util.concurrent.CompletableFuture.completedFuture(Optional.of(c.session()));
+      if (clock.millis() < c.expiresAt()) {
+        return java.util.concurrent.CompletableFuture.completedFuture(Optional.of(c.session()));
+      }
+      cache.remove(key, c);
     }
     long endedBefore = ended.get();
     return map.getAsync(key).thenApply(v -> {
@@ -169,17 +181,18 @@ public final class TokenStore {
         return Optional.empty();
       }
       JsonObject j = new JsonObject(v);
+      // Never past the token's own expiry, which its value carries (the map's own expiry may lag).
+      long expiresAt = j.getLong("expiresAt", Long.MAX_VALUE);
+      long left = expiresAt - clock.millis();
+      if (left <= 0) {
+        return Optional.empty();
+      }
       Session s = session(j);
       if (ended.get() == endedBefore) {
         if (cache.size() >= MAX_CACHED) {
           cache.clear();
         }
-        // Never past the token's own expiry, which its value carries.
-        long expiresAt = j.getLong("expiresAt", Long.MAX_VALUE);
-        long left = Math.min(CACHED_FOR_NANOS, Math.max(0, expiresAt - System.currentTimeMillis()) * 1_000_000L);
-        if (left > 0) {
-          cache.put(key, new Cached(s, System.nanoTime() + left));
-        }
+        cache.put(key, new Cached(s, System.nanoTime() + Math.min(CACHED_FOR_NANOS, left * 1_000_000L), expiresAt));
       }
       return Optional.of(s);
     });
@@ -189,6 +202,11 @@ public final class TokenStore {
     Set<String> roles = new HashSet<>();
     j.getJsonArray("roles").forEach(r -> roles.add(String.valueOf(r)));
     return new Session(j.getString("username"), Set.copyOf(roles));
+  }
+
+  /** Whether this member holds the token's session in its cache (tests). */
+  boolean isCached(String token) {
+    return cache.containsKey(key(token));
   }
 
   public void revoke(String token) {

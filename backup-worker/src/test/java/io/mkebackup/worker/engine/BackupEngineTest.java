@@ -300,17 +300,21 @@ class BackupEngineTest {
         .findFirst().orElseThrow();
     assertThat(names.indexOf(snapshot)).isGreaterThan(names.indexOf("./ucp-controller-server-certs/key.pem"))
         .isLessThan(names.indexOf("./ucp-auth-store-data/db/table"));
+    byte[] snapshotBytes = null;
+    String metadata = null;
     try (TarArchiveInputStream tar = new TarArchiveInputStream(Files.newInputStream(file))) {
       for (TarArchiveEntry e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
         if (e.getName().equals(snapshot)) {
-          assertThat(tar.readAllBytes()).isEqualTo(etcd.snapshot);
+          snapshotBytes = tar.readAllBytes();
         }
         if (e.getName().equals("./backup-metadata.json")) {
-          assertThat(new String(tar.readAllBytes(), StandardCharsets.UTF_8))
-              .contains("\"endpoint\" : \"https://fake-etcd:2379\"", "\"version\" : \"3.4.99\"", "\"revision\" : 4242");
+          metadata = new String(tar.readAllBytes(), StandardCharsets.UTF_8);
         }
       }
     }
+    assertThat(snapshotBytes).isEqualTo(etcd.snapshot);
+    assertThat(metadata).as("./backup-metadata.json").isNotNull()
+        .contains("\"endpoint\" : \"https://fake-etcd:2379\"", "\"version\" : \"3.4.99\"", "\"revision\" : 4242");
     assertThat(steps()).containsSubsequence("done volume ucp-controller-server-certs", "started etcd ucp-kv",
         "done etcd ucp-kv", "started auth-store ucp-auth-store-data");
     assertThat(etcd.closed).isTrue();

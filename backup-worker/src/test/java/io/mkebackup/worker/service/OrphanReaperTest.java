@@ -101,9 +101,10 @@ class OrphanReaperTest {
     try {
       reaper.start(vertx);
       // Its first pass, at start, spares it.
-      org.awaitility.Awaitility.await().during(java.time.Duration.ofSeconds(2))
-          .atMost(java.time.Duration.ofSeconds(3))
-          .until(() -> catalog.get(id).orElseThrow().state() == BackupState.IN_PROGRESS);
+      org.awaitility.Awaitility.await("the first pass").atMost(java.time.Duration.ofSeconds(30))
+          .until(() -> reaper.passes() >= 1);
+      assertThat(catalog.get(id).orElseThrow().state()).isEqualTo(BackupState.IN_PROGRESS);
+      assertThat(reaper.spared()).as("spared because its lock is held").isTrue();
       lease.release();
       lease = null;
       org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(OrphanReaper.RETRY_SECONDS + 10))

@@ -94,7 +94,9 @@ class ClusterMapTrustTest {
     IMap<String, String> rogueCatalog = rogue.getMap(ClusterSettings.CATALOG_MAP);
     IMap<String, String> rogueSchedules = rogue.getMap(ClusterSettings.SCHEDULE_MAP);
     IMap<String, String> rogueTombstones = rogue.getMap(ClusterSettings.DELETED_SCHEDULE_MAP);
-    String up = "../".repeat(6) + canary.toString().substring(1);
+    // Up to the root from any mirror directory under data (however deep the temporary directory
+    // is: ".." at the root stays there), then down to the canary.
+    String up = "../".repeat(data.toAbsolutePath().getNameCount() + 4) + canary.toAbsolutePath().toString().substring(1);
     String record = BackupRecord.inProgress("x", false, "passwd", "", "/etc", "rogue", "r", "api")
         .succeeded(1, 1, 1).toStoredJson().encode();
     // Traversal keys: a file written, then removed, outside the mirror directory.

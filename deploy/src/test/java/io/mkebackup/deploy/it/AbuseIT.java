@@ -68,6 +68,9 @@ class AbuseIT {
   static void stop() throws Exception {
     try {
       if (commandLines != null) {
+        // Proof that the sampling read the command lines at all: it saw this class's manager.
+        assertThat(commandLines.saw(l -> l.contains(Cli.JAR.toAbsolutePath() + " manager")))
+            .as("the sampling saw the manager's command line").isTrue();
         commandLines.closeAndAssertNoLeaks();
       }
     } finally {
@@ -180,10 +183,10 @@ class AbuseIT {
     String token = login();
     Api client = api();
     long quietP99 = p99(logins(client, 30));
-    // The target is absolute (p99 under 1 s); a machine that cannot log in within a quarter of that
-    // with no probes at all (other builds hogging both cores) cannot tell anything about them.
-    org.junit.jupiter.api.Assumptions.assumeTrue(quietP99 < 250, "login p99 is " + quietP99
-        + " ms here with no probes at all: this machine is too busy to measure the probes' effect");
+    // The target is p99 under 1 s. On a machine too busy to log in within a quarter of that with no
+    // probes at all (other builds hogging both cores), the bound follows what it measured without
+    // them: the probes may not make logins 4 times slower. (Never a skip: a skip is not a pass.)
+    long bound = Math.max(1000, 4 * quietP99);
     long baseline = timeToAccept(token);
 
     AtomicBoolean flooding = new AtomicBoolean(true);
@@ -224,8 +227,9 @@ class AbuseIT {
     long p99 = p99(logins);
     System.out.printf("under %d readiness probes (200 probers, each once a second): login p99 %d ms (%d ms without"
         + " them), backup accepted in %d ms (%d ms without them)%n", probes.get(), p99, quietP99, loaded, baseline);
-    assertThat(p99).as("login p99 in ms: %s", logins).isLessThan(1000);
-    assertThat(loaded).as("a backup starts as promptly as without the probes").isLessThan(baseline + 1000);
+    assertThat(p99).as("login p99 in ms (%d ms without the probes): %s", quietP99, logins).isLessThan(bound);
+    assertThat(loaded).as("a backup starts as promptly as without the probes (%d ms)", baseline)
+        .isLessThan(baseline + Math.max(1000, baseline));
     assertThat(bodies).isNotEmpty().allSatisfy(b -> assertThat(new JsonObject(b).fieldNames()).containsExactly("ready"));
   }
 
@@ -235,7 +239,8 @@ class AbuseIT {
     Api.Response r = api().post("/api/ucp/backup", new JsonObject().put("noPassphrase", true).encode(), token);
     long ms = (System.nanoTime() - t) / 1_000_000;
     assertThat(r.status()).as(r.body()).isEqualTo(200);
-    cluster.awaitState(0, token, r.json().getString("backupId"), BackupState.SUCCESS, Duration.ofSeconds(90));
+    // Only so the next one finds the lock free: however long a busy machine takes, it is not measured.
+    cluster.awaitState(0, token, r.json().getString("backupId"), BackupState.SUCCESS, Duration.ofMinutes(5));
     return ms;
   }
 
@@ -334,7 +339,8 @@ class AbuseIT {
     assertThat(String.join("\n", lines)).contains(id).contains("session ended");
     assertThat(closed).isNotDone();
     assertThat(api().post("/auth/logout", "", bridgeToken).status()).isEqualTo(204);
-    assertThat(closed.get(10, TimeUnit.SECONDS)).isNotNull();
+    assertThat(closed.get(10, TimeUnit.SECONDS)).as("closed by the server, normally (-1: an error)")
+        .isEqualTo(WebSocket.NORMAL_CLOSURE);
   }
 
   @Test

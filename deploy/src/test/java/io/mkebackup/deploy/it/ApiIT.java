@@ -432,8 +432,17 @@ class ApiIT {
     assertThat(walked).containsExactlyElementsOf(all);
     assertThat(pages).isEqualTo((all.size() + 1) / 2);
 
-    assertThat(api().get("/api/ucp/backups?state=FAILED&limit=1000", admin).array().stream()
-        .map(o -> ((JsonObject) o).getString("backupState"))).allMatch("FAILED"::equals);
+    // The state filter gives exactly the records of that state: SUCCESS ones exist (three were just
+    // made), and whether FAILED ones do or not, an ignored filter would give them all.
+    List<JsonObject> records = api().get("/api/ucp/backups?limit=1000", admin).array().stream()
+        .map(o -> (JsonObject) o).toList();
+    for (String state : List.of("SUCCESS", "FAILED")) {
+      List<String> expected = records.stream().filter(o -> o.getString("backupState").equals(state))
+          .map(o -> o.getString("id")).toList();
+      assertThat(api().get("/api/ucp/backups?state=" + state + "&limit=1000", admin).array().stream()
+          .map(o -> ((JsonObject) o).getString("id")).toList()).as("state=" + state).isEqualTo(expected);
+    }
+    assertThat(records).extracting(o -> o.getString("backupState")).contains("SUCCESS");
     Api.Response bad = api().get("/api/ucp/backups?cursor=bm90LWEtY3Vyc29y", admin);
     assertThat(bad.status()).isEqualTo(400);
     assertThat(bad.json().getString("field")).isEqualTo("cursor");

@@ -135,14 +135,18 @@ class ClusterServiceIT {
     assertThat(cluster.record(1, t1, id).getString("nodeLocation")).isEqualTo(owner.node);
     // Wait until it is writing (its temporary file exists), then kill its JVM outright.
     await().atMost(Duration.ofSeconds(30)).until(() -> partFiles().size() > 0);
-    long killedAt = System.nanoTime();
+    java.time.Instant killedAt = java.time.Instant.now();
     owner.kill9();
 
-    JsonObject failed = cluster.awaitState(1, t1, id, BackupState.FAILED, Duration.ofSeconds(15));
-    double seconds = (System.nanoTime() - killedAt) / 1e9;
-    System.out.printf("backup of the killed member marked FAILED after %.1f s%n", seconds);
+    // The promise is the record's: it is marked FAILED (its completed_at, set by the member that
+    // marked it) within 15 s of the kill; the test may take longer to read it on a busy machine.
+    JsonObject failed = cluster.awaitState(1, t1, id, BackupState.FAILED, Duration.ofSeconds(60));
     assertThat(failed.getString("shortError")).contains(owner.node);
     assertThat(failed.getString("completed_at")).isNotEqualTo("0001-01-01T00:00:00Z");
+    Duration markedAfter = Duration.between(killedAt, java.time.Instant.parse(failed.getString("completed_at")));
+    System.out.printf("backup of the killed member marked FAILED %.1f s after the kill%n", markedAfter.toMillis() / 1e3);
+    assertThat(markedAfter).as("from the kill to the record's completed_at").isPositive()
+        .isLessThanOrEqualTo(Duration.ofSeconds(15));
     await("temporary files removed").atMost(Duration.ofSeconds(5)).until(() -> partFiles().isEmpty());
     assertThat(cluster.backups.resolve("killed.tar")).doesNotExist();
 

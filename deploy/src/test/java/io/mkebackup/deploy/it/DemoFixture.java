@@ -24,33 +24,39 @@ import java.util.UUID;
  */
 final class DemoFixture implements AutoCloseable {
   final String prefix;
+  final String dockerHost;
   final int clientPort = freePort();
   final int peerPort = freePort();
   final Path stateDir;
   final DemoState demo;
   final StringWriter output = new StringWriter();
 
-  private DemoFixture(String prefix, int etcdKeys, long volumeMib) throws IOException {
+  private DemoFixture(String dockerHost, String prefix, int etcdKeys, long volumeMib) throws IOException {
     this.prefix = prefix;
+    this.dockerHost = dockerHost;
     stateDir = Files.createTempDirectory("mke-demo-state-");
-    demo = new DemoState(new DemoState.Options(EngineConfig.DEFAULT_DOCKER_HOST, prefix, etcdKeys, volumeMib,
+    demo = new DemoState(new DemoState.Options(dockerHost, prefix, etcdKeys, volumeMib,
         clientPort, peerPort, stateDir), new PrintWriter(output, true));
   }
 
   static DemoFixture create(int etcdKeys, long volumeMib) throws IOException {
-    return create("it" + UUID.randomUUID().toString().substring(0, 8) + "-", etcdKeys, volumeMib);
+    return create(EngineConfig.DEFAULT_DOCKER_HOST, "it" + UUID.randomUUID().toString().substring(0, 8) + "-", etcdKeys,
+        volumeMib);
   }
 
   /**
    * The state under MKE's own names (no prefix), for commands that take no prefix, such as the
-   * seed's {@code docker container run ... backup}. Only one may exist on the engine at a time.
+   * seed's {@code docker container run ... backup}. Only one may exist on an engine at a time, so it
+   * goes on an engine of the tests' own (deploy/seed-engine.sh), never on the host's, where
+   * deploy/demo.sh keeps its own.
    */
-  static DemoFixture createUnprefixed(int etcdKeys, long volumeMib) throws IOException {
-    return create("", etcdKeys, volumeMib);
+  static DemoFixture createUnprefixed(String dockerHost, int etcdKeys, long volumeMib) throws IOException {
+    return create(dockerHost, "", etcdKeys, volumeMib);
   }
 
-  private static DemoFixture create(String prefix, int etcdKeys, long volumeMib) throws IOException {
-    DemoFixture f = new DemoFixture(prefix, etcdKeys, volumeMib);
+  private static DemoFixture create(String dockerHost, String prefix, int etcdKeys, long volumeMib)
+      throws IOException {
+    DemoFixture f = new DemoFixture(dockerHost, prefix, etcdKeys, volumeMib);
     try {
       f.demo.ensure();
     } catch (RuntimeException | IOException e) {
@@ -101,7 +107,7 @@ final class DemoFixture implements AutoCloseable {
   }
 
   Path mountpoint(String volume) {
-    try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
+    try (DockerEngine docker = DockerEngine.connect(dockerHost)) {
       return docker.ucpVolumes(prefix).stream().filter(v -> v.name().equals(volume)).findFirst().orElseThrow()
           .mountpoint();
     }

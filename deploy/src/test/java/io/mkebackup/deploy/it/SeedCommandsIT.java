@@ -3,8 +3,9 @@ package io.mkebackup.deploy.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mkebackup.common.archive.ArchiveLayout;
-import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.deploy.demo.DemoState;
 import io.mkebackup.worker.source.DockerEngine;
+import java.io.PrintWriter;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
@@ -23,8 +24,11 @@ import org.junit.jupiter.api.io.TempDir;
  * deploy/image/build.sh under a tag of this test's) in place of {@code docker/ucp:3.2.5}, and a
  * directory of the test's as the host side of {@code --volume /tmp:/backup}. The seed's commands
  * take no volume prefix, so they run on a demo state under MKE's own names (no prefix), which this
- * class creates and removes; a file lock keeps two runs of it apart, and it refuses to start when
- * the engine already holds an unprefixed state it did not make (deploy/demo.sh's).
+ * class creates and removes. The host's engine may hold deploy/demo.sh's unprefixed state, which
+ * must stay as it is, so all of this happens on a Docker engine of the tests' own
+ * (deploy/seed-engine.sh: its own socket, data root and bridge): the docker CLI talks to it through
+ * {@code DOCKER_HOST}, and the one other change to the seed's text is the host side of the socket
+ * mount, that engine's socket. A file lock keeps two runs of this class apart.
  */
 @Tag("integration")
 class SeedCommandsIT {
@@ -32,6 +36,9 @@ class SeedCommandsIT {
   static final Path LOCK = Path.of("/tmp/mke-backup-unprefixed-demo-state.lock");
   static final Path ROOT = Cli.JAR.toAbsolutePath().getParent().getParent().getParent();
   static final String TAG = "mke-backup-seed-it:" + UUID.randomUUID().toString().substring(0, 8);
+  /** The tests' own engine's socket on the host, the host side of the seed's socket mount. */
+  static final String SOCKET = "/run/mke-backup-seed/docker.sock";
+  static final String ENGINE = "unix://" + SOCKET;
   static FileChannel lockFile;
   static FileLock lock;
   static DemoFixture demo;
@@ -40,13 +47,23 @@ class SeedCommandsIT {
   static void up() throws Exception {
     lockFile = FileChannel.open(LOCK, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
     lock = lockFile.lock();
-    try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
-      assertThat(docker.ucpVolumes("")).as("this test makes and removes the unprefixed demo state, and the engine"
-          + " has one already (deploy/demo.sh?); remove it first: mke-backup demo-state --remove").isEmpty();
+    Tools.Out engine = Tools.sh(ROOT.resolve("deploy/seed-engine.sh") + " up");
+    assertThat(engine.exit()).as(engine.text()).isZero();
+    assertThat(engine.text()).contains(ENGINE);
+    try (DockerEngine docker = DockerEngine.connect(ENGINE)) {
+      if (!docker.ucpVolumes("").isEmpty()) { // a run that was killed left it: the engine is the tests' own
+        new DemoState(new DemoState.Options(ENGINE, "", 0, 0, 0, 0, Files.createTempDirectory("mke-demo-state-")),
+            new PrintWriter(System.out, true)).remove();
+      }
     }
-    Tools.Out build = Tools.sh("MKE_BACKUP_IMAGE=" + TAG + " " + ROOT.resolve("deploy/image/build.sh"));
+    Tools.Out build = sh("MKE_BACKUP_IMAGE=" + TAG + " " + ROOT.resolve("deploy/image/build.sh"));
     assertThat(build.exit()).as(build.text()).isZero();
-    demo = DemoFixture.createUnprefixed(50, 0);
+    demo = DemoFixture.createUnprefixed(ENGINE, 50, 0);
+  }
+
+  /** A shell script whose docker CLI talks to the tests' own engine. */
+  static Tools.Out sh(String script) throws Exception {
+    return Tools.sh("export DOCKER_HOST=" + ENGINE + "\n" + script);
   }
 
   @AfterAll
@@ -55,7 +72,9 @@ class SeedCommandsIT {
       if (demo != null) {
         demo.close();
       }
-      Tools.sh("docker rmi " + TAG + " " + TAG.substring(0, TAG.indexOf(':')) + ":latest");
+      sh("docker rmi " + TAG + " " + TAG.substring(0, TAG.indexOf(':')) + ":latest");
+      Tools.Out engine = Tools.sh(ROOT.resolve("deploy/seed-engine.sh") + " down");
+      assertThat(engine.exit()).as(engine.text()).isZero();
     } finally {
       if (lock != null) {
         lock.release();
@@ -73,18 +92,18 @@ class SeedCommandsIT {
             --rm \\
             --log-driver none \\
             --name %s \\
-            --volume /var/run/docker.sock:/var/run/docker.sock \\
+            --volume %s:/var/run/docker.sock \\
             --volume %s:/backup \\
             %s backup \\
             --file mybackup.tar \\
             --passphrase "secret12chars" \\
             --include-logs=false
-        """.formatted(name, hostDir, TAG);
+        """.formatted(name, SOCKET, hostDir, TAG);
   }
 
   @Test
   void fileFormWritesIntoTheMountedDirectory(@TempDir Path host) throws Exception {
-    Tools.Out run = Tools.sh(fileCommand("ucp", host));
+    Tools.Out run = sh(fileCommand("ucp", host));
     assertThat(run.exit()).as(run.text()).isZero();
     assertThat(Tools.listing(host)).containsExactly("mybackup.tar"); // no log: --include-logs=false
     // etcd was found through the Docker API and reached over the bridge network, with its certificates.
@@ -95,16 +114,16 @@ class SeedCommandsIT {
 
   @Test
   void stdoutFormStreamsTheArchive(@TempDir Path host) throws Exception {
-    Tools.Out run = Tools.sh("""
+    Tools.Out run = sh("""
         docker container run \\
             --rm \\
             --log-driver none \\
             --security-opt label=disable \\
             --name ucp \\
-            --volume /var/run/docker.sock:/var/run/docker.sock \\
+            --volume %s:/var/run/docker.sock \\
             %s backup \\
             --passphrase "secret12chars" > %s/mybackup.tar
-        """.formatted(TAG, host));
+        """.formatted(SOCKET, TAG, host));
     assertThat(run.exit()).as(run.text()).isZero();
     assertThat(run.text()).contains("to write to standard output").contains("succeeded");
     checkArchive(host.resolve("mybackup.tar"), host);
@@ -113,7 +132,7 @@ class SeedCommandsIT {
   @Test
   void theContainerRunningTheBackupIsNotBackedUpWhateverItsName(@TempDir Path host) throws Exception {
     String name = "ucp-backup-" + UUID.randomUUID().toString().substring(0, 8);
-    Tools.Out run = Tools.sh(fileCommand(name, host));
+    Tools.Out run = sh(fileCommand(name, host));
     assertThat(run.exit()).as(run.text()).isZero();
     List<String> entries = checkArchive(host.resolve("mybackup.tar"), host);
     assertThat(entries).contains("./ucp-kv.json", "./ucp-controller.json").doesNotContain("./" + name + ".json");
@@ -122,8 +141,8 @@ class SeedCommandsIT {
   @Test
   void anAbsoluteFileIsHonoured(@TempDir Path host) throws Exception {
     Files.createDirectories(host.resolve("nightly"));
-    Tools.Out run = Tools.sh("docker container run --rm --log-driver none --name ucp"
-        + " --volume /var/run/docker.sock:/var/run/docker.sock --volume " + host + ":/srv/backups " + TAG
+    Tools.Out run = sh("docker container run --rm --log-driver none --name ucp"
+        + " --volume " + SOCKET + ":/var/run/docker.sock --volume " + host + ":/srv/backups " + TAG
         + " backup --file /srv/backups/nightly/abs.tar --passphrase \"secret12chars\" --include-logs");
     assertThat(run.exit()).as(run.text()).isZero();
     assertThat(Tools.listing(host.resolve("nightly"))).containsExactly("abs.log", "abs.tar");
@@ -132,11 +151,11 @@ class SeedCommandsIT {
 
   @Test
   void aFileWhoseDirectoryIsNotMountedIsRefusedBeforeAnyWork() throws Exception {
-    Tools.Out run = Tools.sh("""
+    Tools.Out run = sh("""
         docker container run --rm --log-driver none --name ucp \\
-            --volume /var/run/docker.sock:/var/run/docker.sock \\
+            --volume %s:/var/run/docker.sock \\
             %s backup --file mybackup.tar --passphrase "secret12chars" --include-logs=false
-        """.formatted(TAG));
+        """.formatted(SOCKET, TAG));
     assertThat(run.exit()).as(run.text()).isEqualTo(2);
     assertThat(run.text()).contains("--file /backup/mybackup.tar: /backup is not on a volume mounted into this"
         + " container (ucp)").contains("--volume /path/on/host:/backup").doesNotContain("validation");

@@ -28,6 +28,24 @@ final class Tools {
     return new Out(p.exitValue(), text);
   }
 
+  record Run(int exit, String stdout, String stderr) {}
+
+  /** As {@link #sh}, with standard output and error apart, to check each on its own. */
+  static Run run(String script) throws IOException, InterruptedException {
+    File out = File.createTempFile("sh-", ".out");
+    File err = File.createTempFile("sh-", ".err");
+    try {
+      Process p = new ProcessBuilder("bash", "-o", "pipefail", "-c", script).redirectOutput(out).redirectError(err)
+          .start();
+      assertThat(p.waitFor(10, TimeUnit.MINUTES)).as(script).isTrue();
+      return new Run(p.exitValue(), Files.readString(out.toPath(), StandardCharsets.UTF_8),
+          Files.readString(err.toPath(), StandardCharsets.UTF_8));
+    } finally {
+      out.delete();
+      err.delete();
+    }
+  }
+
   /** The passphrase goes to gpg in a 0600 file, never on its command line (where ps shows it). */
   static String gpgDecrypt(Path archive, String passphrase, Path gnupgHome) throws IOException {
     Path file = Files.createTempFile("gpg-pass-", ".txt",

@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Reads the Surefire and Failsafe XML reports a `mvn verify` wrote (only those newer than a marker
+file, so reports of earlier runs do not count), prints how many tests ran, failed and were skipped,
+and exits 1 when a test was skipped that deploy/test-skips-allowed.txt does not list with a reason.
+
+usage: test-reports.py <marker-file> <allow-list> <report-dir>...
+"""
+import glob
+import os
+import sys
+import xml.etree.ElementTree as ET
+
+
+def main(marker, allow_list, dirs):
+    since = os.stat(marker).st_mtime
+    allowed = {}
+    with open(allow_list, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                name, _, reason = line.partition(" ")
+                if not reason.strip():
+                    print(f"test-reports: {allow_list}: {name} has no reason", file=sys.stderr)
+                    return 1
+                allowed[name] = reason.strip()
+    ran = failed = 0
+    skipped = []
+    for d in dirs:
+        for report in sorted(glob.glob(os.path.join(d, "TEST-*.xml"))):
+            if os.stat(report).st_mtime < since:
+                continue
+            for case in ET.parse(report).getroot().iter("testcase"):
+                ran += 1
+                name = f"{case.get('classname')}#{case.get('name')}"
+                if case.find("skipped") is not None:
+                    skipped.append(name)
+                elif case.find("failure") is not None or case.find("error") is not None:
+                    failed += 1
+    refused = [n for n in skipped if n not in allowed and n.split("(")[0] not in allowed]
+    print(f"test-reports: {ran} tests ran, {failed} failed, {len(skipped)} skipped"
+          f" ({len(skipped) - len(refused)} of them allowed by {os.path.basename(allow_list)})")
+    for n in refused:
+        print(f"test-reports: skipped, and not allowed to be: {n}", file=sys.stderr)
+    return 1 if refused else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 4:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    sys.exit(main(sys.argv[1], sys.argv[2], sys.argv[3:]))
