@@ -4,7 +4,8 @@
 # when they differ (the tests must leave the demo exactly as it was).
 #
 #   - every file of the unprefixed ucp-* volumes but ucp-kv's: type, mode, owner, size, name and
-#     SHA-256 (ucp-kv holds etcd's live data directory: it is compared by what etcd answers);
+#     SHA-256 (ucp-kv holds etcd's live data directory: it is compared by what etcd answers; a volume
+#     a running container mounts, the live auth store, by its files' names and its container);
 #   - the ucp-* containers: id, image, state and start time (ucp-kv must be the same running etcd);
 #   - etcd's keys and values (SHA-256 of each), read from ucp-kv with its own client certificate;
 #   - the demo directory: the admin password, passphrase, cluster secret and every backup (SHA-256)
@@ -36,7 +37,17 @@ files() { # <dir>: one line per entry, in name order
 for v in "${volumes[@]}"; do
   [ "$v" = ucp-kv ] && { echo "volume ucp-kv (etcd's data: see etcd below)"; continue; }
   mp=$(docker volume inspect -f '{{.Mountpoint}}' "$v")
-  files "$mp" | sed "s|^|volume $v |"
+  writers=$(docker ps -q --filter volume="$v" | while read -r c; do
+    docker inspect -f "{{range .Mounts}}{{if and (eq .Name \"$v\") .RW}}{{\$.Name}}{{end}}{{end}}" "$c"
+  done | sed 's|^/||' | { grep . || true; } | sort | tr '\n' ' ')
+  if [ -n "$writers" ]; then
+    # A live database (demo-state's auth store writes all the time): its contents change by design,
+    # so it is compared by the names of its files and by its writer (the container lines below).
+    echo "volume $v live, mounted by ${writers% }"
+    (cd "$mp" && find . -mindepth 1 -printf '%y %P\n' | LC_ALL=C sort -k2) | sed "s|^|volume $v |"
+  else
+    files "$mp" | sed "s|^|volume $v |"
+  fi
 done
 docker ps -a --filter name='^/ucp-' --format '{{.Names}}' | sort | while read -r c; do
   docker inspect -f "container {{.Name}} {{.Id}} {{.Config.Image}} {{.State.Status}} {{.State.StartedAt}}" "$c"
