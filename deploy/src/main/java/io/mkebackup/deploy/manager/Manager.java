@@ -107,7 +107,7 @@ public final class Manager implements AutoCloseable {
     }
     ClusterSettings settings = new ClusterSettings(config.clusterName(), clusterHost, config.clusterPort(),
         ClusterSettings.expand(config.clusterMembers().isEmpty() ? List.of(clusterHost + ":" + config.clusterPort())
-            : config.clusterMembers()), config.nodeName());
+            : config.clusterMembers()), config.nodeName(), clusterSize(config));
     ClusterTrust trust = ClusterTrust.derive(ClusterRootCa.secret(config.clusterSecretFile(), "clusterSecretFile",
         config.engine()));
     ForeignMembers.watch(trust.fingerprint());
@@ -183,6 +183,29 @@ public final class Manager implements AutoCloseable {
     } catch (Exception e) {
       vertx.close();
       throw e;
+    }
+  }
+
+  /**
+   * clusterSize: 0 (count the members list), the number given, or for "swarm" the manager nodes of
+   * the engine's Swarm (down ones included: they are still managers a majority is counted of).
+   */
+  static int clusterSize(ManagerConfig config) {
+    String s = config.clusterSize();
+    if (s == null || s.isEmpty()) {
+      return 0;
+    }
+    if (!ManagerConfig.SWARM.equals(s)) {
+      return Integer.parseInt(s);
+    }
+    try (io.mkebackup.worker.source.DockerEngine docker = io.mkebackup.worker.source.DockerEngine.connect(
+        config.dockerHost())) {
+      int managers = docker.swarmManagers();
+      if (managers < 1) {
+        throw io.mkebackup.common.BackupException.invalid("clusterSize", "clusterSize is swarm, but the Docker engine at " + config.dockerHost() + " is not a Swarm manager;"
+                + " give the number of managers instead");
+      }
+      return managers;
     }
   }
 

@@ -51,7 +51,8 @@ public record ManagerConfig(
     Path clusterSecretFile,
     String clientCaCert,
     Duration minEvery,
-    HistoryRetention.Policy history) {
+    HistoryRetention.Policy history,
+    String clusterSize) {
 
   /** JSON key -> environment variable, in README order. */
   public static final Map<String, String> KEYS = keys(
@@ -61,6 +62,7 @@ public record ManagerConfig(
       "clusterSecretFile", "MKE_BACKUP_CLUSTER_SECRET_FILE",
       "clusterPort", "MKE_BACKUP_CLUSTER_PORT",
       "clusterMembers", "MKE_BACKUP_CLUSTER_MEMBERS",
+      "clusterSize", "MKE_BACKUP_CLUSTER_SIZE",
       "httpsPort", "MKE_BACKUP_HTTPS_PORT",
       "tlsCert", "MKE_BACKUP_TLS_CERT",
       "tlsKey", "MKE_BACKUP_TLS_KEY",
@@ -148,6 +150,11 @@ public record ManagerConfig(
     String bind = r.string("bindAddress", "127.0.0.1");
     int clusterPort = r.port("clusterPort", 5701);
     List<String> members = r.list("clusterMembers", List.of());
+    String clusterSize = r.string("clusterSize", "");
+    if (!clusterSize.isEmpty() && !SWARM.equals(clusterSize) && !clusterSize.matches("[1-9][0-9]?")) {
+      throw invalid("clusterSize", "clusterSize (MKE_BACKUP_CLUSTER_SIZE) must be the number of managers (1 to 99)"
+          + " or swarm (the Swarm's manager count, from the Docker engine)");
+    }
     int httpsPort = r.port("httpsPort", 8443);
     Path dataDir = r.path("dataDir", Path.of("/var/lib/mke-backup"));
     Path defaultDir = r.path("defaultBackupDir", null);
@@ -231,8 +238,11 @@ public record ManagerConfig(
         r.string("dockerHost", EngineConfig.DEFAULT_DOCKER_HOST), etcd, r.string("volumePrefix", ""), mode,
         EngineConfig.rate(r.decimal("maxRateMib", 0), "maxRateMib"), Duration.ofSeconds(ttl),
         adminUser, hash, users, r.bool("worker", true), r.path("clusterSecretFile", null),
-        clientCaCert(r.string("clientCaCert", AUTO)), Duration.ofSeconds(minEvery), history);
+        clientCaCert(r.string("clientCaCert", AUTO)), Duration.ofSeconds(minEvery), history, clusterSize);
   }
+
+  /** clusterSize: as many managers as the Swarm of this node's Docker engine has. */
+  public static final String SWARM = "swarm";
 
   /** clientCaCert: read MKE's ucp-client-root-ca certificate through the Docker API. */
   public static final String AUTO = "auto";
