@@ -155,9 +155,7 @@ public final class EtcdDiscovery {
    */
   static String swarmNodeAddress(DockerEngine docker) {
     try {
-      var swarm = docker.client().infoCmd().exec().getSwarm();
-      String a = swarm == null ? null : swarm.getNodeAddr();
-      return blank(a) ? null : a;
+      return docker.swarmNodeAddress();
     } catch (RuntimeException e) {
       return null; // an engine that does not say: the other candidates stand
     }

@@ -101,7 +101,7 @@ public final class Manager implements AutoCloseable {
     }
     String clusterHost = clusterHost(config.bindAddress());
     ServerCertificate.Pem pem = ServerCertificate.ensure(config.tlsCert(), config.tlsKey(), config.dataDir(),
-        config.nodeName(), List.of(clusterHost));
+        config.nodeName(), certificateHosts(config, clusterHost));
     if (pem.generated()) {
       LOG.info("generated a self-signed HTTPS certificate in " + pem.cert());
     }
@@ -207,6 +207,25 @@ public final class Manager implements AutoCloseable {
       }
       return managers;
     }
+  }
+
+  /**
+   * The addresses a generated HTTPS certificate names: the cluster address, and in a Swarm the
+   * node's own address, where clients reach a task that publishes its port on the node (mode host)
+   * while its cluster address is on an overlay no client uses.
+   */
+  static List<String> certificateHosts(ManagerConfig config, String clusterHost) {
+    List<String> hosts = new ArrayList<>(List.of(clusterHost));
+    try (io.mkebackup.worker.source.DockerEngine docker = io.mkebackup.worker.source.DockerEngine.connect(
+        config.dockerHost())) {
+      String node = docker.swarmNodeAddress();
+      if (node != null && !hosts.contains(node)) {
+        hosts.add(node);
+      }
+    } catch (RuntimeException e) {
+      LOG.fine("no Swarm node address for the HTTPS certificate: " + e.getMessage());
+    }
+    return hosts;
   }
 
   /** bindAddress "auto": HTTPS on every interface, the cluster on this host's address (containers). */
