@@ -19,7 +19,8 @@
 # Environment: MKE_LAB_DIR (default /var/lib/mkelab: the share, the admin password, the bundles),
 # MKE_LAB_SUBNET (default 192.168.231: nodes at .11, .12, ...), MKE_LAB_NAME (default mkelab: prefix
 # of the containers, volumes and network), MKE_BACKUP_IMAGE (the product image on this engine,
-# default mke-backup-lab:lab, built by deploy/image/build.sh when missing), MKE_ADMIN_PASSWORD (else
+# default mke-backup-lab:lab, built by deploy/image/build.sh when missing), MKE_LAB_VOLUME_MIB (the
+# demo state's data volumes, default 32 MiB each, so a backup lasts long enough to watch), MKE_ADMIN_PASSWORD (else
 # one is generated into $MKE_LAB_DIR/admin-password, 0600), MKE_LAB_MIRROR (default: this machine's
 # Debian mirror).
 set -euo pipefail
@@ -149,17 +150,20 @@ form_swarm() {
 
 demo_state() {
   local n=$1
-  # Already there: ucp-kv running and the node's bundle copied out (wipe removes ucp-kv).
-  if [ -f "$dir/node$n/bundle/cert.pem" ] \
+  local args="--etcd-publish-address 0.0.0.0 --volume-mib ${MKE_LAB_VOLUME_MIB:-32}"
+  # Already there: ucp-kv running, the node's bundle copied out, made with these arguments (wipe
+  # removes ucp-kv).
+  if [ -f "$dir/node$n/bundle/cert.pem" ] && [ "$(cat "$dir/node$n/demo-args" 2>/dev/null)" = "$args" ] \
       && [ "$(in_node "$n" docker inspect -f '{{.State.Running}}' ucp-kv 2>/dev/null)" = true ]; then
     return
   fi
   mkdir -p "$dir/node$n"
   in_node "$n" docker run --rm --network host --name mke-backup-demo-state \
     -v /var/run/docker.sock:/var/run/docker.sock -v /var/lib/docker/volumes:/var/lib/docker/volumes \
-    -v /var/lib/mke-backup-demo:/var/lib/mke-backup-demo "$in_node_image" demo-state --etcd-publish-address 0.0.0.0 >>"$dir/node$n/demo-state.log" 2>&1 || { tail -5 "$dir/node$n/demo-state.log" >&2; die "node$n: demo-state failed"; }
+    -v /var/lib/mke-backup-demo:/var/lib/mke-backup-demo "$in_node_image" demo-state $args >>"$dir/node$n/demo-state.log" 2>&1 || { tail -5 "$dir/node$n/demo-state.log" >&2; die "node$n: demo-state failed"; }
   rm -rf "$dir/node$n/bundle"
   docker cp "$(node_name "$n"):/var/lib/mke-backup-demo/default/ucp-bundle-admin" "$dir/node$n/bundle"
+  echo "$args" > "$dir/node$n/demo-args"
 }
 
 secrets() {
