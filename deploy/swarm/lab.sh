@@ -106,7 +106,6 @@ load_images() {
     log "node$n: loading $image as $in_node_image"
     docker save "$image" | in_node_i "$n" docker load -q >/dev/null
     in_node "$n" docker tag "$image" "$in_node_image"
-    touch "$dir/image-changed"
   fi
   if ! in_node "$n" docker image inspect "$(etcd_tag)" >/dev/null 2>&1; then
     tar -C "$etcd_ctx" -c . | in_node_i "$n" docker build -q -t "$(etcd_tag)" --label io.mkebackup.demo=etcd-image - >/dev/null
@@ -188,12 +187,25 @@ secrets() {
 }
 
 deploy_stack() {
+  local n=$1 id=$2 i c stale=""
   in_node_i 1 sh -c 'cat > /tmp/stack.yml' < deploy/swarm/mke-backup-stack.yml
   in_node 1 docker stack deploy --resolve-image never -c /tmp/stack.yml "$stack" >/dev/null
-  # Same tag, new image (no registry to tell by digest): replace the running tasks, one at a time.
-  if [ -f "$dir/image-changed" ]; then
-    in_node 1 docker service update --force --quiet "${stack}_manager" >/dev/null
-    rm -f "$dir/image-changed"
+  # A changed stack file is a rolling update (one task at a time, each healthy before the next).
+  local deadline=$((SECONDS + 900))
+  while [ "$(in_node 1 docker service inspect -f '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' "${stack}_manager")" = updating ]; do
+    [ $SECONDS -lt $deadline ] || die "the stack's rolling update did not finish within 15 minutes"
+    sleep 2
+  done
+  # Same tag, new image (no registry to tell by digest): a task running another image is replaced,
+  # one at a time (the service's update order).
+  for i in $(seq 1 "$n"); do
+    for c in $(in_node "$i" docker ps -q --filter "label=com.docker.swarm.service.name=${stack}_manager"); do
+      [ "$(in_node "$i" docker inspect -f '{{.Image}}' "$c")" = "$id" ] || stale=1
+    done
+  done
+  if [ -n "$stale" ]; then
+    log "replacing the tasks that run an older image"
+    in_node 1 docker service update --force --detach=false --quiet "${stack}_manager" >/dev/null
   fi
 }
 
@@ -242,7 +254,7 @@ up() {
   rm -rf "$ctx"
   for i in $(seq 1 "$n"); do demo_state "$i"; done
   secrets
-  deploy_stack
+  deploy_stack "$n" "$id"
   wait_ready "$n"
   for i in $(seq 1 "$n"); do echo "node$i $(node_ip "$i") https://$(node_ip "$i"):8443"; done
   echo "share $share"
@@ -277,7 +289,9 @@ case "$cmd" in
   status) status ;;
   exec) [ $# -ge 2 ] || die "usage: lab.sh exec NODE CMD..."; n=$1; shift; docker exec -i "$(node_name "$n")" "$@" ;;
   kill) [ $# = 1 ] || die "usage: lab.sh kill NODE"; docker kill "$(node_name "$1")" >/dev/null; echo "$1 killed" ;;
-  start) [ $# = 1 ] || die "usage: lab.sh start NODE"; name=$(node_name "$1"); docker start "$name" >/dev/null; wait_engine "${1#node}"; echo "$1 started" ;;
+  start) [ $# = 1 ] || die "usage: lab.sh start NODE"; name=$(node_name "$1"); docker start "$name" >/dev/null; wait_engine "${1#node}"
+    # The demo's ucp-kv has no restart policy (MKE's has): start it as the node's MKE would.
+    in_node "${1#node}" docker start ucp-kv >/dev/null 2>&1 || true; echo "$1 started" ;;
   wipe) [ $# = 1 ] || die "usage: lab.sh wipe NODE"; node_name "$1" >/dev/null; wipe "$1" ;;
   down) down ;;
   *) sed -n '2,/^set -e/p' "$self" | grep '^#' | sed 's/^# \{0,1\}//'; exit 2 ;;

@@ -213,4 +213,83 @@ class SwarmLabIT {
     System.out.printf("SwarmLabIT: ten concurrent posts, one backup on %s, took %.1f s%n", runner,
         (System.nanoTime() - t0) / 1e9);
   }
+
+  static JsonObject awaitState(int node, String token, String id, String state, java.time.Duration within) {
+    JsonObject[] last = new JsonObject[1];
+    org.awaitility.Awaitility.await(id + " " + state + " seen on node" + (node + 1)).atMost(within)
+        .pollInterval(java.time.Duration.ofMillis(250)).ignoreExceptions().until(() -> {
+          last[0] = apis.get(node).get("/api/ucp/backup/" + id, token).json();
+          return state.equals(last[0].getString("backupState"));
+        });
+    return last[0];
+  }
+
+  static List<String> partFiles() throws java.io.IOException {
+    return Tools.listing(share).stream().filter(n -> n.endsWith(".part")).toList();
+  }
+
+  @Test
+  @Order(4)
+  void aNodeKilledMidBackupFailsItWithin15sTheSurvivorsBackUpAndItRejoinsToOneHistory() throws Exception {
+    long t0 = System.nanoTime();
+    String file = "lab-killed-" + System.nanoTime() + ".tar";
+    Api.Response accepted = apis.get(0).post("/api/ucp/backup", body(file), token);
+    assertThat(accepted.status()).as(accepted.body()).isEqualTo(200);
+    String id = accepted.json().getString("backupId");
+    String runner = apis.get(0).get("/api/ucp/backup/" + id, token).json().getString("nodeLocation");
+    int r = indexOf(runner);
+    int survivor = (r + 1) % NODES;
+    // Writing (its temporary file is on the share), then its host loses power.
+    org.awaitility.Awaitility.await("a .part on the share").atMost(java.time.Duration.ofSeconds(60))
+        .pollInterval(java.time.Duration.ofMillis(100)).until(() -> !partFiles().isEmpty());
+    Tools.Out kill = Tools.sh(LAB + " kill node" + (r + 1));
+    long killedAt = System.nanoTime();
+    assertThat(kill.exit()).as(kill.text()).isZero();
+    try {
+      String t = apis.get(survivor).login("admin", password());
+      JsonObject failed = awaitState(survivor, t, id, "FAILED", java.time.Duration.ofSeconds(15));
+      System.out.printf("SwarmLabIT: the killed node's backup FAILED after %.1f s%n",
+          (System.nanoTime() - killedAt) / 1e9);
+      assertThat(failed.getString("shortError")).contains(runner);
+      org.awaitility.Awaitility.await("nothing of it left on the share").atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> partFiles().isEmpty());
+      assertThat(share.resolve(file)).doesNotExist();
+
+      Api.Response next = apis.get(survivor).post("/api/ucp/backup", body("lab-after-kill-" + System.nanoTime()
+          + ".tar"), t);
+      assertThat(next.status()).as("the survivors accept the next backup: %s", next.body()).isEqualTo(200);
+      JsonObject ok = awaitState(survivor, t, next.json().getString("backupId"), "SUCCESS",
+          java.time.Duration.ofSeconds(120));
+      assertThat(ok.getString("nodeLocation")).isNotEqualTo(runner);
+      assertThat(share.resolve(ok.getString("fileName"))).isRegularFile();
+    } finally {
+      Tools.Out start = Tools.sh(LAB + " start node" + (r + 1));
+      assertThat(start.exit()).as(start.text()).isZero();
+    }
+    // Back with its disk: its task comes back, joins the cluster, and sees the one history.
+    long startedAt = System.nanoTime();
+    org.awaitility.Awaitility.await("node" + (r + 1) + " ready again").atMost(java.time.Duration.ofSeconds(180))
+        .pollInterval(java.time.Duration.ofMillis(500)).ignoreExceptions()
+        .until(() -> apis.get(r).get("/_ready", null).status() == 200);
+    System.out.printf("SwarmLabIT: node%d ready again %.1f s after its container started%n", r + 1,
+        (System.nanoTime() - startedAt) / 1e9);
+    String t = apis.get(r).login("admin", password());
+    JsonObject ready = apis.get(r).get("/_ready", t).json();
+    assertThat(ready.getJsonObject("checks").getJsonObject("cluster").getString("detail"))
+        .isEqualTo("3 of 3 configured managers");
+    List<Object> history = apis.get(survivor).get("/api/ucp/backups", t).array().getList();
+    assertThat(history).isNotEmpty();
+    for (int i = 0; i < NODES; i++) {
+      assertThat(apis.get(i).get("/api/ucp/backups", t).array().getList()).as("node%d's history", i + 1)
+          .isEqualTo(history);
+    }
+    System.out.printf("SwarmLabIT: node kill, failure, next backup and rejoin took %.1f s%n",
+        (System.nanoTime() - t0) / 1e9);
+  }
+
+  static String password() throws java.io.IOException {
+    String password = System.getenv("MKE_ADMIN_PASSWORD");
+    return password == null || password.isEmpty() ? Files.readString(DIR.resolve("admin-password")).strip()
+        : password;
+  }
 }
