@@ -10,5 +10,5 @@ cd "$(dirname "$self")/../.."
 export MKE_BACKUP_IMAGE=${MKE_BACKUP_IMAGE:-mke-backup-lab:lab}
 mvn -B -q -DskipTests package
 deploy/image/build.sh
-mvn -B verify -Dit.test=SwarmLabIT -Dit.excludedGroups= -Dtest=SwarmLabIT \
+mvn -B verify -Dit.test=SwarmLabIT -Dit.excludedGroups= -Dtest=SwarmLabIT -Dsurefire.excludedGroups=integration \
   -Dsurefire.failIfNoSpecifiedTests=false "$@"

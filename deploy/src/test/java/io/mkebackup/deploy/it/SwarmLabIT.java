@@ -181,8 +181,10 @@ class SwarmLabIT {
         .map(l -> new JsonObject(l.substring(6))).toList();
     assertThat(events).as(String.join("\n", lines)).isNotEmpty();
     assertThat(events.get(0).getString("backupState")).as("the stream starts while it runs").isEqualTo("IN_PROGRESS");
-    assertThat(events.stream().skip(1).filter(e -> "done".equals(e.getString("kind"))).map(e -> e.getString("step"))
-        .distinct().toList()).contains("volume", "etcd");
+    // Steps it finished while the stream was open, relayed from the running node before the end
+    // (which steps depends on when the stream opened: the backup lasts seconds).
+    assertThat(events.subList(1, events.size() - 1)).as(String.join("\n", lines))
+        .anyMatch(e -> "done".equals(e.getString("kind")) || "progress".equals(e.getString("kind")));
     JsonObject last = events.get(events.size() - 1);
     assertThat(last.getString("kind")).isEqualTo("succeeded");
     assertThat(last.getString("node")).isEqualTo(runner);
