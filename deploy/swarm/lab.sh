@@ -20,7 +20,7 @@
 # MKE_LAB_SUBNET (default 192.168.231: nodes at .11, .12, ...), MKE_LAB_NAME (default mkelab: prefix
 # of the containers, volumes and network), MKE_BACKUP_IMAGE (the product image on this engine,
 # default mke-backup-lab:lab, built by deploy/image/build.sh when missing), MKE_LAB_VOLUME_MIB (the
-# demo state's data volumes, default 32 MiB each, so a backup lasts long enough to watch), MKE_ADMIN_PASSWORD (else
+# demo state's data volumes, default 96 MiB each, so a backup lasts long enough to watch), MKE_ADMIN_PASSWORD (else
 # one is generated into $MKE_LAB_DIR/admin-password, 0600), MKE_LAB_MIRROR (default: this machine's
 # Debian mirror).
 set -euo pipefail
@@ -149,7 +149,7 @@ form_swarm() {
 
 demo_state() {
   local n=$1
-  local args="--etcd-publish-address 0.0.0.0 --volume-mib ${MKE_LAB_VOLUME_MIB:-32}"
+  local args="--etcd-publish-address 0.0.0.0 --volume-mib ${MKE_LAB_VOLUME_MIB:-96}"
   # Already there: ucp-kv running, the node's bundle copied out, made with these arguments (wipe
   # removes ucp-kv).
   if [ -f "$dir/node$n/bundle/cert.pem" ] && [ "$(cat "$dir/node$n/demo-args" 2>/dev/null)" = "$args" ] \
