@@ -190,7 +190,7 @@ deploy_stack() {
   local n=$1 id=$2 i c stale=""
   in_node_i 1 sh -c 'cat > /tmp/stack.yml' < deploy/swarm/mke-backup-stack.yml
   in_node 1 docker stack deploy --resolve-image never -c /tmp/stack.yml "$stack" >/dev/null
-  # A changed stack file is a rolling update (one task at a time, each healthy before the next).
+  # A changed stack file is a rolling update: wait for it.
   local deadline=$((SECONDS + 900))
   while [ "$(in_node 1 docker service inspect -f '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' "${stack}_manager")" = updating ]; do
     [ $SECONDS -lt $deadline ] || die "the stack's rolling update did not finish within 15 minutes"
