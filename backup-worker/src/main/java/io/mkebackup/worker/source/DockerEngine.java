@@ -220,6 +220,20 @@ public final class DockerEngine implements ContainerEngine {
     return out;
   }
 
+  /** The engine's address in its Swarm (docker info's NodeAddr), or null when it is in none. */
+  public String swarmNodeAddress() {
+    var swarm = client.infoCmd().exec().getSwarm();
+    String a = swarm == null ? null : swarm.getNodeAddr();
+    return a == null || a.isBlank() ? null : a;
+  }
+
+  /** How many managers the engine's Swarm has when this engine is one of them, else 0. */
+  public int swarmManagers() {
+    var swarm = client.infoCmd().exec().getSwarm();
+    Integer managers = swarm == null ? null : swarm.getManagers();
+    return managers == null || !Boolean.TRUE.equals(swarm.getControlAvailable()) ? 0 : managers;
+  }
+
   /** Makes sure the helper image exists, importing it from an empty tar (no registry needed). */
   public void ensureHelperImage(String image) {
     try {

@@ -74,7 +74,7 @@ public final class EtcdDiscovery {
     URI listen = clientUrl(kv);
     int port = listen.getPort() > 0 ? listen.getPort() : DEFAULT_CLIENT_PORT;
     Optional<SelfContainer> self = docker.self();
-    List<InetSocketAddress> candidates = candidates(kv, port, self);
+    List<InetSocketAddress> candidates = candidates(kv, port, self, swarmNodeAddress(docker));
     InetSocketAddress reached = candidates.stream().filter(EtcdDiscovery::answers).findFirst()
         .orElseThrow(() -> new BackupException(ErrorCode.ETCD_UNAVAILABLE, "etcd (ucp-kv): none of the " + name
             + " container's addresses answers from " + self.map(s -> "this container (" + s.name() + ")")
@@ -145,6 +145,24 @@ public final class EtcdDiscovery {
    * networks (Linux routes to them).
    */
   static List<InetSocketAddress> candidates(InspectContainerResponse kv, int port, Optional<SelfContainer> self) {
+    return candidates(kv, port, self, null);
+  }
+
+  /**
+   * The engine's address in its Swarm (null: not in one). A Swarm task's networks are overlays,
+   * whose gateway is not the host; the task reaches its node's own address through the node's
+   * gateway bridge, and so a port ucp-kv publishes on every interface.
+   */
+  static String swarmNodeAddress(DockerEngine docker) {
+    try {
+      return docker.swarmNodeAddress();
+    } catch (RuntimeException e) {
+      return null; // an engine that does not say: the other candidates stand
+    }
+  }
+
+  static List<InetSocketAddress> candidates(InspectContainerResponse kv, int port, Optional<SelfContainer> self,
+      String swarmNodeAddress) {
     boolean hostNetwork = kv.getHostConfig() != null && "host".equals(kv.getHostConfig().getNetworkMode());
     Map<String, ContainerNetwork> networks = kv.getNetworkSettings() == null
         || kv.getNetworkSettings().getNetworks() == null ? Map.of() : kv.getNetworkSettings().getNetworks();
@@ -171,6 +189,16 @@ public final class EtcdDiscovery {
         for (Ports.Binding b : published) {
           if (everyInterface(b.getHostIp())) {
             out.add(address(gateway, Integer.parseInt(b.getHostPortSpec())));
+          }
+        }
+      }
+      if (swarmNodeAddress != null) {
+        if (hostNetwork) {
+          out.add(address(swarmNodeAddress, port));
+        }
+        for (Ports.Binding b : published) {
+          if (everyInterface(b.getHostIp())) {
+            out.add(address(swarmNodeAddress, Integer.parseInt(b.getHostPortSpec())));
           }
         }
       }

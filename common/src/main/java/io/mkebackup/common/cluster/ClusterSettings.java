@@ -20,8 +20,12 @@ import java.util.Objects;
  * @param port Hazelcast's port on this member
  * @param members host:port of every manager (this one may be listed too)
  * @param nodeName this manager's node name, published as a member attribute
+ * @param size how many managers make the cluster, the majority being counted of it; 0: as many as
+ *     {@code members} lists (this one counted). A Swarm's {@code tasks.<service>} name lists only the
+ *     tasks started when this one resolved it, so there the count is given.
  */
-public record ClusterSettings(String clusterName, String bindHost, int port, List<String> members, String nodeName) {
+public record ClusterSettings(String clusterName, String bindHost, int port, List<String> members, String nodeName,
+    int size) {
   /** Member attribute holding a member's node name. */
   public static final String NODE_ATTRIBUTE = "mke.node";
   public static final String CATALOG_MAP = "mke-backup-catalog";
@@ -53,6 +57,13 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     Objects.requireNonNull(bindHost);
     members = List.copyOf(members);
     Objects.requireNonNull(nodeName);
+    if (size < 0) {
+      throw new IllegalArgumentException("size");
+    }
+  }
+
+  public ClusterSettings(String clusterName, String bindHost, int port, List<String> members, String nodeName) {
+    this(clusterName, bindHost, port, members, nodeName, 0);
   }
 
   /**
@@ -78,10 +89,13 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
   }
 
   /**
-   * How many managers the cluster is configured with: the members list, this member counted once
-   * whether it is listed or not.
+   * How many managers the cluster is configured with: {@link #size} when given, else the members
+   * list, this member counted once whether it is listed or not.
    */
   public int configuredMembers() {
+    if (size > 0) {
+      return size;
+    }
     java.util.Set<String> all = new java.util.HashSet<>(members);
     all.add(bindHost + ":" + port);
     return all.size();

@@ -40,6 +40,11 @@ public final class DemoStateCommand implements Callable<Integer> {
       description = "where the ucp-kv container's etcd is published on 127.0.0.1 (default ${DEFAULT-VALUE}, MKE's)")
   int clientPort;
 
+  @Option(names = "--etcd-publish-address", paramLabel = "IP", defaultValue = "127.0.0.1",
+      description = {"the host address the ucp-kv container's etcd is published on (default ${DEFAULT-VALUE});",
+          "0.0.0.0 as on an MKE manager, for a manager running as a Swarm task to reach it"})
+  String publishAddress;
+
   @Option(names = "--etcd-peer-port", defaultValue = "12380",
       description = "the port of etcd's peer URL, inside its container (default ${DEFAULT-VALUE})")
   int peerPort;
@@ -75,10 +80,19 @@ public final class DemoStateCommand implements Callable<Integer> {
       throw io.mkebackup.common.BackupException.invalid("--bundle-user", "--bundle-user must be a user name of letters,"
           + " digits and . _ @ - (at most 64)");
     }
+    try {
+      if (!publishAddress.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}")
+          || !(java.net.InetAddress.getByName(publishAddress) instanceof java.net.Inet4Address)) {
+        throw new java.net.UnknownHostException(publishAddress);
+      }
+    } catch (java.net.UnknownHostException e) {
+      throw io.mkebackup.common.BackupException.invalid("--etcd-publish-address", "--etcd-publish-address must be an"
+          + " IPv4 address of this host, or 0.0.0.0 (every interface)");
+    }
     Path dir = stateDir != null ? stateDir
         : Path.of("/var/lib/mke-backup-demo", prefix.isEmpty() ? "default" : prefix);
     DemoState demo = new DemoState(new DemoState.Options(dockerHost, prefix, etcdKeys, volumeMib, clientPort,
-        peerPort, dir, bundleUser, staticAuthStore ? null : DemoState.AuthStore.ofMib(authStoreMib)),
+        peerPort, dir, bundleUser, staticAuthStore ? null : DemoState.AuthStore.ofMib(authStoreMib), publishAddress),
         spec.commandLine().getErr());
     if (remove) {
       demo.remove();

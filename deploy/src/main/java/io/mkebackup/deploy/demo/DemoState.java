@@ -84,9 +84,12 @@ public final class DemoState {
    * @param etcdPeerPort the port etcd's peer URL names (inside its container; a single member has no peers)
    * @param stateDir where the admin client bundle is written
    * @param bundleUser the user the client bundle is for (the manager's admin)
+   * @param etcdPublishAddress the host address etcd's client port is published on: 127.0.0.1 (a
+   *     development host), or 0.0.0.0 as MKE publishes ucp-kv's 12379 on a manager node, which a
+   *     manager running as a Swarm task needs to reach it from its own network
    */
   public record Options(String dockerHost, String prefix, int etcdKeys, long volumeMib, int etcdClientPort,
-      int etcdPeerPort, Path stateDir, String bundleUser, AuthStore authStore) {
+      int etcdPeerPort, Path stateDir, String bundleUser, AuthStore authStore, String etcdPublishAddress) {
     public Options(String dockerHost, String prefix, int etcdKeys, long volumeMib, int etcdClientPort,
         int etcdPeerPort, Path stateDir) {
       this(dockerHost, prefix, etcdKeys, volumeMib, etcdClientPort, etcdPeerPort, stateDir, "admin");
@@ -95,7 +98,14 @@ public final class DemoState {
     /** A state whose auth store is static files (byte-for-byte tests need a volume nobody writes). */
     public Options(String dockerHost, String prefix, int etcdKeys, long volumeMib, int etcdClientPort,
         int etcdPeerPort, Path stateDir, String bundleUser) {
-      this(dockerHost, prefix, etcdKeys, volumeMib, etcdClientPort, etcdPeerPort, stateDir, bundleUser, null);
+      this(dockerHost, prefix, etcdKeys, volumeMib, etcdClientPort, etcdPeerPort, stateDir, bundleUser, null, "127.0.0.1");
+    }
+
+    /** A state with the given auth store, etcd published on 127.0.0.1. */
+    public Options(String dockerHost, String prefix, int etcdKeys, long volumeMib, int etcdClientPort,
+        int etcdPeerPort, Path stateDir, String bundleUser, AuthStore authStore) {
+      this(dockerHost, prefix, etcdKeys, volumeMib, etcdClientPort, etcdPeerPort, stateDir, bundleUser, authStore,
+          "127.0.0.1");
     }
 
     public String etcdUrl() {
@@ -492,8 +502,9 @@ public final class DemoState {
     InspectContainerResponse c = null;
     try {
       c = docker.raw().inspectContainerCmd(name).exec();
-      if (!image.equals(c.getConfig().getImage())) {
-        // made by an earlier demo (never started, or another etcd): etcd's data is in the volume, not here
+      if (!image.equals(c.getConfig().getImage()) || !publishedOn(c, o.etcdPublishAddress())) {
+        // made by an earlier demo (never started, another etcd, published elsewhere): etcd's data is in
+        // the volume, not here
         docker.engine().removeContainer(c.getId());
         out.println("replaced container " + name);
         c = null;
@@ -519,7 +530,7 @@ public final class DemoState {
           .withHostConfig(HostConfig.newHostConfig()
               .withBinds(new Bind(o.prefix() + "ucp-kv", new Volume(UCP_DIR + "ucp-kv")),
                   new Bind(o.prefix() + "ucp-kv-certs", new Volume(UCP_DIR + "ucp-kv-certs"), AccessMode.ro))
-              .withPortBindings(new PortBinding(Ports.Binding.bindIpAndPort("127.0.0.1", o.etcdClientPort()),
+              .withPortBindings(new PortBinding(Ports.Binding.bindIpAndPort(o.etcdPublishAddress(), o.etcdClientPort()),
                   ExposedPort.tcp(KV_CLIENT_PORT))))
           .exec();
       out.println("created container " + name + " (etcd, " + image + ")");
@@ -559,6 +570,12 @@ public final class DemoState {
     if (fresh) {
       putKeys(certs, port);
     }
+  }
+
+  private static boolean publishedOn(InspectContainerResponse c, String address) {
+    var bindings = c.getHostConfig() == null || c.getHostConfig().getPortBindings() == null ? null
+        : c.getHostConfig().getPortBindings().getBindings().get(ExposedPort.tcp(KV_CLIENT_PORT));
+    return bindings != null && java.util.Arrays.stream(bindings).anyMatch(b -> address.equals(b.getHostIp()));
   }
 
   private static int publishedPort(Docker docker, String name) {

@@ -36,7 +36,17 @@ final class EtcdImage {
 
   /** The image's tag, built first when the engine does not have it. */
   static String ensure(DockerClient docker, java.io.PrintWriter out) throws IOException {
-    Path etcd = binary("etcd");
+    Path etcd;
+    try {
+      etcd = binary("etcd");
+    } catch (BackupException noEtcd) {
+      // demo-state in its own container (FROM scratch, no etcd): an image built beforehand is used
+      String built = existing(docker);
+      if (built == null) {
+        throw noEtcd;
+      }
+      return built;
+    }
     String tag = REPOSITORY + ":" + version(etcd);
     try {
       docker.inspectImageCmd(tag).exec();
@@ -71,6 +81,16 @@ final class EtcdImage {
     }
     out.println("built image " + tag + " from " + etcd);
     return tag;
+  }
+
+  /** A tag of an image of {@link #REPOSITORY} this demo built (labelled so), else null. */
+  static String existing(DockerClient docker) {
+    return docker.listImagesCmd().withLabelFilter(Map.of(DemoState.LABEL, "etcd-image")).exec().stream()
+        .filter(i -> i.getRepoTags() != null)
+        .flatMap(i -> java.util.Arrays.stream(i.getRepoTags()))
+        .filter(t -> t.startsWith(REPOSITORY + ":"))
+        .sorted(java.util.Comparator.reverseOrder())
+        .findFirst().orElse(null);
   }
 
   static void add(TarArchiveOutputStream tar, Path file, String name) throws IOException {

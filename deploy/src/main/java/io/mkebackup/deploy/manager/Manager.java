@@ -110,13 +110,13 @@ public final class Manager implements AutoCloseable {
     }
     String clusterHost = clusterHost(config.bindAddress());
     ServerCertificate.Pem pem = ServerCertificate.ensure(config.tlsCert(), config.tlsKey(), config.dataDir(),
-        config.nodeName(), List.of(clusterHost));
+        config.nodeName(), certificateHosts(config, clusterHost));
     if (pem.generated()) {
       LOG.info("generated a self-signed HTTPS certificate in " + pem.cert());
     }
     ClusterSettings settings = new ClusterSettings(config.clusterName(), clusterHost, config.clusterPort(),
         ClusterSettings.expand(config.clusterMembers().isEmpty() ? List.of(clusterHost + ":" + config.clusterPort())
-            : config.clusterMembers()), config.nodeName());
+            : config.clusterMembers()), config.nodeName(), clusterSize(config));
     ClusterTrust trust = ClusterTrust.derive(ClusterRootCa.secret(config.clusterSecretFile(), "clusterSecretFile",
         config.engine()));
     ForeignMembers.watch(trust.fingerprint());
@@ -193,6 +193,48 @@ public final class Manager implements AutoCloseable {
       vertx.close();
       throw e;
     }
+  }
+
+  /**
+   * clusterSize: 0 (count the members list), the number given, or for "swarm" the manager nodes of
+   * the engine's Swarm (down ones included: they are still managers a majority is counted of).
+   */
+  static int clusterSize(ManagerConfig config) {
+    String s = config.clusterSize();
+    if (s == null || s.isEmpty()) {
+      return 0;
+    }
+    if (!ManagerConfig.SWARM.equals(s)) {
+      return Integer.parseInt(s);
+    }
+    try (io.mkebackup.worker.source.DockerEngine docker = io.mkebackup.worker.source.DockerEngine.connect(
+        config.dockerHost())) {
+      int managers = docker.swarmManagers();
+      if (managers < 1) {
+        throw io.mkebackup.common.BackupException.invalid("clusterSize", "clusterSize is swarm, but the Docker engine at " + config.dockerHost() + " is not a Swarm manager;"
+                + " give the number of managers instead");
+      }
+      return managers;
+    }
+  }
+
+  /**
+   * The addresses a generated HTTPS certificate names: the cluster address, and in a Swarm the
+   * node's own address, where clients reach a task that publishes its port on the node (mode host)
+   * while its cluster address is on an overlay no client uses.
+   */
+  static List<String> certificateHosts(ManagerConfig config, String clusterHost) {
+    List<String> hosts = new ArrayList<>(List.of(clusterHost));
+    try (io.mkebackup.worker.source.DockerEngine docker = io.mkebackup.worker.source.DockerEngine.connect(
+        config.dockerHost())) {
+      String node = docker.swarmNodeAddress();
+      if (node != null && !hosts.contains(node)) {
+        hosts.add(node);
+      }
+    } catch (RuntimeException e) {
+      LOG.fine("no Swarm node address for the HTTPS certificate: " + e.getMessage());
+    }
+    return hosts;
   }
 
   /** bindAddress "auto": HTTPS on every interface, the cluster on this host's address (containers). */

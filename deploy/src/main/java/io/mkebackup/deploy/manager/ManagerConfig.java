@@ -52,7 +52,8 @@ public record ManagerConfig(
     String clientCaCert,
     Duration minEvery,
     HistoryRetention.Policy history,
-    Duration maxFreeze) {
+    Duration maxFreeze,
+    String clusterSize) {
 
   /** JSON key -> environment variable, in README order. */
   public static final Map<String, String> KEYS = keys(
@@ -62,6 +63,7 @@ public record ManagerConfig(
       "clusterSecretFile", "MKE_BACKUP_CLUSTER_SECRET_FILE",
       "clusterPort", "MKE_BACKUP_CLUSTER_PORT",
       "clusterMembers", "MKE_BACKUP_CLUSTER_MEMBERS",
+      "clusterSize", "MKE_BACKUP_CLUSTER_SIZE",
       "httpsPort", "MKE_BACKUP_HTTPS_PORT",
       "tlsCert", "MKE_BACKUP_TLS_CERT",
       "tlsKey", "MKE_BACKUP_TLS_KEY",
@@ -150,6 +152,11 @@ public record ManagerConfig(
     String bind = r.string("bindAddress", "127.0.0.1");
     int clusterPort = r.port("clusterPort", 5701);
     List<String> members = r.list("clusterMembers", List.of());
+    String clusterSize = r.string("clusterSize", "");
+    if (!clusterSize.isEmpty() && !SWARM.equals(clusterSize) && !clusterSize.matches("[1-9][0-9]?")) {
+      throw invalid("clusterSize", "clusterSize (MKE_BACKUP_CLUSTER_SIZE) must be the number of managers (1 to 99)"
+          + " or swarm (the Swarm's manager count, from the Docker engine)");
+    }
     int httpsPort = r.port("httpsPort", 8443);
     Path dataDir = r.path("dataDir", Path.of("/var/lib/mke-backup"));
     Path defaultDir = r.path("defaultBackupDir", null);
@@ -235,8 +242,11 @@ public record ManagerConfig(
         adminUser, hash, users, r.bool("worker", true), r.path("clusterSecretFile", null),
         clientCaCert(r.string("clientCaCert", AUTO)), Duration.ofSeconds(minEvery), history,
         EngineConfig.maxFreeze(r.decimal("maxFreezeSeconds", EngineConfig.DEFAULT_MAX_FREEZE.toSeconds()),
-            "maxFreezeSeconds"));
+            "maxFreezeSeconds"), clusterSize);
   }
+
+  /** clusterSize: as many managers as the Swarm of this node's Docker engine has. */
+  public static final String SWARM = "swarm";
 
   /** clientCaCert: read MKE's ucp-client-root-ca certificate through the Docker API. */
   public static final String AUTO = "auto";

@@ -64,4 +64,29 @@ class ManagerConfigReadTest {
     assertThatThrownBy(() -> ManagerConfig.read(missing, Map.of(), NO_GENERATED_PASSWORD))
         .hasMessage("--config: cannot read " + missing);
   }
+
+  @Test
+  void clusterSizeIsANumberOrSwarmAndCountsTheMajorityInsteadOfTheMembersList() {
+    Map<String, String> base = Map.of("MKE_BACKUP_DATA_DIR", dir.toString(), "MKE_BACKUP_DEFAULT_DIR", dir.toString(),
+        "MKE_BACKUP_CLUSTER_MEMBERS", "10.0.1.3:5701");
+    assertThat(ManagerConfig.read(null, base, NO_GENERATED_PASSWORD).clusterSize()).isEmpty();
+    for (String good : new String[] {"3", "swarm"}) {
+      Map<String, String> env = new java.util.HashMap<>(base);
+      env.put("MKE_BACKUP_CLUSTER_SIZE", good);
+      assertThat(ManagerConfig.read(null, env, NO_GENERATED_PASSWORD).clusterSize()).isEqualTo(good);
+    }
+    for (String bad : new String[] {"0", "-1", "three", "100", "Swarm"}) {
+      Map<String, String> env = new java.util.HashMap<>(base);
+      env.put("MKE_BACKUP_CLUSTER_SIZE", bad);
+      assertThatThrownBy(() -> ManagerConfig.read(null, env, NO_GENERATED_PASSWORD)).as(bad)
+          .isInstanceOfSatisfying(BackupException.class, e -> assertThat(e.field()).isEqualTo("clusterSize"));
+    }
+    // One task resolved tasks.manager while it alone had started: a cluster of three all the same.
+    io.mkebackup.common.cluster.ClusterSettings alone = new io.mkebackup.common.cluster.ClusterSettings("c",
+        "10.0.1.3", 5701, java.util.List.of("10.0.1.3:5701"), "node1", 3);
+    assertThat(alone.configuredMembers()).isEqualTo(3);
+    assertThat(io.mkebackup.common.cluster.BackupLock.majority(alone.configuredMembers())).isEqualTo(2);
+    assertThat(new io.mkebackup.common.cluster.ClusterSettings("c", "10.0.1.3", 5701,
+        java.util.List.of("10.0.1.3:5701"), "node1").configuredMembers()).isEqualTo(1);
+  }
 }
