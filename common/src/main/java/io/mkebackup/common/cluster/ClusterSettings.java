@@ -107,6 +107,12 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     // dropped (default 2 minutes, in case it reconnects; a CLI backup never does).
     c.setProperty("hazelcast.client.cleanup.timeout.millis", "5000");
     c.setProperty("hazelcast.client.cleanup.period.millis", "1000");
+    // A member that joins with the derived name but without the secret can put any value in any
+    // map and send any operation: Java deserialization only of the allowed types, nothing run
+    // that a member sends as code.
+    c.getSerializationConfig().setJavaSerializationFilterConfig(javaSerializationFilter());
+    c.getJetConfig().setEnabled(false);
+    c.getUserCodeDeploymentConfig().setEnabled(false);
     NetworkConfig network = c.getNetworkConfig();
     network.setPort(port).setPortAutoIncrement(false);
     JoinConfig join = network.getJoin();
@@ -142,6 +148,25 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     return c;
   }
 
+  /**
+   * The types Hazelcast may read with Java deserialization, everything else refused before its
+   * class is loaded: cluster state holds only strings (never Java-serialized), so what is left is
+   * Hazelcast's own traffic (a remote call's exception travels Java-serialized, with its stack
+   * trace). No third-party library of the classpath is on the list: those are where
+   * deserialization gadgets live.
+   */
+  static com.hazelcast.config.JavaSerializationFilterConfig javaSerializationFilter() {
+    com.hazelcast.config.JavaSerializationFilterConfig filter = new com.hazelcast.config.JavaSerializationFilterConfig()
+        .setDefaultsDisabled(true);
+    // A non-empty list is what makes Hazelcast deny the rest.
+    filter.getWhitelist().addPrefixes("com.hazelcast.", "java.lang.", "java.util.", "java.io.", "java.net.",
+        "java.time.", "java.math.", "[");
+    // Within those: proxies, serialized lambdas and URLs (a DNS lookup when hashed) are not data.
+    filter.getBlacklist().addPrefixes("java.lang.reflect.", "java.lang.invoke.").addClasses("java.net.URL",
+        "java.net.InetAddress", "java.net.Inet4Address", "java.net.Inet6Address");
+    return filter;
+  }
+
   /** What the CLI uses to take the cluster's backup lock without becoming a member. */
   public ClientConfig clientConfig(ClusterTrust trust) {
     ClientConfig c = new ClientConfig();
@@ -150,6 +175,7 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     c.setProperty("hazelcast.logging.type", "jdk");
     c.setProperty("hazelcast.client.heartbeat.interval", "1000");
     c.setProperty("hazelcast.client.heartbeat.timeout", "8000");
+    c.getSerializationConfig().setJavaSerializationFilterConfig(javaSerializationFilter());
     c.getNetworkConfig().setAddresses(members);
     c.getConnectionStrategyConfig().getConnectionRetryConfig().setClusterConnectTimeoutMillis(5000);
     return c;
