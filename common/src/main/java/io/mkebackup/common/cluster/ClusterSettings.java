@@ -45,6 +45,8 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
    * minutes after it is back; a look every few seconds costs a connection attempt per missing member.
    */
   public static final int MERGE_EVERY_SECONDS = 5;
+  /** How long a cluster call waits for a member that neither answers nor reports progress. */
+  public static final int CALL_TIMEOUT_MILLIS = 15_000;
   /** The split-brain protection of the lock map: a majority of the configured managers. */
   static final String MAJORITY = "mke-backup-majority";
 
@@ -91,6 +93,8 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
   public Config memberConfig(ClusterTrust trust) {
     Config c = ConfigUtil.loadConfig();
     trust.applyTo(c, clusterName);
+    MemberProof proof = new MemberProof(trust);
+    c.getUserContext().put(MemberProof.CONTEXT_KEY, proof);
     c.setInstanceName("mke-backup-" + nodeName);
     c.setProperty("hazelcast.logging.type", "jdk");
     c.setProperty("hazelcast.phone.home.enabled", "false");
@@ -112,6 +116,10 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     // that a member sends as code.
     c.getSerializationConfig().setJavaSerializationFilterConfig(javaSerializationFilter());
     c.getJetConfig().setEnabled(false);
+    // A call whose target member neither answers nor reports it still running fails after this
+    // (Hazelcast's default is a minute): a partition owned by a member that sits on its calls
+    // gives an error, not a hang.
+    c.setProperty("hazelcast.operation.call.timeout.millis", String.valueOf(CALL_TIMEOUT_MILLIS));
     c.getUserCodeDeploymentConfig().setEnabled(false);
     NetworkConfig network = c.getNetworkConfig();
     network.setPort(port).setPortAutoIncrement(false);
@@ -133,8 +141,10 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
       // shows it for 5.3.8): on the minority side of a partition neither a member nor a CLI
       // client connected there can take the lock, write its holder entry or renew a lease.
       // BackupLock checks the member count as well, for a clear refusal.
+      // Counting proven members only: a member that knows the cluster's name is not a manager.
       c.addSplitBrainProtectionConfig(new com.hazelcast.config.SplitBrainProtectionConfig(MAJORITY, true,
-          BackupLock.majority(configured)));
+          BackupLock.majority(configured)).setFunctionImplementation(
+              new MemberProof.ProvenMajority(proof, BackupLock.majority(configured))));
       lock.setSplitBrainProtectionName(MAJORITY);
     }
     c.addMapConfig(lock);

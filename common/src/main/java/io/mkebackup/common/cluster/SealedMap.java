@@ -294,6 +294,11 @@ public final class SealedMap {
     map.unlock(key);
   }
 
+  /** Frees the key's lock whoever holds it. */
+  public void forceUnlock(String key) {
+    map.forceUnlock(key);
+  }
+
   public boolean isLocked(String key) {
     return map.isLocked(key);
   }
@@ -303,7 +308,25 @@ public final class SealedMap {
    * skipped), {@code removed} each key removed.
    */
   public UUID listen(BiConsumer<String, String> put, Consumer<String> removed) {
-    return map.addEntryListener(new Listener(put, removed), true);
+    return listen(put, removed, (key, from) -> removed.accept(key), from -> { });
+  }
+
+  /**
+   * As {@link #listen(BiConsumer, Consumer)}, with what a member that has not proven it holds the
+   * cluster secret ({@link MemberProof}) removed, evicted or cleared told apart, so that it can be
+   * put back: {@code strangerRemoved} gets each such key and the member, {@code strangerCleared}
+   * the member that cleared or evicted the whole map (nothing a manager does).
+   */
+  public UUID listen(BiConsumer<String, String> put, Consumer<String> removed,
+      BiConsumer<String, com.hazelcast.cluster.Member> strangerRemoved,
+      Consumer<com.hazelcast.cluster.Member> strangerCleared) {
+    return map.addEntryListener(new Listener(put, removed, strangerRemoved, strangerCleared), true);
+  }
+
+  /** Whether the member an event came from has not proven it holds the cluster secret. */
+  private boolean fromStranger(com.hazelcast.cluster.Member from) {
+    MemberProof proof = MemberProof.of(hazelcast);
+    return proof != null && from != null && !proof.isProven(from);
   }
 
   /** The event's key when it is a string; null (and logged) when it is anything else. */
@@ -323,13 +346,42 @@ public final class SealedMap {
   }
 
   private final class Listener implements EntryAddedListener<String, String>, EntryUpdatedListener<String, String>,
-      EntryRemovedListener<String, String>, com.hazelcast.map.listener.EntryMergedListener<String, String> {
+      EntryRemovedListener<String, String>, com.hazelcast.map.listener.EntryMergedListener<String, String>,
+      com.hazelcast.map.listener.EntryEvictedListener<String, String>, com.hazelcast.map.listener.MapClearedListener,
+      com.hazelcast.map.listener.MapEvictedListener {
     private final BiConsumer<String, String> put;
     private final Consumer<String> removed;
+    private final BiConsumer<String, com.hazelcast.cluster.Member> strangerRemoved;
+    private final Consumer<com.hazelcast.cluster.Member> strangerCleared;
 
-    Listener(BiConsumer<String, String> put, Consumer<String> removed) {
+    Listener(BiConsumer<String, String> put, Consumer<String> removed,
+        BiConsumer<String, com.hazelcast.cluster.Member> strangerRemoved,
+        Consumer<com.hazelcast.cluster.Member> strangerCleared) {
       this.put = put;
       this.removed = removed;
+      this.strangerRemoved = strangerRemoved;
+      this.strangerCleared = strangerCleared;
+    }
+
+    /** The maps this listens to have no eviction: only a stranger's evict call takes an entry out. */
+    @Override
+    public void entryEvicted(EntryEvent<String, String> event) {
+      String key = keyOf(event);
+      if (key != null && fromStranger(event.getMember())) {
+        strangerRemoved.accept(key, event.getMember());
+      }
+    }
+
+    @Override
+    public void mapCleared(com.hazelcast.map.MapEvent event) {
+      if (fromStranger(event.getMember())) {
+        strangerCleared.accept(event.getMember());
+      }
+    }
+
+    @Override
+    public void mapEvicted(com.hazelcast.map.MapEvent event) {
+      mapCleared(event);
     }
 
     @Override
@@ -353,13 +405,21 @@ public final class SealedMap {
       String v = key == null ? null : readable(key, ((EntryEvent<String, Object>) (EntryEvent<String, ?>) event)::getValue);
       if (v != null) {
         put.accept(key, v);
+      } else if (key != null && fromStranger(event.getMember())) {
+        // Overwritten with something that is not genuine: as good as removed.
+        strangerRemoved.accept(key, event.getMember());
       }
     }
 
     @Override
     public void entryRemoved(EntryEvent<String, String> event) {
       String key = keyOf(event);
-      if (key != null) {
+      if (key == null) {
+        return;
+      }
+      if (fromStranger(event.getMember())) {
+        strangerRemoved.accept(key, event.getMember());
+      } else {
         removed.accept(key);
       }
     }

@@ -6,6 +6,7 @@ import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.cluster.ClusterSettings;
 import io.mkebackup.common.cluster.ClusterTrust;
+import io.mkebackup.common.cluster.MemberProof;
 import io.mkebackup.common.cluster.ScheduleStore;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.gateway.ApiGatewayVerticle;
@@ -127,6 +128,10 @@ public final class Manager implements AutoCloseable {
         .toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
     try {
       HazelcastInstance hazelcast = clusterManager.getHazelcastInstance();
+      // Before anything counts members: which of them hold the cluster secret.
+      MemberProof proof = MemberProof.of(hazelcast);
+      proof.start(vertx, hazelcast);
+      proof.awaitProven(BackupLock.majority(settings.configuredMembers()), java.time.Duration.ofSeconds(10));
       BackupCatalog catalog = new BackupCatalog(hazelcast, config.dataDir().resolve("catalog"));
       int loaded = catalog.startMirroring();
       catalog.startView();
@@ -148,7 +153,7 @@ public final class Manager implements AutoCloseable {
       Readiness readiness = new Readiness(config.engine(), hazelcast, lock, config.defaultBackupDir());
       // One member prunes the history: the oldest (Hazelcast lists it first), with a majority.
       HistoryRetention history = new HistoryRetention(catalog, config.history(), () -> lock.hasMajority()
-          && hazelcast.getCluster().getMembers().iterator().next().localMember());
+          && MemberProof.provenMembers(hazelcast).get(0).localMember());
       history.start(vertx);
       Operations operations = new Operations() {
         @Override
