@@ -144,22 +144,6 @@ public final class MemberProof {
     askAll();
   }
 
-  /**
-   * Waits (blocking) until {@code enough} members are proven (this one included) or every member
-   * present is, at most {@code within}; returns how many are not. A manager that starts waits for
-   * its peers' answers before it says it is ready, so that it does not refuse its first backup.
-   */
-  public int awaitProven(int enough, Duration within) {
-    long until = System.nanoTime() + within.toNanos();
-    while (true) {
-      int left = unprovenMembers(hazelcast).size();
-      if (left == 0 || provenMembers(hazelcast).size() >= enough || System.nanoTime() - until > 0) {
-        return left;
-      }
-      java.util.concurrent.locks.LockSupport.parkNanos(100_000_000L);
-    }
-  }
-
   /** Stops asking (the Vert.x instance closing stops answering). */
   public synchronized void stop() {
     if (vertx != null && timer >= 0) {
@@ -224,7 +208,8 @@ public final class MemberProof {
               expected.getBytes(java.nio.charset.StandardCharsets.US_ASCII)) && isMember(id)) {
             if (proven.add(id)) {
               LOG.info("member " + m.getAttribute(ClusterSettings.NODE_ATTRIBUTE) + " at " + m.getAddress()
-                  + " proved it holds the cluster secret");
+                  + " proved it holds the cluster secret; cluster members: " + provenMembers(hazelcast).size()
+                  + " proven of " + hazelcast.getCluster().getMembers().size());
               if (reported.remove(id)) {
                 LOG.warning("the Hazelcast member at " + m.getAddress() + " proved it holds the cluster secret after"
                     + " all; it counts as a manager now");

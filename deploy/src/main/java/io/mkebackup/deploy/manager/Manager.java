@@ -131,7 +131,6 @@ public final class Manager implements AutoCloseable {
       // Before anything counts members: which of them hold the cluster secret.
       MemberProof proof = MemberProof.of(hazelcast);
       proof.start(vertx, hazelcast);
-      proof.awaitProven(BackupLock.majority(settings.configuredMembers()), java.time.Duration.ofSeconds(10));
       BackupCatalog catalog = new BackupCatalog(hazelcast, config.dataDir().resolve("catalog"));
       int loaded = catalog.startMirroring();
       catalog.startView();
@@ -182,7 +181,7 @@ public final class Manager implements AutoCloseable {
       LOG.info("manager " + node + " ready at https://" + clusterHost + ":" + api.actualPort() + " (cluster "
           + config.clusterName() + ", trust fingerprint " + trust.fingerprint() + " from " + trust.source()
           + ", event bus on " + clusterManager.getNodeInfo().host() + ":" + clusterManager.getNodeInfo().port()
-          + " (mutual TLS), cluster members: " + hazelcast.getCluster().getMembers().size() + "; " + loaded
+          + " (mutual TLS), cluster members: " + MemberProof.provenMembers(hazelcast).size() + "; " + loaded
           + " records restored from " + config.dataDir().resolve("catalog") + ")");
       return new Manager(vertx, service, reaper, scheduler, history, readiness);
     } catch (Exception e) {
