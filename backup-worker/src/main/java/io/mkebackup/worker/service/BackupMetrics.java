@@ -35,6 +35,7 @@ public final class BackupMetrics implements BackupRun.Meter {
   private final AtomicLong bytesPerSecond = new AtomicLong();
   private final AtomicLong lockHeld = new AtomicLong();
   private final AtomicLong members = new AtomicLong();
+  private final AtomicLong unprovenMembers = new AtomicLong();
   private final MultiGauge lastSuccess;
   private final AtomicLong unreadableRecords = new AtomicLong();
   private final AtomicLong unreadableSchedules = new AtomicLong();
@@ -54,8 +55,14 @@ public final class BackupMetrics implements BackupRun.Meter {
         .description("Throughput of the last backup this member ran").register(registry);
     Gauge.builder("mke_backup_lock_held", lockHeld, AtomicLong::get)
         .description("1 while a backup holds the cluster's lock").register(registry);
-    Gauge.builder("mke_backup_cluster_members", members, AtomicLong::get)
-        .description("Members of the backup cluster").register(registry);
+    Gauge.builder("mke_backup_cluster_members", members, AtomicLong::get).tag("proven", "true")
+        .description("Members of the backup cluster: proven=true the managers (this one included),"
+            + " proven=false Hazelcast members that have not proven they hold the cluster secret")
+        .register(registry);
+    Gauge.builder("mke_backup_cluster_members", unprovenMembers, AtomicLong::get).tag("proven", "false")
+        .description("Members of the backup cluster: proven=true the managers (this one included),"
+            + " proven=false Hazelcast members that have not proven they hold the cluster secret")
+        .register(registry);
     this.lastSuccess = MultiGauge.builder("mke_backup_last_success_timestamp_seconds")
         .description("Completion time of the last successful backup: schedule=\"all\" for any, else per schedule")
         .register(registry);
@@ -114,7 +121,8 @@ public final class BackupMetrics implements BackupRun.Meter {
 
   /** Reads the cluster's state into the gauges; blocking (Hazelcast calls). */
   public void refresh() {
-    members.set(hazelcast.getCluster().getMembers().size());
+    members.set(io.mkebackup.common.cluster.MemberProof.provenMembers(hazelcast).size());
+    unprovenMembers.set(io.mkebackup.common.cluster.MemberProof.unprovenMembers(hazelcast).size());
     try {
       lockHeld.set(lock.held() ? 1 : 0);
     } catch (com.hazelcast.splitbrainprotection.SplitBrainProtectionException e) {

@@ -95,6 +95,8 @@ public final class Readiness implements AutoCloseable {
         throw new IllegalStateException("no majority: this manager sees " + lock.membership()
             + "; backups need a majority (a network partition?)");
       }
+      // An unproven member is named for an admin; it does not make this manager unready (it
+      // would be a way to fail every manager's probe), it does not count either.
       return lock.membership();
     });
     CompletableFuture<JsonObject> docker = check(() -> {

@@ -223,7 +223,8 @@ public final class BackupCatalog {
   /** The UUIDs of the cluster's members. */
   public static Set<String> memberIds(HazelcastInstance hazelcast) {
     Set<String> ids = new java.util.HashSet<>();
-    hazelcast.getCluster().getMembers().forEach(m -> ids.add(m.getUuid().toString()));
+    // Proven members only: an unproven member may have taken a dead manager's id.
+    MemberProof.provenMembers(hazelcast).forEach(m -> ids.add(m.getUuid().toString()));
     return ids;
   }
 

@@ -150,7 +150,8 @@ public final class BackupLease implements Fence {
     }
     HazelcastInstance hz = lock.hazelcast();
     Member self = hz.getCluster().getLocalMember();
-    Set<Member> others = new HashSet<>(hz.getCluster().getMembers());
+    // Only proven members' confirmations count: an unproven member would confirm anything.
+    Set<Member> others = new HashSet<>(MemberProof.provenMembers(hz));
     others.remove(self);
     int needed = configured >= 3 ? BackupLock.majority(configured) - 1 : others.size();
     if (needed <= 0) {
@@ -219,7 +220,8 @@ public final class BackupLease implements Fence {
     @Override
     public Boolean call() {
       BackupLock here = new BackupLock(hazelcast, 0);
-      return here.isMember(requester) && here.heldBy(backupId);
+      MemberProof proof = MemberProof.of(hazelcast);
+      return here.isMember(requester) && (proof == null || proof.isProven(requester)) && here.heldBy(backupId);
     }
 
     @Override

@@ -7,7 +7,9 @@ import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
@@ -55,15 +57,22 @@ public final class BackupLock {
     return configuredMembers >= 3 ? configuredMembers / 2 + 1 : 1;
   }
 
-  /** Whether this member's cluster holds a majority of the configured managers (clients: true). */
+  /**
+   * Whether this member's cluster holds a majority of the configured managers (clients: true),
+   * counting only members that proved they hold the cluster secret ({@link MemberProof}).
+   */
   public boolean hasMajority() {
-    return configuredMembers == 0 || hazelcast.getCluster().getMembers().size() >= majority(configuredMembers);
+    return configuredMembers == 0 || MemberProof.provenMembers(hazelcast).size() >= majority(configuredMembers);
   }
 
-  /** "2 of 3 configured managers" for messages and readiness. */
+  /** "2 of 3 configured managers" for messages and readiness, and the members that do not count. */
   public String membership() {
-    int n = hazelcast.getCluster().getMembers().size();
-    return configuredMembers == 0 ? n + " members" : n + " of " + configuredMembers + " configured managers";
+    int n = MemberProof.provenMembers(hazelcast).size();
+    List<Member> unproven = MemberProof.unprovenMembers(hazelcast);
+    String others = unproven.isEmpty() ? "" : " (and " + unproven.size() + " unproven Hazelcast member"
+        + (unproven.size() == 1 ? "" : "s") + " that do not count: " + unproven.stream()
+            .map(m -> m.getAddress().toString()).collect(java.util.stream.Collectors.joining(", ")) + ")";
+    return (configuredMembers == 0 ? n + " members" : n + " of " + configuredMembers + " configured managers") + others;
   }
 
   int configuredMembers() {
@@ -80,12 +89,37 @@ public final class BackupLock {
    * with {@link ErrorCode#NO_MAJORITY} when this member is on the minority side of a partition.
    */
   public BackupLease acquire(String backupId, String node) {
+    try {
+      return take(backupId, node);
+    } catch (com.hazelcast.core.OperationTimeoutException e) {
+      throw new BackupException(ErrorCode.CLUSTER_UNAVAILABLE, "the cluster did not answer within "
+          + ClusterSettings.CALL_TIMEOUT_MILLIS / 1000 + " s while this manager took the backup lock: a member holding"
+          + " part of the cluster's state is stalled (readiness names Hazelcast members that are not managers);"
+          + " nothing was started, try again");
+    }
+  }
+
+  private BackupLease take(String backupId, String node) {
     requireMajority();
     if (!map.tryLock(KEY)) {
-      throw running(awaitHolder());
+      Optional<JsonObject> holder = awaitHolder();
+      if (honoured(holder)) {
+        throw running(holder);
+      }
+      // Held, but not for a backup a manager or CLI is running: a member that knows only the
+      // cluster's name took it (or replayed an old holder entry). Not a reason to stop backups.
+      LOG.warning("freeing the backup lock: it is held" + holder.filter(h -> h.containsKey("backupId"))
+          .map(h -> " under the name of backup " + h.getString("backupId") + ", which no manager or CLI is running")
+          .orElse(" with no holder entry a manager wrote") + "; a Hazelcast member without the cluster secret took it");
+      map.forceUnlock(KEY);
+      if (!map.tryLock(KEY)) {
+        throw running(awaitHolder());
+      }
     }
+    TAKING.add(backupId);
     try {
-      String holder = new JsonObject().put("backupId", backupId).put("node", node).encode();
+      String holder = new JsonObject().put("backupId", backupId).put("node", node)
+          .put("member", hazelcast.getLocalEndpoint().getUuid().toString()).encode();
       // A member that joined a moment ago may not have updated its split-brain protection yet:
       // while the member count says majority, try again for a little while.
       long until = System.nanoTime() + Duration.ofSeconds(3).toNanos();
@@ -103,13 +137,104 @@ public final class BackupLock {
       // The member list may have shrunk while the lock was taken.
       requireMajority();
     } catch (SplitBrainProtectionException e) {
+      TAKING.remove(backupId);
       unlockQuietly();
       throw noMajority();
     } catch (RuntimeException e) {
+      TAKING.remove(backupId);
       unlockQuietly();
       throw e;
     }
     return new BackupLease(this, backupId);
+  }
+
+  /**
+   * Whether a held lock is honoured: its holder entry is genuine (sealed, so written by a holder
+   * of the secret) and the member or CLI client it names says it is taking or holding the lock
+   * for that backup now. An entry copied from an earlier backup names one that no longer runs.
+   */
+  private boolean honoured(Optional<JsonObject> holder) {
+    if (holder.isEmpty()) {
+      return true; // freed meanwhile: the retry says so
+    }
+    JsonObject h = holder.get();
+    String backupId = h.getString("backupId");
+    String member = h.getString("member");
+    if (backupId == null) {
+      return false;
+    }
+    if (member == null) {
+      return true; // written by a manager of the previous version during an upgrade
+    }
+    UUID id;
+    try {
+      id = UUID.fromString(member);
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+    if (id.equals(hazelcast.getLocalEndpoint().getUuid())) {
+      return TAKING.contains(backupId);
+    }
+    MemberProof proof = MemberProof.of(hazelcast);
+    for (Member m : hazelcast.getCluster().getMembers()) {
+      if (m.getUuid().equals(id)) {
+        if (proof != null && !proof.isProven(m)) {
+          return false; // it may have taken the id of the member that wrote the entry
+        }
+        try {
+          return hazelcast.getExecutorService(BackupLease.EXECUTOR).submitToMember(new Holds(backupId), m)
+              .get(BackupLease.ANSWER_WITHIN.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+          // No answer in time: the holder may be busy, honour it (the lease stops a holder that is gone).
+          return true;
+        }
+      }
+    }
+    if (!(hazelcast instanceof com.hazelcast.client.impl.clientside.HazelcastClientProxy)) {
+      // A member sees the CLI clients connected to it (a CLI connects to every member).
+      for (com.hazelcast.client.Client c : hazelcast.getClientService().getConnectedClients()) {
+        if (c.getUuid().equals(id)) {
+          return true;
+        }
+      }
+      return false;
+    }
+    return true; // a CLI cannot see other clients: the members' split-brain protection decides
+  }
+
+  /** Backups this process is taking or holding the lock for, as {@link Holds} answers. */
+  static final java.util.Set<String> TAKING = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /**
+   * Run on the member a holder entry names: whether it is taking or holding the lock for that
+   * backup. A plain {@link com.hazelcast.nio.serialization.DataSerializable} of one string.
+   */
+  public static final class Holds implements java.util.concurrent.Callable<Boolean>,
+      com.hazelcast.nio.serialization.DataSerializable {
+    private String backupId;
+
+    public Holds() {
+      // for deserialization
+    }
+
+    Holds(String backupId) {
+      this.backupId = backupId;
+    }
+
+    @Override
+    public Boolean call() {
+      return TAKING.contains(backupId);
+    }
+
+    @Override
+    public void writeData(com.hazelcast.nio.ObjectDataOutput out) throws java.io.IOException {
+      out.writeString(backupId);
+    }
+
+    @Override
+    public void readData(com.hazelcast.nio.ObjectDataInput in) throws java.io.IOException {
+      backupId = in.readString();
+    }
   }
 
   private void requireMajority() {
@@ -142,6 +267,7 @@ public final class BackupLock {
     String held = map.get(KEY);
     String holderId = held == null ? null : new JsonObject(held).getString("backupId");
     if (!backupId.equals(holderId)) {
+      TAKING.remove(backupId);
       LOG.warning("backup " + backupId + " does not hold the backup lock any more"
           + (holderId == null ? "" : " (backup " + holderId + " does)") + "; leaving it alone");
       return;
@@ -150,6 +276,7 @@ public final class BackupLock {
       // Removing the entry fails at once when another thread or member holds the key's lock.
       if (map.tryRemove(KEY, 0, TimeUnit.MILLISECONDS)) {
         map.unlock(KEY);
+        TAKING.remove(backupId);
       } else {
         LOG.warning("backup " + backupId + ": the backup lock is held by another thread or member; leaving it alone");
       }

@@ -49,6 +49,8 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
    * minutes after it is back; a look every few seconds costs a connection attempt per missing member.
    */
   public static final int MERGE_EVERY_SECONDS = 5;
+  /** How long a cluster call waits for a member that neither answers nor reports progress. */
+  public static final int CALL_TIMEOUT_MILLIS = 15_000;
   /** The split-brain protection of the lock map: a majority of the configured managers. */
   static final String MAJORITY = "mke-backup-majority";
 
@@ -105,6 +107,8 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
   public Config memberConfig(ClusterTrust trust) {
     Config c = ConfigUtil.loadConfig();
     trust.applyTo(c, clusterName);
+    MemberProof proof = new MemberProof(trust);
+    c.getUserContext().put(MemberProof.CONTEXT_KEY, proof);
     c.setInstanceName("mke-backup-" + nodeName);
     c.setProperty("hazelcast.logging.type", "jdk");
     c.setProperty("hazelcast.phone.home.enabled", "false");
@@ -121,6 +125,16 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     // dropped (default 2 minutes, in case it reconnects; a CLI backup never does).
     c.setProperty("hazelcast.client.cleanup.timeout.millis", "5000");
     c.setProperty("hazelcast.client.cleanup.period.millis", "1000");
+    // A member that joins with the derived name but without the secret can put any value in any
+    // map and send any operation: Java deserialization only of the allowed types, nothing run
+    // that a member sends as code.
+    c.getSerializationConfig().setJavaSerializationFilterConfig(javaSerializationFilter());
+    c.getJetConfig().setEnabled(false);
+    // A call whose target member neither answers nor reports it still running fails after this
+    // (Hazelcast's default is a minute): a partition owned by a member that sits on its calls
+    // gives an error, not a hang.
+    c.setProperty("hazelcast.operation.call.timeout.millis", String.valueOf(CALL_TIMEOUT_MILLIS));
+    c.getUserCodeDeploymentConfig().setEnabled(false);
     NetworkConfig network = c.getNetworkConfig();
     network.setPort(port).setPortAutoIncrement(false);
     JoinConfig join = network.getJoin();
@@ -141,8 +155,10 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
       // shows it for 5.3.8): on the minority side of a partition neither a member nor a CLI
       // client connected there can take the lock, write its holder entry or renew a lease.
       // BackupLock checks the member count as well, for a clear refusal.
+      // Counting proven members only: a member that knows the cluster's name is not a manager.
       c.addSplitBrainProtectionConfig(new com.hazelcast.config.SplitBrainProtectionConfig(MAJORITY, true,
-          BackupLock.majority(configured)));
+          BackupLock.majority(configured)).setFunctionImplementation(
+              new MemberProof.ProvenMajority(proof, BackupLock.majority(configured))));
       lock.setSplitBrainProtectionName(MAJORITY);
     }
     c.addMapConfig(lock);
@@ -156,6 +172,25 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     return c;
   }
 
+  /**
+   * The types Hazelcast may read with Java deserialization, everything else refused before its
+   * class is loaded: cluster state holds only strings (never Java-serialized), so what is left is
+   * Hazelcast's own traffic (a remote call's exception travels Java-serialized, with its stack
+   * trace). No third-party library of the classpath is on the list: those are where
+   * deserialization gadgets live.
+   */
+  static com.hazelcast.config.JavaSerializationFilterConfig javaSerializationFilter() {
+    com.hazelcast.config.JavaSerializationFilterConfig filter = new com.hazelcast.config.JavaSerializationFilterConfig()
+        .setDefaultsDisabled(true);
+    // A non-empty list is what makes Hazelcast deny the rest.
+    filter.getWhitelist().addPrefixes("com.hazelcast.", "java.lang.", "java.util.", "java.io.", "java.net.",
+        "java.time.", "java.math.", "[");
+    // Within those: proxies, serialized lambdas and URLs (a DNS lookup when hashed) are not data.
+    filter.getBlacklist().addPrefixes("java.lang.reflect.", "java.lang.invoke.").addClasses("java.net.URL",
+        "java.net.InetAddress", "java.net.Inet4Address", "java.net.Inet6Address");
+    return filter;
+  }
+
   /** What the CLI uses to take the cluster's backup lock without becoming a member. */
   public ClientConfig clientConfig(ClusterTrust trust) {
     ClientConfig c = new ClientConfig();
@@ -164,6 +199,7 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     c.setProperty("hazelcast.logging.type", "jdk");
     c.setProperty("hazelcast.client.heartbeat.interval", "1000");
     c.setProperty("hazelcast.client.heartbeat.timeout", "8000");
+    c.getSerializationConfig().setJavaSerializationFilterConfig(javaSerializationFilter());
     c.getNetworkConfig().setAddresses(members);
     c.getConnectionStrategyConfig().getConnectionRetryConfig().setClusterConnectTimeoutMillis(5000);
     return c;

@@ -31,13 +31,16 @@ public final class ClusterTrust {
   private static final byte[] SALT = "mke-backup cluster trust v1".getBytes(StandardCharsets.UTF_8);
 
   private final byte[] nameKey;
+  private final byte[] proofKey;
   private final ValueSeal seal;
   private final MemberCa memberCa;
   private final String fingerprint;
   private final String source;
 
-  private ClusterTrust(byte[] nameKey, ValueSeal seal, MemberCa memberCa, String fingerprint, String source) {
+  private ClusterTrust(byte[] nameKey, byte[] proofKey, ValueSeal seal, MemberCa memberCa, String fingerprint,
+      String source) {
     this.nameKey = nameKey;
+    this.proofKey = proofKey;
     this.seal = seal;
     this.memberCa = memberCa;
     this.fingerprint = fingerprint;
@@ -46,7 +49,7 @@ public final class ClusterTrust {
 
   public static ClusterTrust derive(ClusterSecret secret) {
     byte[] s = secret.bytes();
-    return new ClusterTrust(hkdf(s, "hazelcast cluster name", 32), new ValueSeal(hkdf(s, "cluster map mac", 32)),
+    return new ClusterTrust(hkdf(s, "hazelcast cluster name", 32), hkdf(s, "member proof", 32), new ValueSeal(hkdf(s, "cluster map mac", 32)),
         MemberCa.derive(hkdf(s, "event bus member ca", 48)), HexFormat.of().formatHex(hkdf(s, "fingerprint", 4)),
         secret.source());
   }
@@ -65,11 +68,23 @@ public final class ClusterTrust {
    * process that knows only the configured name is refused.
    */
   public String clusterName(String configured) {
+    return configured + "-" + HexFormat.of().formatHex(hmac(nameKey, configured), 0, 12);
+  }
+
+  /**
+   * A member's answer to a challenge ({@link MemberProof}): a MAC over the challenge and the
+   * answering member's id, so an answer proves that member holds the secret and is no use for
+   * any other member or challenge.
+   */
+  String memberProof(String nonce, java.util.UUID member) {
+    return HexFormat.of().formatHex(hmac(proofKey, "member proof\u0000" + nonce + "\u0000" + member));
+  }
+
+  private static byte[] hmac(byte[] key, String data) {
     try {
       javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
-      mac.init(new javax.crypto.spec.SecretKeySpec(nameKey, "HmacSHA256"));
-      byte[] tag = mac.doFinal(configured.getBytes(StandardCharsets.UTF_8));
-      return configured + "-" + HexFormat.of().formatHex(tag, 0, 12);
+      mac.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
+      return mac.doFinal(data.getBytes(StandardCharsets.UTF_8));
     } catch (java.security.GeneralSecurityException e) {
       throw new IllegalStateException(e);
     }

@@ -82,7 +82,19 @@ final class MapMirror {
       if (validKey(key, map)) {
         delete(key);
       }
-    });
+    }, (key, from) -> {
+      if (validKey(key, map)) {
+        HEALER.execute(() -> restore(key, from));
+      }
+    }, from -> HEALER.execute(() -> {
+      try {
+        for (Path f : files(suffix)) {
+          restore(key(f, suffix), from);
+        }
+      } catch (IOException e) {
+        LOG.warning("cannot list " + dir + " to restore cluster map " + map.name() + ": " + e.getMessage());
+      }
+    }));
     if (tombstones != null) {
       tombstones.listen((key, removedAt) -> {
         if (validKey(key, tombstones)) {
@@ -143,6 +155,42 @@ final class MapMirror {
     rewrite();
     return loaded;
   }
+
+  /**
+   * Puts this member's copy of an entry back when a member that has not proven it holds the
+   * cluster secret removed it (its removal left the file alone). Every member's mirror tries; the
+   * first put wins and says so.
+   */
+  private void restore(String key, com.hazelcast.cluster.Member from) {
+    try {
+      if (tombstones != null && tombstones.containsKey(key)) {
+        return;
+      }
+      Path f = inDir(key + suffix);
+      if (!Files.exists(f)) {
+        return;
+      }
+      String onDisk = Files.readString(f);
+      if (!readable.test(onDisk)) {
+        return;
+      }
+      if (map.putIfAbsent(key, onDisk) == null) {
+        LOG.warning("restored " + key + " in cluster map " + map.name() + " from " + f + ": the Hazelcast member at "
+            + from.getAddress() + " removed it, and it has not proven it holds the cluster secret");
+      }
+    } catch (IOException | RuntimeException e) {
+      LOG.warning("cannot restore " + key + " in cluster map " + map.name() + " after the Hazelcast member at "
+          + from.getAddress() + " removed it: " + e.getMessage());
+    }
+  }
+
+  /** Restores off Hazelcast's event threads: a map call there would hold up every later event. */
+  private static final java.util.concurrent.ExecutorService HEALER = java.util.concurrent.Executors
+      .newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "mke-backup-mirror-heal");
+        t.setDaemon(true);
+        return t;
+      });
 
   /**
    * Writes every entry the cluster holds now. After a split-brain merge this member's entries

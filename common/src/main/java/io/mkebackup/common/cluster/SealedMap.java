@@ -20,9 +20,13 @@ import java.util.function.Consumer;
  * what comes out is checked, and a value that fails the check reads as absent. The stores use it
  * as they would the map; locks and key-only calls go straight to Hazelcast.
  */
+@SuppressWarnings("unchecked")
 public final class SealedMap {
   /** How often putIfAbsent retries when its replacement of a forged value races another writer. */
   private static final int PUT_ATTEMPTS = 10;
+
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(SealedMap.class.getName());
+  private static final Set<String> REFUSED = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private final IMap<String, String> map;
   private final ValueSeal seal;
@@ -69,12 +73,47 @@ public final class SealedMap {
   }
 
   public String get(String key) {
-    return seal.unseal(name(), key, map.get(key));
+    return readable(key, () -> map.get(key));
+  }
+
+  /**
+   * The sealed string a read returns, or null when the entry holds something else: a value only
+   * a member without the secret could have put (a type outside the deserialization allow-list is
+   * refused by Hazelcast before its class is loaded; any other non-string is not ours either).
+   */
+  private String readable(String key, java.util.function.Supplier<Object> read) {
+    Object raw;
+    try {
+      raw = read.get();
+    } catch (com.hazelcast.nio.serialization.HazelcastSerializationException | SecurityException
+        | ClassCastException e) {
+      refused(key, e.getClass().getSimpleName());
+      return null;
+    }
+    if (raw != null && !(raw instanceof String)) {
+      refused(key, raw.getClass().getName());
+      return null;
+    }
+    return seal.unseal(name(), key, (String) raw);
+  }
+
+  private void refused(Object key, String why) {
+    if (REFUSED.size() < ValueSeal.MAX_LOGGED && REFUSED.add(name() + "\u0000" + key)) {
+      LOG.warning("ignoring the entry " + ValueSeal.printable(String.valueOf(key)) + " of cluster map " + name()
+          + ": it is not a string a manager wrote (" + why + "), so only a member without the cluster secret"
+          + " can have put it there");
+    }
   }
 
   /** As {@link #get}, without holding a thread while the cluster answers. */
   public java.util.concurrent.CompletionStage<String> getAsync(String key) {
-    return map.getAsync(key).thenApply(v -> seal.unseal(name(), key, v));
+    return ((IMap<String, Object>) (IMap<String, ?>) map).getAsync(key).handle((v, e) -> readable(key, () -> {
+      if (e != null) {
+        throw e instanceof java.util.concurrent.CompletionException c && c.getCause() instanceof RuntimeException r
+            ? r : e instanceof RuntimeException r ? r : new IllegalStateException(e);
+      }
+      return v;
+    }));
   }
 
   /** A genuine value and when its entry expires (epoch ms; Long.MAX_VALUE for never). */
@@ -82,16 +121,32 @@ public final class SealedMap {
 
   /** The entry's genuine value with its expiration time, or null when absent or forged. */
   public View view(String key) {
-    com.hazelcast.core.EntryView<String, String> v = map.getEntryView(key);
-    String value = v == null ? null : seal.unseal(name(), key, v.getValue());
-    return value == null ? null : new View(value, v.getExpirationTime());
+    com.hazelcast.core.EntryView<String, ?>[] v = new com.hazelcast.core.EntryView[1];
+    String value = readable(key, () -> {
+      v[0] = ((IMap<String, Object>) (IMap<String, ?>) map).getEntryView(key);
+      return v[0] == null ? null : v[0].getValue();
+    });
+    return value == null ? null : new View(value, v[0].getExpirationTime());
   }
 
   /** The genuine values of those keys that have one. */
   public Map<String, String> getAll(Set<String> keys) {
     Map<String, String> out = new LinkedHashMap<>();
-    map.getAll(keys).forEach((k, v) -> {
-      String genuine = seal.unseal(name(), k, v);
+    Map<String, ?> all;
+    try {
+      all = ((IMap<String, Object>) (IMap<String, ?>) map).getAll(keys);
+    } catch (com.hazelcast.nio.serialization.HazelcastSerializationException | SecurityException e) {
+      // One planted value spoils the batch: read the keys one by one.
+      for (String k : keys) {
+        String genuine = get(k);
+        if (genuine != null) {
+          out.put(k, genuine);
+        }
+      }
+      return out;
+    }
+    all.forEach((k, v) -> {
+      String genuine = readable(k, () -> v);
       if (genuine != null) {
         out.put(k, genuine);
       }
@@ -104,22 +159,35 @@ public final class SealedMap {
     return map.addEntryListener(new Ended(ended), false);
   }
 
-  private record Ended(Consumer<String> ended) implements EntryRemovedListener<String, String>,
+  private final class Ended implements EntryRemovedListener<String, String>,
       com.hazelcast.map.listener.EntryExpiredListener<String, String>,
       com.hazelcast.map.listener.EntryEvictedListener<String, String> {
+    private final Consumer<String> ended;
+
+    Ended(Consumer<String> ended) {
+      this.ended = ended;
+    }
+
+    private void end(EntryEvent<String, String> e) {
+      String key = keyOf(e);
+      if (key != null) {
+        ended.accept(key);
+      }
+    }
+
     @Override
     public void entryRemoved(EntryEvent<String, String> e) {
-      ended.accept(e.getKey());
+      end(e);
     }
 
     @Override
     public void entryExpired(EntryEvent<String, String> e) {
-      ended.accept(e.getKey());
+      end(e);
     }
 
     @Override
     public void entryEvicted(EntryEvent<String, String> e) {
-      ended.accept(e.getKey());
+      end(e);
     }
   }
 
@@ -165,7 +233,7 @@ public final class SealedMap {
 
   /** Removes the entry; returns its value when it was genuine. */
   public String remove(String key) {
-    return seal.unseal(name(), key, map.remove(key));
+    return readable(key, () -> ((IMap<String, Object>) (IMap<String, ?>) map).remove(key));
   }
 
   /** Removes the entry unless another thread or member holds its lock (waiting at most {@code timeout}). */
@@ -189,10 +257,26 @@ public final class SealedMap {
 
   private Map<String, String> entries() {
     Map<String, String> out = new LinkedHashMap<>();
-    for (Map.Entry<String, String> e : map.entrySet()) {
-      String v = seal.unseal(name(), e.getKey(), e.getValue());
+    // Hazelcast reads each entry of the result as it is reached, so a planted key or value spoils
+    // that entry only.
+    java.util.Iterator<? extends Map.Entry<?, ?>> it = ((IMap<Object, Object>) (IMap<?, ?>) map).entrySet().iterator();
+    while (it.hasNext()) {
+      Map.Entry<?, ?> e;
+      Object k;
+      try {
+        e = it.next();
+        k = e.getKey();
+      } catch (com.hazelcast.nio.serialization.HazelcastSerializationException | SecurityException x) {
+        refused("?", x.getClass().getSimpleName());
+        continue;
+      }
+      if (!(k instanceof String key)) {
+        refused(k, "a key of type " + k.getClass().getName());
+        continue;
+      }
+      String v = readable(key, e::getValue);
       if (v != null) {
-        out.put(e.getKey(), v);
+        out.put(key, v);
       }
     }
     return out;
@@ -210,6 +294,11 @@ public final class SealedMap {
     map.unlock(key);
   }
 
+  /** Frees the key's lock whoever holds it. */
+  public void forceUnlock(String key) {
+    map.forceUnlock(key);
+  }
+
   public boolean isLocked(String key) {
     return map.isLocked(key);
   }
@@ -219,17 +308,80 @@ public final class SealedMap {
    * skipped), {@code removed} each key removed.
    */
   public UUID listen(BiConsumer<String, String> put, Consumer<String> removed) {
-    return map.addEntryListener(new Listener(put, removed), true);
+    return listen(put, removed, (key, from) -> removed.accept(key), from -> { });
+  }
+
+  /**
+   * As {@link #listen(BiConsumer, Consumer)}, with what a member that has not proven it holds the
+   * cluster secret ({@link MemberProof}) removed, evicted or cleared told apart, so that it can be
+   * put back: {@code strangerRemoved} gets each such key and the member, {@code strangerCleared}
+   * the member that cleared or evicted the whole map (nothing a manager does).
+   */
+  public UUID listen(BiConsumer<String, String> put, Consumer<String> removed,
+      BiConsumer<String, com.hazelcast.cluster.Member> strangerRemoved,
+      Consumer<com.hazelcast.cluster.Member> strangerCleared) {
+    return map.addEntryListener(new Listener(put, removed, strangerRemoved, strangerCleared), true);
+  }
+
+  /** Whether the member an event came from has not proven it holds the cluster secret. */
+  private boolean fromStranger(com.hazelcast.cluster.Member from) {
+    MemberProof proof = MemberProof.of(hazelcast);
+    return proof != null && from != null && !proof.isProven(from);
+  }
+
+  /** The event's key when it is a string; null (and logged) when it is anything else. */
+  private String keyOf(EntryEvent<?, ?> event) {
+    Object k;
+    try {
+      k = event.getKey();
+    } catch (com.hazelcast.nio.serialization.HazelcastSerializationException | SecurityException e) {
+      refused("?", e.getClass().getSimpleName());
+      return null;
+    }
+    if (k instanceof String key) {
+      return key;
+    }
+    refused(k, "a key of type " + (k == null ? "null" : k.getClass().getName()));
+    return null;
   }
 
   private final class Listener implements EntryAddedListener<String, String>, EntryUpdatedListener<String, String>,
-      EntryRemovedListener<String, String>, com.hazelcast.map.listener.EntryMergedListener<String, String> {
+      EntryRemovedListener<String, String>, com.hazelcast.map.listener.EntryMergedListener<String, String>,
+      com.hazelcast.map.listener.EntryEvictedListener<String, String>, com.hazelcast.map.listener.MapClearedListener,
+      com.hazelcast.map.listener.MapEvictedListener {
     private final BiConsumer<String, String> put;
     private final Consumer<String> removed;
+    private final BiConsumer<String, com.hazelcast.cluster.Member> strangerRemoved;
+    private final Consumer<com.hazelcast.cluster.Member> strangerCleared;
 
-    Listener(BiConsumer<String, String> put, Consumer<String> removed) {
+    Listener(BiConsumer<String, String> put, Consumer<String> removed,
+        BiConsumer<String, com.hazelcast.cluster.Member> strangerRemoved,
+        Consumer<com.hazelcast.cluster.Member> strangerCleared) {
       this.put = put;
       this.removed = removed;
+      this.strangerRemoved = strangerRemoved;
+      this.strangerCleared = strangerCleared;
+    }
+
+    /** The maps this listens to have no eviction: only a stranger's evict call takes an entry out. */
+    @Override
+    public void entryEvicted(EntryEvent<String, String> event) {
+      String key = keyOf(event);
+      if (key != null && fromStranger(event.getMember())) {
+        strangerRemoved.accept(key, event.getMember());
+      }
+    }
+
+    @Override
+    public void mapCleared(com.hazelcast.map.MapEvent event) {
+      if (fromStranger(event.getMember())) {
+        strangerCleared.accept(event.getMember());
+      }
+    }
+
+    @Override
+    public void mapEvicted(com.hazelcast.map.MapEvent event) {
+      mapCleared(event);
     }
 
     @Override
@@ -249,15 +401,27 @@ public final class SealedMap {
     }
 
     private void changed(EntryEvent<String, String> event) {
-      String v = seal.unseal(name(), event.getKey(), event.getValue());
+      String key = keyOf(event);
+      String v = key == null ? null : readable(key, ((EntryEvent<String, Object>) (EntryEvent<String, ?>) event)::getValue);
       if (v != null) {
-        put.accept(event.getKey(), v);
+        put.accept(key, v);
+      } else if (key != null && fromStranger(event.getMember())) {
+        // Overwritten with something that is not genuine: as good as removed.
+        strangerRemoved.accept(key, event.getMember());
       }
     }
 
     @Override
     public void entryRemoved(EntryEvent<String, String> event) {
-      removed.accept(event.getKey());
+      String key = keyOf(event);
+      if (key == null) {
+        return;
+      }
+      if (fromStranger(event.getMember())) {
+        strangerRemoved.accept(key, event.getMember());
+      } else {
+        removed.accept(key);
+      }
     }
   }
 }

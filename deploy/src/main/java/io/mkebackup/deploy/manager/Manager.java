@@ -6,6 +6,7 @@ import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.cluster.ClusterSettings;
 import io.mkebackup.common.cluster.ClusterTrust;
+import io.mkebackup.common.cluster.MemberProof;
 import io.mkebackup.common.cluster.ScheduleStore;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.gateway.ApiGatewayVerticle;
@@ -136,6 +137,9 @@ public final class Manager implements AutoCloseable {
         .toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
     try {
       HazelcastInstance hazelcast = clusterManager.getHazelcastInstance();
+      // Before anything counts members: which of them hold the cluster secret.
+      MemberProof proof = MemberProof.of(hazelcast);
+      proof.start(vertx, hazelcast);
       BackupCatalog catalog = new BackupCatalog(hazelcast, config.dataDir().resolve("catalog"));
       int loaded = catalog.startMirroring();
       catalog.startView();
@@ -157,7 +161,7 @@ public final class Manager implements AutoCloseable {
       Readiness readiness = new Readiness(config.engine(), hazelcast, lock, config.defaultBackupDir());
       // One member prunes the history: the oldest (Hazelcast lists it first), with a majority.
       HistoryRetention history = new HistoryRetention(catalog, config.history(), () -> lock.hasMajority()
-          && hazelcast.getCluster().getMembers().iterator().next().localMember());
+          && MemberProof.provenMembers(hazelcast).get(0).localMember());
       history.start(vertx);
       Operations operations = new Operations() {
         @Override
@@ -186,7 +190,7 @@ public final class Manager implements AutoCloseable {
       LOG.info("manager " + node + " ready at https://" + clusterHost + ":" + api.actualPort() + " (cluster "
           + config.clusterName() + ", trust fingerprint " + trust.fingerprint() + " from " + trust.source()
           + ", event bus on " + clusterManager.getNodeInfo().host() + ":" + clusterManager.getNodeInfo().port()
-          + " (mutual TLS), cluster members: " + hazelcast.getCluster().getMembers().size() + "; " + loaded
+          + " (mutual TLS), cluster members: " + MemberProof.provenMembers(hazelcast).size() + "; " + loaded
           + " records restored from " + config.dataDir().resolve("catalog") + ")");
       return new Manager(vertx, service, reaper, scheduler, history, readiness);
     } catch (Exception e) {

@@ -111,7 +111,7 @@ class ClusterTrustIT {
       assertThatThrownBy(() -> HazelcastClient.newHazelcastClient(client).shutdown()).as(name)
           .isInstanceOf(IllegalStateException.class);
     }
-    assertThat(cluster.api(0).get("/metrics", null).body()).contains("mke_backup_cluster_members 2.0");
+    assertThat(cluster.api(0).get("/metrics", null).body()).contains("mke_backup_cluster_members{proven=\"true\"} 2.0");
   }
 
   @Test

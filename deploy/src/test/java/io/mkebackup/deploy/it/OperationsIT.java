@@ -36,7 +36,7 @@ class OperationsIT {
           .contains("mke_backup_duration_seconds_count 1")
           .contains("mke_backup_archive_bytes_count 1")
           .contains("mke_backup_lock_held 0.0")
-          .contains("mke_backup_cluster_members 1.0")
+          .contains("mke_backup_cluster_members{proven=\"true\"} 1.0")
           .containsPattern("mke_backup_last_success_timestamp_seconds\\{schedule=\"all\"} 1\\.\\d+E9")
           .containsPattern("mke_backup_last_bytes_per_second [1-9]")
           .contains("vertx_http_server_requests_total")

@@ -84,7 +84,7 @@ class PartitionIT {
   static int members(int i) {
     try {
       String metrics = cluster.api(i).get("/metrics", null).body();
-      java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^mke_backup_cluster_members (\\d+)").matcher(metrics);
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^mke_backup_cluster_members\\{proven=\"true\"\\} (\\d+)").matcher(metrics);
       return m.find() ? Integer.parseInt(m.group(1)) : -1;
     } catch (Exception e) {
       return -1;

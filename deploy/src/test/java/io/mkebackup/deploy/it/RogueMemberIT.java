@@ -1,0 +1,198 @@
+package io.mkebackup.deploy.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.hazelcast.core.Hazelcast;
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
+import io.mkebackup.common.cluster.ClusterSecret;
+import io.mkebackup.common.cluster.ClusterSettings;
+import io.mkebackup.common.cluster.ClusterTrust;
+import io.mkebackup.common.record.BackupState;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Three real managers (separate JVMs, Hazelcast on loopback) and, in this JVM, a plain Hazelcast
+ * member that joined with the cluster's derived name (read off the test's own derivation, as an
+ * eavesdropper reads it off the wire) and no secret: it does not count as a manager, its lock on
+ * the backup key does not stop a backup, what it deletes from the catalog comes back, a value of
+ * a type outside the deserialization allow-list is refused, and with two of the three managers
+ * paused the third and the rogue are no majority.
+ */
+@Tag("integration")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class RogueMemberIT {
+  static final String PASSPHRASE = "rogue-it-passphrase-" + UUID.randomUUID();
+  static ManagerCluster cluster;
+  static HazelcastInstance rogue;
+  static int roguePort;
+  static String backupId;
+  static java.nio.file.Path secretFile;
+
+  @BeforeAll
+  static void start() throws Exception {
+    // The managers' cluster secret from a file (as off MKE), which the test reads as they do.
+    secretFile = Files.createTempFile("mke-rogue-secret-", "");
+    byte[] secret = new byte[32];
+    new java.security.SecureRandom().nextBytes(secret);
+    Files.writeString(secretFile, java.util.Base64.getEncoder().encodeToString(secret));
+    cluster = ManagerCluster.start(3, Map.of("MKE_BACKUP_CLUSTER_SECRET_FILE", secretFile.toString()));
+    List<String> members = cluster.managers.stream().map(m -> "127.0.0.1:" + m.clusterPort).toList();
+    ClusterTrust trust = ClusterTrust.derive(ClusterSecret.fromFile(secretFile, "test"));
+    roguePort = DemoFixture.freePort();
+    rogue = Hazelcast.newHazelcastInstance(ClusterTrustIT.plainMember(trust.clusterName("it-" + cluster.demo.prefix),
+        roguePort, members));
+    assertThat(rogue.getCluster().getMembers()).as("the derived name is all Hazelcast asks for").hasSize(4);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    try {
+      if (rogue != null) {
+        rogue.getLifecycleService().terminate();
+      }
+    } finally {
+      if (cluster != null) {
+        cluster.close();
+      }
+      if (secretFile != null) {
+        Files.deleteIfExists(secretFile);
+      }
+    }
+  }
+
+  static String metrics(int i) throws Exception {
+    return cluster.api(i).get("/metrics", null).body();
+  }
+
+  static String body(String fileName) {
+    return new JsonObject().put("passphrase", PASSPHRASE).put("fileName", fileName).encode();
+  }
+
+  @Test
+  @Order(1)
+  void anUnprovenMemberIsNamedInReadinessAndMetricsAndCountsForNothing() throws Exception {
+    String token = cluster.token(0);
+    String rogueAddress = "127.0.0.1]:" + roguePort;
+    for (int i = 0; i < 3; i++) {
+      int m = i;
+      await("manager " + i + " counts 3 managers and 1 unproven member").atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofMillis(500)).until(() -> {
+            String text = metrics(m);
+            return text.contains("mke_backup_cluster_members{proven=\"true\"} 3.0")
+                && text.contains("mke_backup_cluster_members{proven=\"false\"} 1.0");
+          });
+    }
+    await("readiness names the unproven member").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofSeconds(1))
+        .until(() -> cluster.api(1).get("/_ready", token).json().getJsonObject("checks").getJsonObject("cluster")
+            .getString("detail").contains(rogueAddress));
+    JsonObject cluster1 = cluster.api(1).get("/_ready", token).json().getJsonObject("checks").getJsonObject("cluster");
+    assertThat(cluster1.getBoolean("ok")).as(cluster1.encode()).isTrue();
+    assertThat(cluster1.getString("detail")).startsWith("3 of 3 configured managers").contains("unproven");
+    await("every manager logs it, once").atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1))
+        .until(() -> cluster.managers.stream().allMatch(m -> m.logText().contains(rogueAddress + " (id "
+            + rogue.getCluster().getLocalMember().getUuid() + ") has not proven it holds the cluster secret")));
+    for (ManagerProcess m : cluster.managers) {
+      assertThat(m.logText().split(java.util.regex.Pattern.quote(rogueAddress + " (id "), -1)).as(m.node).hasSize(2);
+    }
+  }
+
+  @Test
+  @Order(2)
+  void itsEntryLockOnTheBackupKeyDoesNotStopABackup() throws Exception {
+    IMap<String, String> lock = rogue.getMap(ClusterSettings.LOCK_MAP);
+    lock.lock("backup");
+    assertThat(lock.isLocked("backup")).isTrue();
+    String token = cluster.token(1);
+    Api.Response r = cluster.api(1).post("/api/ucp/backup", body("despite-rogue.tar"), token);
+    assertThat(r.status()).as(r.body()).isEqualTo(200);
+    backupId = r.json().getString("backupId");
+    cluster.awaitState(1, token, backupId, BackupState.SUCCESS, Duration.ofSeconds(120));
+    assertThat(cluster.allLogs()).contains("freeing the backup lock: it is held with no holder entry a manager wrote");
+    // Its lock again: the next backup frees it too.
+    IMap<String, String> raw = rogue.getMap(ClusterSettings.LOCK_MAP);
+    lock.lock("backup");
+    Api.Response again = cluster.api(0).post("/api/ucp/backup", body("despite-rogue-2.tar"), token);
+    assertThat(again.status()).as(again.body()).isEqualTo(200);
+    cluster.awaitState(0, token, again.json().getString("backupId"), BackupState.SUCCESS, Duration.ofSeconds(120));
+    assertThat(raw.isLocked("backup")).as("the second backup released the lock it took").isFalse();
+  }
+
+  @Test
+  @Order(3)
+  void itsDeletionsOfCatalogEntriesAreHealed() throws Exception {
+    assertThat(backupId).as("set by the lock test").isNotNull();
+    String token = cluster.token(0);
+    IMap<String, String> catalog = rogue.getMap(ClusterSettings.CATALOG_MAP);
+    String sealed = catalog.get(backupId);
+    assertThat(sealed).isNotNull();
+    assertThat(catalog.remove(backupId)).isEqualTo(sealed);
+    await("the removed record is back").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+        .until(() -> sealed.equals(catalog.get(backupId)));
+    assertThat(cluster.allLogs()).contains("restored " + backupId + " in cluster map " + ClusterSettings.CATALOG_MAP);
+    int size = catalog.size();
+    catalog.clear();
+    await("every record is back after a clear").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+        .until(() -> catalog.size() == size);
+    for (int i = 0; i < 3; i++) {
+      assertThat(cluster.record(i, token, backupId).getString("backupState")).isEqualTo("SUCCESS");
+    }
+  }
+
+  @Test
+  @Order(4)
+  void aValueOfATypeOutsideTheAllowListIsRefused() throws Exception {
+    IMap<String, Object> catalog = rogue.getMap(ClusterSettings.CATALOG_MAP);
+    String planted = UUID.randomUUID().toString();
+    // A JDK class whose readObject calls toString() on what it holds: the start of known gadget chains.
+    catalog.set(planted, new javax.management.BadAttributeValueExpException("planted"));
+    await("the managers refuse it").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(500))
+        .until(() -> cluster.allLogs().contains("ignoring the entry " + planted));
+    assertThat(cluster.allLogs()).contains("ignoring the entry " + planted + " of cluster map "
+        + ClusterSettings.CATALOG_MAP + ": it is not a string a manager wrote (HazelcastSerializationException)");
+    String token = cluster.token(2);
+    Api.Response list = cluster.api(2).get("/api/ucp/backups", token);
+    assertThat(list.status()).as(list.body()).isEqualTo(200);
+    assertThat(list.body()).contains(backupId).doesNotContain(planted);
+    catalog.delete(planted);
+  }
+
+  @Test
+  @Order(5)
+  void withTwoOfThreeManagersPausedTheThirdAndTheRogueHaveNoMajority() throws Exception {
+    String token = cluster.token(0);
+    cluster.managers.get(1).pause();
+    cluster.managers.get(2).pause();
+    try {
+      // Hazelcast declares the paused managers dead after 8 s: then manager 0 and the rogue are
+      // two members of three configured, which a count of members would call a majority.
+      await("manager 0 sees itself and the rogue only").atMost(Duration.ofSeconds(90))
+          .pollInterval(Duration.ofMillis(500)).until(() -> {
+            String text = metrics(0);
+            return text.contains("mke_backup_cluster_members{proven=\"true\"} 1.0")
+                && text.contains("mke_backup_cluster_members{proven=\"false\"} 1.0");
+          });
+      Api.Response r = cluster.api(0).post("/api/ucp/backup", body("minority.tar"), token);
+      assertThat(r.status()).as(r.body()).isEqualTo(503);
+      assertThat(r.json().getString("code")).isEqualTo("NO_MAJORITY");
+    } finally {
+      cluster.managers.get(1).resume();
+      cluster.managers.get(2).resume();
+    }
+    await("the cluster is whole again").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1))
+        .until(() -> metrics(0).contains("mke_backup_cluster_members{proven=\"true\"} 3.0"));
+  }
+}
