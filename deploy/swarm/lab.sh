@@ -149,7 +149,10 @@ form_swarm() {
 
 demo_state() {
   local n=$1
-  local args="--etcd-publish-address 0.0.0.0 --volume-mib ${MKE_LAB_VOLUME_MIB:-96}"
+  # --static-auth-store: the product image has no sqlite3 or busybox, which demo-state's live auth
+  # store image is built from; until that image is loaded into the nodes like etcd's, the lab's auth
+  # store is static files.
+  local args="--etcd-publish-address 0.0.0.0 --volume-mib ${MKE_LAB_VOLUME_MIB:-96} --static-auth-store"
   # Already there: ucp-kv running, the node's bundle copied out, made with these arguments (wipe
   # removes ucp-kv).
   if [ -f "$dir/node$n/bundle/cert.pem" ] && [ "$(cat "$dir/node$n/demo-args" 2>/dev/null)" = "$args" ] \
