@@ -22,10 +22,15 @@ public final class MkeBackupCommand {
     CommandLine cl = new CommandLine(new MkeBackupCommand());
     cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
       cmd.getErr().println("mke-backup: error: " + oneLine(e));
-      return e instanceof BackupException be && (be.code() == ErrorCode.INVALID_FIELD
-          || be.code() == ErrorCode.VOLUME_IN_USE) ? USAGE : FAILED;
+      return exitCode(e);
     });
     return cl;
+  }
+
+  /** The exit code of a command that failed with {@code e}: bad input and volumes in use are the user's to fix. */
+  static int exitCode(Throwable e) {
+    return e instanceof BackupException be && (be.code() == ErrorCode.INVALID_FIELD
+        || be.code() == ErrorCode.VOLUME_IN_USE) ? USAGE : FAILED;
   }
 
   /** The message a user sees: the error's own for ours, the type and message otherwise. */

@@ -172,8 +172,7 @@ public final class RestoreCommand implements Callable<Integer> {
       code = restore(System.in, archiveBytes, archiveLabel, p, err);
     } catch (Exception e) {
       err.println("mke-backup: error: " + MkeBackupCommand.oneLine(e));
-      code = e instanceof BackupException be && be.code() == ErrorCode.INVALID_FIELD ? MkeBackupCommand.USAGE
-          : MkeBackupCommand.FAILED;
+      code = MkeBackupCommand.exitCode(e);
     }
     err.flush();
     System.out.println(EngineRestore.EXIT_LINE + code);
