@@ -30,7 +30,7 @@ if [ "${#volumes[@]}" = 0 ]; then
 fi
 files() { # <dir>: one line per entry, in name order
   (cd "$1" && find . -mindepth 1 -printf '%y %m %U:%G %s %P\n' | LC_ALL=C sort -k5 | while read -r t m o s p; do
-    if [ "$t" = f ]; then h=$(sha256sum "$p" | cut -d' ' -f1); else h=-; fi
+    if [ "$t" = f ]; then h=$(sha256sum -- "$p" </dev/null | cut -d' ' -f1); else h=-; fi
     echo "$t $m $o $s $h $p"
   done)
 }
