@@ -52,7 +52,7 @@ up() {
     mkdir -p "$run" "$data/docker" "$data/exec"
     chmod 0700 "$run" "$data"
     rm -f "$sock"
-    setsid dockerd --host "$host" --data-root "$data/docker" --exec-root "$run/exec" --pidfile "$pidfile" \
+    setsid dockerd --host "$host" --ip 127.0.0.1 --data-root "$data/docker" --exec-root "$run/exec" --pidfile "$pidfile" \
       --bridge "$bridge" --iptables=false --ip-masq=false --ip6tables=false --storage-driver overlay2 \
       >>"$data/dockerd.log" 2>&1 </dev/null 9>&- &
     for _ in $(seq 1 120); do
