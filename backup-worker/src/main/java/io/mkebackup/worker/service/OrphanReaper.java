@@ -39,6 +39,10 @@ public final class OrphanReaper implements AutoCloseable {
   private volatile boolean spared;
   private final java.util.concurrent.atomic.AtomicLong passes = new java.util.concurrent.atomic.AtomicLong();
   static final long RETRY_SECONDS = 10;
+  /** How soon a pass that found no majority looks again. */
+  static final Duration MAJORITY_RETRY = Duration.ofSeconds(2);
+  /** Whether the last pass found no majority (it is then repeated until one is seen). */
+  private volatile boolean waitingForMajority;
 
   /**
    * @param hasMajority whether this member sees a majority of the configured managers: on the
@@ -73,7 +77,11 @@ public final class OrphanReaper implements AutoCloseable {
     chore = new Chore(vertx, "mke-backup-reaper", () -> {
       try {
         reap();
-        if (spared) {
+        if (waitingForMajority) {
+          // No majority yet (at start-up, peers prove they hold the secret a moment after joining;
+          // in a partition, until it heals): no membership change may come to look again.
+          chore.runAfter(MAJORITY_RETRY);
+        } else if (spared) {
           // A record was spared only because the lock still named it: look again until the lock
           // is freed or its backup ends (Hazelcast frees a departed client's lock after ~5-6 s).
           chore.runAfter(Duration.ofSeconds(RETRY_SECONDS));
@@ -125,10 +133,15 @@ public final class OrphanReaper implements AutoCloseable {
   public List<BackupRecord> reap() {
     thaw.run(); // this node's own containers: whatever the cluster's majority
     if (!hasMajority.getAsBoolean()) {
-      LOG.info("not checking for abandoned backups: this member does not see a majority of the managers");
+      if (!waitingForMajority) {
+        LOG.info("not checking for abandoned backups: this member does not see a majority of the managers;"
+            + " looking again every " + MAJORITY_RETRY.toSeconds() + " s");
+      }
+      waitingForMajority = true;
       passes.incrementAndGet();
       return List.of();
     }
+    waitingForMajority = false;
     Set<String> alive = new HashSet<>(BackupCatalog.memberIds(hazelcast));
     hazelcast.getClientService().getConnectedClients().forEach(c -> alive.add(c.getUuid().toString()));
     boolean[] sparedNow = {false};

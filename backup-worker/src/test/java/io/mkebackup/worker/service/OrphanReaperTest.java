@@ -117,4 +117,31 @@ class OrphanReaperTest {
       vertx.close();
     }
   }
+  /**
+   * Started before it sees a majority (after a restart of every manager, peers prove they hold the
+   * secret a moment after they join), the reaper looks again by itself once it sees one: no
+   * membership change comes to trigger it.
+   */
+  @Test
+  void aReaperStartedWithoutAMajorityReapsOnceItSeesOneWithoutAnotherTrigger() throws Exception {
+    String id = UUID.randomUUID().toString();
+    catalog.put(BackupRecord.inProgress(id, true, "api.tar", "", "", "node-b", UUID.randomUUID().toString(), "api"));
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    java.util.concurrent.atomic.AtomicBoolean majority = new java.util.concurrent.atomic.AtomicBoolean(false);
+    OrphanReaper reaper = new OrphanReaper(member, catalog, ProgressListener.NONE, majority::get, lock::heldBy);
+    try {
+      reaper.start(vertx);
+      org.awaitility.Awaitility.await("the first pass").atMost(java.time.Duration.ofSeconds(30))
+          .until(() -> reaper.passes() >= 1);
+      assertThat(catalog.get(id).orElseThrow().state()).as("reaped without a majority")
+          .isEqualTo(BackupState.IN_PROGRESS);
+      majority.set(true);
+      org.awaitility.Awaitility.await("reaped once a majority is seen")
+          .atMost(OrphanReaper.MAJORITY_RETRY.plusSeconds(20))
+          .until(() -> catalog.get(id).orElseThrow().state() == BackupState.FAILED);
+    } finally {
+      reaper.close();
+      vertx.close();
+    }
+  }
 }
