@@ -30,18 +30,10 @@ class StagedVolumeDirectTest {
   @TempDir
   Path dir;
 
-  /**
-   * O_DIRECT is what this test proves, so it requires it rather than follow the code's own rule:
-   * the temporary directory must be on a local block-device file system (ext4 on every machine
-   * this project builds on) and the environment must not turn direct I/O off.
-   */
+  /** O_DIRECT is what is proved here: required, not left to the code's own rule. */
   @org.junit.jupiter.api.BeforeEach
   void requireDirectIo() throws java.io.IOException {
-    assertThat(System.getenv("MKE_BACKUP_DIRECT_IO")).as("MKE_BACKUP_DIRECT_IO=off leaves O_DIRECT untested")
-        .isNotEqualToIgnoringCase("off");
-    assertThat(Files.getFileStore(dir).type()).as("the temporary directory " + dir + " must be on a local"
-        + " block-device file system for O_DIRECT to be tested (set java.io.tmpdir)")
-        .isIn("ext2", "ext3", "ext4", "xfs", "btrfs");
+    io.mkebackup.worker.pipeline.DirectIoRequired.in(dir);
   }
 
   @ParameterizedTest
