@@ -311,14 +311,17 @@ public final class BackupRoutes {
       if (headOnly(ctx)) {
         return Future.succeededFuture(null);
       }
-      hub.subscribe(id, ctx.response(), token(ctx));
+      // Held: events published while the record is read again wait, so the record comes first.
+      hub.subscribe(id, ctx.response(), token(ctx), true);
       return find(id);
     }).onSuccess(r -> {
       if (r == null) {
         return;
       }
       ctx.response().write("event: record\ndata: " + r.toApiJson().encode() + "\n\n");
-      if (r.state() != BackupState.IN_PROGRESS) {
+      if (r.state() == BackupState.IN_PROGRESS) {
+        hub.release(id, ctx.response());
+      } else {
         ProgressHub.send(ctx.response(), new JsonObject(r.terminalEvent().toMap()).put("node", r.nodeLocation()), true);
         hub.unsubscribe(id, ctx.response());
       }

@@ -29,6 +29,13 @@ public final class ProgressHub {
 
   private final TokenWatch sessions;
   private final Map<String, Set<HttpServerResponse>> streams = new ConcurrentHashMap<>();
+  /**
+   * Streams subscribed but not yet given their first event (a backup's record): what is published
+   * meanwhile waits here, in order, so that the record always comes first.
+   */
+  private final Map<HttpServerResponse, java.util.List<JsonObject>> held = new ConcurrentHashMap<>();
+  /** Events a held stream may queue before it counts as too slow (its record read is stuck). */
+  static final int HELD_EVENTS = 1024;
   private MessageConsumer<JsonObject> consumer;
   private Vertx vertx;
   private long keepAlive = -1;
@@ -54,6 +61,18 @@ public final class ProgressHub {
    * token ends.
    */
   void subscribe(String backupId, HttpServerResponse response, String token) {
+    subscribe(backupId, response, token, false);
+  }
+
+  /**
+   * As {@link #subscribe(String, HttpServerResponse, String)}; when {@code hold}, the events
+   * published until {@link #release} are queued rather than sent, so that what the caller writes
+   * first (the record) comes before them.
+   */
+  void subscribe(String backupId, HttpServerResponse response, String token, boolean hold) {
+    if (hold) {
+      held.put(response, java.util.Collections.synchronizedList(new java.util.ArrayList<>()));
+    }
     response.setChunked(true)
         .setWriteQueueMaxSize(SLOW_CLIENT_BYTES)
         .putHeader("Content-Type", "text/event-stream; charset=utf-8")
@@ -76,7 +95,25 @@ public final class ProgressHub {
     response.endHandler(v -> unwatch.run());
   }
 
+  /**
+   * Sends what a held stream queued since it subscribed, then sends as events come. Returns whether
+   * the stream goes on (a queued terminal event ends it).
+   */
+  boolean release(String backupId, HttpServerResponse response) {
+    java.util.List<JsonObject> queued = held.remove(response);
+    if (queued != null) {
+      for (JsonObject event : queued) {
+        if (!send(response, event, true)) {
+          unsubscribe(backupId, response);
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
   void unsubscribe(String backupId, HttpServerResponse response) {
+    held.remove(response);
     Set<HttpServerResponse> set = streams.get(backupId);
     if (set != null) {
       set.remove(response);
@@ -120,6 +157,11 @@ public final class ProgressHub {
     return true;
   }
 
+  /** Events waiting in held streams, for tests. */
+  int heldEvents() {
+    return held.values().stream().mapToInt(java.util.List::size).sum();
+  }
+
   /** Open streams, for tests. */
   int streams() {
     return streams.values().stream().mapToInt(Set::size).sum();
@@ -130,6 +172,17 @@ public final class ProgressHub {
     Set<HttpServerResponse> one = streams.get(id);
     if (one != null) {
       for (HttpServerResponse r : Set.copyOf(one)) {
+        java.util.List<JsonObject> queue = held.get(r);
+        if (queue != null) {
+          if (queue.size() < HELD_EVENTS) {
+            queue.add(event);
+          } else {
+            LOG.info("dropping a progress stream whose record could not be read in time");
+            unsubscribe(id, r);
+            r.reset();
+          }
+          continue;
+        }
         if (!send(r, event, true)) {
           unsubscribe(id, r);
         }

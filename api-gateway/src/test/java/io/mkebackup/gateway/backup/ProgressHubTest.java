@@ -28,6 +28,7 @@ class ProgressHubTest {
   HttpServer server;
   ProgressHub hub;
   final AtomicReference<Runnable> endSession = new AtomicReference<>();
+  final AtomicReference<io.vertx.core.http.HttpServerResponse> heldResponse = new AtomicReference<>();
 
   @BeforeEach
   void start() throws Exception {
@@ -37,7 +38,14 @@ class ProgressHubTest {
       return () -> { };
     });
     hub.start(vertx).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    server = vertx.createHttpServer().requestHandler(req -> hub.subscribe(ProgressHub.ALL, req.response(), "t"))
+    server = vertx.createHttpServer().requestHandler(req -> {
+      if (req.path().equals("/held")) {
+        hub.subscribe("b", req.response(), "t", true);
+        heldResponse.set(req.response());
+      } else {
+        hub.subscribe(ProgressHub.ALL, req.response(), "t");
+      }
+    })
         .listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
@@ -47,11 +55,15 @@ class ProgressHubTest {
   }
 
   Socket open() throws Exception {
+    return open("/events");
+  }
+
+  Socket open(String path) throws Exception {
     Socket s = new Socket();
     s.setReceiveBufferSize(4096);
     s.connect(new java.net.InetSocketAddress("127.0.0.1", server.actualPort()));
     OutputStream out = s.getOutputStream();
-    out.write("GET /events HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+    out.write(("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
     out.flush();
     return s;
   }
@@ -88,6 +100,41 @@ class ProgressHubTest {
         all.append(new String(buf, 0, n, StandardCharsets.US_ASCII));
       }
       assertThat(all.toString()).contains("session ended").endsWith("\r\n0\r\n\r\n");
+      assertThat(hub.streams()).isZero();
+    }
+  }
+
+  /**
+   * The backup-events route subscribes, then reads the record again and writes it: an event
+   * published in between (CI saw one, from another manager's worker) waits until the record is out.
+   */
+  @Test
+  void aHeldStreamSendsWhatWasPublishedOnlyAfterItsRecord() throws Exception {
+    try (Socket client = open("/held")) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> hub.streams() == 1 && heldResponse.get() != null);
+      vertx.eventBus().publish(Addresses.PROGRESS, new JsonObject().put("backupId", "b").put("kind", "progress")
+          .put("n", 1));
+      vertx.eventBus().publish(Addresses.PROGRESS, new JsonObject().put("backupId", "b").put("kind", "succeeded"));
+      await("both events wait").atMost(Duration.ofSeconds(10)).until(() -> hub.heldEvents() == 2);
+      vertx.runOnContext(v -> {
+        heldResponse.get().write("event: record\ndata: {}\n\n");
+        hub.release("b", heldResponse.get());
+      });
+      client.setSoTimeout(10_000);
+      InputStream in = client.getInputStream();
+      StringBuilder all = new StringBuilder();
+      byte[] buf = new byte[4096];
+      while (all.indexOf("\r\n0\r\n\r\n") < 0) {
+        int n = in.read(buf);
+        if (n < 0) {
+          break;
+        }
+        all.append(new String(buf, 0, n, StandardCharsets.US_ASCII));
+      }
+      String text = all.toString();
+      assertThat(text).contains("event: record", "event: progress", "event: succeeded").endsWith("\r\n0\r\n\r\n");
+      assertThat(text.indexOf("event: record")).as(text).isLessThan(text.indexOf("event: progress"));
+      assertThat(text.indexOf("event: progress")).isLessThan(text.indexOf("event: succeeded"));
       assertThat(hub.streams()).isZero();
     }
   }
