@@ -3,6 +3,7 @@ package io.mkebackup.worker.pipeline;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.io.Fence;
+import io.mkebackup.common.io.ShareDirectory;
 import io.mkebackup.common.io.Storage;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -10,30 +11,34 @@ import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * A file that is born complete: bytes go to a hidden {@code .<name>.<random>.part} beside the
  * target, mode 0600; {@link #commit()} fsyncs it, renames it over the target and fsyncs the
  * directory; {@link #close()} without a commit deletes the temporary file. An existing file of the
- * target's name is only ever replaced by a committed file.
+ * target's name is only ever replaced by a committed file. All of it is done relative to the
+ * directory opened at {@link #create} ({@link ShareDirectory}): swapping the directory for a link
+ * meanwhile makes nothing land outside it.
  */
 public final class AtomicFile implements AutoCloseable {
+  private final ShareDirectory dir;
   private final Path target;
-  private final Path temporary;
+  private final String temporaryName;
   private final FileChannel channel;
   private final DirectFileOutputStream direct;
   private final OutputStream stream;
   private boolean committed;
   private boolean closed;
 
-  private AtomicFile(Path target, Path temporary, FileChannel channel, DirectFileOutputStream direct) {
-    this.target = target;
-    this.temporary = temporary;
+  private AtomicFile(ShareDirectory dir, String target, String temporaryName, FileChannel channel,
+      DirectFileOutputStream direct) {
+    this.dir = dir;
+    this.target = dir.path().resolve(target);
+    this.temporaryName = temporaryName;
     this.channel = channel;
     this.direct = direct;
     this.stream = direct != null ? direct : Channels.newOutputStream(channel);
@@ -55,25 +60,47 @@ public final class AtomicFile implements AutoCloseable {
    * variable {@code MKE_BACKUP_DIRECT_IO} is {@code off}, it is written as usual.
    */
   public static AtomicFile create(Path target, String tag, boolean directIo) {
-    Path dir = target.toAbsolutePath().getParent();
-    if (!Files.isDirectory(dir)) {
-      throw new BackupException(ErrorCode.TARGET_NOT_FOUND,
-          "directory " + dir + " does not exist; create it (on shared storage) or pick another");
-    }
-    Path temporary = dir.resolve("." + target.getFileName() + "." + tag + ".part");
+    Path given = target.toAbsolutePath().getParent();
+    String name = target.getFileName().toString();
+    String temporary = "." + name + "." + tag + ".part";
+    ShareDirectory dir;
     try {
-      FileChannel channel = FileChannel.open(temporary,
-          java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS),
-          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      return new AtomicFile(target.toAbsolutePath(), temporary, channel,
-          directIo ? DirectFileOutputStream.open(temporary, channel, DirectFileOutputStream.alignment(dir)) : null);
-    } catch (AccessDeniedException e) {
-      throw Storage.notWritable(dir, e);
-    } catch (FileAlreadyExistsException e) {
-      throw new BackupException(ErrorCode.INTERNAL, "temporary file " + temporary + " already exists", e);
+      dir = ShareDirectory.open(given);
+    } catch (NoSuchFileException | java.nio.file.NotDirectoryException e) {
+      throw new BackupException(ErrorCode.TARGET_NOT_FOUND, "directory " + given
+          + (e instanceof NoSuchFileException ? " does not exist" : " is not a directory")
+          + "; create it (on shared storage) or pick another");
     } catch (IOException e) {
+      throw new BackupException(ErrorCode.TARGET_NOT_WRITABLE, "cannot open directory " + given + ": "
+          + (e instanceof FileSystemException f && f.getReason() != null ? f.getReason() : e.getMessage()), e);
+    }
+    try {
+      FileChannel channel = dir.create(temporary,
+          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      DirectFileOutputStream direct = null;
+      if (directIo) {
+        direct = DirectFileOutputStream.open(() -> dir.openForWrite(temporary, com.sun.nio.file.ExtendedOpenOption.DIRECT),
+            channel, DirectFileOutputStream.alignment(dir.path()));
+      }
+      return new AtomicFile(dir, name, temporary, channel, direct);
+    } catch (AccessDeniedException e) {
+      closeQuietly(dir);
+      throw Storage.notWritable(dir.path(), e);
+    } catch (FileAlreadyExistsException e) {
+      closeQuietly(dir);
+      throw new BackupException(ErrorCode.INTERNAL, "temporary file " + dir.path().resolve(temporary) + " already exists", e);
+    } catch (IOException e) {
+      closeQuietly(dir);
       throw new BackupException(ErrorCode.TARGET_NOT_WRITABLE,
-          "cannot create a file in " + dir + ": " + e.getMessage(), e);
+          "cannot create a file in " + dir.path() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static void closeQuietly(ShareDirectory dir) {
+    try {
+      dir.close();
+    } catch (IOException ignored) {
+      // a directory descriptor: closing it loses nothing
     }
   }
 
@@ -92,7 +119,7 @@ public final class AtomicFile implements AutoCloseable {
   }
 
   public Path temporary() {
-    return temporary;
+    return dir.path().resolve(temporaryName);
   }
 
   /** Makes the content durable and visible under the target name. */
@@ -114,19 +141,13 @@ public final class AtomicFile implements AutoCloseable {
       channel.force(true);
       channel.close();
       fence.check();
-      Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      dir.rename(temporaryName, target.getFileName().toString());
       committed = true;
-      fsyncDirectory(target.getParent());
+      dir.fsync();
     } catch (IOException e) {
       throw Storage.writeFailed(target.getParent(), e);
     } finally {
       close();
-    }
-  }
-
-  static void fsyncDirectory(Path dir) throws IOException {
-    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-      d.force(true);
     }
   }
 
@@ -147,11 +168,12 @@ public final class AtomicFile implements AutoCloseable {
     }
     if (!committed) {
       try {
-        Files.deleteIfExists(temporary);
+        dir.delete(temporaryName);
       } catch (IOException | RuntimeException ignored) {
         // the directory went away or became read-only; nothing else can be done
       }
     }
+    closeQuietly(dir);
   }
 
   /** For tests: whether the name belongs to a temporary file of this class. */

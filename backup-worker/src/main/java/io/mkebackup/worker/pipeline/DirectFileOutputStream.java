@@ -77,13 +77,24 @@ public final class DirectFileOutputStream extends OutputStream {
    * @param alignment from {@link #alignment(Path)} for the file's directory; 0 gives null
    */
   public static DirectFileOutputStream open(Path file, FileChannel plain, int alignment) {
+    return open(() -> FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.READ,
+        LinkOption.NOFOLLOW_LINKS, com.sun.nio.file.ExtendedOpenOption.DIRECT), plain, alignment);
+  }
+
+  /** Opens a file for writing with O_DIRECT, by name or relative to an open directory. */
+  @FunctionalInterface
+  public interface DirectOpener {
+    FileChannel open() throws IOException;
+  }
+
+  /** As {@link #open(Path, FileChannel, int)}, the second descriptor opened by {@code opener}. */
+  public static DirectFileOutputStream open(DirectOpener opener, FileChannel plain, int alignment) {
     if (alignment <= 0) {
       return null;
     }
     FileChannel direct = null;
     try {
-      direct = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.READ,
-          LinkOption.NOFOLLOW_LINKS, com.sun.nio.file.ExtendedOpenOption.DIRECT);
+      direct = opener.open();
       if (sameFile(plain, direct, alignment)) {
         return new DirectFileOutputStream(direct, plain, alignment);
       }

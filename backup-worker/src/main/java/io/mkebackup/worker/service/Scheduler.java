@@ -11,7 +11,6 @@ import io.mkebackup.common.record.BackupState;
 import io.mkebackup.common.schedule.Schedule;
 import io.vertx.core.Vertx;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -161,16 +160,17 @@ public final class Scheduler implements AutoCloseable {
       if (!beyond && !old) {
         continue;
       }
-      try {
-        Files.deleteIfExists(dir.resolve(r.fileName()));
+      // Relative to the open directory: a link swapped in for it meanwhile leads nowhere else.
+      try (io.mkebackup.common.io.ShareDirectory share = io.mkebackup.common.io.ShareDirectory.open(dir)) {
+        share.delete(r.fileName());
         if (!r.logFileName().isEmpty()) {
-          Files.deleteIfExists(dir.resolve(r.logFileName()));
+          share.delete(r.logFileName());
         }
         BackupRecord p = r.pruned(now);
         catalog.put(p);
         catalog.removeContents(r.id());
         pruned.add(p);
-      } catch (IOException e) {
+      } catch (IOException | IllegalArgumentException e) {
         LOG.warning("schedule " + s.id() + ": cannot remove " + dir.resolve(r.fileName()) + ": " + e.getMessage());
       }
     }

@@ -94,7 +94,12 @@ public final class JobRules {
   public Path hostPath(String given) {
     if (given == null) {
       Storage.checkWritableDirectory(defaultDir, "hostPath");
-      return defaultDir;
+      try {
+        // Its real path: what is written there is written relative to it, opened without links.
+        return defaultDir.toRealPath();
+      } catch (IOException e) {
+        return defaultDir;
+      }
     }
     if (given.isEmpty() || !given.startsWith("/")) {
       throw BackupException.invalid("hostPath", "hostPath '" + FileNames.printable(given, 80) + "' is not an absolute path;"

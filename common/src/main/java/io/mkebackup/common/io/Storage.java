@@ -89,13 +89,11 @@ public final class Storage {
     if (tag == null || tag.isBlank() || dir == null || !Files.isDirectory(dir)) {
       return removed;
     }
-    try (java.util.stream.Stream<Path> files = Files.list(dir)) {
-      for (Path f : (Iterable<Path>) files::iterator) {
-        String n = f.getFileName().toString();
-        if (n.startsWith(".") && n.endsWith("." + tag + ".part")) {
-          if (Files.deleteIfExists(f)) {
-            removed.add(f);
-          }
+    // Relative to the open directory: a link swapped in meanwhile leads nowhere else.
+    try (ShareDirectory share = ShareDirectory.open(dir)) {
+      for (String n : share.names()) {
+        if (n.startsWith(".") && n.endsWith("." + tag + ".part") && share.delete(n)) {
+          removed.add(share.path().resolve(n));
         }
       }
     } catch (IOException e) {
@@ -103,4 +101,5 @@ public final class Storage {
     }
     return removed;
   }
+
 }

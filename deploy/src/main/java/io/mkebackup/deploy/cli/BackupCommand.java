@@ -106,6 +106,9 @@ public final class BackupCommand implements Callable<Integer> {
         engine.node = InContainer.engineNodeName(engine.dockerHost);
       }
     }
+    if (file != null) {
+      file = realDirectory(file);
+    }
     Path logFile = includeLogs ? logFileFor(file) : null;
     String id = UUID.randomUUID().toString();
     OutputStream stdout = file == null ? new FileOutputStream(FileDescriptor.out) : null;
@@ -143,6 +146,20 @@ public final class BackupCommand implements Callable<Integer> {
   }
 
   /** backup1.tar -> backup1.log, beside it. */
+  /**
+   * The file in its directory's real path, the links in it resolved once, here: what is written
+   * to the directory is then written relative to it, opened without following links (a link
+   * swapped in later leads nowhere). A directory that does not exist is left for the write to name.
+   */
+  static Path realDirectory(Path file) {
+    Path dir = file.toAbsolutePath().getParent();
+    try {
+      return dir.toRealPath().resolve(file.getFileName());
+    } catch (java.io.IOException e) {
+      return file.toAbsolutePath();
+    }
+  }
+
   static Path logFileFor(Path archive) {
     String name = archive.getFileName().toString();
     String base = name.endsWith(".tar") ? name.substring(0, name.length() - 4)
