@@ -7,8 +7,9 @@
 # the tests exactly as it went in: deploy/demo-fingerprint.sh is taken before and after, and a
 # difference fails the run, even when the tests pass. So does a skipped test, unless
 # deploy/test-skips-allowed.txt lists it with the reason (deploy/test-reports.py reads the Surefire
-# and Failsafe reports of this run and prints how many tests ran). Arguments go to mvn
-# (-Dit.test=SomeIT ...).
+# and Failsafe reports of this run and prints how many tests ran). Then the Swarm lab's tests
+# (deploy/swarm/lab-test.sh: three nested Docker nodes), and the lab is removed. Arguments go to
+# mvn (-Dit.test=SomeIT ...).
 set -euo pipefail
 self=$(readlink -f "$0")
 [ "$(id -u)" = 0 ] || exec sudo -E "$self" "$@"
@@ -22,6 +23,13 @@ touch "$fingerprints/marker"
 sleep 1   # report files of this run are newer than the marker by at least the clock's resolution
 status=0
 mvn -B verify "$@" || status=$?
+# The Swarm lab's tests (tag swarm-lab) on three nested nodes: their own image and Maven run (the
+# lab is brought up once for all of them), then the lab is removed. A run given arguments (one
+# test) or MKE_TEST_SKIP_LAB=1 leaves them out: such a run is not the full suite.
+if [ $# = 0 ] && [ "${MKE_TEST_SKIP_LAB:-}" != 1 ]; then
+  deploy/swarm/lab-test.sh || status=1
+  deploy/swarm/lab.sh down || status=1
+fi
 # A skip is not a pass: every skipped test must be listed, with why, in deploy/test-skips-allowed.txt.
 python3 deploy/test-reports.py "$fingerprints/marker" deploy/test-skips-allowed.txt */target/surefire-reports \
   */target/failsafe-reports || status=1

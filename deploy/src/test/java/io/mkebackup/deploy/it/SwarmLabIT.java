@@ -289,6 +289,187 @@ class SwarmLabIT {
         (System.nanoTime() - t0) / 1e9);
   }
 
+  /**
+   * A POST to node {@code i}'s API with that node's client bundle (no token: a cut-off node may
+   * not reach the cluster's token store); the answer's body, then its status on the last line.
+   */
+  static String[] postWithBundle(int i, String path, String body) throws Exception {
+    Path bundle = DIR.resolve("node" + (i + 1)).resolve("bundle");
+    Path request = tmp.resolve("request-" + System.nanoTime() + ".json");
+    Files.writeString(request, body);
+    Tools.Out o = Tools.sh("curl -s --max-time 30 -w '\\n%{http_code}' --cacert " + serverCerts.get(i) + " --cert "
+        + bundle.resolve("cert.pem") + " --key " + bundle.resolve("key.pem") + " -H 'Content-Type: application/json'"
+        + " --data-binary @" + request + " https://" + ips.get(i) + ":8443" + path);
+    String text = o.text();
+    int nl = text.lastIndexOf('\n');
+    return new String[] {nl < 0 ? "" : text.substring(0, nl), text.substring(nl + 1).strip()};
+  }
+
+  /**
+   * Node {@code cut}'s network namespace drops everything from and to the other nodes (their
+   * Swarm gossip, the overlay's VXLAN, Hazelcast), or lets it through again; this test host still
+   * reaches every node.
+   */
+  static void cutOff(int cut, boolean on) throws Exception {
+    StringBuilder rules = new StringBuilder();
+    for (int i = 0; i < NODES; i++) {
+      if (i != cut) {
+        String op = on ? "-I" : "-D";
+        rules.append(" && iptables ").append(op).append(" INPUT -s ").append(ips.get(i)).append(" -j DROP")
+            .append(" && iptables ").append(op).append(" OUTPUT -d ").append(ips.get(i)).append(" -j DROP");
+      }
+    }
+    inNode(cut, "sh -c 'true" + rules + "'");
+  }
+
+  @Test
+  @Order(5)
+  void aNodeCutOffRefusesWithNoMajorityTheOthersBackUpAndAfterHealingThereIsOneHistory() throws Exception {
+    long t0 = System.nanoTime();
+    int cut = NODES - 1;
+    String t = apis.get(0).login("admin", password());
+    cutOff(cut, true);
+    long cutAt = System.nanoTime();
+    String majorityBackup;
+    try {
+      // The cut-off node sees itself alone (1 of 3) once its heartbeats time out: it refuses.
+      String[][] last = new String[1][];
+      org.awaitility.Awaitility.await("node" + (cut + 1) + " refuses with 503 NO_MAJORITY")
+          .atMost(java.time.Duration.ofSeconds(90)).pollInterval(java.time.Duration.ofSeconds(1)).until(() -> {
+            last[0] = postWithBundle(cut, "/api/ucp/backup", body("lab-minority-" + System.nanoTime() + ".tar"));
+            return last[0][1].equals("503");
+          });
+      System.out.printf("SwarmLabIT: the cut-off node refused %.1f s after the cut%n",
+          (System.nanoTime() - cutAt) / 1e9);
+      assertThat(new JsonObject(last[0][0]).getString("code")).as(last[0][0]).isEqualTo("NO_MAJORITY");
+      // The two others are a majority: they accept and finish a backup.
+      String file = "lab-majority-" + System.nanoTime() + ".tar";
+      Api.Response[] accepted = new Api.Response[1];
+      org.awaitility.Awaitility.await("the majority accepts a backup").atMost(java.time.Duration.ofSeconds(60))
+          .pollInterval(java.time.Duration.ofSeconds(1)).ignoreExceptions().until(() -> {
+            accepted[0] = apis.get(0).post("/api/ucp/backup", body(file), t);
+            return accepted[0].status() == 200;
+          });
+      majorityBackup = accepted[0].json().getString("backupId");
+      JsonObject done = awaitState(0, t, majorityBackup, "SUCCESS", java.time.Duration.ofSeconds(120));
+      assertThat(done.getString("nodeLocation")).isNotEqualTo("node" + (cut + 1));
+      assertThat(share.resolve(file)).isRegularFile();
+      // Nothing the minority was asked for was written.
+      assertThat(Tools.listing(share)).noneMatch(n -> n.startsWith("lab-minority-"));
+    } finally {
+      cutOff(cut, false);
+    }
+    long healedAt = System.nanoTime();
+    org.awaitility.Awaitility.await("node" + (cut + 1) + " back in the cluster of three")
+        .atMost(java.time.Duration.ofSeconds(120)).pollInterval(java.time.Duration.ofSeconds(1)).ignoreExceptions()
+        .until(() -> apis.get(cut).get("/_ready", t).json().getJsonObject("checks").getJsonObject("cluster")
+            .getString("detail").equals("3 of 3 configured managers"));
+    System.out.printf("SwarmLabIT: the cut-off node back in the cluster %.1f s after healing%n",
+        (System.nanoTime() - healedAt) / 1e9);
+    // One history: every node lists the majority's backup, and the same records.
+    String t2 = apis.get(0).login("admin", password());
+    org.awaitility.Awaitility.await("one history on every node").atMost(java.time.Duration.ofSeconds(60))
+        .pollInterval(java.time.Duration.ofSeconds(1)).ignoreExceptions().until(() -> {
+          List<Object> reference = apis.get(0).get("/api/ucp/backups", t2).array().getList();
+          for (int i = 1; i < NODES; i++) {
+            if (!apis.get(i).get("/api/ucp/backups", t2).array().getList().equals(reference)) {
+              return false;
+            }
+          }
+          return reference.toString().contains(majorityBackup);
+        });
+    System.out.printf("SwarmLabIT: partition, majority backup and healing took %.1f s%n",
+        (System.nanoTime() - t0) / 1e9);
+  }
+
+  /** Every file of node {@code i}'s ucp-* volumes but ucp-kv's (etcd's data): path to SHA-256. */
+  static java.util.Map<String, String> volumeFiles(int i) throws Exception {
+    String out = inNode(i, "sh -c 'cd /var/lib/docker/volumes && find . -path \"./ucp-*/_data/*\" -type f"
+        + " ! -path \"./ucp-kv/*\" -exec sha256sum {} +'");
+    java.util.Map<String, String> files = new java.util.TreeMap<>();
+    out.lines().filter(l -> !l.isBlank()).forEach(l -> files.put(l.substring(66), l.substring(0, 64)));
+    return files;
+  }
+
+  /** Node {@code i}'s etcd keys and the SHA-256 of each value, read with its ucp-kv client certificate. */
+  static java.util.Map<String, String> etcdKeys(int i) throws Exception {
+    String out = inNode(i, "docker run --rm --network host --entrypoint /usr/bin/etcdctl -e ETCDCTL_API=3"
+        + " -v /var/lib/docker/volumes/ucp-kv-certs/_data:/c:ro mke-backup:latest --endpoints https://127.0.0.1:12379"
+        + " --cacert /c/ca.pem --cert /c/cert.pem --key /c/key.pem --command-timeout 20s get '' --prefix -w json");
+    java.util.Map<String, String> keys = new java.util.TreeMap<>();
+    io.vertx.core.json.JsonArray kvs = new JsonObject(out.strip()).getJsonArray("kvs", new io.vertx.core.json.JsonArray());
+    java.util.Base64.Decoder b64 = java.util.Base64.getDecoder();
+    for (int k = 0; k < kvs.size(); k++) {
+      JsonObject kv = kvs.getJsonObject(k);
+      byte[] value = b64.decode(kv.getString("value", ""));
+      keys.put(new String(b64.decode(kv.getString("key")), StandardCharsets.UTF_8), java.util.HexFormat.of()
+          .formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(value)));
+    }
+    return keys;
+  }
+
+  /**
+   * The disaster-recovery drill, as an MKE admin runs it on one manager node: the seed's backup
+   * in container form into the share, the node's MKE state wiped, the seed's restore in container
+   * form with the archive on stdin (the container has only the Docker socket), etcd started on
+   * the restored ucp-kv as MKE starts it; then the node's files are the same bytes, its etcd
+   * answers the same keys, its task is ready and the next backup through its API succeeds.
+   */
+  @Test
+  @Order(6)
+  void theRecoveryDrillBringsANodesStateBackAndItsTaskBacksUpAgain() throws Exception {
+    long t0 = System.nanoTime();
+    int n = 1;
+    String node = "mkelab-node" + (n + 1);
+    java.util.Map<String, String> files = volumeFiles(n);
+    java.util.Map<String, String> keys = etcdKeys(n);
+    assertThat(files).hasSizeGreaterThan(30);
+    assertThat(keys).isNotEmpty();
+    // The passphrase into a 0600 file on the node, through stdin: never in a process's arguments.
+    Path pass = tmp.resolve("dr-pass");
+    Files.writeString(pass, PASSPHRASE + "\n");
+    Tools.Out put = Tools.sh("docker exec -i " + node + " sh -c 'umask 077; cat > /root/dr-pass' < " + pass);
+    assertThat(put.exit()).as(put.text()).isZero();
+    String file = "lab-dr-" + System.nanoTime() + ".tar";
+    String seed = "docker exec -i " + node + " docker container run --rm -i --log-driver none --name ucp"
+        + " --volume /var/run/docker.sock:/var/run/docker.sock --volume /root/dr-pass:/run/pass:ro ";
+    Tools.Out backup = Tools.sh(seed + "--volume /mnt/nfs/mke-backups:/backup mke-backup:latest backup --file " + file
+        + " --passphrase-file /run/pass --include-logs=false");
+    assertThat(backup.exit()).as(backup.text()).isZero();
+    assertThat(share.resolve(file)).isRegularFile();
+
+    Tools.Out wipe = Tools.sh(LAB + " wipe node" + (n + 1));
+    assertThat(wipe.exit()).as(wipe.text()).isZero();
+    assertThat(volumeFiles(n)).isEmpty();
+
+    Tools.Out restore = Tools.sh(seed + "mke-backup:latest restore --passphrase-file /run/pass < " + share.resolve(file));
+    assertThat(restore.exit()).as(restore.text()).isZero();
+    // Every file the seed backs up ("Data not included in the backup": ucp-metrics-data and
+    // ucp-node-certs, which MKE makes again), byte for byte.
+    java.util.Map<String, String> backedUp = new java.util.TreeMap<>(files);
+    backedUp.keySet().removeIf(f -> f.startsWith("./ucp-metrics-data/") || f.startsWith("./ucp-node-certs/"));
+    assertThat(backedUp).hasSizeGreaterThan(30);
+    assertThat(volumeFiles(n)).as("the node's volume files, byte for byte").isEqualTo(backedUp);
+    // etcd on the restored ucp-kv, started as MKE starts it (lab.sh up runs demo-state on the node,
+    // which starts ucp-kv on the volume as it is and changes nothing that exists).
+    Tools.Out up = Tools.sh(LAB + " up " + NODES);
+    assertThat(up.exit()).as(up.text()).isZero();
+    assertThat(etcdKeys(n)).as("the node's etcd keys and values").isEqualTo(keys);
+
+    String t = apis.get(n).login("admin", password());
+    org.awaitility.Awaitility.await("node" + (n + 1) + " ready").atMost(java.time.Duration.ofSeconds(120))
+        .pollInterval(java.time.Duration.ofSeconds(1)).ignoreExceptions()
+        .until(() -> apis.get(n).get("/_ready", t).status() == 200);
+    String next = "lab-after-dr-" + System.nanoTime() + ".tar";
+    Api.Response accepted = apis.get(n).post("/api/ucp/backup", body(next), t);
+    assertThat(accepted.status()).as(accepted.body()).isEqualTo(200);
+    JsonObject done = awaitState(n, t, accepted.json().getString("backupId"), "SUCCESS",
+        java.time.Duration.ofSeconds(180));
+    assertThat(share.resolve(done.getString("fileName"))).isRegularFile();
+    System.out.printf("SwarmLabIT: the recovery drill (%d files, %d etcd keys) took %.1f s%n", files.size(),
+        keys.size(), (System.nanoTime() - t0) / 1e9);
+  }
+
   static String password() throws java.io.IOException {
     String password = System.getenv("MKE_ADMIN_PASSWORD");
     return password == null || password.isEmpty() ? Files.readString(DIR.resolve("admin-password")).strip()
