@@ -248,8 +248,12 @@ class ApiIT {
     final WebSocket ws;
 
     BridgeClient() throws Exception {
-      ws = api().client().newWebSocketBuilder()
-          .buildAsync(URI.create(api().base.replace("https:", "wss:") + "/eventbus/websocket"), new WebSocket.Listener() {
+      this(api());
+    }
+
+    BridgeClient(Api api) throws Exception {
+      ws = api.client().newWebSocketBuilder()
+          .buildAsync(URI.create(api.base.replace("https:", "wss:") + "/eventbus/websocket"), new WebSocket.Listener() {
             final StringBuilder partial = new StringBuilder();
 
             @Override

@@ -144,6 +144,14 @@ class SwarmLabIT {
       throws Exception {
     long t0 = System.nanoTime();
     String run = "lab-" + System.nanoTime();
+    // Each node's SockJS event-bus bridge, registered for progress with the admin's token.
+    List<ApiIT.BridgeClient> bridges = new ArrayList<>();
+    for (int i = 0; i < NODES; i++) {
+      ApiIT.BridgeClient b = new ApiIT.BridgeClient(apis.get(i));
+      b.send(new JsonObject().put("type", "register").put("address", "mke.backup.progress")
+          .put("headers", new JsonObject().put("auth_token", token)));
+      bridges.add(b);
+    }
     CountDownLatch go = new CountDownLatch(1);
     ExecutorService pool = Executors.newFixedThreadPool(10);
     List<CompletableFuture<Api.Response>> calls = new ArrayList<>();
@@ -188,6 +196,25 @@ class SwarmLabIT {
     JsonObject last = events.get(events.size() - 1);
     assertThat(last.getString("kind")).isEqualTo("succeeded");
     assertThat(last.getString("node")).isEqualTo(runner);
+
+    // And through the SockJS bridge of each node that did not run it, to the end.
+    for (int i = 0; i < NODES; i++) {
+      ApiIT.BridgeClient b = bridges.get(i);
+      if (i != r) {
+        List<JsonObject> frames = new ArrayList<>();
+        org.awaitility.Awaitility.await("node" + (i + 1) + "'s SockJS bridge relays " + id + " to its end")
+            .atMost(java.time.Duration.ofSeconds(30)).until(() -> {
+              frames.addAll(b.drain());
+              return frames.stream().anyMatch(f -> f.getJsonObject("body") != null
+                  && id.equals(f.getJsonObject("body").getString("backupId"))
+                  && "succeeded".equals(f.getJsonObject("body").getString("kind")));
+            });
+        assertThat(frames.stream().filter(f -> f.getJsonObject("body") != null
+            && id.equals(f.getJsonObject("body").getString("backupId"))).map(f -> f.getJsonObject("body")
+            .getString("step")).distinct()).as("node%d's bridge", i + 1).contains("etcd", "finalize");
+      }
+      b.close();
+    }
 
     JsonObject done = apis.get(other).get("/api/ucp/backup/" + id, token).json();
     assertThat(done.getString("backupState")).isEqualTo("SUCCESS");
