@@ -82,24 +82,31 @@ class ProgressHubTest {
     }
   }
 
+  /**
+   * What the server sent, read up to the chunked body's last chunk: the stream ended (the
+   * connection may stay open).
+   */
+  static String readToEnd(Socket client) throws Exception {
+    client.setSoTimeout(10_000);
+    InputStream in = client.getInputStream();
+    StringBuilder all = new StringBuilder();
+    byte[] buf = new byte[4096];
+    while (all.indexOf("\r\n0\r\n\r\n") < 0) {
+      int n = in.read(buf);
+      if (n < 0) {
+        break;
+      }
+      all.append(new String(buf, 0, n, StandardCharsets.US_ASCII));
+    }
+    return all.toString();
+  }
+
   @Test
   void aStreamEndsWhenItsTokenEnds() throws Exception {
     try (Socket client = open()) {
       await().atMost(Duration.ofSeconds(10)).until(() -> hub.streams() == 1 && endSession.get() != null);
       vertx.runOnContext(v -> endSession.get().run());
-      client.setSoTimeout(10_000);
-      InputStream in = client.getInputStream();
-      StringBuilder all = new StringBuilder();
-      byte[] buf = new byte[4096];
-      // Read up to the chunked body's last chunk: the stream ended (the connection may stay open).
-      while (all.indexOf("\r\n0\r\n\r\n") < 0) {
-        int n = in.read(buf);
-        if (n < 0) {
-          break;
-        }
-        all.append(new String(buf, 0, n, StandardCharsets.US_ASCII));
-      }
-      assertThat(all.toString()).contains("session ended").endsWith("\r\n0\r\n\r\n");
+      assertThat(readToEnd(client)).contains("session ended").endsWith("\r\n0\r\n\r\n");
       assertThat(hub.streams()).isZero();
     }
   }
@@ -120,18 +127,7 @@ class ProgressHubTest {
         heldResponse.get().write("event: record\ndata: {}\n\n");
         hub.release("b", heldResponse.get());
       });
-      client.setSoTimeout(10_000);
-      InputStream in = client.getInputStream();
-      StringBuilder all = new StringBuilder();
-      byte[] buf = new byte[4096];
-      while (all.indexOf("\r\n0\r\n\r\n") < 0) {
-        int n = in.read(buf);
-        if (n < 0) {
-          break;
-        }
-        all.append(new String(buf, 0, n, StandardCharsets.US_ASCII));
-      }
-      String text = all.toString();
+      String text = readToEnd(client);
       assertThat(text).contains("event: record", "event: progress", "event: succeeded").endsWith("\r\n0\r\n\r\n");
       assertThat(text.indexOf("event: record")).as(text).isLessThan(text.indexOf("event: progress"));
       assertThat(text.indexOf("event: progress")).isLessThan(text.indexOf("event: succeeded"));
