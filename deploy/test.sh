@@ -7,9 +7,8 @@
 # the tests exactly as it went in: deploy/demo-fingerprint.sh is taken before and after, and a
 # difference fails the run, even when the tests pass. So does a skipped test, unless
 # deploy/test-skips-allowed.txt lists it with the reason (deploy/test-reports.py reads the Surefire
-# and Failsafe reports of this run and prints how many tests ran). Then the Swarm lab's tests
-# (deploy/swarm/lab-test.sh: three nested Docker nodes), and the lab is removed. Arguments go to
-# mvn (-Dit.test=SomeIT ...).
+# and Failsafe reports of this run and prints how many tests ran). The Swarm lab's tests run
+# with the others, and the lab is removed after. Arguments go to mvn (-Dit.test=SomeIT ...).
 set -euo pipefail
 self=$(readlink -f "$0")
 [ "$(id -u)" = 0 ] || exec sudo -E "$self" "$@"
@@ -22,12 +21,15 @@ deploy/demo-fingerprint.sh > "$fingerprints/before"
 touch "$fingerprints/marker"
 sleep 1   # report files of this run are newer than the marker by at least the clock's resolution
 status=0
-mvn -B verify "$@" || status=$?
-# The Swarm lab's tests (tag swarm-lab) on three nested nodes: their own image and Maven run (the
-# lab is brought up once for all of them), then the lab is removed. A run given arguments (one
-# test) or MKE_TEST_SKIP_LAB=1 leaves them out: such a run is not the full suite.
+# The full run takes in the Swarm lab's tests (SwarmLabIT, tag swarm-lab: three nested Docker nodes,
+# brought up once for all of them, with an image built from this run's jar), then removes the lab.
+# A run given arguments (one test) or MKE_TEST_SKIP_LAB=1 leaves them out: it is not the full suite.
+lab=()
 if [ $# = 0 ] && [ "${MKE_TEST_SKIP_LAB:-}" != 1 ]; then
-  deploy/swarm/lab-test.sh || status=1
+  lab=(-Dit.excludedGroups=)
+fi
+mvn -B verify "${lab[@]}" "$@" || status=$?
+if [ "${#lab[@]}" != 0 ]; then
   deploy/swarm/lab.sh down || status=1
 fi
 # A skip is not a pass: every skipped test must be listed, with why, in deploy/test-skips-allowed.txt.
