@@ -30,6 +30,12 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
   public static final String NODE_ATTRIBUTE = "mke.node";
   public static final String CATALOG_MAP = "mke-backup-catalog";
   public static final String CONTENTS_MAP = "mke-backup-contents";
+  /**
+   * Ids of removed backup records (removal time): a removal is a manager's only when its tombstone
+   * was written first, so any other is put back; and a member down at the time does not bring the
+   * record back.
+   */
+  public static final String DELETED_CATALOG_MAP = "mke-backup-catalog-deleted";
   public static final String SCHEDULE_MAP = "mke-backup-schedules";
   /** Ids of deleted schedules, so that a member down at the time does not bring one back. */
   public static final String DELETED_SCHEDULE_MAP = "mke-backup-schedules-deleted";
@@ -146,6 +152,7 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     // no record (and each member also mirrors it to its disk).
     c.addMapConfig(new MapConfig(CATALOG_MAP).setBackupCount(1).setReadBackupData(false));
     c.addMapConfig(new MapConfig(CONTENTS_MAP).setBackupCount(1));
+    c.addMapConfig(new MapConfig(DELETED_CATALOG_MAP).setBackupCount(1));
     c.addMapConfig(new MapConfig(SCHEDULE_MAP).setBackupCount(1));
     c.addMapConfig(new MapConfig(DELETED_SCHEDULE_MAP).setBackupCount(1));
     MapConfig lock = new MapConfig(LOCK_MAP).setBackupCount(1);

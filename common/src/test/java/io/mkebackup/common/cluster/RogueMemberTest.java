@@ -31,7 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  * A manager's Hazelcast member (its real configuration) beside a plain Hazelcast member or client
  * that joined with the derived cluster name and no secret, on loopback in this JVM: what the rogue
  * plants is never deserialized into a type of its choosing, a holder entry it replays under its
- * own lock stops backups for {@link BackupLock#HOLD_FOR} at most.
+ * own lock stops backups for {@link BackupLock#HOLD_FOR} at most, and what its client removes
+ * from the catalog comes back.
  */
 @Tag("integration")
 class RogueMemberTest {
@@ -371,5 +372,39 @@ class RogueMemberTest {
     HazelcastInstance h = Hazelcast.newHazelcastInstance(c);
     started.add(h);
     return h;
+  }
+
+  @Test
+  void whatARogueClientRemovesFromTheCatalogComesBackAndAManagersRemovalStays() throws Exception {
+    HazelcastInstance a = manager();
+    BackupCatalog catalog = new BackupCatalog(a, base.resolve("catalog"));
+    catalog.startMirroring();
+    BackupRecord kept = BackupRecord.inProgress(UUID.randomUUID().toString(), true, "k.tar", "", "/backups", "a",
+        "m", "api").succeeded(1, 1, 1);
+    BackupRecord removed = BackupRecord.inProgress(UUID.randomUUID().toString(), true, "r.tar", "", "/backups", "a",
+        "m", "api").succeeded(1, 1, 1);
+    catalog.put(kept);
+    catalog.put(removed);
+    await("mirrored").atMost(Duration.ofSeconds(10)).until(() -> java.nio.file.Files.exists(
+        base.resolve("catalog").resolve(kept.id() + ".json")) && java.nio.file.Files.exists(
+        base.resolve("catalog").resolve(removed.id() + ".json")));
+
+    // The rogue client's removal is reported as made by the manager that served it.
+    HazelcastInstance rogue = rogueClient();
+    IMap<String, String> raw = rogue.getMap(ClusterSettings.CATALOG_MAP);
+    String sealed = raw.get(kept.id());
+    assertThat(raw.remove(kept.id())).isEqualTo(sealed);
+    await("the record is back").atMost(Duration.ofSeconds(10)).until(() -> sealed.equals(raw.get(kept.id())));
+    int size = raw.size();
+    raw.clear();
+    await("every record is back after a clear").atMost(Duration.ofSeconds(10)).until(() -> raw.size() == size);
+
+    // A manager's removal (the retention's) writes its tombstone first: it stays removed.
+    catalog.remove(removed.id());
+    await("its mirror file goes").atMost(Duration.ofSeconds(10)).until(() -> !java.nio.file.Files.exists(
+        base.resolve("catalog").resolve(removed.id() + ".json")));
+    await("it stays removed").during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4))
+        .until(() -> catalog.get(removed.id()).isEmpty());
+    assertThat(catalog.get(kept.id())).hasValueSatisfying(r -> assertThat(r.id()).isEqualTo(kept.id()));
   }
 }
