@@ -135,6 +135,8 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     // map and send any operation: Java deserialization only of the allowed types, nothing run
     // that a member sends as code.
     c.getSerializationConfig().setJavaSerializationFilterConfig(javaSerializationFilter());
+    // ...and no class of another's choosing constructed by name (DataSerializable).
+    c.setClassLoader(new ClusterClassLoader(ClusterSettings.class.getClassLoader()));
     c.getJetConfig().setEnabled(false);
     // A call whose target member neither answers nor reports it still running fails after this
     // (Hazelcast's default is a minute): a partition owned by a member that sits on its calls
@@ -207,6 +209,7 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     c.setProperty("hazelcast.client.heartbeat.interval", "1000");
     c.setProperty("hazelcast.client.heartbeat.timeout", "8000");
     c.getSerializationConfig().setJavaSerializationFilterConfig(javaSerializationFilter());
+    c.setClassLoader(new ClusterClassLoader(ClusterSettings.class.getClassLoader()));
     c.getNetworkConfig().setAddresses(members);
     c.getConnectionStrategyConfig().getConnectionRetryConfig().setClusterConnectTimeoutMillis(5000);
     return c;

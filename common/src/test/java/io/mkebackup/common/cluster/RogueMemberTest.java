@@ -182,6 +182,37 @@ class RogueMemberTest {
   }
 
   @Test
+  void aDataSerializableOutsideTheListIsRefusedWithoutRunningItsConstructor() throws Exception {
+    HazelcastInstance a = manager();
+    BackupCatalog catalog = new BackupCatalog(a, base.resolve("catalog"));
+    catalog.startMirroring();
+    HazelcastInstance rogue = rogue();
+    await().atMost(Duration.ofSeconds(30)).until(() -> a.getCluster().getMembers().size() == 2);
+    IMap<Object, Object> planted = rogue.getMap(ClusterSettings.CATALOG_MAP);
+    List<String> keys = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      String k = UUID.randomUUID().toString();
+      keys.add(k);
+      planted.set(k, new gadget.PlantedData());
+    }
+    int constructed = gadget.PlantedData.CONSTRUCTED.get();
+    int read = gadget.PlantedData.READ.get();
+
+    IMap<String, Object> raw = a.getMap(ClusterSettings.CATALOG_MAP);
+    assertThatThrownBy(() -> raw.get(keys.get(0))).as("Hazelcast refuses to construct it")
+        .isInstanceOf(HazelcastSerializationException.class).rootCause().isInstanceOf(SecurityException.class)
+        .hasMessageContaining("gadget.PlantedData");
+    assertThat(catalog.get(keys.get(1))).isEmpty();
+    assertThat(catalog.list()).isEmpty();
+    // The lease's own calls (DataSerializable types of this project) still go through.
+    assertThat(new BackupLock(a, 2).hasMajority()).isTrue();
+    assertThat(a.getExecutorService(BackupLease.EXECUTOR).submitToMember(new BackupLock.Holds("x"),
+        a.getCluster().getLocalMember()).get()).isFalse();
+    assertThat(gadget.PlantedData.CONSTRUCTED.get()).as("no constructor of the planted type ran").isEqualTo(constructed);
+    assertThat(gadget.PlantedData.READ.get()).isEqualTo(read);
+  }
+
+  @Test
   void aRogueClientsLockWithAnOldHolderEntryWithoutHolderOrUntilDoesNotStopABackup() throws Exception {
     HazelcastInstance a = manager();
     HazelcastInstance rogue = rogueClient();
