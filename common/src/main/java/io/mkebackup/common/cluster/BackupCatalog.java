@@ -30,6 +30,7 @@ public final class BackupCatalog {
   private final HazelcastInstance hazelcast;
   private final SealedMap map;
   private final SealedMap contents;
+  private final SealedMap deleted;
   private final Path mirror;
   private final Unreadable unreadable = new Unreadable("backup record");
   private volatile CatalogView view;
@@ -41,6 +42,7 @@ public final class BackupCatalog {
     this.hazelcast = hazelcast;
     this.map = SealedMap.of(hazelcast, ClusterSettings.CATALOG_MAP);
     this.contents = SealedMap.of(hazelcast, ClusterSettings.CONTENTS_MAP);
+    this.deleted = SealedMap.of(hazelcast, ClusterSettings.DELETED_CATALOG_MAP);
     this.mirror = mirror;
   }
 
@@ -70,8 +72,14 @@ public final class BackupCatalog {
     contents.delete(id);
   }
 
-  /** Removes a backup's record and its contents from the history. */
+  /**
+   * Removes a backup's record and its contents from the history. Its tombstone goes first: the
+   * members' mirrors put back any removal of a record that has none (a stranger's), and a member
+   * down now does not bring the record back when it returns. Ids are never reused, so a tombstone
+   * is never lifted.
+   */
   public void remove(String id) {
+    deleted.set(id, Long.toString(System.currentTimeMillis()));
     contents.delete(id);
     map.delete(id);
   }
@@ -166,7 +174,7 @@ public final class BackupCatalog {
     MapMirror contentsMirror = new MapMirror(contents, null, mirror, ".contents.json", (inMap, onDisk) -> false)
         .readable(MapMirror::isJsonObject, unreadable::reportFile);
     contentsMirror.start();
-    MapMirror records = new MapMirror(map, null, mirror, ".json", (inMap, onDisk) ->
+    MapMirror records = new MapMirror(map, deleted, mirror, ".json", (inMap, onDisk) ->
         BackupRecord.fromStoredJson(new JsonObject(onDisk)).finished()
             && !BackupRecord.fromStoredJson(new JsonObject(inMap)).finished())
         .readable(onDisk -> {

@@ -144,6 +144,8 @@ public final class BackupLease implements Fence {
     if (!lock.heldBy(backupId)) {
       return "!the lock is no longer this backup's";
     }
+    // Push the holder entry's until forward: others honour the lock only while it is renewed.
+    lock.renewHolder(backupId);
     int configured = lock.configuredMembers();
     if (configured == 0) {
       return null; // a client: the two reads above went to the members, which enforce the majority

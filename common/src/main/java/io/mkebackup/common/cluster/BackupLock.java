@@ -25,14 +25,42 @@ import java.util.logging.Logger;
  * locks as well, and which also guards CLI clients, since their members decide), and the member
  * count is checked before and after the lock is taken, for a refusal that says why. A holder gets
  * a {@link BackupLease}: its writer stops as soon as the lease is not renewed in time.
+ *
+ * <p>Anything that knows the cluster's derived name (a Hazelcast member or client without the
+ * secret) can take the entry lock and put back a sealed holder entry it read earlier, so a held
+ * lock is honoured only when its holder entry says who holds it and until when: the entry carries
+ * the holder's member or client id and an {@code until} (epoch ms, sealed with the rest, so only
+ * holders of the secret write it) that the holder's lease pushes forward every second
+ * ({@link #renewHolder}). A proven manager named as holder is asked whether it holds the lock for
+ * that backup (a live answer, no clock involved); for a CLI client, which cannot be asked, and
+ * for a manager that does not answer in time, the {@code until} decides. A replayed entry
+ * therefore blocks backups for {@link #HOLD_FOR} at most.
  */
 public final class BackupLock {
   private static final Logger LOG = Logger.getLogger(BackupLock.class.getName());
   static final String KEY = "backup";
+  /**
+   * The holder's renewals of its {@code until}: a separate key, because the lease renews on its
+   * own thread and Hazelcast lets only the lock's owning thread write the locked key.
+   */
+  static final String RENEWED_KEY = "backup-renewed";
+  /**
+   * How far ahead of the writer's clock an {@code until} lies: long enough that the managers'
+   * clocks may differ by most of it (NTP keeps them within a second) and a renewal may miss a few
+   * beats; the longest a replayed holder entry can stop backups.
+   */
+  public static final Duration HOLD_FOR = Duration.ofSeconds(30);
+  /**
+   * How long a taker keeps trying to write its holder entry after it took the lock (a member that
+   * just joined may not have updated its split-brain protection yet); a refusal waits a little
+   * longer than this for the entry before it calls the lock abandoned.
+   */
+  static final Duration WRITE_HOLDER_WITHIN = Duration.ofSeconds(3);
 
   private final HazelcastInstance hazelcast;
   private final SealedMap map;
   private final int configuredMembers;
+  private final java.time.Clock clock;
 
   /** A CLI client's view: the members enforce the majority (split-brain protection). */
   public BackupLock(HazelcastInstance hazelcast) {
@@ -44,9 +72,15 @@ public final class BackupLock {
    *     or 0 for a Hazelcast client
    */
   public BackupLock(HazelcastInstance hazelcast, int configuredMembers) {
+    this(hazelcast, configuredMembers, java.time.Clock.systemUTC());
+  }
+
+  /** @param clock the wall clock of holder entries' {@code until} (tests move it) */
+  BackupLock(HazelcastInstance hazelcast, int configuredMembers, java.time.Clock clock) {
     this.hazelcast = hazelcast;
     this.map = SealedMap.of(hazelcast, ClusterSettings.LOCK_MAP);
     this.configuredMembers = configuredMembers;
+    this.clock = clock;
   }
 
   /**
@@ -106,11 +140,13 @@ public final class BackupLock {
       if (honoured(holder)) {
         throw running(holder);
       }
-      // Held, but not for a backup a manager or CLI is running: a member that knows only the
-      // cluster's name took it (or replayed an old holder entry). Not a reason to stop backups.
+      // Held, but not for a backup a manager or CLI is running: a member or client that knows
+      // only the cluster's name took it (or replayed an old holder entry). Not a reason to stop backups.
       LOG.warning("freeing the backup lock: it is held" + holder.filter(h -> h.containsKey("backupId"))
-          .map(h -> " under the name of backup " + h.getString("backupId") + ", which no manager or CLI is running")
-          .orElse(" with no holder entry a manager wrote") + "; a Hazelcast member without the cluster secret took it");
+          .map(h -> " under the name of backup " + h.getString("backupId") + ", which no manager or CLI is running"
+              + " (its holder entry is not renewed, or names no holder that says it runs it)")
+          .orElse(" with no holder entry a manager wrote") + "; a Hazelcast member or client without the cluster"
+          + " secret took it");
       map.forceUnlock(KEY);
       if (!map.tryLock(KEY)) {
         throw running(awaitHolder());
@@ -119,10 +155,11 @@ public final class BackupLock {
     TAKING.add(backupId);
     try {
       String holder = new JsonObject().put("backupId", backupId).put("node", node)
-          .put("member", hazelcast.getLocalEndpoint().getUuid().toString()).encode();
+          .put("member", hazelcast.getLocalEndpoint().getUuid().toString())
+          .put("until", clock.millis() + HOLD_FOR.toMillis()).encode();
       // A member that joined a moment ago may not have updated its split-brain protection yet:
       // while the member count says majority, try again for a little while.
-      long until = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+      long until = System.nanoTime() + WRITE_HOLDER_WITHIN.toNanos();
       while (true) {
         try {
           map.set(KEY, holder);
@@ -150,8 +187,11 @@ public final class BackupLock {
 
   /**
    * Whether a held lock is honoured: its holder entry is genuine (sealed, so written by a holder
-   * of the secret) and the member or CLI client it names says it is taking or holding the lock
-   * for that backup now. An entry copied from an earlier backup names one that no longer runs.
+   * of the secret), names the backup and its holder's member or client id, and either that
+   * holder, a proven manager, says it is taking or holding the lock for that backup now, or (a
+   * CLI client, which cannot be asked, or a manager that does not answer) its {@code until} has
+   * not passed. An entry copied from an earlier backup names one that no longer runs, and its
+   * {@code until} runs out.
    */
   private boolean honoured(Optional<JsonObject> holder) {
     if (holder.isEmpty()) {
@@ -159,19 +199,16 @@ public final class BackupLock {
     }
     JsonObject h = holder.get();
     String backupId = h.getString("backupId");
-    String member = h.getString("member");
-    if (backupId == null) {
-      return false;
-    }
-    if (member == null) {
-      return true; // written by a manager of the previous version during an upgrade
-    }
     UUID id;
     try {
-      id = UUID.fromString(member);
-    } catch (IllegalArgumentException e) {
+      id = UUID.fromString(h.getString("member"));
+    } catch (RuntimeException e) {
+      return false; // no holder named (an entry of an earlier version, or replayed): nobody renews it
+    }
+    if (backupId == null || !(h.getValue("until") instanceof Number)) {
       return false;
     }
+    boolean fresh = clock.millis() <= until(h);
     if (id.equals(hazelcast.getLocalEndpoint().getUuid())) {
       return TAKING.contains(backupId);
     }
@@ -181,25 +218,73 @@ public final class BackupLock {
         if (proof != null && !proof.isProven(m)) {
           return false; // it may have taken the id of the member that wrote the entry
         }
-        try {
-          return hazelcast.getExecutorService(BackupLease.EXECUTOR).submitToMember(new Holds(backupId), m)
-              .get(BackupLease.ANSWER_WITHIN.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (Exception e) {
-          // No answer in time: the holder may be busy, honour it (the lease stops a holder that is gone).
-          return true;
-        }
+        return holds(m, backupId, fresh);
       }
     }
     if (!(hazelcast instanceof com.hazelcast.client.impl.clientside.HazelcastClientProxy)) {
-      // A member sees the CLI clients connected to it (a CLI connects to every member).
+      // A member sees the CLI clients connected to it (a CLI connects to every member). A client
+      // can connect under any id, so the id alone proves nothing: the renewed until decides.
       for (com.hazelcast.client.Client c : hazelcast.getClientService().getConnectedClients()) {
         if (c.getUuid().equals(id)) {
-          return true;
+          return fresh;
         }
       }
       return false;
     }
-    return true; // a CLI cannot see other clients: the members' split-brain protection decides
+    return fresh; // a CLI cannot see other clients or ask them: the holder's renewals decide
+  }
+
+  /**
+   * Asks a proven manager whether it holds the lock for the backup. It answers within
+   * {@link BackupLease#ANSWER_WITHIN} unless busy or cut off: then its entry's {@code until}
+   * decides (a manager that holds the lock keeps renewing it); a member that left holds nothing.
+   */
+  private boolean holds(Member m, String backupId, boolean fresh) {
+    try {
+      return hazelcast.getExecutorService(BackupLease.EXECUTOR).submitToMember(new Holds(backupId), m)
+          .get(BackupLease.ANSWER_WITHIN.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return fresh;
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof com.hazelcast.core.MemberLeftException
+          || cause instanceof com.hazelcast.spi.exception.TargetNotMemberException) {
+        return false; // gone: Hazelcast frees its locks (the retry takes it)
+      }
+      LOG.fine("member " + m.getAddress() + " could not say whether it holds the backup lock (" + cause + ")");
+      return fresh;
+    } catch (java.util.concurrent.TimeoutException | RuntimeException e) {
+      return fresh;
+    }
+  }
+
+  /** The holder entry's until, or its holder's later renewal of it (same backup, same holder). */
+  private long until(JsonObject holder) {
+    long until = ((Number) holder.getValue("until")).longValue();
+    String renewed = map.get(RENEWED_KEY);
+    if (renewed != null) {
+      try {
+        JsonObject r = new JsonObject(renewed);
+        if (holder.getString("backupId").equals(r.getString("backupId"))
+            && holder.getString("member").equals(r.getString("member")) && r.getValue("until") instanceof Number n) {
+          until = Math.max(until, n.longValue());
+        }
+      } catch (RuntimeException e) {
+        // not a renewal a holder wrote: the entry's own until stands
+      }
+    }
+    return until;
+  }
+
+  /**
+   * Pushes the holder entry's {@code until} forward: called by the holder's lease at each renewal,
+   * once it has checked that the lock still names its backup.
+   */
+  void renewHolder(String backupId) {
+    map.set(RENEWED_KEY, new JsonObject().put("backupId", backupId)
+        .put("member", hazelcast.getLocalEndpoint().getUuid().toString())
+        .put("until", clock.millis() + HOLD_FOR.toMillis()).encode());
   }
 
   /** Backups this process is taking or holding the lock for, as {@link Holds} answers. */
@@ -275,6 +360,7 @@ public final class BackupLock {
     try {
       // Removing the entry fails at once when another thread or member holds the key's lock.
       if (map.tryRemove(KEY, 0, TimeUnit.MILLISECONDS)) {
+        map.delete(RENEWED_KEY);
         map.unlock(KEY);
         TAKING.remove(backupId);
       } else {
@@ -315,11 +401,13 @@ public final class BackupLock {
   }
 
   /**
-   * The holder, waiting up to a second for it to be written: a refusal that races the winner's
-   * first write should still name the backup.
+   * The holder, waiting for it to be written as long as its taker may keep trying
+   * ({@link #WRITE_HOLDER_WITHIN}) and a second more: a refusal that races the winner's first
+   * write should still name the backup, and a lock whose holder is still writing its entry must
+   * not be taken for an abandoned one.
    */
   private Optional<JsonObject> awaitHolder() {
-    long deadline = System.nanoTime() + Duration.ofSeconds(1).toNanos();
+    long deadline = System.nanoTime() + WRITE_HOLDER_WITHIN.plusSeconds(1).toNanos();
     Optional<JsonObject> h = holder();
     while (h.isPresent() && !h.get().containsKey("backupId") && System.nanoTime() < deadline) {
       java.util.concurrent.locks.LockSupport.parkNanos(20_000_000L);

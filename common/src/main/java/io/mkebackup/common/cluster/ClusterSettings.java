@@ -30,6 +30,12 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
   public static final String NODE_ATTRIBUTE = "mke.node";
   public static final String CATALOG_MAP = "mke-backup-catalog";
   public static final String CONTENTS_MAP = "mke-backup-contents";
+  /**
+   * Ids of removed backup records (removal time): a removal is a manager's only when its tombstone
+   * was written first, so any other is put back; and a member down at the time does not bring the
+   * record back.
+   */
+  public static final String DELETED_CATALOG_MAP = "mke-backup-catalog-deleted";
   public static final String SCHEDULE_MAP = "mke-backup-schedules";
   /** Ids of deleted schedules, so that a member down at the time does not bring one back. */
   public static final String DELETED_SCHEDULE_MAP = "mke-backup-schedules-deleted";
@@ -129,6 +135,8 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     // map and send any operation: Java deserialization only of the allowed types, nothing run
     // that a member sends as code.
     c.getSerializationConfig().setJavaSerializationFilterConfig(javaSerializationFilter());
+    // ...and no class of another's choosing constructed by name (DataSerializable).
+    c.setClassLoader(new ClusterClassLoader(ClusterSettings.class.getClassLoader()));
     c.getJetConfig().setEnabled(false);
     // A call whose target member neither answers nor reports it still running fails after this
     // (Hazelcast's default is a minute): a partition owned by a member that sits on its calls
@@ -146,6 +154,7 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     // no record (and each member also mirrors it to its disk).
     c.addMapConfig(new MapConfig(CATALOG_MAP).setBackupCount(1).setReadBackupData(false));
     c.addMapConfig(new MapConfig(CONTENTS_MAP).setBackupCount(1));
+    c.addMapConfig(new MapConfig(DELETED_CATALOG_MAP).setBackupCount(1));
     c.addMapConfig(new MapConfig(SCHEDULE_MAP).setBackupCount(1));
     c.addMapConfig(new MapConfig(DELETED_SCHEDULE_MAP).setBackupCount(1));
     MapConfig lock = new MapConfig(LOCK_MAP).setBackupCount(1);
@@ -200,6 +209,7 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     c.setProperty("hazelcast.client.heartbeat.interval", "1000");
     c.setProperty("hazelcast.client.heartbeat.timeout", "8000");
     c.getSerializationConfig().setJavaSerializationFilterConfig(javaSerializationFilter());
+    c.setClassLoader(new ClusterClassLoader(ClusterSettings.class.getClassLoader()));
     c.getNetworkConfig().setAddresses(members);
     c.getConnectionStrategyConfig().getConnectionRetryConfig().setClusterConnectTimeoutMillis(5000);
     return c;

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.BiConsumer;
 import java.util.function.BiPredicate;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
@@ -22,6 +23,12 @@ import java.util.stream.Stream;
  * was removed from bringing its stale copy back when it returns: a tombstone, from the cluster or
  * from any member's disk, beats a value. Keys are never reused (random ids), so tombstones never
  * need to be lifted.
+ *
+ * <p>With tombstones, every removal is checked, whoever reports it: a removal without a
+ * tombstone is put back from this member's file (a manager's removal writes the tombstone first;
+ * a Hazelcast event names the member that carried out a removal, which for a client's removal is
+ * the manager that served it, so the event alone cannot tell a manager's removal from a
+ * stranger's). Without tombstones, only removals reported by unproven members are put back.
  *
  * <p>Files are named only from keys that are UUIDs in canonical form (every key of these maps is
  * one): a key from the cluster is not trusted to name a file, and a key like {@code ../x} is
@@ -74,19 +81,17 @@ final class MapMirror {
   /** Starts mirroring and merges the disk's entries in; returns how many came from disk. */
   int start() throws IOException {
     Files.createDirectories(dir);
-    map.listen((key, value) -> {
+    BiConsumer<String, String> put = (key, value) -> {
       if (validKey(key, map)) {
         write(key + suffix, value);
       }
-    }, key -> {
-      if (validKey(key, map)) {
-        delete(key);
-      }
-    }, (key, from) -> {
+    };
+    BiConsumer<String, com.hazelcast.cluster.Member> suspectRemoved = (key, from) -> {
       if (validKey(key, map)) {
         HEALER.execute(() -> restore(key, from));
       }
-    }, from -> HEALER.execute(() -> {
+    };
+    java.util.function.Consumer<com.hazelcast.cluster.Member> suspectCleared = from -> HEALER.execute(() -> {
       try {
         for (Path f : files(suffix)) {
           restore(key(f, suffix), from);
@@ -94,7 +99,13 @@ final class MapMirror {
       } catch (IOException e) {
         LOG.warning("cannot list " + dir + " to restore cluster map " + map.name() + ": " + e.getMessage());
       }
-    }));
+    });
+    if (tombstones != null) {
+      // The file of a key removed with its tombstone goes when the tombstone arrives (buried).
+      map.listenSuspicious(put, suspectRemoved, suspectCleared);
+    } else {
+      listenTrusting(put, suspectRemoved, suspectCleared);
+    }
     if (tombstones != null) {
       tombstones.listen((key, removedAt) -> {
         if (validKey(key, tombstones)) {
@@ -123,6 +134,21 @@ final class MapMirror {
         buried(t.getKey(), at);
       }
     }
+    return loadFromDisk();
+  }
+
+  /** A map without tombstones: removals reported by a proven member are taken as they come. */
+  private void listenTrusting(BiConsumer<String, String> put, BiConsumer<String, com.hazelcast.cluster.Member> strangerRemoved,
+      java.util.function.Consumer<com.hazelcast.cluster.Member> strangerCleared) {
+    map.listen(put, key -> {
+      if (validKey(key, map)) {
+        delete(key);
+      }
+    }, strangerRemoved, strangerCleared);
+  }
+
+  /** Merges the files into the map; returns how many came from disk. */
+  private int loadFromDisk() throws IOException {
     int loaded = 0;
     for (Path f : files(suffix)) {
       String key = key(f, suffix);
@@ -158,8 +184,9 @@ final class MapMirror {
 
   /**
    * Puts this member's copy of an entry back when a member that has not proven it holds the
-   * cluster secret removed it (its removal left the file alone). Every member's mirror tries; the
-   * first put wins and says so.
+   * cluster secret removed it, or (a map with tombstones) anything removed it without the
+   * tombstone a manager's removal writes first (the removal left the file alone). Every member's
+   * mirror tries; the first put wins and says so.
    */
   private void restore(String key, com.hazelcast.cluster.Member from) {
     try {
@@ -175,12 +202,16 @@ final class MapMirror {
         return;
       }
       if (map.putIfAbsent(key, onDisk) == null) {
-        LOG.warning("restored " + key + " in cluster map " + map.name() + " from " + f + ": the Hazelcast member at "
-            + from.getAddress() + " removed it, and it has not proven it holds the cluster secret");
+        LOG.warning("restored " + key + " in cluster map " + map.name() + " from " + f + ": " + (tombstones == null
+            ? "the Hazelcast member at " + from.getAddress() + " removed it, and it has not proven it holds the"
+                + " cluster secret"
+            : "it was removed (through the Hazelcast member at " + (from == null ? "?" : from.getAddress())
+                + ") without the tombstone a manager's removal writes first, so by a Hazelcast member or client"
+                + " without the cluster secret"));
       }
     } catch (IOException | RuntimeException e) {
       LOG.warning("cannot restore " + key + " in cluster map " + map.name() + " after the Hazelcast member at "
-          + from.getAddress() + " removed it: " + e.getMessage());
+          + (from == null ? "?" : from.getAddress()) + " removed it: " + e.getMessage());
     }
   }
 

@@ -320,7 +320,20 @@ public final class SealedMap {
   public UUID listen(BiConsumer<String, String> put, Consumer<String> removed,
       BiConsumer<String, com.hazelcast.cluster.Member> strangerRemoved,
       Consumer<com.hazelcast.cluster.Member> strangerCleared) {
-    return map.addEntryListener(new Listener(put, removed, strangerRemoved, strangerCleared), true);
+    return map.addEntryListener(new Listener(put, removed, strangerRemoved, strangerCleared, false), true);
+  }
+
+  /**
+   * As {@link #listen(BiConsumer, Consumer, BiConsumer, Consumer)} for a map whose legitimate
+   * removals leave a tombstone first: every removal, eviction, clear or forged overwrite goes to
+   * {@code suspectRemoved}/{@code suspectCleared}, whichever member reports it. An event's member
+   * does not say who asked: a Hazelcast client's removal is reported by the member that served
+   * it, a proven manager, and a client needs only the cluster's derived name to connect.
+   */
+  public UUID listenSuspicious(BiConsumer<String, String> put,
+      BiConsumer<String, com.hazelcast.cluster.Member> suspectRemoved,
+      Consumer<com.hazelcast.cluster.Member> suspectCleared) {
+    return map.addEntryListener(new Listener(put, key -> { }, suspectRemoved, suspectCleared, true), true);
   }
 
   /** Whether the member an event came from has not proven it holds the cluster secret. */
@@ -345,6 +358,7 @@ public final class SealedMap {
     return null;
   }
 
+  /** Entry events, removals told apart by who reported them (or, {@code suspectAll}, every one suspect). */
   private final class Listener implements EntryAddedListener<String, String>, EntryUpdatedListener<String, String>,
       EntryRemovedListener<String, String>, com.hazelcast.map.listener.EntryMergedListener<String, String>,
       com.hazelcast.map.listener.EntryEvictedListener<String, String>, com.hazelcast.map.listener.MapClearedListener,
@@ -353,28 +367,34 @@ public final class SealedMap {
     private final Consumer<String> removed;
     private final BiConsumer<String, com.hazelcast.cluster.Member> strangerRemoved;
     private final Consumer<com.hazelcast.cluster.Member> strangerCleared;
+    private final boolean suspectAll;
 
     Listener(BiConsumer<String, String> put, Consumer<String> removed,
         BiConsumer<String, com.hazelcast.cluster.Member> strangerRemoved,
-        Consumer<com.hazelcast.cluster.Member> strangerCleared) {
+        Consumer<com.hazelcast.cluster.Member> strangerCleared, boolean suspectAll) {
       this.put = put;
       this.removed = removed;
       this.strangerRemoved = strangerRemoved;
       this.strangerCleared = strangerCleared;
+      this.suspectAll = suspectAll;
+    }
+
+    private boolean suspect(com.hazelcast.cluster.Member from) {
+      return suspectAll || fromStranger(from);
     }
 
     /** The maps this listens to have no eviction: only a stranger's evict call takes an entry out. */
     @Override
     public void entryEvicted(EntryEvent<String, String> event) {
       String key = keyOf(event);
-      if (key != null && fromStranger(event.getMember())) {
+      if (key != null && suspect(event.getMember())) {
         strangerRemoved.accept(key, event.getMember());
       }
     }
 
     @Override
     public void mapCleared(com.hazelcast.map.MapEvent event) {
-      if (fromStranger(event.getMember())) {
+      if (suspect(event.getMember())) {
         strangerCleared.accept(event.getMember());
       }
     }
@@ -405,7 +425,7 @@ public final class SealedMap {
       String v = key == null ? null : readable(key, ((EntryEvent<String, Object>) (EntryEvent<String, ?>) event)::getValue);
       if (v != null) {
         put.accept(key, v);
-      } else if (key != null && fromStranger(event.getMember())) {
+      } else if (key != null && suspect(event.getMember())) {
         // Overwritten with something that is not genuine: as good as removed.
         strangerRemoved.accept(key, event.getMember());
       }
@@ -417,7 +437,7 @@ public final class SealedMap {
       if (key == null) {
         return;
       }
-      if (fromStranger(event.getMember())) {
+      if (suspect(event.getMember())) {
         strangerRemoved.accept(key, event.getMember());
       } else {
         removed.accept(key);

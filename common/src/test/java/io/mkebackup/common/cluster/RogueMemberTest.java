@@ -9,6 +9,8 @@ import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
 import com.hazelcast.nio.serialization.HazelcastSerializationException;
+import io.mkebackup.common.BackupException;
+import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.record.BackupRecord;
 import java.io.IOException;
 import java.io.ObjectInputStream;
@@ -26,9 +28,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A manager's Hazelcast member (its real configuration) beside a plain Hazelcast member that
- * joined with the derived cluster name and no secret, on loopback in this JVM: what the rogue
- * plants is never deserialized into a type of its choosing.
+ * A manager's Hazelcast member (its real configuration) beside a plain Hazelcast member or client
+ * that joined with the derived cluster name and no secret, on loopback in this JVM: what the rogue
+ * plants is never deserialized into a type of its choosing, a holder entry it replays under its
+ * own lock stops backups for {@link BackupLock#HOLD_FOR} at most, and what its client removes
+ * from the catalog comes back.
  */
 @Tag("integration")
 class RogueMemberTest {
@@ -52,9 +56,76 @@ class RogueMemberTest {
     }
   }
 
+  final java.util.concurrent.ExecutorService holderThread = java.util.concurrent.Executors.newSingleThreadExecutor();
+
   @AfterEach
   void stop() {
+    holderThread.shutdownNow();
     started.forEach(HazelcastInstance::shutdown);
+  }
+
+  /** A wall clock the test moves: the holder entries' until is read off it. */
+  static final class MovableClock extends java.time.Clock {
+    final java.util.concurrent.atomic.AtomicLong offset = new java.util.concurrent.atomic.AtomicLong();
+
+    void advance(Duration d) {
+      offset.addAndGet(d.toMillis());
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return java.time.ZoneOffset.UTC;
+    }
+
+    @Override
+    public java.time.Clock withZone(java.time.ZoneId zone) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public java.time.Instant instant() {
+      return java.time.Instant.ofEpochMilli(millis());
+    }
+
+    @Override
+    public long millis() {
+      return System.currentTimeMillis() + offset.get();
+    }
+  }
+
+  /** A CLI's Hazelcast client: the secret, connected to the manager. */
+  HazelcastInstance cli() {
+    com.hazelcast.client.config.ClientConfig c = new ClusterSettings(configuredName, "127.0.0.1", 0,
+        List.of("127.0.0.1:" + portA), "cli").clientConfig(trust);
+    // Two CLIs in one JVM: each its own instance name (a CLI names its client after its pid).
+    c.setInstanceName(c.getInstanceName() + "-" + UUID.randomUUID());
+    HazelcastInstance h = com.hazelcast.client.HazelcastClient.newHazelcastClient(c);
+    started.add(h);
+    return h;
+  }
+
+  /** A plain Hazelcast client with the derived name (seen on the wire) and no trust. */
+  HazelcastInstance rogueClient() {
+    com.hazelcast.client.config.ClientConfig c = new com.hazelcast.client.config.ClientConfig();
+    c.setClusterName(trust.clusterName(configuredName));
+    c.setProperty("hazelcast.logging.type", "jdk");
+    c.getNetworkConfig().setAddresses(List.of("127.0.0.1:" + portA));
+    HazelcastInstance h = com.hazelcast.client.HazelcastClient.newHazelcastClient(c);
+    started.add(h);
+    return h;
+  }
+
+  /** Runs on one thread, which owns the locks it takes (Hazelcast's locks belong to a thread). */
+  <T> T onHolder(java.util.concurrent.Callable<T> call) throws Exception {
+    return holderThread.submit(call).get();
+  }
+
+  static ErrorCode codeOf(Throwable t) {
+    Throwable c = t;
+    while (c != null && !(c instanceof BackupException)) {
+      c = c.getCause();
+    }
+    return c == null ? null : ((BackupException) c).code();
   }
 
   HazelcastInstance manager() {
@@ -108,5 +179,263 @@ class RogueMemberTest {
     assertThat(catalog.get(keys.get(1))).isEmpty();
     assertThat(catalog.list()).extracting(BackupRecord::id).containsExactly(genuine.id());
     assertThat(Gadget.READ.get()).as("no readObject of the planted type ran").isEqualTo(before);
+  }
+
+  @Test
+  void aDataSerializableOutsideTheListIsRefusedWithoutRunningItsConstructor() throws Exception {
+    HazelcastInstance a = manager();
+    BackupCatalog catalog = new BackupCatalog(a, base.resolve("catalog"));
+    catalog.startMirroring();
+    HazelcastInstance rogue = rogue();
+    await().atMost(Duration.ofSeconds(30)).until(() -> a.getCluster().getMembers().size() == 2);
+    IMap<Object, Object> planted = rogue.getMap(ClusterSettings.CATALOG_MAP);
+    List<String> keys = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      String k = UUID.randomUUID().toString();
+      keys.add(k);
+      planted.set(k, new gadget.PlantedData());
+    }
+    int constructed = gadget.PlantedData.CONSTRUCTED.get();
+    int read = gadget.PlantedData.READ.get();
+
+    IMap<String, Object> raw = a.getMap(ClusterSettings.CATALOG_MAP);
+    assertThatThrownBy(() -> raw.get(keys.get(0))).as("Hazelcast refuses to construct it")
+        .isInstanceOf(HazelcastSerializationException.class).rootCause().isInstanceOf(SecurityException.class)
+        .hasMessageContaining("gadget.PlantedData");
+    assertThat(catalog.get(keys.get(1))).isEmpty();
+    assertThat(catalog.list()).isEmpty();
+    // The lease's own calls (DataSerializable types of this project) still go through.
+    assertThat(new BackupLock(a, 2).hasMajority()).isTrue();
+    assertThat(a.getExecutorService(BackupLease.EXECUTOR).submitToMember(new BackupLock.Holds("x"),
+        a.getCluster().getLocalMember()).get()).isFalse();
+    assertThat(gadget.PlantedData.CONSTRUCTED.get()).as("no constructor of the planted type ran").isEqualTo(constructed);
+    assertThat(gadget.PlantedData.READ.get()).isEqualTo(read);
+  }
+
+  @Test
+  void aRogueClientsLockWithAnOldHolderEntryWithoutHolderOrUntilDoesNotStopABackup() throws Exception {
+    HazelcastInstance a = manager();
+    HazelcastInstance rogue = rogueClient();
+    // A genuine entry of the version before holder entries named their holder (the rogue read it
+    // off the cluster then); the test seals it as that version did.
+    IMap<String, String> raw = rogue.getMap(ClusterSettings.LOCK_MAP);
+    raw.lock(BackupLock.KEY);
+    raw.set(BackupLock.KEY, trust.seal().seal(ClusterSettings.LOCK_MAP, BackupLock.KEY,
+        "{\"backupId\":\"old\",\"node\":\"a\"}"));
+
+    BackupLock lock = new BackupLock(a, 2);
+    BackupLease lease = onHolder(() -> lock.acquire("b1", "a"));
+    assertThat(lock.holder()).hasValueSatisfying(h -> assertThat(h.getString("backupId")).isEqualTo("b1"));
+    onHolder(() -> {
+      lease.release();
+      return null;
+    });
+    assertThat(lock.held()).isFalse();
+  }
+
+  @Test
+  void aCliHolderEntryARogueClientReplaysStopsCliBackupsOnlyUntilItsUntil() throws Exception {
+    manager();
+    MovableClock clock = new MovableClock();
+    HazelcastInstance cli1 = cli();
+    HazelcastInstance rogue = rogueClient();
+    IMap<String, String> raw = rogue.getMap(ClusterSettings.LOCK_MAP);
+    // A CLI backup runs; the rogue copies its holder entry (and renewal) meanwhile.
+    BackupLock lock1 = new BackupLock(cli1, 0, clock);
+    BackupLease lease1 = onHolder(() -> lock1.acquire("cli-1", "a"));
+    lease1.renew();
+    String entry = raw.get(BackupLock.KEY);
+    String renewal = raw.get(BackupLock.RENEWED_KEY);
+    assertThat(entry).contains("cli-1");
+    assertThat(renewal).contains("cli-1");
+    onHolder(() -> {
+      lease1.release();
+      return null;
+    });
+    cli1.shutdown();
+    // The rogue takes the lock and puts the entries back.
+    raw.lock(BackupLock.KEY);
+    raw.set(BackupLock.KEY, entry);
+    raw.set(BackupLock.RENEWED_KEY, renewal);
+
+    HazelcastInstance cli2 = cli();
+    BackupLock lock2 = new BackupLock(cli2, 0, clock);
+    assertThatThrownBy(() -> onHolder(() -> lock2.acquire("cli-2", "a")))
+        .satisfies(e -> assertThat(codeOf(e)).isEqualTo(ErrorCode.BACKUP_RUNNING))
+        .hasMessageContaining("backup cli-1");
+    // No lease renews it: once its until has passed, the lock is freed for the next backup.
+    clock.advance(BackupLock.HOLD_FOR.plusSeconds(1));
+    BackupLease lease2 = onHolder(() -> lock2.acquire("cli-2", "a"));
+    assertThat(lock2.holder()).hasValueSatisfying(h -> assertThat(h.getString("backupId")).isEqualTo("cli-2"));
+    onHolder(() -> {
+      lease2.release();
+      return null;
+    });
+  }
+
+  @Test
+  void aRunningCliBackupStaysHonouredPastItsFirstUntilWhileItsLeaseRenews() throws Exception {
+    HazelcastInstance a = manager();
+    MovableClock clock = new MovableClock();
+    HazelcastInstance cli = cli();
+    BackupLock cliLock = new BackupLock(cli, 0, clock);
+    BackupLease lease = onHolder(() -> cliLock.acquire("cli-1", "a"));
+    clock.advance(BackupLock.HOLD_FOR.plusSeconds(10));
+    lease.renew();
+    assertThat(lease.valid()).isTrue();
+    // The manager and another CLI read the same clock: the renewal keeps the lock honoured.
+    BackupLock managerLock = new BackupLock(a, 2, clock);
+    assertThatThrownBy(() -> CompletableFutureOn.call(() -> managerLock.acquire("m-1", "a")))
+        .satisfies(e -> assertThat(codeOf(e)).isEqualTo(ErrorCode.BACKUP_RUNNING));
+    BackupLock otherCli = new BackupLock(cli(), 0, clock);
+    assertThatThrownBy(() -> CompletableFutureOn.call(() -> otherCli.acquire("cli-2", "a")))
+        .satisfies(e -> assertThat(codeOf(e)).isEqualTo(ErrorCode.BACKUP_RUNNING));
+    assertThat(lease.valid()).isTrue();
+    onHolder(() -> {
+      lease.release();
+      return null;
+    });
+  }
+
+  /** Runs a call on a fresh thread (not the holder's: Hazelcast's locks are reentrant per thread). */
+  static final class CompletableFutureOn {
+    static <T> T call(java.util.concurrent.Callable<T> c) throws Exception {
+      java.util.concurrent.FutureTask<T> t = new java.util.concurrent.FutureTask<>(c);
+      new Thread(t, "other-taker").start();
+      return t.get();
+    }
+  }
+
+  @Test
+  void aLockWhoseTakerIsStillWritingItsHolderEntryIsNotTakenForAbandoned() throws Exception {
+    HazelcastInstance a = manager();
+    BackupLock lock = new BackupLock(a, 2);
+    SealedMap map = SealedMap.of(a, ClusterSettings.LOCK_MAP);
+    java.util.concurrent.CountDownLatch locked = new java.util.concurrent.CountDownLatch(1);
+    // A taker that got the lock and whose first write of its entry is refused for 2 s (its
+    // split-brain protection not yet updated; it may keep trying for WRITE_HOLDER_WITHIN).
+    java.util.concurrent.Future<?> taker = holderThread.submit(() -> {
+      map.tryLock(BackupLock.KEY);
+      BackupLock.TAKING.add("slow");
+      locked.countDown();
+      java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofSeconds(2).toNanos());
+      map.set(BackupLock.KEY, new io.vertx.core.json.JsonObject().put("backupId", "slow").put("node", "a")
+          .put("member", a.getLocalEndpoint().getUuid().toString())
+          .put("until", System.currentTimeMillis() + BackupLock.HOLD_FOR.toMillis()).encode());
+      return null;
+    });
+    locked.await();
+    assertThatThrownBy(() -> CompletableFutureOn.call(() -> lock.acquire("b2", "a")))
+        .satisfies(e -> assertThat(codeOf(e)).isEqualTo(ErrorCode.BACKUP_RUNNING))
+        .hasMessageContaining("backup slow");
+    taker.get();
+    holderThread.submit(() -> {
+      BackupLock.TAKING.remove("slow");
+      map.delete(BackupLock.KEY);
+      map.unlock(BackupLock.KEY);
+    }).get();
+  }
+
+  @Test
+  void aManagerThatDoesNotAnswerIsHonouredOnlyUntilItsEntrysUntil() throws Exception {
+    HazelcastInstance a = manager();
+    HazelcastInstance b = member(portRogue, "b");
+    await().atMost(Duration.ofSeconds(30)).until(() -> a.getCluster().getMembers().size() == 2);
+    // Manager b's lease executor is busy (both its threads blocked): it cannot say what it holds.
+    java.util.concurrent.CountDownLatch release = Busy.RELEASE;
+    for (int i = 0; i < 2; i++) {
+      b.getExecutorService(BackupLease.EXECUTOR).submitToMember(new Busy(), b.getCluster().getLocalMember());
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> Busy.RUNNING.get() == 2);
+    try {
+      MovableClock clock = new MovableClock();
+      HazelcastInstance rogue = rogueClient();
+      IMap<String, String> raw = rogue.getMap(ClusterSettings.LOCK_MAP);
+      raw.lock(BackupLock.KEY);
+      // An entry b wrote (for a backup it ran earlier), replayed under the rogue's lock.
+      raw.set(BackupLock.KEY, trust.seal().seal(ClusterSettings.LOCK_MAP, BackupLock.KEY,
+          new io.vertx.core.json.JsonObject().put("backupId", "b-old").put("node", "b")
+              .put("member", b.getCluster().getLocalMember().getUuid().toString())
+              .put("until", clock.millis() + BackupLock.HOLD_FOR.toMillis()).encode()));
+      BackupLock lock = new BackupLock(a, 2, clock);
+      assertThatThrownBy(() -> onHolder(() -> lock.acquire("b1", "a")))
+          .as("within its until, a manager that does not answer is given the benefit of the doubt")
+          .satisfies(e -> assertThat(codeOf(e)).isEqualTo(ErrorCode.BACKUP_RUNNING));
+      clock.advance(BackupLock.HOLD_FOR.plusSeconds(1));
+      BackupLease lease = onHolder(() -> lock.acquire("b1", "a"));
+      onHolder(() -> {
+        lease.release();
+        return null;
+      });
+    } finally {
+      release.countDown();
+    }
+  }
+
+  /** Holds one of a member's lease executor threads until released. */
+  public static final class Busy implements java.util.concurrent.Callable<Boolean>,
+      com.hazelcast.nio.serialization.DataSerializable {
+    static final java.util.concurrent.CountDownLatch RELEASE = new java.util.concurrent.CountDownLatch(1);
+    static final AtomicInteger RUNNING = new AtomicInteger();
+
+    @Override
+    public Boolean call() throws Exception {
+      RUNNING.incrementAndGet();
+      RELEASE.await(60, java.util.concurrent.TimeUnit.SECONDS);
+      return true;
+    }
+
+    @Override
+    public void writeData(com.hazelcast.nio.ObjectDataOutput out) {
+      // nothing to carry
+    }
+
+    @Override
+    public void readData(com.hazelcast.nio.ObjectDataInput in) {
+      // nothing to carry
+    }
+  }
+
+  /** A second manager's member (its real configuration) at the given port. */
+  HazelcastInstance member(int port, String node) {
+    Config c = new ClusterSettings(configuredName, "127.0.0.1", port,
+        List.of("127.0.0.1:" + portA, "127.0.0.1:" + port), node).memberConfig(trust);
+    HazelcastInstance h = Hazelcast.newHazelcastInstance(c);
+    started.add(h);
+    return h;
+  }
+
+  @Test
+  void whatARogueClientRemovesFromTheCatalogComesBackAndAManagersRemovalStays() throws Exception {
+    HazelcastInstance a = manager();
+    BackupCatalog catalog = new BackupCatalog(a, base.resolve("catalog"));
+    catalog.startMirroring();
+    BackupRecord kept = BackupRecord.inProgress(UUID.randomUUID().toString(), true, "k.tar", "", "/backups", "a",
+        "m", "api").succeeded(1, 1, 1);
+    BackupRecord removed = BackupRecord.inProgress(UUID.randomUUID().toString(), true, "r.tar", "", "/backups", "a",
+        "m", "api").succeeded(1, 1, 1);
+    catalog.put(kept);
+    catalog.put(removed);
+    await("mirrored").atMost(Duration.ofSeconds(10)).until(() -> java.nio.file.Files.exists(
+        base.resolve("catalog").resolve(kept.id() + ".json")) && java.nio.file.Files.exists(
+        base.resolve("catalog").resolve(removed.id() + ".json")));
+
+    // The rogue client's removal is reported as made by the manager that served it.
+    HazelcastInstance rogue = rogueClient();
+    IMap<String, String> raw = rogue.getMap(ClusterSettings.CATALOG_MAP);
+    String sealed = raw.get(kept.id());
+    assertThat(raw.remove(kept.id())).isEqualTo(sealed);
+    await("the record is back").atMost(Duration.ofSeconds(10)).until(() -> sealed.equals(raw.get(kept.id())));
+    int size = raw.size();
+    raw.clear();
+    await("every record is back after a clear").atMost(Duration.ofSeconds(10)).until(() -> raw.size() == size);
+
+    // A manager's removal (the retention's) writes its tombstone first: it stays removed.
+    catalog.remove(removed.id());
+    await("its mirror file goes").atMost(Duration.ofSeconds(10)).until(() -> !java.nio.file.Files.exists(
+        base.resolve("catalog").resolve(removed.id() + ".json")));
+    await("it stays removed").during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4))
+        .until(() -> catalog.get(removed.id()).isEmpty());
+    assertThat(catalog.get(kept.id())).hasValueSatisfying(r -> assertThat(r.id()).isEqualTo(kept.id()));
   }
 }
