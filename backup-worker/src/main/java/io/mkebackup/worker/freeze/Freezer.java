@@ -40,7 +40,11 @@ public final class Freezer {
   private static final Logger LOG = Logger.getLogger(Freezer.class.getName());
   /** Names of the records in the spool root. */
   static final String RECORD_PREFIX = "frozen-";
-  /** Set to {@code off} to copy live volumes without pausing anything (tests show what that gives). */
+  /**
+   * {@code off}: copy live volumes without pausing anything (tests show what that gives);
+   * {@code whole}: copy such a volume entirely while paused (no staging, a longer freeze); else a
+   * volume read from disk is staged first and only what changed is read while paused.
+   */
   public static final String SWITCH_ENV = "MKE_BACKUP_FREEZE";
   /** The dead man's switch thaws this long after the freeze's own deadline. */
   static final long SWITCH_MARGIN_MILLIS = 5_000;
@@ -69,6 +73,14 @@ public final class Freezer {
   /** Whether volumes are copied frozen ({@value #SWITCH_ENV} is not {@code off}). */
   public static boolean enabled() {
     return !"off".equalsIgnoreCase(System.getenv(SWITCH_ENV));
+  }
+
+  /**
+   * Whether a volume read from disk is staged before its writers are paused, so the freeze reads
+   * only what changed ({@value #SWITCH_ENV} is not {@code whole}).
+   */
+  public static boolean staged() {
+    return !"whole".equalsIgnoreCase(System.getenv(SWITCH_ENV));
   }
 
   /** The running, unpaused containers that mount a volume read-write: those a frozen copy pauses. */
