@@ -135,16 +135,27 @@ public final class Freezer {
     }
 
     private void pauseAll(List<Mounter> writers) {
-      startNanos = System.nanoTime();
       for (Mounter m : writers) {
         try {
           docker.pause(m.id());
           synchronized (this) {
+            // The freeze starts when the first pause returns (runc answers once the cgroup is
+            // frozen), not when it is asked: under load dockerd takes 100 ms and more to get
+            // there, time the container still runs, and a freeze of a few hundred ms would be
+            // overstated by half.
+            if (paused.isEmpty()) {
+              startNanos = System.nanoTime();
+            }
             paused.add(m);
           }
         } catch (com.github.dockerjava.api.exception.ConflictException | com.github.dockerjava.api.exception.NotFoundException e) {
           // paused by someone else meanwhile (frozen anyway, and theirs to unpause), or gone
           alreadyPaused.add(m.name());
+        }
+      }
+      synchronized (this) {
+        if (paused.isEmpty()) {
+          startNanos = System.nanoTime();
         }
       }
       timer = new Thread(() -> {
@@ -176,7 +187,10 @@ public final class Freezer {
       return expired;
     }
 
-    /** Seconds frozen: from the first pause to the last unpause (or until now while frozen). */
+    /**
+     * Seconds frozen: from the return of the first pause to that of the last unpause (or until now
+     * while frozen).
+     */
     public synchronized double seconds() {
       long end = endNanos != 0 ? endNanos : System.nanoTime();
       return (end - startNanos) / 1e9;

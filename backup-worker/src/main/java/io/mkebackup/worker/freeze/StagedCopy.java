@@ -9,9 +9,9 @@ import io.mkebackup.worker.source.VolumeSource.Copied;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -19,7 +19,6 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,8 +61,8 @@ public final class StagedCopy implements Closeable {
   private final Path stage;
   private final Map<String, Staged> staged = new HashMap<>();
   private final List<Entry> image = new ArrayList<>();
-  private final byte[] live = new byte[CHUNK];
-  private final byte[] kept = new byte[CHUNK];
+  private final ByteBuffer live = ByteBuffer.allocateDirect(CHUNK);
+  private final ByteBuffer kept = ByteBuffer.allocateDirect(CHUNK);
   private int nextIndex;
   private long preCopiedBytes;
   private int passes;
@@ -108,7 +107,12 @@ public final class StagedCopy implements Closeable {
     return preCopiedBytes;
   }
 
-  /** One unfrozen pass: what is not staged yet or not trusted is (re)copied. */
+  /**
+   * One unfrozen pass. The first copies every file; the next copy only files that have no staged
+   * copy of the same inode (created or replaced meanwhile): a file rewritten in place (a
+   * database) is compared chunk by chunk in the frozen pass anyway, so copying it again here
+   * would cost a read of it and save nothing.
+   */
   private long pass(boolean first) throws IOException {
     long[] read = {0};
     disk.walk(volume, new DiskVolumeSource.Visitor() {
@@ -120,11 +124,13 @@ public final class StagedCopy implements Closeable {
 
       @Override
       public boolean wantsContent(String relative, Map<String, Object> a) {
-        return !trusted(staged.get(relative), a);
+        Staged s = staged.get(relative);
+        return first ? !trusted(s, a) : s == null || !s.key().equals(a.get("fileKey"));
       }
 
       @Override
-      public void file(String name, String relative, Map<String, Object> a, InputStream in) throws IOException {
+      public void file(String name, String relative, Map<String, Object> a, SeekableByteChannel in)
+          throws IOException {
         if (in != null) {
           long start = clock.getAsLong();
           Staged s = copyIn(staged.get(relative), a, in, null);
@@ -159,7 +165,8 @@ public final class StagedCopy implements Closeable {
       }
 
       @Override
-      public void file(String name, String relative, Map<String, Object> a, InputStream in) throws IOException {
+      public void file(String name, String relative, Map<String, Object> a, SeekableByteChannel in)
+          throws IOException {
         Staged s = staged.get(relative);
         if (in != null) {
           s = copyIn(s, a, in, counter);
@@ -235,9 +242,11 @@ public final class StagedCopy implements Closeable {
   /**
    * Copies {@code in} into the stage: over the staged copy of the same inode chunk by chunk,
    * writing only the chunks that differ (a database rewrites a few pages, not its file), or into
-   * a new staged file.
+   * a new staged file. Direct buffers and positional reads: a paused writer's 1 GiB database is
+   * read and compared at the speed of its page cache, which is what the freeze lasts.
    */
-  private Staged copyIn(Staged old, Map<String, Object> a, InputStream in, ByteCounter counter) throws IOException {
+  private Staged copyIn(Staged old, Map<String, Object> a, SeekableByteChannel in, ByteCounter counter)
+      throws IOException {
     boolean sameInode = old != null && old.key().equals(a.get("fileKey"));
     int index;
     if (sameInode) {
@@ -250,35 +259,32 @@ public final class StagedCopy implements Closeable {
     }
     Path f = file(index);
     long length = 0;
-    if (sameInode) {
-      try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE,
-          LinkOption.NOFOLLOW_LINKS)) {
-        for (int n = readFully(in, live); n > 0; n = readFully(in, live)) {
-          int k = readAt(ch, kept, n, length);
-          if (k != n || Arrays.mismatch(live, 0, n, kept, 0, n) >= 0) {
-            ByteBuffer b = ByteBuffer.wrap(live, 0, n);
-            long at = length;
-            while (b.hasRemaining()) {
-              at += ch.write(b, at);
-            }
+    try (FileChannel ch = sameInode
+        ? FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)
+        : FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+      for (int n = readFully(in, live); n > 0; n = readFully(in, live)) {
+        boolean differs = true;
+        if (sameInode) {
+          kept.clear().limit(n);
+          while (kept.hasRemaining() && ch.read(kept, length + kept.position()) >= 0) {
+            // positional: the copy's length may differ from the file's
           }
-          length += n;
-          if (counter != null) {
-            counter.add(n);
+          kept.flip();
+          differs = kept.remaining() != n || live.mismatch(kept) >= 0;
+        }
+        if (differs) {
+          long at = length;
+          while (live.hasRemaining()) {
+            at += ch.write(live, at);
           }
         }
-        ch.truncate(length);
+        length += n;
+        if (counter != null) {
+          counter.add(n);
+        }
       }
-    } else {
-      try (OutputStream out = Files.newOutputStream(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-          LinkOption.NOFOLLOW_LINKS)) {
-        for (int n = readFully(in, live); n > 0; n = readFully(in, live)) {
-          out.write(live, 0, n);
-          length += n;
-          if (counter != null) {
-            counter.add(n);
-          }
-        }
+      if (sameInode) {
+        ch.truncate(length);
       }
     }
     return new Staged(a.get("fileKey"), size(a), mtime(a), ctime(a), 0, index, length);
@@ -288,26 +294,14 @@ public final class StagedCopy implements Closeable {
     return stage.resolve(Integer.toString(index));
   }
 
-  private static int readFully(InputStream in, byte[] b) throws IOException {
-    int n = 0;
-    while (n < b.length) {
-      int r = in.read(b, n, b.length - n);
-      if (r < 0) {
-        break;
-      }
-      n += r;
+  /** Fills {@code b} from {@code in}'s position (flipped for reading); 0 at the end. */
+  private static int readFully(SeekableByteChannel in, ByteBuffer b) throws IOException {
+    b.clear();
+    while (b.hasRemaining() && in.read(b) >= 0) {
+      // a short read is not the end
     }
-    return n;
-  }
-
-  private static int readAt(FileChannel ch, byte[] b, int want, long at) throws IOException {
-    ByteBuffer buf = ByteBuffer.wrap(b, 0, want);
-    while (buf.hasRemaining()) {
-      if (ch.read(buf, at + buf.position()) < 0) {
-        break;
-      }
-    }
-    return buf.position();
+    b.flip();
+    return b.remaining();
   }
 
   private static long size(Map<String, Object> a) {

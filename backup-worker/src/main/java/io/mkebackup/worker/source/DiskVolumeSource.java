@@ -69,10 +69,10 @@ public final class DiskVolumeSource implements VolumeSource {
     }
 
     /**
-     * A regular file; {@code in} reads the very inode listed (checked before and after), or is
-     * null when {@link #wantsContent} said no.
+     * A regular file; {@code in} reads the very inode listed (checked before and after), from its
+     * start, or is null when {@link #wantsContent} said no. The walk closes it.
      */
-    void file(String name, String relative, Map<String, Object> attrs, InputStream in) throws IOException;
+    void file(String name, String relative, Map<String, Object> attrs, SeekableByteChannel in) throws IOException;
   }
 
   /** Whether this process can read the volume's mountpoint. */
@@ -198,10 +198,10 @@ public final class DiskVolumeSource implements VolumeSource {
       } catch (FileSystemException e) {
         throw changed(name, "it became a link or another kind of file (" + e.getReason() + ")");
       }
-      try (InputStream in = Channels.newInputStream(channel)) {
+      try (channel) {
         // The inode read is the one listed; and the listed one is still this directory's entry.
         sameFile(name, listed, relativeAttributes(dir, child, name));
-        visitor.file(name, childRelative, a, in);
+        visitor.file(name, childRelative, a, channel);
       }
     } else {
       warn.accept(FileNames.printable(name) + " is a socket, FIFO or device; such entries are not backed up");
@@ -241,8 +241,8 @@ public final class DiskVolumeSource implements VolumeSource {
     }
 
     @Override
-    public void file(String name, String relative, Map<String, Object> a, InputStream in) throws IOException {
-      file(name, a, (Long) a.get("size"), in);
+    public void file(String name, String relative, Map<String, Object> a, SeekableByteChannel in) throws IOException {
+      file(name, a, (Long) a.get("size"), Channels.newInputStream(in));
     }
 
     /** A regular file of {@code size} bytes (its attributes otherwise from {@code a}). */

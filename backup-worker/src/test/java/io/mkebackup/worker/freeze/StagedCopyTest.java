@@ -1,6 +1,7 @@
 package io.mkebackup.worker.freeze;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mkebackup.worker.pipeline.ArchiveWriter;
 import io.mkebackup.worker.pipeline.EntryInfo;
@@ -109,6 +110,27 @@ class StagedCopyTest {
       Map<String, byte[]> a = archived(copy, new ArrayList<>());
       assertThat(a.get("./ucp-quiet/a")).hasSize(5 << 20);
       assertThat(a.get("./ucp-quiet/link")).asString(StandardCharsets.UTF_8).isEqualTo("-> b");
+    }
+  }
+
+  @Test
+  void aFreezeThatLastsTooLongStopsTheFrozenPass() throws Exception {
+    Path vol = Files.createDirectory(dir.resolve("ucp-slow"));
+    Files.write(vol.resolve("db"), new byte[3 << 20]);
+    DockerEngine.VolumeInfo v = new DockerEngine.VolumeInfo("ucp-slow", "ucp-slow", vol);
+    try (StagedCopy copy = new StagedCopy(new DiskVolumeSource(w -> { }), v, dir, StagedCopyTest::later)) {
+      copy.preCopy();
+      Files.write(vol.resolve("db"), new byte[4 << 20]); // grown: read again, paused
+      // The engine's counter throws once maxFreezeSeconds has passed (BackupEngine.copyVolume).
+      IllegalStateException tooLong = new IllegalStateException("past maxFreezeSeconds");
+      long[] read = {0};
+      assertThatThrownBy(() -> copy.frozenPass(n -> {
+        read[0] += n;
+        throw tooLong;
+      })).isSameAs(tooLong);
+      assertThat(read[0]).isEqualTo(1 << 20); // stopped at the first chunk
+      assertThatThrownBy(() -> archived(copy, new ArrayList<>())).isInstanceOf(IllegalStateException.class)
+          .hasMessage("no frozen pass yet");
     }
   }
 
