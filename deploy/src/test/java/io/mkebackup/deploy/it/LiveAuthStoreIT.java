@@ -255,14 +255,20 @@ class LiveAuthStoreIT {
         Api.Response post = c.api(0).post("/api/ucp/backup", new JsonObject().put("noPassphrase", true)
             .put("fileName", name).put("hostPath", c.backups.toString()).encode(), token);
         assertThat(post.status()).as(post.body()).isEqualTo(200);
-        c.awaitState(0, token, post.json().getString("backupId"), BackupState.SUCCESS, Duration.ofSeconds(120));
+        String id = post.json().getString("backupId");
+        c.awaitState(0, token, id, BackupState.SUCCESS, Duration.ofSeconds(120));
         Path archive = c.backups.resolve(name);
         assertThat(openCopy(archive, dir)).as("API copy " + i).isEqualTo("ok\n0");
         JsonArray volumes = new JsonObject(Tools.sh("tar -xOf " + archive + " ./backup-metadata.json").text())
             .getJsonArray("volumes");
-        assertThat(volumes.stream().map(JsonObject.class::cast)
-            .filter(v -> v.getString("name").equals("ucp-auth-store-data")).findFirst().orElseThrow()
-            .getJsonArray("frozen").getList()).containsExactly(c.demo.prefix + "ucp-auth-store");
+        JsonObject auth = volumes.stream().map(JsonObject.class::cast)
+            .filter(v -> v.getString("name").equals("ucp-auth-store-data")).findFirst().orElseThrow();
+        assertThat(auth.getJsonArray("frozen").getList()).containsExactly(c.demo.prefix + "ucp-auth-store");
+        // The record says the same freeze as the metadata, for the auth store only.
+        JsonObject record = c.api(0).get("/api/ucp/backups/details", token).array().stream()
+            .map(JsonObject.class::cast).filter(r -> r.getString("id").equals(id)).findFirst().orElseThrow();
+        assertThat(record.getJsonObject("frozenSeconds"))
+            .isEqualTo(new JsonObject().put("ucp-auth-store-data", auth.getDouble("frozenSeconds")));
       }
       assertThat(c.api(0).get("/metrics", null).body())
           .contains("mke_backup_frozen_seconds_count{volume=\"ucp-auth-store-data\"} 2");
