@@ -40,9 +40,9 @@ import java.util.function.LongSupplier;
  * </ol>
  * A staged copy is trusted only when the file's ctime (which no process can set, and which
  * changes with every write and attribute change) is unchanged and was already
- * {@value #RACY_MILLIS} ms old when the copy of the file began: file times tick coarsely (a
+ * {@value #RACY_MILLIS} ms old when the pass that copied it began: file times tick coarsely (a
  * jiffy on Linux), so a file written again within the same tick as our look at it keeps its ctime,
- * and only a ctime older than the copy proves the copy saw its last write (git's "racily clean"
+ * and only a ctime older than the pass proves the copy saw its last write (git's "racily clean"
  * rule). A database's hot files (the write-ahead log) are therefore always read while frozen; the
  * rest of the volume never is. Memory holds one record per file, never file contents.
  */
@@ -70,7 +70,7 @@ public final class StagedCopy implements Closeable {
   private long frozenFiles;
   private boolean frozenDone;
 
-  /** A staged copy of one file: which inode, as it was when its copy began, and where it is. */
+  /** A staged copy of one file: which inode, as it was looked at, when its pass began, where it is. */
   record Staged(Object key, long size, FileTime mtime, FileTime ctime, long copyStartMillis, int index,
       long length) {}
 
@@ -115,6 +115,9 @@ public final class StagedCopy implements Closeable {
    */
   private long pass(boolean first) throws IOException {
     long[] read = {0};
+    // Taken before any file of the pass is looked at: a write after a file's look gives it a
+    // ctime no older than this (less a tick), however long the pass stalls before the copy.
+    long passStart = clock.getAsLong();
     disk.walk(volume, new DiskVolumeSource.Visitor() {
       @Override
       public void directory(String name, String relative, Map<String, Object> a) {}
@@ -132,9 +135,9 @@ public final class StagedCopy implements Closeable {
       public void file(String name, String relative, Map<String, Object> a, SeekableByteChannel in)
           throws IOException {
         if (in != null) {
-          long start = clock.getAsLong();
           Staged s = copyIn(staged.get(relative), a, in, null);
-          staged.put(relative, new Staged(a.get("fileKey"), size(a), mtime(a), ctime(a), start, s.index(), s.length()));
+          staged.put(relative, new Staged(a.get("fileKey"), size(a), mtime(a), ctime(a), passStart, s.index(),
+              s.length()));
           read[0] += s.length();
         }
       }
@@ -236,7 +239,7 @@ public final class StagedCopy implements Closeable {
   static boolean trusted(Staged s, Map<String, Object> a) {
     return s != null && s.key().equals(a.get("fileKey")) && s.size() == size(a) && s.length() == size(a)
         && s.mtime().equals(mtime(a)) && s.ctime().equals(ctime(a))
-        && s.ctime().to(TimeUnit.MILLISECONDS) < s.copyStartMillis() - RACY_MILLIS;
+        && s.ctime().to(TimeUnit.NANOSECONDS) < TimeUnit.MILLISECONDS.toNanos(s.copyStartMillis() - RACY_MILLIS);
   }
 
   /**
