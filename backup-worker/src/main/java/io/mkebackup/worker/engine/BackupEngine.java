@@ -407,6 +407,16 @@ public final class BackupEngine {
         if (freeze.expired() || freeze.seconds() > config.maxFreeze().toNanos() / 1e9) {
           throw tooLong(v, freeze);
         }
+        // Said as soon as the writers run again (before the archive is written from the stage),
+        // so the line's time is the end of the pause.
+        double seconds = Math.round(freeze.seconds() * 1000) / 1000.0;
+        String line = String.join(", ", freeze.containers()) + " paused "
+            + String.format(java.util.Locale.ROOT, seconds < 1 ? "%.2f" : "%.1f", seconds) + " s"
+            + (staged == null ? " (the whole volume was copied while paused)"
+                : " (read " + ProgressFormat.bytes(frozenBytes) + " that changed since an unpaused copy of "
+                    + ProgressFormat.bytes(staged.preCopiedBytes()) + ")");
+        LOG.info(step.id() + " " + v.name() + ": " + line);
+        p.frozen(line);
       }
       if (staged != null) {
         copied = staged.writeTo(archive, p, warnings::add);
@@ -442,13 +452,6 @@ public final class BackupEngine {
       m.put("frozen", freeze.containers());
       m.put("frozenSeconds", seconds);
       m.put("frozenBytes", frozenBytes);
-      String line = String.join(", ", freeze.containers()) + " paused "
-          + String.format(java.util.Locale.ROOT, seconds < 1 ? "%.2f" : "%.1f", seconds) + " s"
-          + (staged == null ? " (the whole volume was copied while paused)"
-              : " (read " + ProgressFormat.bytes(frozenBytes) + " that changed since an unpaused copy of "
-                  + ProgressFormat.bytes(staged.preCopiedBytes()) + ")");
-      LOG.info(step.id() + " " + v.name() + ": " + line);
-      p.frozen(line);
     } else if (!theirs.isEmpty()) {
       m.put("frozen", theirs);
       p.frozen(String.join(", ", theirs) + " already paused by someone else; copied as it is, left paused");
