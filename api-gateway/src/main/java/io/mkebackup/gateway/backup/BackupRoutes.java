@@ -146,7 +146,8 @@ public final class BackupRoutes {
    * For the Backup Admin page: as {@link #list}, each the seed's record plus
    * {@code archiveBytes}, {@code files}, {@code dataBytes}, {@code origin} ("api", "cli" or
    * "schedule:&lt;id&gt;"), {@code tick} (a scheduled backup's tick, epoch ms), {@code prunedAt}
-   * (when retention removed its files) and, for a successful backup this manager wrote, whether its
+   * (when retention removed its files), {@code frozenSeconds} (per volume, how long its writers
+   * were paused) and, for a successful backup this manager wrote, whether its
    * archive is still on disk ({@code archiveOnDisk}; absent when this manager cannot tell).
    */
   private void details(RoutingContext ctx) {

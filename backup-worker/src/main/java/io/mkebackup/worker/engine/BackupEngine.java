@@ -12,6 +12,7 @@ import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.common.progress.Step;
 import io.mkebackup.worker.engine.EngineConfig.SourceMode;
 import io.mkebackup.worker.freeze.Freezer;
+import io.mkebackup.worker.freeze.StagedCopy;
 import io.mkebackup.worker.pipeline.ArchiveWriter.ByteCounter;
 import io.mkebackup.worker.pipeline.ArchiveWriter;
 import io.mkebackup.worker.pipeline.EntryInfo;
@@ -233,7 +234,7 @@ public final class BackupEngine {
         List<Map<String, Object>> volumeSummary = new ArrayList<>();
         for (VolumeInfo v : plan.plain()) {
           copyVolume(Step.VOLUME, v, fromDisk.test(v) ? disk : helperSource, archive, p, volumeSummary,
-              volumeWarnings, docker, freezer);
+              volumeWarnings, docker, freezer, spool.dir());
         }
 
         Map<String, Object> etcdSummary = null;
@@ -265,7 +266,7 @@ public final class BackupEngine {
         if (plan.authStore().isPresent()) {
           VolumeInfo v = plan.authStore().get();
           copyVolume(Step.AUTH_STORE, v, fromDisk.test(v) ? disk : helperSource, archive, p, volumeSummary,
-              volumeWarnings, docker, freezer);
+              volumeWarnings, docker, freezer, spool.dir());
         }
 
         p.started(Step.FINALIZE, "", "recording container configurations and the metadata");
@@ -345,35 +346,80 @@ public final class BackupEngine {
 
   /**
    * Copies one volume; with {@code freezer}, the running containers that mount it read-write are
-   * paused for the copy of this volume only (ucp-kv never comes here: etcd's snapshot API).
+   * paused for the copy of this volume only (ucp-kv never comes here: etcd's snapshot API). Read
+   * from disk, such a volume is first staged in the spool with its writers running, and only what
+   * changed since is read while they are paused ({@link StagedCopy}); through the Docker API (one
+   * tar of the whole volume, no way to ask for what changed) it is copied whole while paused.
    */
   private void copyVolume(Step step, VolumeInfo v, VolumeSource source, ArchiveWriter archive, Progress p,
-      List<Map<String, Object>> summary, List<String> warnings, ContainerEngine docker, Freezer freezer) {
+      List<Map<String, Object>> summary, List<String> warnings, ContainerEngine docker, Freezer freezer,
+      Path spool) {
     p.started(step, v.name(), "copying volume " + v.name());
     warnings.clear();
     List<Mounter> mounters = freezer == null ? List.of() : docker.mounters(v.fullName());
     List<Mounter> writers = Freezer.writers(mounters);
     List<String> theirs = mounters.stream().filter(m -> m.readWrite() && m.paused()).map(Mounter::name).toList();
-    VolumeSource.Copied copied;
+    VolumeSource.Copied copied = null;
     Freezer.Freeze freeze = null;
+    StagedCopy staged = null;
+    long frozenBytes = -1;
     try {
+      if (!writers.isEmpty() && source instanceof DiskVolumeSource disk && Freezer.staged()) {
+        long need = sizeOnDisk(v.mountpoint());
+        need += need / 10 + (64L << 20);
+        long free = Storage.freeBytes(spool);
+        if (free >= need) {
+          staged = new StagedCopy(disk, v, spool);
+        } else {
+          warnings.add("the spool " + spool.getParent() + " has " + ProgressFormat.bytes(free) + " free, less than the"
+              + " " + ProgressFormat.bytes(need) + " needed to stage volume " + v.name() + " before pausing its"
+              + " writers, so it was copied whole while they were paused (a longer freeze); free space there or"
+              + " set spoolDir");
+        }
+      }
       ByteCounter counter = p;
+      if (staged != null) {
+        staged.preCopy();
+      }
       if (!writers.isEmpty()) {
         freeze = freezer.freeze(writers, config.maxFreeze());
         Freezer.Freeze f = freeze;
+        ByteCounter then = staged == null ? p : ByteCounter.NONE;
+        // Past maxFreezeSeconds the timer thaws; the next chunk read stops the copy.
         counter = n -> {
           if (f.expired()) {
             throw tooLong(v, f);
           }
-          p.add(n);
+          then.add(n);
         };
       }
-      copied = source.copy(v, archive, counter);
+      if (staged != null) {
+        // While frozen nothing is throttled or counted: the freeze is what users wait for, and
+        // the bytes are counted when they go into the archive.
+        staged.frozenPass(counter);
+        frozenBytes = staged.frozenBytes();
+      } else {
+        copied = source.copy(v, archive, counter);
+        frozenBytes = copied.bytes();
+      }
       if (freeze != null) {
         freeze.close();
         if (freeze.expired() || freeze.seconds() > config.maxFreeze().toNanos() / 1e9) {
           throw tooLong(v, freeze);
         }
+        // Said as soon as the writers run again (before the archive is written from the stage),
+        // so the line's time is the end of the pause.
+        double seconds = Math.round(freeze.seconds() * 1000) / 1000.0;
+        String line = String.join(", ", freeze.containers()) + " paused "
+            + String.format(java.util.Locale.ROOT, seconds < 1 ? "%.2f" : "%.1f", seconds) + " s"
+            + (staged == null ? " (the whole volume was copied while paused)"
+                : " (read " + ProgressFormat.bytes(frozenBytes) + " that changed since an unpaused copy of "
+                    + ProgressFormat.bytes(staged.preCopiedBytes()) + ")");
+        LOG.info(step.id() + " " + v.name() + ": " + line);
+        p.frozen(line);
+      }
+      if (staged != null) {
+        copied = staged.writeTo(archive, p, warnings::add);
       }
     } catch (IOException e) {
       if (e.getCause() instanceof BackupException be) {
@@ -384,6 +430,13 @@ public final class BackupEngine {
     } finally {
       if (freeze != null) {
         freeze.close(); // on every path: thaws once, disarms the switch
+      }
+      if (staged != null) {
+        try {
+          staged.close();
+        } catch (IOException e) {
+          LOG.warning("cannot remove the stage of volume " + v.name() + " (" + e + "); the spool's sweep will");
+        }
       }
     }
     for (String w : warnings) {
@@ -398,9 +451,7 @@ public final class BackupEngine {
       double seconds = Math.round(freeze.seconds() * 1000) / 1000.0;
       m.put("frozen", freeze.containers());
       m.put("frozenSeconds", seconds);
-      String line = String.join(", ", freeze.containers()) + " paused " + String.format(java.util.Locale.ROOT, "%.1f", seconds) + " s";
-      LOG.info(step.id() + " " + v.name() + ": " + line);
-      p.frozen(line);
+      m.put("frozenBytes", frozenBytes);
     } else if (!theirs.isEmpty()) {
       m.put("frozen", theirs);
       p.frozen(String.join(", ", theirs) + " already paused by someone else; copied as it is, left paused");

@@ -29,9 +29,10 @@ import java.util.logging.Logger;
  *   <li>past the longest freeze allowed, a timer of the freeze unpauses and the copy fails;
  *   <li>a {@link DeadMansSwitch}, a process started before the pause, unpauses should this process
  *       die (kill -9) or hang;
- *   <li>a record of what was paused ({@code frozen-<run>.<n>} in the private spool root) lets the
- *       next start of the CLI or a manager, and the manager's reaper, unpause what a dead run left
- *       paused ({@link #recover}).
+ *   <li>a record of what was paused ({@code frozen-<run>.<n>} in the private spool root: the Docker
+ *       engine, then each container this tool paused, written before its pause and rewritten
+ *       without it if the pause did not happen) lets the next start of the CLI or a manager, and
+ *       the manager's reaper, unpause what a dead run left paused on that engine ({@link #recover}).
  * </ul>
  * Only containers this tool paused are ever unpaused: one found paused already (someone paused it
  * on purpose) is left alone, and is frozen anyway.
@@ -40,8 +41,14 @@ public final class Freezer {
   private static final Logger LOG = Logger.getLogger(Freezer.class.getName());
   /** Names of the records in the spool root. */
   static final String RECORD_PREFIX = "frozen-";
-  /** Set to {@code off} to copy live volumes without pausing anything (tests show what that gives). */
+  /**
+   * {@code off}: copy live volumes without pausing anything (tests show what that gives);
+   * {@code whole}: copy such a volume entirely while paused (no staging, a longer freeze); else a
+   * volume read from disk is staged first and only what changed is read while paused.
+   */
   public static final String SWITCH_ENV = "MKE_BACKUP_FREEZE";
+  /** The first line of a record: the Docker engine its containers are on. */
+  static final String HOST = "host ";
   /** The dead man's switch thaws this long after the freeze's own deadline. */
   static final long SWITCH_MARGIN_MILLIS = 5_000;
 
@@ -71,6 +78,14 @@ public final class Freezer {
     return !"off".equalsIgnoreCase(System.getenv(SWITCH_ENV));
   }
 
+  /**
+   * Whether a volume read from disk is staged before its writers are paused, so the freeze reads
+   * only what changed ({@value #SWITCH_ENV} is not {@code whole}).
+   */
+  public static boolean staged() {
+    return !"whole".equalsIgnoreCase(System.getenv(SWITCH_ENV));
+  }
+
   /** The running, unpaused containers that mount a volume read-write: those a frozen copy pauses. */
   public static List<Mounter> writers(List<Mounter> mounters) {
     return mounters.stream().filter(m -> m.readWrite() && m.running() && !m.paused()).toList();
@@ -82,7 +97,7 @@ public final class Freezer {
    */
   public Freeze freeze(List<Mounter> writers, Duration max) throws IOException {
     Path record = spoolRoot.resolve(RECORD_PREFIX + run.getFileName() + "." + (++sequence));
-    writeRecord(record, writers);
+    writeRecord(record, dockerHost, List.of());
     DeadMansSwitch sw = null;
     try {
       if (deadMansSwitch) {
@@ -95,7 +110,7 @@ public final class Freezer {
     Freeze f = new Freeze(record, sw, max);
     try {
       f.pauseAll(writers);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | IOException e) {
       f.close();
       throw e;
     }
@@ -122,17 +137,41 @@ public final class Freezer {
       this.max = max;
     }
 
-    private void pauseAll(List<Mounter> writers) {
-      startNanos = System.nanoTime();
+    /**
+     * Pauses each writer, the record listing it first (should this process die right after the
+     * pause, the switch and the next start unpause it) and listing it no more if the pause did
+     * not happen: the record names only containers this tool paused, never one someone else
+     * paused meanwhile, which is theirs to unpause.
+     */
+    private void pauseAll(List<Mounter> writers) throws IOException {
       for (Mounter m : writers) {
+        List<Mounter> with = new ArrayList<>(paused);
+        with.add(m);
+        writeRecord(record, dockerHost, with);
         try {
           docker.pause(m.id());
           synchronized (this) {
+            // The freeze starts when the first pause returns (runc answers once the cgroup is
+            // frozen), not when it is asked: under load dockerd takes 100 ms and more to get
+            // there, time the container still runs, and a freeze of a few hundred ms would be
+            // overstated by half.
+            if (paused.isEmpty()) {
+              startNanos = System.nanoTime();
+            }
             paused.add(m);
           }
         } catch (com.github.dockerjava.api.exception.ConflictException | com.github.dockerjava.api.exception.NotFoundException e) {
           // paused by someone else meanwhile (frozen anyway, and theirs to unpause), or gone
           alreadyPaused.add(m.name());
+          writeRecord(record, dockerHost, paused);
+        } catch (RuntimeException e) {
+          writeRecord(record, dockerHost, paused); // the pause failed: it is not ours to undo
+          throw e;
+        }
+      }
+      synchronized (this) {
+        if (paused.isEmpty()) {
+          startNanos = System.nanoTime();
         }
       }
       timer = new Thread(() -> {
@@ -164,7 +203,10 @@ public final class Freezer {
       return expired;
     }
 
-    /** Seconds frozen: from the first pause to the last unpause (or until now while frozen). */
+    /**
+     * Seconds frozen: from the return of the first pause to that of the last unpause (or until now
+     * while frozen).
+     */
     public synchronized double seconds() {
       long end = endNanos != 0 ? endNanos : System.nanoTime();
       return (end - startNanos) / 1e9;
@@ -216,9 +258,14 @@ public final class Freezer {
     }
   }
 
-  private static void writeRecord(Path record, List<Mounter> writers) throws IOException {
+  /**
+   * The record of a freeze: {@code host <docker host>}, then {@code <id> <name>} per container
+   * this tool paused (or is about to), replaced whole (write, fsync, rename).
+   */
+  private static void writeRecord(Path record, String host, List<Mounter> paused) throws IOException {
     StringBuilder b = new StringBuilder();
-    for (Mounter m : writers) {
+    b.append(HOST).append(host).append('\n');
+    for (Mounter m : paused) {
       b.append(m.id()).append(' ').append(m.name()).append('\n');
     }
     Path part = record.resolveSibling("." + record.getFileName() + ".part");
@@ -245,8 +292,18 @@ public final class Freezer {
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
+    if (!lines.isEmpty() && lines.get(0).startsWith(HOST) && !lines.get(0).substring(HOST.length()).equals(docker.host())) {
+      // Another engine's containers (a run against another --docker-host): a run against that
+      // engine unpauses them; unpausing ids here could hit an unrelated container.
+      LOG.info("the freeze record " + record.getFileName() + " is for the Docker engine at "
+          + lines.get(0).substring(HOST.length()) + ", not " + docker.host() + "; left for a run against it");
+      return List.of();
+    }
     List<String> thawed = new ArrayList<>();
     for (String line : lines) {
+      if (line.startsWith(HOST)) {
+        continue;
+      }
       String[] f = line.split(" ", 2);
       if (f[0].matches("[0-9a-f]{12,64}") && docker.unpause(f[0])) {
         thawed.add(f.length > 1 ? f[1] : f[0]);

@@ -121,7 +121,7 @@ public final class BackupRun {
     Throwable failure = null;
     try {
       result = work.run(lease, relay);
-      finished = record.succeeded(result.archiveBytes(), result.files(), result.dataBytes());
+      finished = record.succeeded(result.archiveBytes(), result.files(), result.dataBytes(), result.frozenSeconds());
     } catch (BackupException e) {
       failure = e;
       finished = record.failed(e.getMessage());

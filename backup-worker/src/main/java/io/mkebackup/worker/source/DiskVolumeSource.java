@@ -38,14 +38,41 @@ import java.util.function.Consumer;
  * device and inode, compared relative to that descriptor; for a directory, the descriptor's own).
  * A mismatch fails the backup naming the file. Names are kept as the bytes on disk
  * ({@link FileNames}), whatever the JVM's locale.
+ *
+ * <p>The walk itself ({@link #walk}) hands what it finds to a {@link Visitor}: {@link #copy}'s
+ * writes it into the archive; a staged copy ({@code freeze.StagedCopy}) copies it into the spool
+ * before and while a volume's writers are paused.
  */
 public final class DiskVolumeSource implements VolumeSource {
-  private static final String ATTRS = "unix:mode,uid,gid,lastModifiedTime,size,fileKey";
+  /** What the walk reads of each entry; ctime tells a staged copy whether a file changed since. */
+  public static final String ATTRS = "unix:mode,uid,gid,lastModifiedTime,ctime,size,fileKey";
   private final Consumer<String> warnings;
 
   /** @param warnings told of entries skipped (sockets, devices, files that vanished) */
   public DiskVolumeSource(Consumer<String> warnings) {
     this.warnings = warnings;
+  }
+
+  /**
+   * What a walk finds, in the archive's order (each directory before its entries, names sorted by
+   * their bytes). {@code name} is the archive entry's name, {@code relative} the path inside the
+   * volume ("" for its root), {@code attrs} the entry's {@link #ATTRS}.
+   */
+  public interface Visitor {
+    void directory(String name, String relative, Map<String, Object> attrs) throws IOException;
+
+    void symlink(String name, String relative, String target, Map<String, Object> attrs) throws IOException;
+
+    /** Whether {@link #file} needs the file's bytes (else it gets null, and nothing is opened). */
+    default boolean wantsContent(String relative, Map<String, Object> attrs) {
+      return true;
+    }
+
+    /**
+     * A regular file; {@code in} reads the very inode listed (checked before and after), from its
+     * start, or is null when {@link #wantsContent} said no. The walk closes it.
+     */
+    void file(String name, String relative, Map<String, Object> attrs, SeekableByteChannel in) throws IOException;
   }
 
   /** Whether this process can read the volume's mountpoint. */
@@ -56,6 +83,19 @@ public final class DiskVolumeSource implements VolumeSource {
 
   @Override
   public Copied copy(DockerEngine.VolumeInfo volume, ArchiveWriter archive, ByteCounter progress) throws IOException {
+    ToArchive to = new ToArchive(archive, progress, warnings);
+    walk(volume, to, true);
+    return new Copied(to.files, to.bytes, "disk");
+  }
+
+  /**
+   * Walks a volume without ever following a link.
+   *
+   * @param strict true: a file that changes kind or identity while it is read stops the walk
+   *     (the backup); false (a copy taken while the volume's writers run, to be checked again
+   *     frozen): such an entry is left out, silently, as is one that vanished
+   */
+  public void walk(DockerEngine.VolumeInfo volume, Visitor visitor, boolean strict) throws IOException {
     if (!canRead(volume)) {
       throw new BackupException(ErrorCode.VOLUME_READ_FAILED, "cannot read volume " + volume.fullName()
           + " at its mountpoint " + volume.mountpoint() + "; run as root or use the Docker archive API");
@@ -66,101 +106,158 @@ public final class DiskVolumeSource implements VolumeSource {
     if (((Integer) a.get("mode") & 0170000) != 0040000) {
       throw changed(name, "the volume's mountpoint " + root + " is not a directory");
     }
-    long[] totals = new long[2];
     try (DirectoryStream<Path> ds = Files.newDirectoryStream(root)) {
       if (!(ds instanceof SecureDirectoryStream<Path> dir)) {
         throw new BackupException(ErrorCode.VOLUME_READ_FAILED, "this platform cannot read a directory without"
             + " following links, so volume " + volume.fullName() + " cannot be read safely from disk; use --source docker");
       }
       sameFile(name, a.get("fileKey"), dir.getFileAttributeView(BasicFileAttributeView.class).readAttributes());
-      archive.directory(name, info(a));
-      walk(dir, root, "", volume.name(), archive, progress, totals);
+      visitor.directory(name, "", a);
+      walk(dir, root, "", volume.name(), visitor, strict ? warnings : w -> { }, strict);
     }
-    return new Copied(totals[0], totals[1], "disk");
   }
 
   private void walk(SecureDirectoryStream<Path> dir, Path dirPath, String relative, String volume,
-      ArchiveWriter archive, ByteCounter progress, long[] totals) throws IOException {
+      Visitor visitor, Consumer<String> warn, boolean strict) throws IOException {
     List<Path> children = new ArrayList<>();
     for (Path p : dir) {
       children.add(p.getFileName());
     }
     children.sort(null); // by the names' bytes
     for (Path child : children) {
-      String childName = FileNames.name(child);
-      String childRelative = relative.isEmpty() ? childName : relative + "/" + childName;
-      String name = ArchiveLayout.volumeEntry(volume, childRelative);
-      // Path-based, so only trusted once the descriptor-relative look below finds the same file.
-      Map<String, Object> a;
       try {
-        a = Files.readAttributes(dirPath.resolve(child), ATTRS, LinkOption.NOFOLLOW_LINKS);
+        child(dir, dirPath, relative, volume, child, visitor, warn, strict);
+      } catch (BackupException e) {
+        if (strict || e.code() != ErrorCode.VOLUME_READ_FAILED) {
+          throw e;
+        }
+        // changed under a running writer: the frozen walk reads it
+      }
+    }
+  }
+
+  private void child(SecureDirectoryStream<Path> dir, Path dirPath, String relative, String volume, Path child,
+      Visitor visitor, Consumer<String> warn, boolean strict) throws IOException {
+    String childName = FileNames.name(child);
+    String childRelative = relative.isEmpty() ? childName : relative + "/" + childName;
+    String name = ArchiveLayout.volumeEntry(volume, childRelative);
+    // Path-based, so only trusted once the descriptor-relative look below finds the same file.
+    Map<String, Object> a;
+    try {
+      a = Files.readAttributes(dirPath.resolve(child), ATTRS, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException gone) {
+      warn.accept(vanished(name));
+      return;
+    }
+    Object listed = a.get("fileKey");
+    int type = (Integer) a.get("mode") & 0170000;
+    if (type == 0040000) {
+      SecureDirectoryStream<Path> sub;
+      try {
+        sub = dir.newDirectoryStream(child, LinkOption.NOFOLLOW_LINKS);
       } catch (NoSuchFileException gone) {
-        vanished(name);
-        continue;
+        warn.accept(vanished(name));
+        return;
+      } catch (FileSystemException e) {
+        throw changed(name, "it became a link or another kind of file (" + e.getReason() + ")");
       }
-      Object listed = a.get("fileKey");
-      int type = (Integer) a.get("mode") & 0170000;
-      if (type == 0040000) {
-        SecureDirectoryStream<Path> sub;
-        try {
-          sub = dir.newDirectoryStream(child, LinkOption.NOFOLLOW_LINKS);
-        } catch (NoSuchFileException gone) {
-          vanished(name);
-          continue;
-        } catch (FileSystemException e) {
-          throw changed(name, "it became a link or another kind of file (" + e.getReason() + ")");
-        }
-        try (sub) {
-          sameFile(name, listed, sub.getFileAttributeView(BasicFileAttributeView.class).readAttributes());
-          archive.directory(name, info(a));
-          walk(sub, dirPath.resolve(child), childRelative, volume, archive, progress, totals);
-        }
-      } else if (type == 0120000) {
-        String target;
-        try {
-          target = FileNames.decode(FileNames.bytes(Files.readSymbolicLink(dirPath.resolve(child))));
-        } catch (NoSuchFileException gone) {
-          vanished(name);
-          continue;
-        } catch (java.nio.file.NotLinkException e) {
-          throw changed(name, "it was a symbolic link when listed and is something else now");
-        }
+      try (sub) {
+        sameFile(name, listed, sub.getFileAttributeView(BasicFileAttributeView.class).readAttributes());
+        visitor.directory(name, childRelative, a);
+        walk(sub, dirPath.resolve(child), childRelative, volume, visitor, warn, strict);
+      }
+    } else if (type == 0120000) {
+      String target;
+      try {
+        target = FileNames.decode(FileNames.bytes(Files.readSymbolicLink(dirPath.resolve(child))));
+      } catch (NoSuchFileException gone) {
+        warn.accept(vanished(name));
+        return;
+      } catch (java.nio.file.NotLinkException e) {
+        throw changed(name, "it was a symbolic link when listed and is something else now");
+      }
+      sameFile(name, listed, relativeAttributes(dir, child, name));
+      visitor.symlink(name, childRelative, target, a);
+    } else if (type == 0100000) {
+      if (!visitor.wantsContent(childRelative, a)) {
         sameFile(name, listed, relativeAttributes(dir, child, name));
-        String problem = ArchiveNames.linkProblem(childRelative, target);
-        if (problem != null) {
-          // Restore would refuse it; one such link (which anything writing into the volume can
-          // make) must not stop every backup, so it is left out, and said.
-          warnings.accept("the symbolic link " + FileNames.printable(name) + " " + problem + "; it is not backed up"
-              + " (restore would refuse it): make it relative and inside its volume to keep it");
-        } else {
-          archive.symlink(name, target, info(a));
-        }
-      } else if (type == 0100000) {
-        SeekableByteChannel channel;
-        try {
-          // The listed inode is this directory's entry (checked through its descriptor), so the
-          // name opened below cannot reach a host file through a swapped parent; and it is never
-          // opened for reading unless it is still that regular file: a FIFO or device swapped in
-          // would block the backup forever or act on the open.
-          sameFile(name, listed, relativeAttributes(dir, child, name));
-          channel = RegularFiles.open(dirPath.resolve(child), listed);
-        } catch (NoSuchFileException gone) {
-          vanished(name);
-          continue;
-        } catch (FileSystemException e) {
-          throw changed(name, "it became a link or another kind of file (" + e.getReason() + ")");
-        }
-        try (InputStream in = Channels.newInputStream(channel)) {
-          // The inode read is the one listed; and the listed one is still this directory's entry.
-          sameFile(name, listed, relativeAttributes(dir, child, name));
-          long size = (Long) a.get("size");
-          archive.file(name, info(a), size, in, progress);
-          totals[0]++;
-          totals[1] += size;
-        }
-      } else {
-        warnings.accept(FileNames.printable(name) + " is a socket, FIFO or device; such entries are not backed up");
+        visitor.file(name, childRelative, a, null);
+        return;
       }
+      SeekableByteChannel channel;
+      try {
+        // The listed inode is this directory's entry (checked through its descriptor), so the
+        // name opened below cannot reach a host file through a swapped parent; and it is never
+        // opened for reading unless it is still that regular file: a FIFO or device swapped in
+        // would block the backup forever or act on the open.
+        sameFile(name, listed, relativeAttributes(dir, child, name));
+        channel = RegularFiles.open(dirPath.resolve(child), listed);
+      } catch (NoSuchFileException gone) {
+        warn.accept(vanished(name));
+        return;
+      } catch (FileSystemException e) {
+        throw changed(name, "it became a link or another kind of file (" + e.getReason() + ")");
+      }
+      try (channel) {
+        // The inode read is the one listed; and the listed one is still this directory's entry.
+        sameFile(name, listed, relativeAttributes(dir, child, name));
+        visitor.file(name, childRelative, a, channel);
+      }
+    } else {
+      warn.accept(FileNames.printable(name) + " is a socket, FIFO or device; such entries are not backed up");
+    }
+  }
+
+  /** The visitor of a plain copy: every entry straight into the archive. */
+  public static final class ToArchive implements Visitor {
+    private final ArchiveWriter archive;
+    private final ByteCounter progress;
+    private final Consumer<String> warnings;
+    long files;
+    long bytes;
+
+    public ToArchive(ArchiveWriter archive, ByteCounter progress, Consumer<String> warnings) {
+      this.archive = archive;
+      this.progress = progress;
+      this.warnings = warnings;
+    }
+
+    @Override
+    public void directory(String name, String relative, Map<String, Object> a) throws IOException {
+      archive.directory(name, info(a));
+    }
+
+    @Override
+    public void symlink(String name, String relative, String target, Map<String, Object> a) throws IOException {
+      String problem = ArchiveNames.linkProblem(relative, target);
+      if (problem != null) {
+        // Restore would refuse it; one such link (which anything writing into the volume can
+        // make) must not stop every backup, so it is left out, and said.
+        warnings.accept("the symbolic link " + FileNames.printable(name) + " " + problem + "; it is not backed up"
+            + " (restore would refuse it): make it relative and inside its volume to keep it");
+      } else {
+        archive.symlink(name, target, info(a));
+      }
+    }
+
+    @Override
+    public void file(String name, String relative, Map<String, Object> a, SeekableByteChannel in) throws IOException {
+      file(name, a, (Long) a.get("size"), Channels.newInputStream(in));
+    }
+
+    /** A regular file of {@code size} bytes (its attributes otherwise from {@code a}). */
+    public void file(String name, Map<String, Object> a, long size, InputStream in) throws IOException {
+      archive.file(name, info(a), size, in, progress);
+      files++;
+      bytes += size;
+    }
+
+    public long files() {
+      return files;
+    }
+
+    public long bytes() {
+      return bytes;
     }
   }
 
@@ -185,11 +282,12 @@ public final class DiskVolumeSource implements VolumeSource {
         + " was read: " + why + "; nothing is read through a link, so the backup stops. Run it again");
   }
 
-  private void vanished(String name) {
-    warnings.accept(FileNames.printable(name) + " vanished while the volume was read; skipped");
+  private static String vanished(String name) {
+    return FileNames.printable(name) + " vanished while the volume was read; skipped";
   }
 
-  private static EntryInfo info(Map<String, Object> a) {
+  /** An entry's owner, mode and mtime, from its {@link #ATTRS}. */
+  public static EntryInfo info(Map<String, Object> a) {
     return new EntryInfo((Integer) a.get("mode") & 07777, ((Number) a.get("uid")).longValue(),
         ((Number) a.get("gid")).longValue(), ((FileTime) a.get("lastModifiedTime")).toInstant());
   }

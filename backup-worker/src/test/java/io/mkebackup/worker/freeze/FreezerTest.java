@@ -104,7 +104,7 @@ class FreezerTest {
     try (Freezer.Freeze f = freezer.freeze(List.of(writer(A), writer(B)), Duration.ofSeconds(30))) {
       assertThat(engine.isPaused(A)).isTrue();
       assertThat(engine.isPaused(B)).isTrue();
-      assertThat(Files.readString(root.resolve("frozen-run-1.1"))).contains(A + " c-a").contains(B + " c-b");
+      assertThat(Files.readAllLines(root.resolve("frozen-run-1.1"))).containsExactly("host fake", A + " c-a", B + " c-b");
       assertThat(f.containers()).containsExactly("c-a", "c-b");
     }
     assertThat(engine.paused).isEmpty();
@@ -119,6 +119,9 @@ class FreezerTest {
     try (Freezer.Freeze f = freezer.freeze(List.of(writer(A), writer(B)), Duration.ofSeconds(30))) {
       assertThat(f.alreadyPaused()).containsExactly("c-b");
       assertThat(f.containers()).containsExactly("c-a");
+      // Should this process die now, the switch and the next start unpause what the record
+      // lists: the container this freeze paused, on this engine, and not the other one.
+      assertThat(Files.readAllLines(root.resolve("frozen-run-1.1"))).containsExactly("host fake", A + " c-a");
     }
     assertThat(engine.paused).containsExactly(B);
     assertThat(engine.calls).doesNotContain("unpause " + B);
@@ -149,5 +152,18 @@ class FreezerTest {
       assertThat(root.resolve("frozen-run-dead.1")).doesNotExist();
       assertThat(root.resolve("frozen-" + live.dir().getFileName() + ".1")).exists();
     }
+  }
+
+  @Test
+  void recoveryLeavesAnotherEnginesRecordForARunAgainstIt(@TempDir Path root) throws Exception {
+    Engine engine = new Engine(); // host "fake"
+    engine.paused.addAll(List.of(A, B));
+    Files.writeString(root.resolve("frozen-run-a.1"), "host tcp://other:2376\n" + A + " elsewhere\n");
+    Files.writeString(root.resolve("frozen-run-b.1"), "host fake\n" + B + " here\n");
+    assertThat(Freezer.recover(root, engine)).containsExactly("here");
+    assertThat(engine.paused).containsExactly(A);
+    assertThat(engine.calls).containsExactly("unpause " + B);
+    assertThat(root.resolve("frozen-run-a.1")).exists();
+    assertThat(root.resolve("frozen-run-b.1")).doesNotExist();
   }
 }

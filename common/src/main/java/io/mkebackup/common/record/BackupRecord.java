@@ -4,6 +4,8 @@ import io.mkebackup.common.progress.ProgressEvent;
 import io.mkebackup.common.progress.Step;
 import io.vertx.core.json.JsonObject;
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -18,6 +20,8 @@ import java.util.Objects;
  * @param origin who asked: "api", "cli" or "schedule:&lt;id&gt;"
  * @param tick for a scheduled backup, the tick (epoch ms) it was fired for, else 0
  * @param prunedAt when a schedule's retention removed its files, else null
+ * @param frozenSeconds per volume copied with its writers paused, how long they were paused (as the
+ *     archive's metadata says), in the archive's order; empty for a backup that paused nothing
  */
 public record BackupRecord(
     String id,
@@ -36,7 +40,8 @@ public record BackupRecord(
     long dataBytes,
     String origin,
     long tick,
-    Instant prunedAt) {
+    Instant prunedAt,
+    Map<String, Double> frozenSeconds) {
 
   public BackupRecord {
     Objects.requireNonNull(id);
@@ -49,6 +54,15 @@ public record BackupRecord(
     shortError = state == BackupState.FAILED ? Objects.requireNonNullElse(shortError, "") : "";
     ownerMember = Objects.requireNonNullElse(ownerMember, "");
     origin = Objects.requireNonNullElse(origin, "api");
+    frozenSeconds = frozenSeconds == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(frozenSeconds));
+  }
+
+  /** A record that paused nothing (or not yet). */
+  public BackupRecord(String id, boolean encrypted, String fileName, String logFileName, String backupPath,
+      BackupState state, String nodeLocation, String shortError, Instant createdAt, Instant completedAt,
+      String ownerMember, long archiveBytes, long files, long dataBytes, String origin, long tick, Instant prunedAt) {
+    this(id, encrypted, fileName, logFileName, backupPath, state, nodeLocation, shortError, createdAt, completedAt,
+        ownerMember, archiveBytes, files, dataBytes, origin, tick, prunedAt, Map.of());
   }
 
   public static BackupRecord inProgress(String id, boolean encrypted, String fileName, String logFileName,
@@ -59,17 +73,22 @@ public record BackupRecord(
 
   public BackupRecord withTick(long t) {
     return new BackupRecord(id, encrypted, fileName, logFileName, backupPath, state, nodeLocation, shortError,
-        createdAt, completedAt, ownerMember, archiveBytes, files, dataBytes, origin, t, prunedAt);
+        createdAt, completedAt, ownerMember, archiveBytes, files, dataBytes, origin, t, prunedAt, frozenSeconds);
   }
 
   public BackupRecord pruned(Instant at) {
     return new BackupRecord(id, encrypted, fileName, logFileName, backupPath, state, nodeLocation, shortError,
-        createdAt, completedAt, ownerMember, archiveBytes, files, dataBytes, origin, tick, at);
+        createdAt, completedAt, ownerMember, archiveBytes, files, dataBytes, origin, tick, at, frozenSeconds);
   }
 
   public BackupRecord succeeded(long archiveBytes, long files, long dataBytes) {
+    return succeeded(archiveBytes, files, dataBytes, Map.of());
+  }
+
+  /** @param frozen per volume, the seconds its writers were paused */
+  public BackupRecord succeeded(long archiveBytes, long files, long dataBytes, Map<String, Double> frozen) {
     return new BackupRecord(id, encrypted, fileName, logFileName, backupPath, BackupState.SUCCESS, nodeLocation, "",
-        createdAt, Instant.now(), ownerMember, archiveBytes, files, dataBytes, origin, tick, prunedAt);
+        createdAt, Instant.now(), ownerMember, archiveBytes, files, dataBytes, origin, tick, prunedAt, frozen);
   }
 
   public BackupRecord failed(String error) {
@@ -99,8 +118,8 @@ public record BackupRecord(
   }
 
   /**
-   * The Backup Admin page's form: the seed's record plus sizes, origin, the schedule's tick and
-   * when retention pruned it.
+   * The Backup Admin page's form: the seed's record plus sizes, origin, the schedule's tick, when
+   * retention pruned it and how long each volume's writers were paused.
    */
   public JsonObject toDetailsJson() {
     return toApiJson()
@@ -109,7 +128,14 @@ public record BackupRecord(
         .put("dataBytes", dataBytes)
         .put("origin", origin)
         .put("tick", tick)
-        .put("prunedAt", prunedAt == null ? null : ApiTime.format(prunedAt));
+        .put("prunedAt", prunedAt == null ? null : ApiTime.format(prunedAt))
+        .put("frozenSeconds", frozenJson());
+  }
+
+  private JsonObject frozenJson() {
+    JsonObject j = new JsonObject();
+    frozenSeconds.forEach(j::put);
+    return j;
   }
 
   public JsonObject toStoredJson() {
@@ -120,10 +146,18 @@ public record BackupRecord(
         .put("dataBytes", dataBytes)
         .put("origin", origin)
         .put("tick", tick)
-        .put("prunedAt", prunedAt == null ? null : ApiTime.format(prunedAt));
+        .put("prunedAt", prunedAt == null ? null : ApiTime.format(prunedAt))
+        .put("frozenSeconds", frozenJson());
   }
 
   public static BackupRecord fromStoredJson(JsonObject j) {
+    Map<String, Double> frozen = new LinkedHashMap<>();
+    JsonObject f = j.getJsonObject("frozenSeconds");
+    if (f != null) {
+      for (String volume : f.fieldNames()) {
+        frozen.put(volume, f.getDouble(volume));
+      }
+    }
     return new BackupRecord(
         j.getString("id"),
         j.getBoolean("encrypted", false),
@@ -141,7 +175,8 @@ public record BackupRecord(
         j.getLong("dataBytes", 0L),
         j.getString("origin"),
         j.getLong("tick", 0L),
-        ApiTime.parse(j.getString("prunedAt")));
+        ApiTime.parse(j.getString("prunedAt")),
+        frozen);
   }
 
   /**

@@ -33,4 +33,25 @@ class BackupRecordTest {
     BackupRecord back = BackupRecord.fromStoredJson(new JsonObject(r.toStoredJson().encode()));
     assertThat(back.toStoredJson()).isEqualTo(r.toStoredJson());
   }
+
+  @Test
+  void freezeTimesPerVolumeAreKeptAndShownInTheDetailsNotInTheSeedsSchema() {
+    java.util.Map<String, Double> frozen = new java.util.LinkedHashMap<>();
+    frozen.put("ucp-auth-store-data", 0.214);
+    frozen.put("ucp-auth-worker-data", 0.031);
+    BackupRecord r = BackupRecord.inProgress("id-1", true, "b.tar", "", "/backups", "node-1", "m-1", "api")
+        .succeeded(10, 20, 30, frozen);
+    BackupRecord back = BackupRecord.fromStoredJson(new JsonObject(r.toStoredJson().encode()));
+    assertThat(back.frozenSeconds()).containsExactly(java.util.Map.entry("ucp-auth-store-data", 0.214),
+        java.util.Map.entry("ucp-auth-worker-data", 0.031));
+    assertThat(back.toDetailsJson().getJsonObject("frozenSeconds"))
+        .isEqualTo(new JsonObject().put("ucp-auth-store-data", 0.214).put("ucp-auth-worker-data", 0.031));
+    assertThat(back.toApiJson().containsKey("frozenSeconds")).isFalse(); // the seed's schema, field for field
+    // Kept through later changes of the record (a schedule's retention prunes it).
+    assertThat(back.pruned(java.time.Instant.now()).frozenSeconds()).isEqualTo(back.frozenSeconds());
+    // A record stored before freeze times existed reads as one that paused nothing.
+    JsonObject old = r.toStoredJson();
+    old.remove("frozenSeconds");
+    assertThat(BackupRecord.fromStoredJson(old).toDetailsJson().getJsonObject("frozenSeconds")).isEmpty();
+  }
 }
