@@ -69,9 +69,8 @@ class AbuseIT {
     try {
       if (commandLines != null) {
         // Proof that the sampling read the command lines at all: it saw this class's manager.
-        assertThat(commandLines.saw(l -> l.contains(Cli.JAR.toAbsolutePath() + " manager")))
-            .as("the sampling saw the manager's command line").isTrue();
-        commandLines.closeAndAssertNoLeaks();
+        commandLines.closeAndAssertNoLeaks("the manager's command line",
+            l -> l.contains(Cli.JAR.toAbsolutePath() + " manager"));
       }
     } finally {
       if (cluster != null) {
@@ -182,12 +181,13 @@ class AbuseIT {
   void twoHundredConcurrentReadinessProbesLeaveLoginsFastAndBackupsPrompt() throws Exception {
     String token = login();
     Api client = api();
-    long quietP99 = p99(logins(client, 30));
+    // As many logins as under the probes: p99s of samples of one size compare.
+    long quietP99 = p99(logins(client, 100));
     // The target is p99 under 1 s. On a machine too busy to log in within a quarter of that with no
     // probes at all (other builds hogging both cores), the bound follows what it measured without
     // them: the probes may not make logins 4 times slower. (Never a skip: a skip is not a pass.)
     long bound = Math.max(1000, 4 * quietP99);
-    long baseline = timeToAccept(token);
+    long baseline = fastestAccept(token);
 
     AtomicBoolean flooding = new AtomicBoolean(true);
     AtomicLong probes = new AtomicLong();
@@ -218,7 +218,7 @@ class AbuseIT {
     try {
       await().atMost(Duration.ofSeconds(30)).until(() -> probes.get() >= 400);
       logins = logins(client, 100);
-      loaded = timeToAccept(token);
+      loaded = fastestAccept(token);
     } finally {
       flooding.set(false);
       pool.shutdown();
@@ -231,6 +231,18 @@ class AbuseIT {
     assertThat(loaded).as("a backup starts as promptly as without the probes (%d ms)", baseline)
         .isLessThan(baseline + Math.max(1000, baseline));
     assertThat(bodies).isNotEmpty().allSatisfy(b -> assertThat(new JsonObject(b).fieldNames()).containsExactly("ready"));
+  }
+
+  /**
+   * The fastest of three {@link #timeToAccept}s: another build taking both cores for a moment
+   * delays one of them, while the probes (a steady load) would delay all three.
+   */
+  static long fastestAccept(String token) throws Exception {
+    long best = Long.MAX_VALUE;
+    for (int i = 0; i < 3; i++) {
+      best = Math.min(best, timeToAccept(token));
+    }
+    return best;
   }
 
   /** Milliseconds from POST /api/ucp/backup to its 200; waits for the backup to succeed after. */

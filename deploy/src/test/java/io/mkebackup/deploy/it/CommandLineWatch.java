@@ -95,10 +95,16 @@ final class CommandLineWatch implements AutoCloseable {
     }
   }
 
-  /** Stops sampling and fails when a secret showed on a command line (or nothing was sampled). */
-  void closeAndAssertNoLeaks() throws InterruptedException {
+  /**
+   * Stops sampling and fails when a secret showed on a command line, or when the sampling never
+   * saw a command line the test knows ran while it watched ({@code proof}, described by
+   * {@code what}): without that, a sampler that read nothing (or not the commands that matter)
+   * would pass as "no leaks".
+   */
+  void closeAndAssertNoLeaks(String what, Predicate<String> proof) throws InterruptedException {
     close();
     org.assertj.core.api.Assertions.assertThat(passes()).as("sampling passes").isPositive();
+    org.assertj.core.api.Assertions.assertThat(saw(proof)).as("the sampling saw " + what).isTrue();
     org.assertj.core.api.Assertions.assertThat(leaks()).as("secrets on a command line").isEmpty();
   }
 

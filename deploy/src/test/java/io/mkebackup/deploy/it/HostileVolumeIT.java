@@ -119,7 +119,8 @@ class HostileVolumeIT {
     // (gpg, tar and grep must each succeed: pipefail; grep -c exits 1 when it counts none.)
     Tools.Run list = Tools.run(Tools.gpgDecrypt(archive, SECRET, dir) + " | tar -xO --wildcards './ucp-backup/*'"
         + " | grep -c " + ETCD_MARKER);
-    assertThat(list.exit()).as(list.stderr()).isZero();
+    assertThat(list.exit()).as("exit of gpg | tar | grep -c (1: no snapshot page holds the marker); stderr: %s",
+        list.stderr()).isZero();
     assertThat(Integer.parseInt(list.stdout().strip())).as("snapshot pages holding the marker").isPositive();
     assertThat(runDirectories()).isEmpty();
     Tools.sh("rm -rf " + canary);
@@ -276,10 +277,16 @@ class HostileVolumeIT {
         assertThat(r.stderr()).doesNotContain("vanished").doesNotContain("skipped");
       }
 
-      List<byte[]> expected = new ArrayList<>();
-      for (String n : List.of(cafe, bad, badDir, badDir + "/inner.txt")) {
-        expected.add(FileNames.encode("./ucp-auth-api-certs/" + n + (n.equals(badDir) ? "/" : "") + "\n"));
-      }
+      // The lines GNU tar must print, byte for byte, written out (not made by FileNames.encode, the
+      // code under test): é and ü as UTF-8, and the lone byte 0xff as itself.
+      byte[] prefix = "./ucp-auth-api-certs/".getBytes(StandardCharsets.US_ASCII);
+      List<byte[]> expected = List.of(
+          concat(prefix, new byte[] {'c', 'a', 'f', (byte) 0xc3, (byte) 0xa9, '-', (byte) 0xc3,
+              (byte) 0xbc, '.', 't', 'x', 't', '\n'}),
+          concat(prefix, new byte[] {'b', 'a', 'd', (byte) 0xff, 'n', 'a', 'm', 'e', '\n'}),
+          concat(prefix, new byte[] {'d', 'i', 'r', (byte) 0xff, '/', '\n'}),
+          concat(prefix, new byte[] {'d', 'i', 'r', (byte) 0xff, '/', 'i', 'n', 'n', 'e', 'r', '.',
+              't', 'x', 't', '\n'}));
       for (String list : List.of("tar --list --quoting-style=literal -f " + plain,
           Tools.gpgDecrypt(encrypted, SECRET, dir) + " | tar --list --quoting-style=literal")) {
         Path out = dir.resolve("listing");
@@ -355,6 +362,14 @@ class HostileVolumeIT {
         }
       }
     }
+  }
+
+  static byte[] concat(byte[]... parts) {
+    java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+    for (byte[] p : parts) {
+      b.writeBytes(p);
+    }
+    return b.toByteArray();
   }
 
   static boolean contains(byte[] hay, String needle) {

@@ -50,7 +50,9 @@ class PartitionIT {
   static void stop() throws Exception {
     try {
       if (commandLines != null) {
-        commandLines.closeAndAssertNoLeaks();
+        // Proof that the sampling read the command lines at all: it saw the managers'.
+        commandLines.closeAndAssertNoLeaks("the managers' command line",
+            l -> l.contains(Cli.JAR.toAbsolutePath() + " manager"));
       }
     } finally {
       if (cluster != null) {
