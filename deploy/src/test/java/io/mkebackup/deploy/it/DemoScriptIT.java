@@ -67,7 +67,7 @@ class DemoScriptIT {
         assertThat(run.text()).contains("backupId").contains("\"backupState\": \"SUCCESS\"")
             .contains("integrity packet checked").containsPattern("gpg --decrypt \\| tar --list: \\d+ entries")
             // demo-state runs a live auth store: the backup pauses it for its volume's copy, and says so
-            .containsPattern("frozen +auth-store +ucp-auth-store-data +\\S*ucp-auth-store paused \\d+\\.\\d s");
+            .containsPattern("frozen +auth-store +ucp-auth-store-data +\\S*ucp-auth-store paused \\d+\\.\\d+ s");
         assertThat(run.text()).doesNotContain(password).doesNotContain(passphrase);
         // The sampling saw the demo's commands, token-bearing ones included...
         String api = "127.0.0.1:" + https;

@@ -113,12 +113,49 @@ final class ManagerCluster implements AutoCloseable {
             if (!m.alive()) {
               throw new AssertionError("manager " + m.node + " exited:\n" + m.logText());
             }
-            return m.logText().contains("manager " + m.node + " ready") && api(managers.indexOf(m)).ping();
+            // This run of it: the log file holds every start of the manager.
+            String log = m.logText();
+            int life = log.lastIndexOf("ManagerCommand: starting:");
+            return log.indexOf("manager " + m.node + " ready", Math.max(life, 0)) >= 0
+                && api(managers.indexOf(m)).ping();
           });
     }
     // Cluster membership: the last "ready" line names the member count; wait until all joined.
-    await("cluster of " + members).atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
-        .until(() -> clusterSize() == members);
+    try {
+      await("cluster of " + members).atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
+          .ignoreExceptions().until(() -> provenEverywhere(members));
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      StringBuilder tails = new StringBuilder();
+      for (ManagerProcess m : managers) {
+        List<String> lines = m.logText().lines().toList();
+        tails.append("\n--- ").append(m.node).append(m.alive() ? "" : " (not running)").append(", last lines:\n")
+            .append(String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size())));
+      }
+      throw new AssertionError("no cluster of " + members + " within 60 s; the managers' logs end:" + tails, e);
+    }
+  }
+
+  /**
+   * Whether every running manager's readiness says it sees {@code members} proven managers ("N of
+   * M configured managers"), asked through its API: a count in the log is a snapshot (the
+   * ready line's, taken while proofs may still come in, can be the last one logged).
+   */
+  boolean provenEverywhere(int members) throws IOException, InterruptedException {
+    String token = null;
+    for (int i = 0; i < managers.size(); i++) {
+      if (!managers.get(i).alive()) {
+        continue;
+      }
+      if (token == null) {
+        token = token(i);
+      }
+      io.vertx.core.json.JsonObject ready = api(i).get("/_ready", token).json();
+      String detail = ready.getJsonObject("checks").getJsonObject("cluster").getString("detail", "");
+      if (!detail.startsWith(members + " of ")) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The smallest member count the running managers last logged ("cluster members: N"). */
