@@ -158,28 +158,6 @@ final class ManagerCluster implements AutoCloseable {
     return true;
   }
 
-  /** The smallest member count the running managers last logged ("cluster members: N"). */
-  int clusterSize() {
-    int min = Integer.MAX_VALUE;
-    for (ManagerProcess m : managers) {
-      if (!m.alive()) {
-        continue;
-      }
-      String log = m.logText();
-      int at = log.lastIndexOf("cluster members: ");
-      if (at < 0) {
-        return 0;
-      }
-      int start = at + "cluster members: ".length();
-      int end = start;
-      while (end < log.length() && Character.isDigit(log.charAt(end))) {
-        end++;
-      }
-      min = Math.min(min, Integer.parseInt(log.substring(start, end)));
-    }
-    return min;
-  }
-
   Api api(int i) {
     List<Path> trust = new ArrayList<>(managers.stream().map(m -> m.dataDir).toList());
     trust.addAll(trusted);
