@@ -154,10 +154,8 @@ class RogueMemberTest {
   @Test
   void aValueOfATypeOutsideTheAllowListIsRefusedWithoutRunningItsReadObject() throws Exception {
     HazelcastInstance a = manager();
-    BackupCatalog catalog = new BackupCatalog(a, base.resolve("catalog"));
-    catalog.startMirroring();
-    BackupRecord genuine = BackupRecord.inProgress(UUID.randomUUID().toString(), true, "g.tar", "", "/backups", "a",
-        "m", "api").succeeded(1, 1, 1);
+    BackupCatalog catalog = mirroredCatalog(a);
+    BackupRecord genuine = succeeded("g.tar");
     catalog.put(genuine);
     HazelcastInstance rogue = rogue();
     await().atMost(Duration.ofSeconds(30)).until(() -> a.getCluster().getMembers().size() == 2);
@@ -184,8 +182,7 @@ class RogueMemberTest {
   @Test
   void aDataSerializableOutsideTheListIsRefusedWithoutRunningItsConstructor() throws Exception {
     HazelcastInstance a = manager();
-    BackupCatalog catalog = new BackupCatalog(a, base.resolve("catalog"));
-    catalog.startMirroring();
+    BackupCatalog catalog = mirroredCatalog(a);
     HazelcastInstance rogue = rogue();
     await().atMost(Duration.ofSeconds(30)).until(() -> a.getCluster().getMembers().size() == 2);
     IMap<Object, Object> planted = rogue.getMap(ClusterSettings.CATALOG_MAP);
@@ -396,6 +393,19 @@ class RogueMemberTest {
     }
   }
 
+  /** The catalog on member {@code a}, mirrored to this test's directory. */
+  BackupCatalog mirroredCatalog(HazelcastInstance a) throws java.io.IOException {
+    BackupCatalog catalog = new BackupCatalog(a, base.resolve("catalog"));
+    catalog.startMirroring();
+    return catalog;
+  }
+
+  /** A successful backup record of a file, as a manager writes it. */
+  static BackupRecord succeeded(String fileName) {
+    return BackupRecord.inProgress(UUID.randomUUID().toString(), true, fileName, "", "/backups", "a", "m", "api")
+        .succeeded(1, 1, 1);
+  }
+
   /** A second manager's member (its real configuration) at the given port. */
   HazelcastInstance member(int port, String node) {
     Config c = new ClusterSettings(configuredName, "127.0.0.1", port,
@@ -408,12 +418,9 @@ class RogueMemberTest {
   @Test
   void whatARogueClientRemovesFromTheCatalogComesBackAndAManagersRemovalStays() throws Exception {
     HazelcastInstance a = manager();
-    BackupCatalog catalog = new BackupCatalog(a, base.resolve("catalog"));
-    catalog.startMirroring();
-    BackupRecord kept = BackupRecord.inProgress(UUID.randomUUID().toString(), true, "k.tar", "", "/backups", "a",
-        "m", "api").succeeded(1, 1, 1);
-    BackupRecord removed = BackupRecord.inProgress(UUID.randomUUID().toString(), true, "r.tar", "", "/backups", "a",
-        "m", "api").succeeded(1, 1, 1);
+    BackupCatalog catalog = mirroredCatalog(a);
+    BackupRecord kept = succeeded("k.tar");
+    BackupRecord removed = succeeded("r.tar");
     catalog.put(kept);
     catalog.put(removed);
     await("mirrored").atMost(Duration.ofSeconds(10)).until(() -> java.nio.file.Files.exists(
