@@ -53,6 +53,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * admin can still log in, backups still start promptly, lists still answer, streams end.
  */
 @Tag("integration")
+@Tag("alone")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AbuseIT {
   static ManagerCluster cluster;

@@ -31,6 +31,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * are slowed to 1 MiB/s (the managers' rate cap) so that they last long enough to collide with.
  */
 @Tag("integration")
+@Tag("alone")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterServiceIT {
   static final String PASSPHRASE = "cluster-it-passphrase-" + System.nanoTime();

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Memory does not grow with backup size: several GiB through a JVM limited to 128 MiB of heap. */
 @Tag("integration")
+@Tag("alone")
 class LargeVolumeIT {
   static final String SECRET = "large volume passphrase";
   /** Each of the two data volumes grows to this, so about 3 GiB in all. */

@@ -31,6 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * a backup killed mid-freeze leaves nothing paused; restore refuses to write under it.
  */
 @Tag("integration")
+@Tag("alone")
 class LiveAuthStoreIT {
   static final Pattern PAUSED = Pattern.compile("auth-store ucp-auth-store-data: (\\S+) paused ([0-9.]+) s");
   static final Pattern LOGGED = Pattern.compile("(\\S+Z) INFO +auth-store ucp-auth-store-data: \\S+ paused ");

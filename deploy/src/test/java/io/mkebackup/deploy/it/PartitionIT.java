@@ -33,6 +33,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * (0.5 MiB/s) so that they last long enough to collide with.
  */
 @Tag("integration")
+@Tag("alone")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PartitionIT {
   static final String PASSPHRASE = "partition-it-passphrase-" + System.nanoTime();

@@ -28,6 +28,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * collides with a manual backup is recorded as skipped; the passphrase never shows.
  */
 @Tag("integration")
+@Tag("alone")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ScheduleIT {
   static final String PASSPHRASE = "schedule-it-secret-" + System.nanoTime();

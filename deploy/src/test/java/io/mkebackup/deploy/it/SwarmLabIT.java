@@ -30,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Not in the default run (tag swarm-lab): deploy/swarm/lab-test.sh runs it.
  */
 @Tag("integration")
+@Tag("alone")
 @Tag("swarm-lab")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SwarmLabIT {
