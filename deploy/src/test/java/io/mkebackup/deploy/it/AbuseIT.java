@@ -161,13 +161,25 @@ class AbuseIT {
         .put("password", "x").encode()).status()).isEqualTo(429);
   }
 
-  /** Milliseconds each of {@code n} logins took, in order, over one client (one kept-alive connection). */
+  /** Milliseconds each of {@code n} logins took, sorted, over one client (one kept-alive connection). */
   static List<Long> logins(Api client, int n) throws Exception {
+    return logins(client, n, Long.MAX_VALUE);
+  }
+
+  /**
+   * As {@link #logins(Api, int)}, but stops once two logins took {@code bound} ms or more: the p99
+   * of up to 100 is then over the bound whatever the others take, and a manager whose logins crawl
+   * fails the test in a minute instead of hours.
+   */
+  static List<Long> logins(Api client, int n, long bound) throws Exception {
     List<Long> ms = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
+    int over = 0;
+    for (int i = 0; i < n && over < 2; i++) {
       long t = System.nanoTime();
       commandLines.watch(client.login("admin", cluster.password));
-      ms.add((System.nanoTime() - t) / 1_000_000);
+      long took = (System.nanoTime() - t) / 1_000_000;
+      ms.add(took);
+      over += took >= bound ? 1 : 0;
     }
     ms.sort(null);
     return ms;
@@ -218,7 +230,7 @@ class AbuseIT {
     long loaded;
     try {
       await().atMost(Duration.ofSeconds(30)).until(() -> probes.get() >= 400);
-      logins = logins(client, 100);
+      logins = logins(client, 100, bound);
       loaded = fastestAccept(token);
     } finally {
       flooding.set(false);
