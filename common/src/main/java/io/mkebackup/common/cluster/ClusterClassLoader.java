@@ -1,6 +1,7 @@
 package io.mkebackup.common.cluster;
 
 import com.hazelcast.nio.serialization.DataSerializable;
+import io.mkebackup.common.io.FileNames;
 import java.util.List;
 import java.util.Set;
 
@@ -58,7 +59,7 @@ final class ClusterClassLoader extends ClassLoader {
         return super.loadClass(name, resolve);
       }
     }
-    throw new SecurityException("class " + ValueSeal.printable(name) + " is not one the backup cluster loads by"
+    throw new SecurityException("class " + FileNames.printable(name, 100) + " is not one the backup cluster loads by"
         + " name; a Hazelcast member or client without the cluster secret sent it");
   }
 }

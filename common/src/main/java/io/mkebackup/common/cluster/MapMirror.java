@@ -1,6 +1,7 @@
 package io.mkebackup.common.cluster;
 
 import io.mkebackup.common.bus.JobRules;
+import io.mkebackup.common.io.FileNames;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -248,7 +249,7 @@ final class MapMirror {
       return true;
     }
     if (REFUSED.size() < ValueSeal.MAX_LOGGED && REFUSED.add(from.name() + "\u0000" + key)) {
-      LOG.warning("ignoring key " + ValueSeal.printable(key) + " in cluster map " + from.name()
+      LOG.warning("ignoring key " + FileNames.printable(key, 100) + " in cluster map " + from.name()
           + ": not an id a manager makes, so it names no file");
     }
     return false;
@@ -298,7 +299,7 @@ final class MapMirror {
   private Path inDir(String fileName) {
     Path file = dir.resolve(fileName).normalize();
     if (!dir.normalize().equals(file.getParent())) {
-      throw new IllegalArgumentException("not a file name of " + dir + ": " + ValueSeal.printable(fileName));
+      throw new IllegalArgumentException("not a file name of " + dir + ": " + FileNames.printable(fileName, 100));
     }
     return file;
   }

@@ -6,6 +6,7 @@ import com.hazelcast.map.IMap;
 import com.hazelcast.map.listener.EntryAddedListener;
 import com.hazelcast.map.listener.EntryRemovedListener;
 import com.hazelcast.map.listener.EntryUpdatedListener;
+import io.mkebackup.common.io.FileNames;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -99,7 +100,7 @@ public final class SealedMap {
 
   private void refused(Object key, String why) {
     if (REFUSED.size() < ValueSeal.MAX_LOGGED && REFUSED.add(name() + "\u0000" + key)) {
-      LOG.warning("ignoring the entry " + ValueSeal.printable(String.valueOf(key)) + " of cluster map " + name()
+      LOG.warning("ignoring the entry " + FileNames.printable(String.valueOf(key), 100) + " of cluster map " + name()
           + ": it is not a string a manager wrote (" + why + "), so only a member without the cluster secret"
           + " can have put it there");
     }
@@ -222,7 +223,7 @@ public final class SealedMap {
         return null;
       }
     }
-    throw new IllegalStateException("cluster map " + name() + ": the value of " + ValueSeal.printable(key)
+    throw new IllegalStateException("cluster map " + name() + ": the value of " + FileNames.printable(key, 100)
         + " keeps changing under this write");
   }
 

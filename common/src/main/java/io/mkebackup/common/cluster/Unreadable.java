@@ -1,5 +1,6 @@
 package io.mkebackup.common.cluster;
 
+import io.mkebackup.common.io.FileNames;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -25,9 +26,10 @@ final class Unreadable {
 
   void report(String id, RuntimeException e) {
     if (reported.size() < MAX_REMEMBERED && reported.add(id)) {
-      LOG.warning("skipping " + what + " " + printable(id) + ": it cannot be read (" + e.getClass().getSimpleName()
-          + (e.getMessage() == null ? "" : ": " + printable(e.getMessage())) + "); it is left as it is, left out of"
-          + " lists and counted in mke_backup_unreadable_entries");
+      LOG.warning("skipping " + what + " " + FileNames.printable(id, 200) + ": it cannot be read ("
+          + e.getClass().getSimpleName()
+          + (e.getMessage() == null ? "" : ": " + FileNames.printable(e.getMessage(), 200))
+          + "); it is left as it is, left out of lists and counted in mke_backup_unreadable_entries");
     }
   }
 
@@ -65,11 +67,5 @@ final class Unreadable {
   /** Entries the last list skipped, plus mirror files left out at start-up. */
   int count() {
     return last.get() + files.get();
-  }
-
-  /** At most 200 characters, no control characters: ids and messages come from hostile input. */
-  static String printable(String s) {
-    String t = s.replaceAll("\\p{Cntrl}", "?");
-    return t.length() <= 200 ? t : t.substring(0, 197) + "...";
   }
 }

@@ -1,5 +1,6 @@
 package io.mkebackup.common.cluster;
 
+import io.mkebackup.common.io.FileNames;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -57,9 +58,9 @@ public final class ValueSeal {
   void forged(String map, String key) {
     if (logged.size() < MAX_LOGGED) {
       if (logged.add(map + "\u0000" + key)) {
-        LOG.warning("ignoring the value of " + printable(key) + " in cluster map " + map + ": its MAC is missing or"
-            + " wrong, so no manager of this cluster wrote it (something that joined the cluster without the cluster"
-            + " secret did, or a manager of an older version)");
+        LOG.warning("ignoring the value of " + FileNames.printable(key, 100) + " in cluster map " + map
+            + ": its MAC is missing or wrong, so no manager of this cluster wrote it (something that joined the"
+            + " cluster without the cluster secret did, or a manager of an older version)");
       }
     } else if (logged.add("\u0000overflow")) {
       LOG.warning("more than " + MAX_LOGGED + " forged cluster-map values; ignoring further ones without logging each");
@@ -80,11 +81,5 @@ public final class ValueSeal {
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("HmacSHA256 is not available", e);
     }
-  }
-
-  /** A key as it may appear in a log line: control characters replaced, at most 100 characters. */
-  static String printable(String s) {
-    String t = s.replaceAll("\\p{Cntrl}", "?");
-    return t.length() > 100 ? t.substring(0, 97) + "..." : t;
   }
 }
