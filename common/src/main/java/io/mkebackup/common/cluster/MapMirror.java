@@ -1,14 +1,15 @@
 package io.mkebackup.common.cluster;
 
 import io.mkebackup.common.bus.JobRules;
+import io.mkebackup.common.io.AtomicWrite;
 import io.mkebackup.common.io.FileNames;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
-import java.util.UUID;
 import java.util.function.BiConsumer;
 import java.util.function.BiPredicate;
 import java.util.logging.Logger;
@@ -38,6 +39,8 @@ import java.util.stream.Stream;
  */
 final class MapMirror {
   private static final Logger LOG = Logger.getLogger(MapMirror.class.getName());
+  /** The mode the mirror's files have always had: records and listings, no secret. */
+  private static final java.util.Set<PosixFilePermission> READABLE = PosixFilePermissions.fromString("rw-r--r--");
   static final String TOMBSTONE = ".deleted";
   /** Keys refused so far, each logged once. */
   private static final java.util.Set<String> REFUSED = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -304,19 +307,16 @@ final class MapMirror {
     return file;
   }
 
+  /**
+   * Writes one entry's file so that it is whole after a crash or power cut (written beside, fsynced,
+   * renamed, the directory fsynced): this copy is what a cluster restarted from nothing loads.
+   */
   private void write(String fileName, String value) {
     Path file = inDir(fileName);
-    Path tmp = dir.resolve("." + fileName + "." + UUID.randomUUID() + ".tmp");
     try {
-      Files.writeString(tmp, value, StandardCharsets.UTF_8);
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      AtomicWrite.write(file, value.getBytes(StandardCharsets.UTF_8), READABLE);
     } catch (IOException e) {
       LOG.warning("cannot mirror " + fileName + " to " + dir + ": " + e.getMessage());
-      try {
-        Files.deleteIfExists(tmp);
-      } catch (IOException ignored) {
-        // nothing more to do
-      }
     }
   }
 }
