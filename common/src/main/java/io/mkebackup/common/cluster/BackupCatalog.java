@@ -32,6 +32,8 @@ public final class BackupCatalog {
   private final SealedMap contents;
   private final SealedMap deleted;
   private final Path mirror;
+  /** The records' mirror, once started: a removal writes its tombstone there at once. */
+  private volatile MapMirror mirrored;
   private final Unreadable unreadable = new Unreadable("backup record");
   private volatile CatalogView view;
 
@@ -79,7 +81,12 @@ public final class BackupCatalog {
    * is never lifted.
    */
   public void remove(String id) {
-    deleted.set(id, Long.toString(System.currentTimeMillis()));
+    long at = System.currentTimeMillis();
+    deleted.set(id, Long.toString(at));
+    MapMirror m = mirrored;
+    if (m != null) {
+      m.bury(id, at);
+    }
     contents.delete(id);
     map.delete(id);
   }
@@ -181,6 +188,7 @@ public final class BackupCatalog {
           BackupRecord.fromStoredJson(new JsonObject(onDisk));
           return true;
         }, unreadable::reportFile);
+    mirrored = records;
     int loaded = records.start();
     // A member that was paused or cut off merges back taking the larger side's records (no entry
     // events): its files follow.

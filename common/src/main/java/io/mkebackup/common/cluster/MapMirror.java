@@ -285,6 +285,18 @@ final class MapMirror {
     return name.substring(0, name.length() - withSuffix.length());
   }
 
+  /**
+   * Writes a removal's tombstone (and drops the entry's file) now, on the member that removes,
+   * before it removes: the tombstone listener writes it too, but later, and a member stopped right
+   * after a removal (the last one up, in a whole-cluster restart) would start again without it
+   * and bring the removed entry back.
+   */
+  void bury(String key, long removedAt) {
+    if (validKey(key)) {
+      buried(key, removedAt);
+    }
+  }
+
   private void buried(String key, long removedAt) {
     write(key + TOMBSTONE, Long.toString(removedAt));
     delete(key);

@@ -18,6 +18,7 @@ public final class ScheduleStore {
   private final SealedMap deleted;
   private final Path mirror;
   private final Unreadable unreadable = new Unreadable("schedule");
+  private volatile MapMirror mirrored;
 
   public ScheduleStore(HazelcastInstance hazelcast, Path mirror) {
     this.map = SealedMap.of(hazelcast, ClusterSettings.SCHEDULE_MAP);
@@ -26,8 +27,12 @@ public final class ScheduleStore {
   }
 
   public int startMirroring() throws IOException {
-    return mirror == null ? 0 : new MapMirror(map, deleted, mirror, ".json", (inMap, onDisk) -> false)
-        .readable(onDisk -> Schedule.fromJson(new JsonObject(onDisk)) != null, unreadable::reportFile).start();
+    if (mirror == null) {
+      return 0;
+    }
+    mirrored = new MapMirror(map, deleted, mirror, ".json", (inMap, onDisk) -> false)
+        .readable(onDisk -> Schedule.fromJson(new JsonObject(onDisk)) != null, unreadable::reportFile);
+    return mirrored.start();
   }
 
   public void put(Schedule s) {
@@ -67,7 +72,12 @@ public final class ScheduleStore {
     if (!map.containsKey(id)) {
       return false;
     }
-    deleted.set(id, Long.toString(System.currentTimeMillis()));
+    long at = System.currentTimeMillis();
+    deleted.set(id, Long.toString(at));
+    MapMirror m = mirrored;
+    if (m != null) {
+      m.bury(id, at);
+    }
     return map.remove(id) != null;
   }
 

@@ -15,6 +15,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -78,6 +80,39 @@ class ScheduleStoreTest {
     store(a2, dirA);
     assertThat(storeB.get(doomed.id())).isEmpty();
     await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(dirB.resolve(doomed.id() + ".json")));
+  }
+
+  /**
+   * The member that deletes has the tombstone on its disk when the delete returns: stopped right
+   * after (the last member up, before a whole-cluster restart), it still knows of the delete.
+   * Before, only the tombstone map's listener wrote it, a moment later, and a member stopped in
+   * that moment brought the schedule back.
+   */
+  @Test
+  void aDeleteIsOnTheDeletingMembersDiskWhenItReturns() throws Exception {
+    HazelcastInstance a = member("a", portA);
+    // Listeners of one key run one after another on one event thread: this one, added first,
+    // holds up the mirror's own tombstone listener, as a busy member's event threads would.
+    CountDownLatch release = new CountDownLatch(1);
+    a.getMap(ClusterSettings.DELETED_SCHEDULE_MAP).addEntryListener(
+        (com.hazelcast.map.listener.EntryAddedListener<Object, Object>) e -> {
+          try {
+            release.await(20, TimeUnit.SECONDS);
+          } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+          }
+        }, false);
+    ScheduleStore storeA = store(a, dirA);
+    Schedule doomed = schedule();
+    storeA.put(doomed);
+    await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(dirA.resolve(doomed.id() + ".json")));
+    try {
+      assertThat(storeA.delete(doomed.id())).isTrue();
+      assertThat(dirA.resolve(doomed.id() + MapMirror.TOMBSTONE)).exists();
+      assertThat(dirA.resolve(doomed.id() + ".json")).doesNotExist();
+    } finally {
+      release.countDown();
+    }
   }
 
   /** Members a and b, each mirroring to its directory, hold the schedules; then b stops. */
