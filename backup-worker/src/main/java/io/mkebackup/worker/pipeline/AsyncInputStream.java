@@ -1,5 +1,6 @@
 package io.mkebackup.worker.pipeline;
 
+import io.mkebackup.common.Threads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -30,9 +31,7 @@ public final class AsyncInputStream extends BulkInputStream {
     for (int i = 0; i < depth + 1; i++) {
       free.add(new byte[bufferSize]);
     }
-    this.reader = new Thread(this::fill, threadName);
-    reader.setDaemon(true);
-    reader.start();
+    this.reader = Threads.start(threadName, this::fill);
   }
 
   private void fill() {

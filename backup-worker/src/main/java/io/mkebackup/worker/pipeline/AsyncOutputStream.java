@@ -1,5 +1,6 @@
 package io.mkebackup.worker.pipeline;
 
+import io.mkebackup.common.Threads;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
@@ -34,9 +35,7 @@ public final class AsyncOutputStream extends OutputStream {
       free.add(new byte[bufferSize]);
     }
     this.current = new byte[bufferSize];
-    this.writer = new Thread(this::drain, threadName);
-    writer.setDaemon(true);
-    writer.start();
+    this.writer = Threads.start(threadName, this::drain);
   }
 
   private void drain() {

@@ -1,5 +1,6 @@
 package io.mkebackup.worker.pipeline;
 
+import io.mkebackup.common.Threads;
 import java.io.InterruptedIOException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -35,9 +36,7 @@ final class BackgroundHasher implements AutoCloseable {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
-    thread = new Thread(this::run, "mke-backup-sha256");
-    thread.setDaemon(true);
-    thread.start();
+    thread = Threads.start("mke-backup-sha256", this::run);
   }
 
   private void run() {

@@ -2,6 +2,7 @@ package io.mkebackup.worker.restore;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
+import io.mkebackup.common.Threads;
 import io.mkebackup.worker.source.DockerEngine;
 import io.mkebackup.worker.source.SelfContainer;
 import java.io.ByteArrayOutputStream;
@@ -120,9 +121,7 @@ public final class EngineRestore {
       err.accept("restore: the volumes are not visible in this container; restoring through the Docker engine, in"
           + " container " + name + " (same image, removed when done)");
       try (SocketChannel stream = attach) {
-        Thread pump = new Thread(() -> pump(stream, passphrase, archive), "restore-relay");
-        pump.setDaemon(true);
-        pump.start();
+        Threads.start("mke-backup-restore-relay", () -> pump(stream, passphrase, archive));
         Integer exit = relayOutput(new java.io.BufferedInputStream(java.nio.channels.Channels.newInputStream(stream),
             1 << 16), err);
         if (exit == null) {

@@ -1,25 +1,25 @@
 package io.mkebackup.worker.service;
 
 import io.mkebackup.common.ErrorCode;
+import io.mkebackup.common.Threads;
+import io.mkebackup.common.archive.ArchiveContents;
 import io.mkebackup.common.bus.BackupJob;
 import io.mkebackup.common.bus.JobRules;
-import io.mkebackup.common.archive.ArchiveContents;
 import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.io.Fence;
-import io.mkebackup.worker.pipeline.SpoolDirectory;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.worker.engine.BackupEngine;
 import io.mkebackup.worker.engine.BackupRequest;
 import io.mkebackup.worker.engine.BackupResult;
 import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.pipeline.SpoolDirectory;
 import io.mkebackup.worker.run.BackupRun;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -56,12 +56,7 @@ public final class BackupService implements AutoCloseable {
     this.lock = lock;
     this.memberId = memberId;
     this.publisher = publisher;
-    AtomicInteger n = new AtomicInteger();
-    this.threads = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "mke-backup-run-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
+    this.threads = Executors.newCachedThreadPool(Threads.named("mke-backup-run"));
   }
 
   /** Counts this member's backups in these meters from now on. */

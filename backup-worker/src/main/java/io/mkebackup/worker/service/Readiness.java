@@ -2,6 +2,7 @@ package io.mkebackup.worker.service;
 
 import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.BackupException;
+import io.mkebackup.common.Threads;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.io.Storage;
 import io.mkebackup.worker.engine.BackupEngine;
@@ -16,7 +17,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
@@ -47,14 +47,10 @@ public final class Readiness implements AutoCloseable {
     this.hazelcast = hazelcast;
     this.lock = lock;
     this.backupDir = backupDir;
-    AtomicInteger n = new AtomicInteger();
     // Four checks at a time, a few more waiting; a check stuck past its time keeps its thread
     // until it returns, and a full pool answers "busy" rather than growing.
-    this.pool = new ThreadPoolExecutor(4, 4, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(8), r -> {
-      Thread t = new Thread(r, "mke-backup-ready-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    });
+    this.pool = new ThreadPoolExecutor(4, 4, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(8),
+        Threads.named("mke-backup-ready"));
     pool.allowCoreThreadTimeOut(true);
   }
 

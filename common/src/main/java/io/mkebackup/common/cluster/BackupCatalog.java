@@ -1,6 +1,7 @@
 package io.mkebackup.common.cluster;
 
 import com.hazelcast.core.HazelcastInstance;
+import io.mkebackup.common.Threads;
 import io.mkebackup.common.io.Storage;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.common.record.BackupState;
@@ -194,16 +195,14 @@ public final class BackupCatalog {
     // events): its files follow.
     hazelcast.getLifecycleService().addLifecycleListener(e -> {
       if (e.getState() == com.hazelcast.core.LifecycleEvent.LifecycleState.MERGED) {
-        Thread t = new Thread(() -> {
+        Threads.start("mke-backup-mirror-merge", () -> {
           try {
             records.rewrite();
             contentsMirror.rewrite();
           } catch (RuntimeException failed) {
             LOG.warning("cannot write the catalog mirror again after a merge: " + failed.getMessage());
           }
-        }, "mke-backup-mirror-merge");
-        t.setDaemon(true);
-        t.start();
+        });
       }
     });
     return loaded;

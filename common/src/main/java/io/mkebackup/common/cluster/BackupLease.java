@@ -9,6 +9,7 @@ import com.hazelcast.nio.ObjectDataOutput;
 import com.hazelcast.nio.serialization.DataSerializable;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
+import io.mkebackup.common.Threads;
 import io.mkebackup.common.io.Fence;
 import java.io.IOException;
 import java.time.Duration;
@@ -17,9 +18,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.Callable;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
@@ -44,12 +43,6 @@ public final class BackupLease implements Fence {
   static final Duration ANSWER_WITHIN = Duration.ofSeconds(2);
   static final String EXECUTOR = "mke-backup-lease";
 
-  private static final ScheduledExecutorService RENEWER = Executors.newScheduledThreadPool(1, r -> {
-    Thread t = new Thread(r, "mke-backup-lease");
-    t.setDaemon(true);
-    return t;
-  });
-
   private final BackupLock lock;
   private final String backupId;
   private volatile long deadline;
@@ -61,7 +54,7 @@ public final class BackupLease implements Fence {
     this.lock = lock;
     this.backupId = backupId;
     this.deadline = System.nanoTime() + TERM.toNanos();
-    this.renewal = RENEWER.scheduleWithFixedDelay(this::renew, RENEW_EVERY.toMillis(), RENEW_EVERY.toMillis(),
+    this.renewal = Threads.scheduler("mke-backup-lease").scheduleWithFixedDelay(this::renew, RENEW_EVERY.toMillis(), RENEW_EVERY.toMillis(),
         TimeUnit.MILLISECONDS);
   }
 

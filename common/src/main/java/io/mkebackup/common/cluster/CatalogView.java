@@ -1,6 +1,7 @@
 package io.mkebackup.common.cluster;
 
 import io.mkebackup.common.BackupException;
+import io.mkebackup.common.Threads;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.common.record.BackupState;
 import java.nio.charset.StandardCharsets;
@@ -69,7 +70,7 @@ public final class CatalogView {
     // On the reload thread, as every later reload: two at once could undo each other's care for
     // the changes that events brought meanwhile.
     try {
-      RESYNC.submit(() -> resync(map)).get();
+      Threads.scheduler(RESYNC).submit(() -> resync(map)).get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while loading the catalog view", e);
@@ -89,16 +90,12 @@ public final class CatalogView {
 
   /** Seconds after a membership change at which the copy is reloaded (merges run every 5 s). */
   private static final long[] RESYNC_AFTER_SECONDS = {1, 6, 15};
-  private static final java.util.concurrent.ScheduledExecutorService RESYNC =
-      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "mke-backup-catalog-reload");
-        t.setDaemon(true);
-        return t;
-      });
+  /** The scheduler (one thread: resyncs never overlap) the view is reloaded on. */
+  private static final String RESYNC = "mke-backup-catalog-reload";
 
   private void scheduleResync(SealedMap map) {
     for (long s : RESYNC_AFTER_SECONDS) {
-      RESYNC.schedule(() -> {
+      Threads.scheduler(RESYNC).schedule(() -> {
         try {
           resync(map);
         } catch (RuntimeException e) {

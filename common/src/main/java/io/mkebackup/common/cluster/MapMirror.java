@@ -1,5 +1,6 @@
 package io.mkebackup.common.cluster;
 
+import io.mkebackup.common.Threads;
 import io.mkebackup.common.bus.JobRules;
 import io.mkebackup.common.io.AtomicWrite;
 import io.mkebackup.common.io.FileNames;
@@ -92,18 +93,11 @@ final class MapMirror {
     };
     BiConsumer<String, com.hazelcast.cluster.Member> suspectRemoved = (key, from) -> {
       if (validKey(key, map)) {
-        HEALER.execute(() -> restore(key, from));
+        Threads.scheduler(HEALER).execute(() -> restore(key, from));
       }
     };
-    java.util.function.Consumer<com.hazelcast.cluster.Member> suspectCleared = from -> HEALER.execute(() -> {
-      try {
-        for (Path f : files(suffix)) {
-          restore(key(f, suffix), from);
-        }
-      } catch (IOException e) {
-        LOG.warning("cannot list " + dir + " to restore cluster map " + map.name() + ": " + e.getMessage());
-      }
-    });
+    java.util.function.Consumer<com.hazelcast.cluster.Member> suspectCleared = from -> Threads.scheduler(HEALER)
+        .execute(() -> restoreAll(from));
     if (tombstones != null) {
       // The file of a key removed with its tombstone goes when the tombstone arrives (buried).
       map.listenSuspicious(put, suspectRemoved, suspectCleared);
@@ -219,13 +213,19 @@ final class MapMirror {
     }
   }
 
+  /** Restores every entry this mirror has a file of and the cluster lacks. */
+  private void restoreAll(com.hazelcast.cluster.Member from) {
+    try {
+      for (Path f : files(suffix)) {
+        restore(key(f, suffix), from);
+      }
+    } catch (IOException e) {
+      LOG.warning("cannot list " + dir + " to restore cluster map " + map.name() + ": " + e.getMessage());
+    }
+  }
+
   /** Restores off Hazelcast's event threads: a map call there would hold up every later event. */
-  private static final java.util.concurrent.ExecutorService HEALER = java.util.concurrent.Executors
-      .newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "mke-backup-mirror-heal");
-        t.setDaemon(true);
-        return t;
-      });
+  private static final String HEALER = "mke-backup-mirror-heal";
 
   /**
    * Writes every entry the cluster holds now. After a split-brain merge this member's entries

@@ -1,5 +1,6 @@
 package io.mkebackup.deploy.cli;
 
+import io.mkebackup.common.Threads;
 import io.mkebackup.deploy.Logging;
 import io.mkebackup.deploy.manager.Manager;
 import io.mkebackup.deploy.manager.ManagerConfig;
@@ -26,14 +27,15 @@ public final class ManagerCommand implements Callable<Integer> {
     java.util.logging.Logger.getLogger(ManagerCommand.class.getName()).info("starting: " + cfg);
     Manager manager = Manager.start(cfg);
     CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+    Runtime.getRuntime().addShutdownHook(Threads.thread("mke-backup-shutdown", () -> {
       try {
         manager.close();
       } catch (Exception e) {
-        // the process is ending anyway
+        // The process ends anyway; the log says what was left undone.
+        java.util.logging.Logger.getLogger(ManagerCommand.class.getName()).warning("stopping: " + e);
       }
       stopped.countDown();
-    }, "mke-backup-shutdown"));
+    }));
     stopped.await();
     return 0;
   }

@@ -1,6 +1,7 @@
 package io.mkebackup.deploy.manager;
 
 import com.hazelcast.core.HazelcastInstance;
+import io.mkebackup.common.Threads;
 import io.mkebackup.common.bus.JobRules;
 import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.cluster.BackupLock;
@@ -258,6 +259,11 @@ public final class Manager implements AutoCloseable {
     reaper.close();
     service.close();
     readiness.close();
-    vertx.close().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    try {
+      vertx.close().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    } finally {
+      // After Hazelcast: nothing renews a lease or heals a mirror of a cluster this member left.
+      Threads.shutdown();
+    }
   }
 }

@@ -1,6 +1,7 @@
 package io.mkebackup.worker.pipeline.openpgp;
 
 import io.mkebackup.common.Passphrase;
+import io.mkebackup.common.Threads;
 import io.mkebackup.worker.pipeline.AsyncOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -72,7 +73,8 @@ public final class PgpEncryptingOutputStream extends OutputStream {
     byte[] salt = new byte[8];
     random.nextBytes(salt);
     // Both take about 0.1 s of one core: side by side on two.
-    CompletableFuture<Void> warm = CompletableFuture.runAsync(() -> AesCfb.warmUp(true));
+    CompletableFuture<Void> warm = CompletableFuture.runAsync(() -> AesCfb.warmUp(true),
+        Threads.each("mke-backup-aes-warm-up"));
     byte[] key = deriveKey(passphrase, salt, S2K_COUNT_OCTET);
     AesCfb cipher;
     try {

@@ -3,6 +3,7 @@ package io.mkebackup.worker.pipeline.openpgp;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
+import io.mkebackup.common.Threads;
 import io.mkebackup.worker.pipeline.AsyncInputStream;
 import io.mkebackup.worker.pipeline.BulkInputStream;
 import java.io.EOFException;
@@ -96,7 +97,8 @@ final class PgpMessageReader {
 
     byte[] salt = s2k == S2k.SIMPLE ? new byte[0] : Arrays.copyOfRange(skesk, 4, 12);
     // Both take about 0.1 s of one core: side by side on two.
-    CompletableFuture<Void> warm = CompletableFuture.runAsync(() -> AesCfb.warmUp(false));
+    CompletableFuture<Void> warm = CompletableFuture.runAsync(() -> AesCfb.warmUp(false),
+        Threads.each("mke-backup-aes-warm-up"));
     byte[] key = S2k.deriveKey(digest, s2k, salt, s2k == S2k.ITERATED_SALTED ? skesk[12] & 0xFF : 0,
         passphrase, keyLength);
     AesCfb cipher;
