@@ -147,6 +147,14 @@ form_swarm() {
   done
 }
 
+# A swarm whose managers were cut off from each other, killed or starved of CPU needs a while to
+# elect a leader again; until it has one, secrets and services cannot be read or changed.
+wait_leader() {
+  local t
+  for t in $(seq 1 120); do in_node 1 docker node ls >/dev/null 2>&1 && return; sleep 1; done
+  die "the swarm has no leader after 120 s: $(in_node 1 docker node ls 2>&1 | tail -1)"
+}
+
 demo_state() {
   local n=$1
   # --static-auth-store: the product image has no sqlite3 or busybox, which demo-state's live auth
@@ -251,6 +259,7 @@ up() {
   for i in $(seq 1 "$n"); do start_node "$i" "$nimg"; done
   for i in $(seq 1 "$n"); do wait_engine "$i"; done
   form_swarm "$n"
+  wait_leader
   ctx=$(etcd_context)
   for i in $(seq 1 "$n"); do load_images "$i" "$id" "$ctx" & done
   wait
