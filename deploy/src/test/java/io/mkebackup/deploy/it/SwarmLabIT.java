@@ -250,13 +250,26 @@ class SwarmLabIT {
         (System.nanoTime() - t0) / 1e9);
   }
 
+  /**
+   * Waits for the backup's record on that node to show {@code state}. A record that ends in
+   * another state fails at once, and a timeout names the last record seen: either says why.
+   */
   static JsonObject awaitState(int node, String token, String id, String state, java.time.Duration within) {
     JsonObject[] last = new JsonObject[1];
-    org.awaitility.Awaitility.await(id + " " + state + " seen on node" + (node + 1)).atMost(within)
-        .pollInterval(java.time.Duration.ofMillis(250)).ignoreExceptions().until(() -> {
-          last[0] = apis.get(node).get("/api/ucp/backup/" + id, token).json();
-          return state.equals(last[0].getString("backupState"));
-        });
+    try {
+      org.awaitility.Awaitility.await(id + " " + state + " seen on node" + (node + 1)).atMost(within)
+          .pollInterval(java.time.Duration.ofMillis(250)).ignoreExceptionsMatching(e -> !(e instanceof AssertionError))
+          .until(() -> {
+            last[0] = apis.get(node).get("/api/ucp/backup/" + id, token).json();
+            String now = last[0].getString("backupState");
+            if (!state.equals(now) && !"IN_PROGRESS".equals(now)) {
+              throw new AssertionError("backup " + id + " ended " + now + " instead of " + state + ": " + last[0]);
+            }
+            return state.equals(now);
+          });
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError(e.getMessage() + "; the last record seen: " + last[0], e);
+    }
     return last[0];
   }
 
