@@ -5,6 +5,7 @@ import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.ProductInfo;
 import io.mkebackup.common.archive.ArchiveLayout;
+import io.mkebackup.common.archive.ArchiveMetadata;
 import io.mkebackup.common.io.Fence;
 import io.mkebackup.common.io.Storage;
 import io.mkebackup.common.progress.ProgressFormat;
@@ -231,13 +232,13 @@ public final class BackupEngine {
               volumeWarnings::add);
         }
 
-        List<Map<String, Object>> volumeSummary = new ArrayList<>();
+        List<ArchiveMetadata.Volume> volumeSummary = new ArrayList<>();
         for (VolumeInfo v : plan.plain()) {
           copyVolume(Step.VOLUME, v, fromDisk.test(v) ? disk : helperSource, archive, p, volumeSummary,
               volumeWarnings, docker, freezer, spool.dir());
         }
 
-        Map<String, Object> etcdSummary = null;
+        ArchiveMetadata.Etcd etcdSummary = null;
         if (etcd != null) {
           p.started(Step.ETCD, ArchiveLayout.ETCD_VOLUME, "taking a snapshot from " + etcdUrl);
           Path snapshotSpool = spool.dir().resolve("etcd-snapshot.db");
@@ -252,13 +253,8 @@ public final class BackupEngine {
             sha = archive.file(entry, EntryInfo.rootOwned(0600, Instant.ofEpochMilli(at)), size, in, p);
           }
           Files.deleteIfExists(snapshotSpool);
-          etcdSummary = new LinkedHashMap<>();
-          etcdSummary.put("endpoint", etcdUrl);
-          etcdSummary.put("version", etcdStatus.getVersion());
-          etcdSummary.put("revision", etcdStatus.getHeader().getRevision());
-          etcdSummary.put("entry", entry);
-          etcdSummary.put("bytes", size);
-          etcdSummary.put("sha256", sha);
+          etcdSummary = new ArchiveMetadata.Etcd(etcdUrl, etcdStatus.getVersion(),
+              etcdStatus.getHeader().getRevision(), entry, size, sha);
           p.done(1, "snapshot of " + ProgressFormat.bytes(size) + " at revision " + etcdStatus.getHeader().getRevision()
               + ", SHA-256 trailer checked");
         }
@@ -276,28 +272,18 @@ public final class BackupEngine {
           containers.add(c.name());
         }
         warnings.addAll(archive.warnings());
-        Map<String, Object> header = new LinkedHashMap<>();
-        header.put("format", ProductInfo.FORMAT_VERSION);
-        header.put("product", ProductInfo.NAME);
-        header.put("productVersion", ProductInfo.version());
-        header.put("backupId", request.id());
-        header.put("node", config.nodeName());
-        header.put("createdAt", createdAt.toString());
-        header.put("encrypted", request.encrypted());
-        header.put("dockerVersion", dockerVersion);
-        header.put("volumes", volumeSummary);
-        header.put("excludedVolumes", config.excludedVolumes().stream().sorted().toList());
-        header.put("etcd", etcdSummary);
-        header.put("containers", containers);
-        header.put("warnings", List.copyOf(warnings));
-        long archiveBytes = pipeline.finish(header, EntryInfo.rootOwned(0600, Instant.now()), request.keepMetadata());
+        ArchiveMetadata metadata = new ArchiveMetadata(ProductInfo.FORMAT_VERSION, ProductInfo.NAME,
+            ProductInfo.version(), request.id(), config.nodeName(), createdAt.toString(), request.encrypted(),
+            dockerVersion, volumeSummary, config.excludedVolumes().stream().sorted().toList(), etcdSummary,
+            etcdSummary == null, containers, List.copyOf(warnings), null);
+        long archiveBytes = pipeline.finish(metadata, EntryInfo.rootOwned(0600, Instant.now()), request.keepMetadata());
         Instant completedAt = Instant.now();
         p.done(containers.size(), "archive complete: " + archive.entries() + " entries, "
             + ProgressFormat.bytes(archiveBytes) + (request.file() == null ? "" : " in " + request.file()));
         Map<String, Double> frozenSeconds = new LinkedHashMap<>();
-        for (Map<String, Object> m : volumeSummary) {
-          if (m.get("frozenSeconds") instanceof Double d) {
-            frozenSeconds.put((String) m.get("name"), d);
+        for (ArchiveMetadata.Volume v : volumeSummary) {
+          if (v.frozenSeconds() != null) {
+            frozenSeconds.put(v.name(), v.frozenSeconds());
           }
         }
         BackupResult result = new BackupResult(request.id(), request.file(), request.logFile(), archiveBytes,
@@ -352,7 +338,7 @@ public final class BackupEngine {
    * tar of the whole volume, no way to ask for what changed) it is copied whole while paused.
    */
   private void copyVolume(Step step, VolumeInfo v, VolumeSource source, ArchiveWriter archive, Progress p,
-      List<Map<String, Object>> summary, List<String> warnings, ContainerEngine docker, Freezer freezer,
+      List<ArchiveMetadata.Volume> summary, List<String> warnings, ContainerEngine docker, Freezer freezer,
       Path spool) {
     p.started(step, v.name(), "copying volume " + v.name());
     warnings.clear();
@@ -442,18 +428,13 @@ public final class BackupEngine {
     for (String w : warnings) {
       p.warning(w);
     }
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("name", v.name());
-    m.put("files", copied.files());
-    m.put("bytes", copied.bytes());
-    m.put("via", copied.via());
+    ArchiveMetadata.Volume m = new ArchiveMetadata.Volume(v.name(), copied.files(), copied.bytes(), copied.via());
     if (freeze != null) {
       double seconds = Math.round(freeze.seconds() * 1000) / 1000.0;
-      m.put("frozen", freeze.containers());
-      m.put("frozenSeconds", seconds);
-      m.put("frozenBytes", frozenBytes);
+      m = new ArchiveMetadata.Volume(v.name(), copied.files(), copied.bytes(), copied.via(), freeze.containers(),
+          seconds, frozenBytes);
     } else if (!theirs.isEmpty()) {
-      m.put("frozen", theirs);
+      m = new ArchiveMetadata.Volume(v.name(), copied.files(), copied.bytes(), copied.via(), theirs, null, null);
       p.frozen(String.join(", ", theirs) + " already paused by someone else; copied as it is, left paused");
     }
     summary.add(m);
