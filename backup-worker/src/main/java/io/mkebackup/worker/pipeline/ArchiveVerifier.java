@@ -7,6 +7,7 @@ import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
 import io.mkebackup.common.archive.ArchiveLayout;
+import io.mkebackup.common.archive.ArchiveMetadata;
 import io.mkebackup.common.archive.ArchiveNames;
 import io.mkebackup.common.archive.SnapshotHasher;
 import io.mkebackup.common.io.FileNames;
@@ -141,7 +142,7 @@ public final class ArchiveVerifier {
     String snapshotSha = null;
     long snapshotBytes = 0;
     boolean required = false;
-    Map<String, Object> header = null;
+    ArchiveMetadata header = null;
     List<Map<String, Object>> mismatches = new ArrayList<>();
 
     TarArchiveInputStream tar = new TarArchiveInputStream(plain, 10240, 512, FileNames.CHARSET_NAME, false);
@@ -313,18 +314,16 @@ public final class ArchiveVerifier {
   }
 
   /** The snapshot must be the one the metadata records, or the metadata must say etcd was left out. */
-  @SuppressWarnings("unchecked")
-  private static void checkEtcd(Map<String, Object> header, String snapshotEntry, String snapshotSha) {
-    Object etcd = header.get("etcd");
+  private static void checkEtcd(ArchiveMetadata metadata, String snapshotEntry, String snapshotSha) {
+    ArchiveMetadata.Etcd etcd = metadata.etcd();
     if (snapshotEntry == null) {
-      if (!header.containsKey("etcd") || etcd != null) {
+      if (!metadata.etcdLeftOut()) {
         throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, "the archive holds no etcd snapshot, yet its metadata"
             + " does not record that etcd (ucp-kv) was left out: the snapshot was removed");
       }
       return;
     }
-    if (!(etcd instanceof Map<?, ?> m) || !snapshotEntry.equals(m.get("entry"))
-        || !snapshotSha.equals(((Map<String, Object>) m).get("sha256"))) {
+    if (etcd == null || !snapshotEntry.equals(etcd.entry()) || !snapshotSha.equals(etcd.sha256())) {
       throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, "the archive's etcd snapshot " + snapshotEntry
           + " is not the one its metadata records");
     }
@@ -335,44 +334,31 @@ public final class ArchiveVerifier {
   }
 
   /** Streams the metadata, checking each listed entry against what the tar held (and removing it). */
-  @SuppressWarnings("unchecked")
-  private static Map<String, Object> readMetadata(InputStream in, Map<String, String> seen,
+  private static ArchiveMetadata readMetadata(InputStream in, Map<String, String> seen,
       List<Map<String, Object>> mismatches) throws IOException {
-    Map<String, Object> header = new LinkedHashMap<>();
     try (JsonParser p = JSON.getFactory().createParser(new NonClosing(in))) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, "the metadata entry is not a JSON object");
       }
-      while (p.nextToken() == JsonToken.FIELD_NAME) {
-        String field = p.currentName();
-        JsonToken t = p.nextToken();
-        if ("entries".equals(field) && t == JsonToken.START_ARRAY) {
-          while (p.nextToken() == JsonToken.START_OBJECT) {
-            Map<String, Object> entry = JSON.readValue(p, Map.class);
-            String path = String.valueOf(entry.get("path"));
-            String type = String.valueOf(entry.get("type"));
-            String expected = switch (type) {
-              case "file" -> "file:" + entry.get("size") + ":" + entry.get("sha256");
-              case "symlink" -> "symlink:" + entry.get("link");
-              case "hardlink" -> "hardlink:" + entry.get("link");
-              case "dir" -> "dir";
-              default -> "other";
-            };
-            String actual = seen.remove(path);
-            if (!expected.equals(actual)) {
-              Map<String, Object> m = new LinkedHashMap<>();
-              m.put("path", path);
-              m.put("expected", expected);
-              m.put("actual", actual);
-              mismatches.add(m);
-            }
-          }
-        } else {
-          header.put(field, JSON.readValue(p, Object.class));
+      return ArchiveMetadata.read(p, entry -> {
+        String path = String.valueOf(entry.path());
+        String expected = switch (String.valueOf(entry.type())) {
+          case "file" -> "file:" + entry.size() + ":" + entry.sha256();
+          case "symlink" -> "symlink:" + entry.link();
+          case "hardlink" -> "hardlink:" + entry.link();
+          case "dir" -> "dir";
+          default -> "other";
+        };
+        String actual = seen.remove(path);
+        if (!expected.equals(actual)) {
+          Map<String, Object> m = new LinkedHashMap<>();
+          m.put("path", path);
+          m.put("expected", expected);
+          m.put("actual", actual);
+          mismatches.add(m);
         }
-      }
+      });
     }
-    return header;
   }
 
   private static String describe(List<Map<String, Object>> mismatches) {
