@@ -1,12 +1,12 @@
 package io.mkebackup.worker.engine;
 
 import io.mkebackup.worker.freeze.Freezer;
-import io.mkebackup.worker.source.ContainerEngine.Mounter;
 import io.mkebackup.worker.source.ContainerEngine;
+import io.mkebackup.worker.source.ContainerEngine.Mounter;
 import io.mkebackup.worker.source.DiskVolumeSource;
 import io.mkebackup.worker.source.DockerArchiveVolumeSource;
-import io.mkebackup.worker.source.DockerEngine.VolumeInfo;
 import io.mkebackup.worker.source.DockerEngine;
+import io.mkebackup.worker.source.DockerEngine.VolumeInfo;
 import io.mkebackup.worker.source.VolumeSource;
 import java.util.List;
 import java.util.Map;
