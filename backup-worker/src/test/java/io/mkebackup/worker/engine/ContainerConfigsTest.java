@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/** The container configurations step on a container engine of the test's own. */
 class ContainerConfigsTest {
   @TempDir
   Path dir;

@@ -13,6 +13,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/** The etcd step on an etcd of the test's own, into an archive written to memory. */
 class EtcdSnapshotStepTest {
   @TempDir
   Path dir;
