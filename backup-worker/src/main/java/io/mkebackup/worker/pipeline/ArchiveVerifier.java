@@ -7,6 +7,7 @@ import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
 import io.mkebackup.common.archive.ArchiveLayout;
+import io.mkebackup.common.archive.ArchiveMetadata;
 import io.mkebackup.common.archive.ArchiveNames;
 import io.mkebackup.common.archive.SnapshotHasher;
 import io.mkebackup.common.io.FileNames;
@@ -123,38 +124,66 @@ public final class ArchiveVerifier {
   }
 
   private static VerifyReport read(TailTracker plain, boolean encrypted, ArchiveSink sink) throws IOException {
-    MessageDigest sha;
-    try {
-      sha = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-    Map<String, String> seen = new HashMap<>();
-    // Every entry's kind by name without a trailing slash: d(irectory), f(ile), l(ink), h(ard link).
-    Map<String, Character> kinds = new HashMap<>();
-    TreeSet<String> volumes = new TreeSet<>();
-    byte[] buffer = new byte[1 << 20];
-    long entries = 0;
-    long files = 0;
-    long bytes = 0;
-    String snapshotEntry = null;
-    String snapshotSha = null;
-    long snapshotBytes = 0;
-    boolean required = false;
-    Map<String, Object> header = null;
-    List<Map<String, Object>> mismatches = new ArrayList<>();
+    return new Reading(plain, encrypted, sink).read();
+  }
 
-    TarArchiveInputStream tar = new TarArchiveInputStream(plain, 10240, 512, FileNames.CHARSET_NAME, false);
-    for (TarArchiveEntry e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
+  /** One pass over the tar: what was seen so far, checked entry by entry, then as a whole at the end. */
+  private static final class Reading {
+    private final TailTracker plain;
+    private final boolean encrypted;
+    private final ArchiveSink sink;
+    private final TarArchiveInputStream tar;
+    private final MessageDigest sha;
+    private final Map<String, String> seen = new HashMap<>();
+    // Every entry's kind by name without a trailing slash: d(irectory), f(ile), l(ink), h(ard link).
+    private final Map<String, Character> kinds = new HashMap<>();
+    private final TreeSet<String> volumes = new TreeSet<>();
+    private final byte[] buffer = new byte[1 << 20];
+    private final List<Map<String, Object>> mismatches = new ArrayList<>();
+    private long entries;
+    private long files;
+    private long bytes;
+    private String snapshotEntry;
+    private String snapshotSha;
+    private long snapshotBytes;
+    private boolean required;
+    private ArchiveMetadata header;
+
+    Reading(TailTracker plain, boolean encrypted, ArchiveSink sink) {
+      this.plain = plain;
+      this.encrypted = encrypted;
+      this.sink = sink;
+      tar = new TarArchiveInputStream(plain, 10240, 512, FileNames.CHARSET_NAME, false);
+      try {
+        sha = MessageDigest.getInstance("SHA-256");
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    VerifyReport read() throws IOException {
+      for (TarArchiveEntry e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
+        String name = e.getName();
+        if (header != null) {
+          throw new BackupException(ErrorCode.ARCHIVE_CORRUPT,
+              "entry " + FileNames.printable(name) + " follows the metadata entry, which must be last");
+        }
+        if (ArchiveLayout.METADATA_ENTRY.equals(name) && e.isFile()) {
+          header = readMetadata(tar, seen, mismatches);
+          continue;
+        }
+        entry(e);
+      }
+      // The rest of the stream: the tar's zero blocks; reading to the end also checks the MDC.
+      plain.transferTo(OutputStream.nullOutputStream());
+      checkWhole();
+      return new VerifyReport(encrypted, entries, files, bytes, snapshotEntry, snapshotBytes, header,
+          List.copyOf(volumes));
+    }
+
+    /** Its name, its place beneath its directory, and what it is; handed to the sink. */
+    private void entry(TarArchiveEntry e) throws IOException {
       String name = e.getName();
-      if (header != null) {
-        throw new BackupException(ErrorCode.ARCHIVE_CORRUPT,
-            "entry " + FileNames.printable(name) + " follows the metadata entry, which must be last");
-      }
-      if (ArchiveLayout.METADATA_ENTRY.equals(name) && e.isFile()) {
-        header = readMetadata(tar, seen, mismatches);
-        continue;
-      }
       entries++;
       char kind = kind(e);
       ArchiveNames.Name n = ArchiveNames.parse(name, kind == 'd');
@@ -185,104 +214,113 @@ public final class ArchiveVerifier {
             sink.directory(n.volume(), n.path(), e);
           }
         }
-        case 'h' -> {
-          String link = e.getLinkName();
-          ArchiveNames.Name target = hardlinkTarget(link);
-          if (target == null || n.volume() == null || !n.volume().equals(target.volume())
-              || !Character.valueOf('f').equals(kinds.get(target.key()))) {
-            throw ArchiveNames.refused(name, "is a hard link to " + FileNames.printable(link)
-                + ", which is not a regular file before it in the same volume");
-          }
-          seen.put(name, "hardlink:" + link);
-          if (sink != null) {
-            sink.hardlink(n.volume(), n.path(), target.path(), e);
-          }
-        }
-        case 'l' -> {
-          if (n.volume() == null || n.path().isEmpty()) {
-            throw ArchiveNames.refused(name, "is a symbolic link outside any volume");
-          }
-          String problem = ArchiveNames.linkProblem(n.path(), e.getLinkName());
-          if (problem != null) {
-            throw ArchiveNames.refused(name, "is a symbolic link that " + problem);
-          }
-          seen.put(name, "symlink:" + e.getLinkName());
-          if (sink != null) {
-            sink.symlink(n.volume(), n.path(), e.getLinkName(), e);
-          }
-        }
-        default -> {
-          files++;
-          bytes += e.getSize();
-          required |= ArchiveLayout.REQUIRED_ENTRY.equals(name);
-          boolean isSnapshot = snapshotVolume;
-          if (isSnapshot && snapshotEntry != null) {
-            throw ArchiveNames.refused(name, "is a second etcd snapshot");
-          }
-          SnapshotHasher snapshot = isSnapshot ? new SnapshotHasher(e.getSize()) : null;
-          OutputStream out = sink == null || n.volume() == null ? null
-              : isSnapshot ? sink.snapshot(name, e.getSize()) : sink.file(n.volume(), n.path(), e);
-          sha.reset();
-          long got = 0;
-          try {
-            for (int r = tar.read(buffer); r >= 0; r = tar.read(buffer)) {
-              sha.update(buffer, 0, r);
-              if (snapshot != null) {
-                snapshot.update(buffer, 0, r);
-              }
-              if (out != null) {
-                out.write(buffer, 0, r);
-              }
-              got += r;
-            }
-          } finally {
-            if (out != null) {
-              out.close();
-            }
-          }
-          if (got != e.getSize()) {
-            throw new BackupException(ErrorCode.ARCHIVE_INCOMPLETE, "entry " + FileNames.printable(name) + " has "
-                + got + " of its " + e.getSize() + " bytes: the archive was cut short");
-          }
-          String hex = HexFormat.of().formatHex(sha.digest());
-          if (snapshot != null) {
-            snapshot.check("etcd snapshot " + name);
-            snapshotEntry = name;
-            snapshotSha = hex;
-            snapshotBytes = got;
-          }
-          seen.put(name, "file:" + e.getSize() + ":" + hex);
-        }
+        case 'h' -> hardlink(e, n);
+        case 'l' -> symlink(e, n);
+        default -> file(e, n, snapshotVolume);
       }
     }
-    // The rest of the stream: the tar's zero blocks; reading to the end also checks the MDC.
-    plain.transferTo(OutputStream.nullOutputStream());
-    if (header == null) {
-      throw new BackupException(ErrorCode.ARCHIVE_INCOMPLETE, "the archive has no metadata entry ("
-          + ArchiveLayout.METADATA_ENTRY + "); it was cut short or is not an mke-backup archive");
+
+    private void hardlink(TarArchiveEntry e, ArchiveNames.Name n) throws IOException {
+      String name = e.getName();
+      String link = e.getLinkName();
+      ArchiveNames.Name target = hardlinkTarget(link);
+      if (target == null || n.volume() == null || !n.volume().equals(target.volume())
+          || !Character.valueOf('f').equals(kinds.get(target.key()))) {
+        throw ArchiveNames.refused(name, "is a hard link to " + FileNames.printable(link)
+            + ", which is not a regular file before it in the same volume");
+      }
+      seen.put(name, "hardlink:" + link);
+      if (sink != null) {
+        sink.hardlink(n.volume(), n.path(), target.path(), e);
+      }
     }
-    if (!plain.endsWithTarEndBlocks()) {
-      throw new BackupException(ErrorCode.ARCHIVE_INCOMPLETE,
-          "the archive lacks the tar end-of-archive blocks: it was cut short");
+
+    private void symlink(TarArchiveEntry e, ArchiveNames.Name n) throws IOException {
+      String name = e.getName();
+      if (n.volume() == null || n.path().isEmpty()) {
+        throw ArchiveNames.refused(name, "is a symbolic link outside any volume");
+      }
+      String problem = ArchiveNames.linkProblem(n.path(), e.getLinkName());
+      if (problem != null) {
+        throw ArchiveNames.refused(name, "is a symbolic link that " + problem);
+      }
+      seen.put(name, "symlink:" + e.getLinkName());
+      if (sink != null) {
+        sink.symlink(n.volume(), n.path(), e.getLinkName(), e);
+      }
     }
-    if (!mismatches.isEmpty()) {
-      throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, describe(mismatches));
+
+    /** A file's bytes: hashed, the etcd snapshot's trailer checked, handed to the sink as they come. */
+    private void file(TarArchiveEntry e, ArchiveNames.Name n, boolean isSnapshot) throws IOException {
+      String name = e.getName();
+      files++;
+      bytes += e.getSize();
+      required |= ArchiveLayout.REQUIRED_ENTRY.equals(name);
+      if (isSnapshot && snapshotEntry != null) {
+        throw ArchiveNames.refused(name, "is a second etcd snapshot");
+      }
+      SnapshotHasher snapshot = isSnapshot ? new SnapshotHasher(e.getSize()) : null;
+      OutputStream out = sink == null || n.volume() == null ? null
+          : isSnapshot ? sink.snapshot(name, e.getSize()) : sink.file(n.volume(), n.path(), e);
+      sha.reset();
+      long got = 0;
+      try {
+        for (int r = tar.read(buffer); r >= 0; r = tar.read(buffer)) {
+          sha.update(buffer, 0, r);
+          if (snapshot != null) {
+            snapshot.update(buffer, 0, r);
+          }
+          if (out != null) {
+            out.write(buffer, 0, r);
+          }
+          got += r;
+        }
+      } finally {
+        if (out != null) {
+          out.close();
+        }
+      }
+      if (got != e.getSize()) {
+        throw new BackupException(ErrorCode.ARCHIVE_INCOMPLETE, "entry " + FileNames.printable(name) + " has "
+            + got + " of its " + e.getSize() + " bytes: the archive was cut short");
+      }
+      String hex = HexFormat.of().formatHex(sha.digest());
+      if (snapshot != null) {
+        snapshot.check("etcd snapshot " + name);
+        snapshotEntry = name;
+        snapshotSha = hex;
+        snapshotBytes = got;
+      }
+      seen.put(name, "file:" + e.getSize() + ":" + hex);
     }
-    if (!seen.isEmpty()) {
-      throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, "the archive holds " + seen.size()
-          + " entries its metadata does not list, for example " + FileNames.printable(seen.keySet().iterator().next()));
+
+    /** The archive as a whole: complete, listed entry for entry, a backup by the seed's rules, etcd as recorded. */
+    private void checkWhole() {
+      if (header == null) {
+        throw new BackupException(ErrorCode.ARCHIVE_INCOMPLETE, "the archive has no metadata entry ("
+            + ArchiveLayout.METADATA_ENTRY + "); it was cut short or is not an mke-backup archive");
+      }
+      if (!plain.endsWithTarEndBlocks()) {
+        throw new BackupException(ErrorCode.ARCHIVE_INCOMPLETE,
+            "the archive lacks the tar end-of-archive blocks: it was cut short");
+      }
+      if (!mismatches.isEmpty()) {
+        throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, describe(mismatches));
+      }
+      if (!seen.isEmpty()) {
+        throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, "the archive holds " + seen.size()
+            + " entries its metadata does not list, for example " + FileNames.printable(seen.keySet().iterator().next()));
+      }
+      if (entries < ArchiveLayout.MIN_ENTRIES) {
+        throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, "the archive lists " + entries
+            + " entries; a valid MKE backup lists " + ArchiveLayout.MIN_ENTRIES + " or more");
+      }
+      if (!required) {
+        throw new BackupException(ErrorCode.ARCHIVE_CORRUPT,
+            "the archive lacks " + ArchiveLayout.REQUIRED_ENTRY + ", which a valid MKE backup holds");
+      }
+      checkEtcd(header, snapshotEntry, snapshotSha);
     }
-    if (entries < ArchiveLayout.MIN_ENTRIES) {
-      throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, "the archive lists " + entries
-          + " entries; a valid MKE backup lists " + ArchiveLayout.MIN_ENTRIES + " or more");
-    }
-    if (!required) {
-      throw new BackupException(ErrorCode.ARCHIVE_CORRUPT,
-          "the archive lacks " + ArchiveLayout.REQUIRED_ENTRY + ", which a valid MKE backup holds");
-    }
-    checkEtcd(header, snapshotEntry, snapshotSha);
-    return new VerifyReport(encrypted, entries, files, bytes, snapshotEntry, snapshotBytes, header,
-        List.copyOf(volumes));
   }
 
   private static ArchiveNames.Name hardlinkTarget(String link) {
@@ -313,18 +351,16 @@ public final class ArchiveVerifier {
   }
 
   /** The snapshot must be the one the metadata records, or the metadata must say etcd was left out. */
-  @SuppressWarnings("unchecked")
-  private static void checkEtcd(Map<String, Object> header, String snapshotEntry, String snapshotSha) {
-    Object etcd = header.get("etcd");
+  private static void checkEtcd(ArchiveMetadata metadata, String snapshotEntry, String snapshotSha) {
+    ArchiveMetadata.Etcd etcd = metadata.etcd();
     if (snapshotEntry == null) {
-      if (!header.containsKey("etcd") || etcd != null) {
+      if (!metadata.etcdLeftOut()) {
         throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, "the archive holds no etcd snapshot, yet its metadata"
             + " does not record that etcd (ucp-kv) was left out: the snapshot was removed");
       }
       return;
     }
-    if (!(etcd instanceof Map<?, ?> m) || !snapshotEntry.equals(m.get("entry"))
-        || !snapshotSha.equals(((Map<String, Object>) m).get("sha256"))) {
+    if (etcd == null || !snapshotEntry.equals(etcd.entry()) || !snapshotSha.equals(etcd.sha256())) {
       throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, "the archive's etcd snapshot " + snapshotEntry
           + " is not the one its metadata records");
     }
@@ -335,44 +371,31 @@ public final class ArchiveVerifier {
   }
 
   /** Streams the metadata, checking each listed entry against what the tar held (and removing it). */
-  @SuppressWarnings("unchecked")
-  private static Map<String, Object> readMetadata(InputStream in, Map<String, String> seen,
+  private static ArchiveMetadata readMetadata(InputStream in, Map<String, String> seen,
       List<Map<String, Object>> mismatches) throws IOException {
-    Map<String, Object> header = new LinkedHashMap<>();
     try (JsonParser p = JSON.getFactory().createParser(new NonClosing(in))) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new BackupException(ErrorCode.ARCHIVE_CORRUPT, "the metadata entry is not a JSON object");
       }
-      while (p.nextToken() == JsonToken.FIELD_NAME) {
-        String field = p.currentName();
-        JsonToken t = p.nextToken();
-        if ("entries".equals(field) && t == JsonToken.START_ARRAY) {
-          while (p.nextToken() == JsonToken.START_OBJECT) {
-            Map<String, Object> entry = JSON.readValue(p, Map.class);
-            String path = String.valueOf(entry.get("path"));
-            String type = String.valueOf(entry.get("type"));
-            String expected = switch (type) {
-              case "file" -> "file:" + entry.get("size") + ":" + entry.get("sha256");
-              case "symlink" -> "symlink:" + entry.get("link");
-              case "hardlink" -> "hardlink:" + entry.get("link");
-              case "dir" -> "dir";
-              default -> "other";
-            };
-            String actual = seen.remove(path);
-            if (!expected.equals(actual)) {
-              Map<String, Object> m = new LinkedHashMap<>();
-              m.put("path", path);
-              m.put("expected", expected);
-              m.put("actual", actual);
-              mismatches.add(m);
-            }
-          }
-        } else {
-          header.put(field, JSON.readValue(p, Object.class));
+      return ArchiveMetadata.read(p, entry -> {
+        String path = String.valueOf(entry.path());
+        String expected = switch (String.valueOf(entry.type())) {
+          case "file" -> "file:" + entry.size() + ":" + entry.sha256();
+          case "symlink" -> "symlink:" + entry.link();
+          case "hardlink" -> "hardlink:" + entry.link();
+          case "dir" -> "dir";
+          default -> "other";
+        };
+        String actual = seen.remove(path);
+        if (!expected.equals(actual)) {
+          Map<String, Object> m = new LinkedHashMap<>();
+          m.put("path", path);
+          m.put("expected", expected);
+          m.put("actual", actual);
+          mismatches.add(m);
         }
-      }
+      });
     }
-    return header;
   }
 
   private static String describe(List<Map<String, Object>> mismatches) {

@@ -2,10 +2,10 @@ package io.mkebackup.worker.pipeline;
 
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.json.JsonWriteFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.mkebackup.common.archive.ArchiveLayout;
+import io.mkebackup.common.archive.ArchiveMetadata;
+import io.mkebackup.common.archive.ArchiveMetadata.Entry;
+import io.mkebackup.common.archive.ArchiveMetadata.Listing;
 import io.mkebackup.common.io.FileNames;
 import java.io.BufferedReader;
 import java.io.Closeable;
@@ -25,9 +25,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
@@ -44,7 +42,6 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  */
 public final class ArchiveWriter implements Closeable {
   static final int BUFFER = 1 << 20;
-  private static final ObjectMapper JSON = JsonMapper.builder().enable(JsonWriteFeature.ESCAPE_NON_ASCII).build();
   private static final FileAttribute<java.util.Set<PosixFilePermission>> PRIVATE =
       PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
 
@@ -101,9 +98,7 @@ public final class ArchiveWriter implements Closeable {
     apply(e, info);
     tar.putArchiveEntry(e);
     tar.closeArchiveEntry();
-    Map<String, Object> extra = new LinkedHashMap<>();
-    extra.put("link", linkTarget);
-    record(name, "symlink", 0, null, info, extra);
+    record(name, "symlink", 0, null, info, linkTarget);
   }
 
   /** A hard link to an earlier entry of the archive. */
@@ -113,7 +108,7 @@ public final class ArchiveWriter implements Closeable {
     apply(e, info);
     tar.putArchiveEntry(e);
     tar.closeArchiveEntry();
-    record(name, "hardlink", 0, null, info, Map.of("link", earlierEntry));
+    record(name, "hardlink", 0, null, info, earlierEntry);
   }
 
   /**
@@ -223,24 +218,13 @@ public final class ArchiveWriter implements Closeable {
   }
 
   private void record(String name, String type, long size, String sha, EntryInfo info) throws IOException {
-    record(name, type, size, sha, info, Map.of());
+    record(name, type, size, sha, info, null);
   }
 
-  private void record(String name, String type, long size, String sha, EntryInfo info, Map<String, Object> extra)
+  private void record(String name, String type, long size, String sha, EntryInfo info, String link)
       throws IOException {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("path", name);
-    m.put("type", type);
-    m.put("size", size);
-    if (sha != null) {
-      m.put("sha256", sha);
-    }
-    m.put("mode", String.format("%04o", info.mode() & 07777));
-    m.put("uid", info.uid());
-    m.put("gid", info.gid());
-    m.put("mtime", info.mtime().toString());
-    m.putAll(extra);
-    spoolWriter.write(JSON.writeValueAsString(m));
+    spoolWriter.write(new Entry(name, type, size, sha, String.format("%04o", info.mode() & 07777), info.uid(),
+        info.gid(), info.mtime().toString(), link).toJson());
     spoolWriter.write('\n');
     entries++;
     if ("file".equals(type)) {
@@ -273,38 +257,28 @@ public final class ArchiveWriter implements Closeable {
    * @param keepMetadata where to leave a copy of the metadata entry (for the catalog's "contents of
    *     a backup", readable without the passphrase), or null
    */
-  public void finish(Map<String, Object> header, EntryInfo info, Path keepMetadata) throws IOException {
+  public void finish(ArchiveMetadata metadata, EntryInfo info, Path keepMetadata) throws IOException {
     spoolWriter.close();
-    Path metadata = Files.createFile(spool.getParent().resolve(
+    Path file = Files.createFile(spool.getParent().resolve(
         spool.getFileName().toString().replace(".mke-backup-entries-", ".mke-backup-metadata-")), PRIVATE);
     try {
-      try (OutputStream out = Files.newOutputStream(metadata, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
-          JsonGenerator g = JSON.createGenerator(out, JsonEncoding.UTF8)) {
+      try (OutputStream out = Files.newOutputStream(file, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+          JsonGenerator g = ArchiveMetadata.JSON.createGenerator(out, JsonEncoding.UTF8)) {
         g.useDefaultPrettyPrinter();
-        g.writeStartObject();
-        for (Map.Entry<String, Object> field : header.entrySet()) {
-          g.writeFieldName(field.getKey());
-          g.writeObject(field.getValue());
-        }
-        g.writeObjectField("warnings", warnings);
-        g.writeNumberField("entryCount", entries);
-        g.writeNumberField("fileCount", files);
-        g.writeNumberField("fileBytes", bytes);
-        g.writeArrayFieldStart("entries");
-        try (BufferedReader r = new BufferedReader(new java.io.InputStreamReader(
-            Files.newInputStream(spool, LinkOption.NOFOLLOW_LINKS), StandardCharsets.UTF_8))) {
-          for (String line = r.readLine(); line != null; line = r.readLine()) {
-            g.writeRawValue(line);
+        metadata.withListing(new Listing(List.copyOf(warnings), entries, files, bytes)).write(g, list -> {
+          try (BufferedReader r = new BufferedReader(new java.io.InputStreamReader(
+              Files.newInputStream(spool, LinkOption.NOFOLLOW_LINKS), StandardCharsets.UTF_8))) {
+            for (String line = r.readLine(); line != null; line = r.readLine()) {
+              list.writeRawValue(line);
+            }
           }
-        }
-        g.writeEndArray();
-        g.writeEndObject();
+        });
       }
       TarArchiveEntry e = new TarArchiveEntry(ArchiveLayout.METADATA_ENTRY, TarConstants.LF_NORMAL, true);
       apply(e, info);
-      e.setSize(Files.size(metadata));
+      e.setSize(Files.size(file));
       tar.putArchiveEntry(e);
-      try (InputStream in = Files.newInputStream(metadata, LinkOption.NOFOLLOW_LINKS)) {
+      try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
         in.transferTo(tar);
       }
       tar.closeArchiveEntry();
@@ -312,10 +286,10 @@ public final class ArchiveWriter implements Closeable {
       tar.flush();
       finished = true;
       if (keepMetadata != null) {
-        Files.copy(metadata, keepMetadata, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(file, keepMetadata, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       }
     } finally {
-      Files.deleteIfExists(metadata);
+      Files.deleteIfExists(file);
     }
   }
 

@@ -3,6 +3,7 @@ package io.mkebackup.worker.pipeline;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
+import io.mkebackup.common.archive.ArchiveMetadata;
 import io.mkebackup.common.io.Fence;
 import io.mkebackup.common.io.Storage;
 import io.mkebackup.worker.pipeline.openpgp.PgpEncryptingOutputStream;
@@ -11,7 +12,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 
 /**
  * The stages one archive goes through, threads joined by bounded queues: tar (the caller's
@@ -95,8 +95,8 @@ public final class Pipeline implements AutoCloseable {
    *
    * @return the archive's size in bytes
    */
-  public long finish(Map<String, Object> header, EntryInfo info, Path keepMetadata) throws IOException {
-    writer.finish(header, info, keepMetadata);
+  public long finish(ArchiveMetadata metadata, EntryInfo info, Path keepMetadata) throws IOException {
+    writer.finish(metadata, info, keepMetadata);
     if (encryptor != null) {
       encryptor.finish();
     }

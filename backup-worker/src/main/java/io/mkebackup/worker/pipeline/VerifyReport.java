@@ -1,13 +1,13 @@
 package io.mkebackup.worker.pipeline;
 
+import io.mkebackup.common.archive.ArchiveMetadata;
 import java.util.List;
-import java.util.Map;
 
 /**
  * What {@link ArchiveVerifier} proved about an archive.
  *
  * @param entries tar entries, the metadata entry excluded (what {@code tar --list} shows, less one)
- * @param header the metadata's fields other than the entry list
+ * @param metadata the metadata entry, its entry list aside
  */
 public record VerifyReport(
     boolean encrypted,
@@ -16,10 +16,11 @@ public record VerifyReport(
     long bytes,
     String snapshotEntry,
     long snapshotBytes,
-    Map<String, Object> header,
+    ArchiveMetadata metadata,
     List<String> volumes) {
 
+  /** The version of mke-backup that wrote the archive; empty when the metadata does not say. */
   public String productVersion() {
-    return String.valueOf(header.getOrDefault("productVersion", ""));
+    return metadata.productVersion() == null ? "" : metadata.productVersion();
   }
 }

@@ -50,7 +50,7 @@ class BackupEngineTest {
   final List<ProgressEvent> events = new CopyOnWriteArrayList<>();
 
   /** Volumes and containers the test made; counts what the backup asked and whether it closed. */
-  static final class FakeEngine implements ContainerEngine {
+  static class FakeEngine implements ContainerEngine {
     final List<VolumeInfo> volumes = new ArrayList<>();
     final List<ContainerConfig> containers = new ArrayList<>();
     final AtomicBoolean closed = new AtomicBoolean();

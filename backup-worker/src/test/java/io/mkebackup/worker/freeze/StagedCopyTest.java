@@ -3,6 +3,7 @@ package io.mkebackup.worker.freeze;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.mkebackup.common.archive.ArchiveMetadata;
 import io.mkebackup.worker.pipeline.ArchiveWriter;
 import io.mkebackup.worker.pipeline.EntryInfo;
 import io.mkebackup.worker.source.DiskVolumeSource;
@@ -171,7 +172,7 @@ class StagedCopyTest {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try (ArchiveWriter w = new ArchiveWriter(out, Files.createTempDirectory("staged-copy-test"), "t", false)) {
       copy.writeTo(w, n -> { }, warnings::add);
-      w.finish(Map.of(), EntryInfo.rootOwned(0600, Instant.EPOCH), null);
+      w.finish(new ArchiveMetadata(null, null, null, null, null, null, null, null, List.of(), List.of(), null, false, List.of(), List.of(), null), EntryInfo.rootOwned(0600, Instant.EPOCH), null);
     }
     Map<String, byte[]> got = new LinkedHashMap<>();
     try (TarArchiveInputStream tar = new TarArchiveInputStream(new ByteArrayInputStream(out.toByteArray()))) {

@@ -7,6 +7,7 @@ import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
 import io.mkebackup.common.archive.ArchiveLayout;
+import io.mkebackup.common.archive.ArchiveMetadata;
 import io.mkebackup.common.io.FileNames;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -17,9 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
@@ -58,12 +57,7 @@ class ArchiveVerifierTest {
         small(w, "./ucp-a/f" + i, "content " + i);
       }
       twist.apply(w);
-      Map<String, Object> header = new LinkedHashMap<>();
-      header.put("productVersion", "3.7.0");
-      if (etcdLeftOut) {
-        header.put("etcd", null);
-      }
-      w.finish(header, FILE, null);
+      w.finish(new ArchiveMetadata(null, null, "3.7.0", null, null, null, null, null, List.of(), List.of(), null, etcdLeftOut, List.of(), List.of(), null), FILE, null);
     }
     return file;
   }

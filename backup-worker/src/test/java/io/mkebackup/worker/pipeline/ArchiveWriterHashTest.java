@@ -2,6 +2,7 @@ package io.mkebackup.worker.pipeline;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.mkebackup.common.archive.ArchiveMetadata;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -9,7 +10,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.HexFormat;
-import java.util.Map;
+import java.util.List;
 import java.util.Random;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
@@ -40,7 +41,7 @@ class ArchiveWriterHashTest {
             new ByteArrayInputStream(files[i]), ArchiveWriter.ByteCounter.NONE);
         assertThat(hex).as("file %d", i).isEqualTo(sha256(files[i]));
       }
-      w.finish(Map.of(), EntryInfo.rootOwned(0600, Instant.EPOCH), null);
+      w.finish(new ArchiveMetadata(null, null, null, null, null, null, null, null, List.of(), List.of(), null, false, List.of(), List.of(), null), EntryInfo.rootOwned(0600, Instant.EPOCH), null);
     }
     try (TarArchiveInputStream tar = new TarArchiveInputStream(new ByteArrayInputStream(out.toByteArray()))) {
       for (int i = 0; i < files.length; i++) {

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
+import io.mkebackup.common.archive.ArchiveMetadata;
 import io.mkebackup.common.io.Fence;
 import io.mkebackup.worker.pipeline.openpgp.PgpDecryption;
 import java.io.ByteArrayOutputStream;
@@ -20,7 +21,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -125,8 +125,8 @@ class PipelineTest {
     return Passphrase.of("correct horse battery", "passphrase");
   }
 
-  Map<String, Object> header() {
-    return Map.of("backupId", tag);
+  ArchiveMetadata header() {
+    return new ArchiveMetadata(null, null, null, tag, null, null, null, null, List.of(), List.of(), null, false, List.of(), List.of(), null);
   }
 
   List<String> leftovers() throws IOException {

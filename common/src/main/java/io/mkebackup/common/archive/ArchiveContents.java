@@ -3,7 +3,6 @@ package io.mkebackup.common.archive;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -23,33 +22,22 @@ public final class ArchiveContents {
   /** {@code {"entryCount", "truncated", "entries": [{"path", "type", "size", "sha256"?}]}}. */
   public static JsonObject read(Path metadata, int max) throws IOException {
     JsonArray kept = new JsonArray();
-    long count = 0;
+    long[] count = {0};
     try (JsonParser p = new JsonFactory(JSON).createParser(metadata.toFile())) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new IOException("metadata is not a JSON object");
       }
-      while (p.nextToken() == JsonToken.FIELD_NAME) {
-        String field = p.currentName();
-        JsonToken value = p.nextToken();
-        if (!"entries".equals(field) || value != JsonToken.START_ARRAY) {
-          p.skipChildren();
-          continue;
-        }
-        while (p.nextToken() == JsonToken.START_OBJECT) {
-          if (count++ >= max) {
-            p.skipChildren();
-            continue;
-          }
-          JsonNode e = p.readValueAsTree();
-          JsonObject k = new JsonObject().put("path", e.path("path").asText()).put("type", e.path("type").asText())
-              .put("size", e.path("size").asLong());
-          if (e.hasNonNull("sha256")) {
-            k.put("sha256", e.get("sha256").asText());
+      ArchiveMetadata.read(p, e -> {
+        if (count[0]++ < max) {
+          JsonObject k = new JsonObject().put("path", e.path() == null ? "" : e.path())
+              .put("type", e.type() == null ? "" : e.type()).put("size", e.size() == null ? 0L : e.size());
+          if (e.sha256() != null) {
+            k.put("sha256", e.sha256());
           }
           kept.add(k);
         }
-      }
+      });
     }
-    return new JsonObject().put("entryCount", count).put("truncated", count > kept.size()).put("entries", kept);
+    return new JsonObject().put("entryCount", count[0]).put("truncated", count[0] > kept.size()).put("entries", kept);
   }
 }

@@ -63,7 +63,7 @@ public final class VerifyCommand implements Callable<Integer> {
           r.entries(), r.files(), ProgressFormat.bytes(r.bytes()),
           r.snapshotEntry() == null ? "absent" : r.snapshotEntry() + " (" + ProgressFormat.bytes(r.snapshotBytes())
               + ", SHA-256 trailer checked)",
-          r.productVersion(), r.header().get("node"), r.header().get("createdAt"));
+          r.productVersion(), r.metadata().node(), r.metadata().createdAt());
       out.flush();
       return 0;
     }

@@ -92,7 +92,8 @@ class BackupRoundTripIT {
       VerifyReport r = ArchiveVerifier.verify(in, p, "passphrase");
       assertThat(r.encrypted()).isTrue();
       assertThat(r.entries()).isEqualTo(entries.size() - 1);
-      assertThat(r.header()).containsEntry("node", "it-node").containsEntry("encrypted", true);
+      assertThat(r.metadata().node()).isEqualTo("it-node");
+      assertThat(r.metadata().encrypted()).isTrue();
     }
 
     // Progress: every step in order, ending with the terminal state.

@@ -84,7 +84,7 @@ class EtcdMutualTlsIT {
     try (InputStream in = Files.newInputStream(archive)) {
       VerifyReport r = ArchiveVerifier.verify(in, null, "passphrase");
       assertThat(r.snapshotEntry()).isNotNull();
-      assertThat(r.header().get("etcd").toString()).contains(url);
+      assertThat(r.metadata().etcd().endpoint()).contains(url);
     }
   }
 

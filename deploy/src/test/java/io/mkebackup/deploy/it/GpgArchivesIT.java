@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.mkebackup.common.archive.ArchiveLayout;
+import io.mkebackup.common.archive.ArchiveMetadata;
 import io.mkebackup.worker.pipeline.ArchiveWriter;
 import io.mkebackup.worker.pipeline.EntryInfo;
 import java.io.ByteArrayInputStream;
@@ -14,9 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -54,10 +53,7 @@ class GpgArchivesIT {
       for (int i = 0; i < 30; i++) {
         small(w, "./ucp-a/f" + i, "content " + i, file);
       }
-      Map<String, Object> header = new LinkedHashMap<>();
-      header.put("productVersion", "3.7.0");
-      header.put("etcd", null);
-      w.finish(header, file, null);
+      w.finish(new ArchiveMetadata(null, null, "3.7.0", null, null, null, null, null, List.of(), List.of(), null, true, List.of(), List.of(), null), file, null);
     }
   }
 
