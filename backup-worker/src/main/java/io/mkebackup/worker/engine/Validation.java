@@ -3,6 +3,7 @@ package io.mkebackup.worker.engine;
 import io.etcd.jetcd.api.StatusResponse;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
+import io.mkebackup.common.Threads;
 import io.mkebackup.common.archive.ArchiveLayout;
 import io.mkebackup.common.io.Storage;
 import io.mkebackup.common.progress.ProgressFormat;
@@ -95,11 +96,7 @@ final class Validation {
         source.close();
         throw e;
       }
-    }, r -> {
-      Thread t = new Thread(r, "mke-backup-etcd-" + runId);
-      t.setDaemon(true);
-      t.start();
-    });
+    }, Threads.each("mke-backup-etcd-" + runId));
   }
 
   /** The target's free space against the estimate; the target as the validation line names it. */
