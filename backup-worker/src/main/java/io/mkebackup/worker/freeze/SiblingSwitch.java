@@ -143,7 +143,9 @@ public final class SiblingSwitch implements FreezeGuard {
 
   private static void remove(DockerEngine docker, String id) {
     try {
-      docker.removeContainer(id); // forced: kills it first
+      // Killed first; the image's VOLUME gave it an anonymous volume, which goes with it (the
+      // engine's own removal at exit does the same).
+      docker.removeContainerAndAnonymousVolumes(id);
     } catch (ConflictException alreadyGoing) {
       // it exited and the engine is removing it (--rm)
     } catch (RuntimeException e) {

@@ -680,6 +680,18 @@ public final class DockerEngine implements ContainerEngine {
     return out;
   }
 
+  /**
+   * Removes a container (killed first) with its anonymous volumes, which its image's {@code VOLUME}
+   * gave it and nothing else uses; a named volume is never removed this way.
+   */
+  public void removeContainerAndAnonymousVolumes(String id) {
+    try {
+      client.removeContainerCmd(id).withForce(true).withRemoveVolumes(true).exec();
+    } catch (NotFoundException gone) {
+      // already removed
+    }
+  }
+
   public void removeContainer(String id) {
     try {
       client.removeContainerCmd(id).withForce(true).withRemoveVolumes(false).exec();
