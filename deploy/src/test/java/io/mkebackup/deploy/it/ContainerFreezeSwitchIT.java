@@ -95,11 +95,11 @@ class ContainerFreezeSwitchIT {
             return paused();
           });
       String parent = Files.readString(cid).strip();
-      // The switch was armed before the pause: its sibling runs now, beside the backup's container.
+      // The switch was armed before the pause: its sibling runs now, beside the backup's container
+      // (checked after the kill's outcome, which is what this test is about).
       List<String> armed = siblings(parent);
-      assertThat(armed).hasSize(1);
-      assertThat(Tools.sh("docker inspect -f '{{.State.Running}} {{.HostConfig.AutoRemove}}' " + armed.get(0)).text()
-          .strip()).isEqualTo("true true");
+      String armedState = armed.isEmpty() ? "none" : Tools.sh("docker inspect -f '{{.State.Running}}"
+          + " {{.HostConfig.AutoRemove}}' " + armed.get(0)).text().strip();
 
       Tools.Out kill = Tools.sh("docker kill --signal KILL " + name);
       assertThat(kill.exit()).as(kill.text()).isZero();
@@ -108,6 +108,8 @@ class ContainerFreezeSwitchIT {
           .until(() -> !paused());
       long ms = Duration.between(killed, Instant.now()).toMillis();
       System.out.println("ContainerFreezeSwitchIT: the auth store ran again " + ms + " ms after docker kill");
+      assertThat(armed).hasSize(1);
+      assertThat(armedState).as("the sibling: running, removed by the engine when it exits").isEqualTo("true true");
       await("the sibling gone").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
           .until(() -> siblings(parent).isEmpty());
       assertThat(run.waitFor(1, TimeUnit.MINUTES)).isTrue();
@@ -135,15 +137,35 @@ class ContainerFreezeSwitchIT {
     assertThat(err).containsPattern("auth-store ucp-auth-store-data: " + authStore() + " paused [0-9.]+ s");
     assertThat(siblings(parent)).isEmpty();
     assertThat(paused()).isFalse();
-    // The engine's own account: one sibling of this backup's container, created, started and
-    // destroyed (removed by the backup once it had thawed the auth store itself).
-    Tools.Out events = Tools.sh("docker events --since " + since + " --until " + until + " --filter type=container"
-        + " --filter label=" + SiblingSwitch.LABEL + "=" + parent + " --format '{{.Action}}'");
-    assertThat(events.exit()).as(events.text()).isZero();
-    List<String> actions = events.text().lines().filter(l -> !l.isBlank()).toList();
-    assertThat(actions).containsSubsequence("create", "start", "destroy");
-    assertThat(actions.stream().filter(a -> a.equals("create")).count()).isEqualTo(1);
+    // The engine's own account: one sibling of this backup's container, created and started
+    // before the auth store's pause, and ended (killed, then removed) only after the backup had
+    // unpaused the auth store itself.
+    List<String[]> sibling = events(since, until, "label=" + SiblingSwitch.LABEL + "=" + parent);
+    List<String[]> store = events(since, until, "container=" + authStore());
+    assertThat(sibling.stream().map(e -> e[1]).toList()).containsSubsequence("create", "start", "die", "destroy");
+    assertThat(sibling.stream().filter(e -> e[1].equals("create")).count()).isEqualTo(1);
+    long pausedAt = at(store, "pause");
+    long unpausedAt = at(store, "unpause");
+    assertThat(at(sibling, "start")).isLessThan(pausedAt);
+    assertThat(at(sibling, "die")).isGreaterThan(unpausedAt);
+    System.out.println("ContainerFreezeSwitchIT: the sibling's create to the pause " + (pausedAt - at(sibling,
+        "create")) / 1_000_000 + " ms, pause " + (unpausedAt - pausedAt) / 1_000_000 + " ms, unpause to the"
+        + " sibling's end " + (at(sibling, "die") - unpausedAt) / 1_000_000 + " ms");
     assertThat(LiveAuthStoreIT.openCopy(archive, dir)).isEqualTo("ok\n0");
+  }
+
+  /** The engine's container events in [since, until] that match {@code filter}: {time in ns, action}. */
+  static List<String[]> events(String since, String until, String filter) throws Exception {
+    Tools.Out events = Tools.sh("docker events --since " + since + " --until " + until + " --filter type=container"
+        + " --filter " + filter + " --format '{{.TimeNano}} {{.Action}}'");
+    assertThat(events.exit()).as(events.text()).isZero();
+    return events.text().lines().filter(l -> !l.isBlank()).map(l -> l.split(" ", 2)).toList();
+  }
+
+  /** When the first event of that action happened (ns). */
+  static long at(List<String[]> events, String action) {
+    return events.stream().filter(e -> e[1].equals(action)).mapToLong(e -> Long.parseLong(e[0])).findFirst()
+        .orElseThrow(() -> new AssertionError("no " + action + " event"));
   }
 
   static long lastTxn() throws Exception {
