@@ -21,8 +21,11 @@ import java.util.logging.Logger;
  * died) or at the deadline, this process unpauses the containers listed in the freeze's record
  * and deletes the record. It ignores SIGINT, SIGHUP and SIGTERM, which a terminal or a service
  * manager send to the whole group, and ends by itself at the deadline at the latest.
+ *
+ * <p>A process that runs in a container dies with it, and so would this child: a backup run in a
+ * container is guarded by a {@link SiblingSwitch} instead.
  */
-public final class DeadMansSwitch implements AutoCloseable {
+public final class DeadMansSwitch implements FreezeGuard, AutoCloseable {
   private static final Logger LOG = Logger.getLogger(DeadMansSwitch.class.getName());
   static final String READY = "armed";
   static final String DONE = "done";
@@ -80,6 +83,7 @@ public final class DeadMansSwitch implements AutoCloseable {
   }
 
   /** The containers were thawed by their pauser: the switch ends without touching anything. */
+  @Override
   public void disarm() {
     try {
       toChild.write((DONE + "\n").getBytes(StandardCharsets.US_ASCII));
@@ -91,6 +95,7 @@ public final class DeadMansSwitch implements AutoCloseable {
   }
 
   /** Leaves the thaw to the switch: it sees the end of its pipe and unpauses what the record lists. */
+  @Override
   public void abandon() {
     close();
   }

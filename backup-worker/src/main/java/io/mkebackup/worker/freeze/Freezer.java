@@ -27,8 +27,9 @@ import java.util.logging.Logger;
  * <ul>
  *   <li>the freeze's {@link Freeze#close()} unpauses (success, failure, cancellation, lease loss);
  *   <li>past the longest freeze allowed, a timer of the freeze unpauses and the copy fails;
- *   <li>a {@link DeadMansSwitch}, a process started before the pause, unpauses should this process
- *       die (kill -9) or hang;
+ *   <li>a dead man's switch started before the pause unpauses should this process die (kill -9) or
+ *       hang: a {@link DeadMansSwitch} child process, or, when this process runs in a container of
+ *       the engine (whose kill would end that child too), a {@link SiblingSwitch} container;
  *   <li>a record of what was paused ({@code frozen-<run>.<n>} in the private spool root: the Docker
  *       engine, then each container this tool paused, written before its pause and rewritten
  *       without it if the pause did not happen) lets the next start of the CLI or a manager, and
@@ -98,10 +99,10 @@ public final class Freezer {
   public Freeze freeze(List<Mounter> writers, Duration max) throws IOException {
     Path record = spoolRoot.resolve(RECORD_PREFIX + run.getFileName() + "." + (++sequence));
     writeRecord(record, dockerHost, List.of());
-    DeadMansSwitch sw = null;
+    FreezeGuard sw = null;
     try {
       if (deadMansSwitch) {
-        sw = DeadMansSwitch.arm(dockerHost, record, max.toMillis() + SWITCH_MARGIN_MILLIS);
+        sw = armSwitch(record, writers, max.toMillis() + SWITCH_MARGIN_MILLIS);
       }
     } catch (IOException e) {
       Files.deleteIfExists(record);
@@ -110,6 +111,7 @@ public final class Freezer {
     Freeze f = new Freeze(record, sw, max);
     try {
       f.pauseAll(writers);
+      f.narrowSwitch();
     } catch (RuntimeException | IOException e) {
       f.close();
       throw e;
@@ -117,10 +119,30 @@ public final class Freezer {
     return f;
   }
 
+  /**
+   * The switch for one freeze: in a container of this engine (the seed's container form, or a
+   * manager run as a container), a sibling container, which outlives a kill of this one; else a
+   * child process.
+   */
+  private FreezeGuard armSwitch(Path record, List<Mounter> writers, long deadlineMillis) throws IOException {
+    var self = docker.self();
+    if (self.isPresent()) {
+      if (SiblingSwitch.possible(dockerHost)) {
+        return SiblingSwitch.arm(dockerHost, self.get(), writers.stream().map(Mounter::id).toList(), deadlineMillis);
+      }
+      // A sibling would need the engine's address and credentials: it reaches the engine only
+      // through the socket bind-mounted into it.
+      LOG.warning("this backup runs in container " + self.get().name() + " but reaches Docker at " + dockerHost
+          + ", not through a socket: its dead man's switch runs in this container, so should the container be"
+          + " killed, what it paused stays paused until the next backup from this spool directory");
+    }
+    return DeadMansSwitch.arm(dockerHost, record, deadlineMillis);
+  }
+
   /** One freeze: the containers this tool paused, until {@link #close()}. */
   public final class Freeze implements AutoCloseable {
     private final Path record;
-    private final DeadMansSwitch sw;
+    private FreezeGuard sw;
     private final Duration max;
     private final List<Mounter> paused = new ArrayList<>();
     private final List<String> alreadyPaused = new ArrayList<>();
@@ -131,7 +153,7 @@ public final class Freezer {
     private boolean thawFailed;
     private Thread timer;
 
-    private Freeze(Path record, DeadMansSwitch sw, Duration max) {
+    private Freeze(Path record, FreezeGuard sw, Duration max) {
       this.record = record;
       this.sw = sw;
       this.max = max;
@@ -186,6 +208,27 @@ public final class Freezer {
       }, "mke-backup-freeze-timer");
       timer.setDaemon(true);
       timer.start();
+    }
+
+    /**
+     * When a writer was found paused by someone else, the switch is replaced by one that knows
+     * exactly what this freeze paused: it must never unpause theirs.
+     */
+    private void narrowSwitch() throws IOException {
+      List<String> ids;
+      synchronized (this) {
+        if (sw == null || alreadyPaused.isEmpty()) {
+          return;
+        }
+        ids = paused.stream().map(Mounter::id).toList();
+      }
+      FreezeGuard narrower = ids.isEmpty() ? null : sw.narrowTo(ids);
+      if (narrower == null) {
+        sw.disarm(); // this freeze paused nothing: there is nothing to guard
+      }
+      synchronized (this) {
+        sw = narrower;
+      }
     }
 
     /** The names of the containers this freeze paused. */

@@ -58,6 +58,14 @@ public interface ContainerEngine extends AutoCloseable {
     throw new UnsupportedOperationException("unpause");
   }
 
+  /**
+   * The container of this engine that this process runs in, if it runs in one: a freeze then
+   * guards its pause with a sibling container, which outlives this one.
+   */
+  default java.util.Optional<SelfContainer> self() {
+    return java.util.Optional.empty();
+  }
+
   /** The tar stream of a path in a container. */
   InputStream archive(String containerId, String path);
 

@@ -136,6 +136,7 @@ public final class DockerEngine implements ContainerEngine {
   }
 
   /** The container of this engine that this process runs in, if it runs in one (asked once). */
+  @Override
   public synchronized Optional<SelfContainer> self() {
     if (self == null) {
       self = SelfContainer.detect(this);
@@ -544,10 +545,151 @@ public final class DockerEngine implements ContainerEngine {
     client.startContainerCmd(id).exec();
   }
 
+  /**
+   * Creates a container of {@code parentId}'s image that runs {@code command} as the parent's user
+   * and supplementary groups (so it may use the same Docker socket), with no network, no log, its
+   * output open to one attach, and the given host paths bind-mounted (host path -> path in it);
+   * the engine removes it when it exits. Never given a secret: its command, labels and environment
+   * show in its inspect document.
+   *
+   * @return the container id
+   */
+  public String createSibling(String parentId, String name, List<String> command, Map<String, String> binds,
+      Map<String, String> labels, List<String> env) {
+    var parent = client.inspectContainerCmd(parentId).exec();
+    List<Bind> bindList = new ArrayList<>();
+    binds.forEach((hostPath, inside) -> bindList.add(new Bind(hostPath, new Volume(inside))));
+    HostConfig hc = HostConfig.newHostConfig().withBinds(bindList).withAutoRemove(true).withNetworkMode("none")
+        .withSecurityOpts(List.of("label=disable"))
+        .withLogConfig(new com.github.dockerjava.api.model.LogConfig(
+            com.github.dockerjava.api.model.LogConfig.LoggingType.NONE));
+    if (parent.getHostConfig() != null && parent.getHostConfig().getGroupAdd() != null) {
+      hc.withGroupAdd(parent.getHostConfig().getGroupAdd());
+    }
+    var cmd = client.createContainerCmd(parent.getImageId())
+        .withName(name)
+        .withCmd(command)
+        .withLabels(labels)
+        .withEnv(env)
+        .withAttachStdout(true)
+        .withAttachStderr(true)
+        .withTty(false)
+        .withHostConfig(hc);
+    String user = parent.getConfig() == null ? null : parent.getConfig().getUser();
+    if (user != null && !user.isEmpty()) {
+      cmd.withUser(user);
+    }
+    return cmd.exec().getId();
+  }
+
+  /**
+   * Follows a container's stdout and stderr line by line, attached before it starts so that
+   * nothing is missed: returns once the engine has answered the attach. {@code ended} runs when
+   * the container's output ends (it exited); closing the handle stops following.
+   */
+  public java.io.Closeable followOutput(String id, java.util.function.Consumer<String> lines, Runnable ended) {
+    StringBuilder[] partial = {new StringBuilder(), new StringBuilder()};
+    var callback = new com.github.dockerjava.api.async.ResultCallback.Adapter<com.github.dockerjava.api.model.Frame>() {
+      @Override
+      public void onNext(com.github.dockerjava.api.model.Frame frame) {
+        StringBuilder b = partial[frame.getStreamType() == com.github.dockerjava.api.model.StreamType.STDERR ? 1 : 0];
+        for (char c : new String(frame.getPayload(), StandardCharsets.UTF_8).toCharArray()) {
+          if (c == '\n') {
+            lines.accept(b.toString());
+            b.setLength(0);
+          } else if (b.length() < 4096) {
+            b.append(c);
+          }
+        }
+      }
+
+      @Override
+      public void onComplete() {
+        super.onComplete();
+        ended.run();
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        super.onError(t);
+        ended.run();
+      }
+    };
+    client.attachContainerCmd(id).withStdOut(true).withStdErr(true).withFollowStream(true).exec(callback);
+    boolean started;
+    try {
+      started = callback.awaitStarted(30, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      started = false;
+    }
+    if (!started) {
+      try {
+        callback.close();
+      } catch (IOException ignored) {
+        // not attached
+      }
+      throw new com.github.dockerjava.api.exception.DockerException("the engine did not answer an attach to "
+          + id + " within 30 s", 504);
+    }
+    return callback;
+  }
+
+  /** Sends a signal to a running container's main process; false when it is not running (or gone). */
+  public boolean signal(String id, String signal) {
+    try {
+      client.killContainerCmd(id).withSignal(signal).exec();
+      return true;
+    } catch (NotFoundException | com.github.dockerjava.api.exception.ConflictException notRunning) {
+      return false;
+    }
+  }
+
+  /** Whether a container exists and runs. */
+  public boolean running(String id) {
+    try {
+      return Boolean.TRUE.equals(client.inspectContainerCmd(id).exec().getState().getRunning());
+    } catch (NotFoundException gone) {
+      return false;
+    }
+  }
+
+  /**
+   * Blocks until a container is no longer running ({@code POST /containers/{id}/wait}) and returns
+   * its exit code; a {@link NotFoundException} when it is gone already (removed with {@code --rm}).
+   */
+  public int awaitStop(String id) {
+    Integer code = client.waitContainerCmd(id).exec(new com.github.dockerjava.api.command.WaitContainerResultCallback())
+        .awaitStatusCode();
+    return code == null ? -1 : code;
+  }
+
   /** Ids of the containers carrying {@code label} (whatever its value) in the given state ("created", ...). */
   public List<String> containersLabeled(String label, String status) {
     return client.listContainersCmd().withShowAll(true).withLabelFilter(List.of(label))
         .withStatusFilter(List.of(status)).exec().stream().map(Container::getId).toList();
+  }
+
+  /** The containers carrying {@code label} in the given state ("created", ...): id -> the label's value. */
+  public Map<String, String> labelValues(String label, String status) {
+    Map<String, String> out = new java.util.LinkedHashMap<>();
+    for (Container c : client.listContainersCmd().withShowAll(true).withLabelFilter(List.of(label))
+        .withStatusFilter(List.of(status)).exec()) {
+      out.put(c.getId(), c.getLabels() == null ? "" : c.getLabels().getOrDefault(label, ""));
+    }
+    return out;
+  }
+
+  /**
+   * Removes a container (killed first) with its anonymous volumes, which its image's {@code VOLUME}
+   * gave it and nothing else uses; a named volume is never removed this way.
+   */
+  public void removeContainerAndAnonymousVolumes(String id) {
+    try {
+      client.removeContainerCmd(id).withForce(true).withRemoveVolumes(true).exec();
+    } catch (NotFoundException gone) {
+      // already removed
+    }
   }
 
   public void removeContainer(String id) {

@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
     versionProvider = MkeBackupCommand.Version.class,
     description = "Backs up the control plane of an MKE manager into one verified, gpg-readable archive.",
     subcommands = {BackupCommand.class, VerifyCommand.class, RestoreCommand.class, DemoStateCommand.class, ManagerCommand.class,
-        HashPasswordCommand.class})
+        HashPasswordCommand.class, FreezeSwitchCommand.class})
 public final class MkeBackupCommand {
   /** Exit code of a backup or verification that failed. */
   public static final int FAILED = 1;
