@@ -1,5 +1,6 @@
 package io.mkebackup.worker.freeze;
 
+import io.mkebackup.common.Threads;
 import io.mkebackup.worker.source.DockerEngine;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -53,7 +54,7 @@ public final class DeadMansSwitch implements FreezeGuard, AutoCloseable {
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     DeadMansSwitch s = new DeadMansSwitch(p);
     CountDownLatch armed = new CountDownLatch(1);
-    Thread reader = new Thread(() -> {
+    Thread reader = Threads.start("mke-backup-switch-output", () -> {
       try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
         for (String line = r.readLine(); line != null; line = r.readLine()) {
           if (line.equals(READY)) {
@@ -65,9 +66,7 @@ public final class DeadMansSwitch implements FreezeGuard, AutoCloseable {
       } catch (IOException ignored) {
         // it ended
       }
-    }, "mke-backup-switch-output");
-    reader.setDaemon(true);
-    reader.start();
+    });
     try {
       if (!armed.await(60, TimeUnit.SECONDS)) {
         s.abandon();
@@ -128,7 +127,7 @@ public final class DeadMansSwitch implements FreezeGuard, AutoCloseable {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Long.parseLong(args[2]));
     CountDownLatch ended = new CountDownLatch(1);
     boolean[] done = {false};
-    Thread reader = new Thread(() -> {
+    Thread reader = Threads.start("mke-backup-switch-input", () -> {
       try (BufferedReader r = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.US_ASCII))) {
         String line = r.readLine();
         done[0] = DONE.equals(line);
@@ -137,8 +136,6 @@ public final class DeadMansSwitch implements FreezeGuard, AutoCloseable {
       }
       ended.countDown();
     });
-    reader.setDaemon(true);
-    reader.start();
     System.out.println(READY);
     System.out.flush();
     boolean told = ended.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);

@@ -1,5 +1,6 @@
 package io.mkebackup.worker.freeze;
 
+import io.mkebackup.common.Threads;
 import io.mkebackup.worker.pipeline.SpoolDirectory;
 import io.mkebackup.worker.source.ContainerEngine;
 import io.mkebackup.worker.source.ContainerEngine.Mounter;
@@ -196,7 +197,7 @@ public final class Freezer {
           startNanos = System.nanoTime();
         }
       }
-      timer = new Thread(() -> {
+      timer = Threads.start("mke-backup-freeze-timer", () -> {
         try {
           if (!closing.await(max.toNanos(), TimeUnit.NANOSECONDS)) {
             expired = true;
@@ -205,9 +206,7 @@ public final class Freezer {
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         }
-      }, "mke-backup-freeze-timer");
-      timer.setDaemon(true);
-      timer.start();
+      });
     }
 
     /**

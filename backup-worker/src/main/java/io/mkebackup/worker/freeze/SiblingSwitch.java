@@ -2,6 +2,7 @@ package io.mkebackup.worker.freeze;
 
 import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.NotFoundException;
+import io.mkebackup.common.Threads;
 import io.mkebackup.worker.source.DockerEngine;
 import io.mkebackup.worker.source.SelfContainer;
 import java.io.Closeable;
@@ -223,7 +224,7 @@ public final class SiblingSwitch implements FreezeGuard {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Long.parseLong(args.get(2)));
     String shortId = parent.substring(0, 12);
     try (DockerEngine docker = DockerEngine.connect(args.get(0))) {
-      Thread waiter = new Thread(() -> {
+      Thread waiter = Threads.start("mke-backup-switch-wait", () -> {
         while (System.nanoTime() < deadline) {
           try {
             int code = docker.awaitStop(parent);
@@ -243,9 +244,7 @@ public final class SiblingSwitch implements FreezeGuard {
           }
         }
         now.countDown();
-      }, "mke-backup-switch-wait");
-      waiter.setDaemon(true);
-      waiter.start();
+      });
       out.println(DeadMansSwitch.READY);
       out.flush();
       now.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
