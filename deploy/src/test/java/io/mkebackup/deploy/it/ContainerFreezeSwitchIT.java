@@ -39,8 +39,7 @@ class ContainerFreezeSwitchIT {
   static void up() throws Exception {
     repository = "mke-backup-freeze-it-" + UUID.randomUUID().toString().substring(0, 8);
     image = repository + ":test";
-    Tools.Out build = Tools.sh("MKE_BACKUP_IMAGE=" + image + " " + ContainerImageIT.ROOT.resolve("deploy/image/build.sh"));
-    assertThat(build.exit()).as(build.text()).isZero();
+    ContainerImageIT.buildImage(image);
     demo = DemoFixture.create(50, 0);
     demo.startAuthStoreWriter(DemoState.AuthStore.DEFAULT);
   }

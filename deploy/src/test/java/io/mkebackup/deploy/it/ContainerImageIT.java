@@ -28,11 +28,16 @@ import org.junit.jupiter.api.Test;
 class ContainerImageIT {
   static final Path ROOT = Cli.JAR.toAbsolutePath().getParent().getParent().getParent();
 
+  /** Builds the product image under {@code image} (repository:tag) with deploy/image/build.sh. */
+  static void buildImage(String image) throws Exception {
+    Tools.Out build = Tools.sh("MKE_BACKUP_IMAGE=" + image + " " + ROOT.resolve("deploy/image/build.sh"));
+    assertThat(build.exit()).as(build.text()).isZero();
+  }
+
   @Test
   void twoContainersFormAClusterAndBackUp() throws Exception {
     String tag = "mke-backup-it:" + UUID.randomUUID().toString().substring(0, 8);
-    Tools.Out build = Tools.sh("MKE_BACKUP_IMAGE=" + tag + " " + ROOT.resolve("deploy/image/build.sh"));
-    assertThat(build.exit()).as(build.text()).isZero();
+    buildImage(tag);
     try (DemoFixture demo = DemoFixture.create(20, 0)) {
       String p = demo.prefix;
       String net = p + "net";

@@ -50,8 +50,7 @@ class ContainerRestoreIT {
   static void buildImage() throws Exception {
     repository = "mke-backup-restore-it-" + UUID.randomUUID().toString().substring(0, 8);
     image = repository + ":test";
-    Tools.Out build = Tools.sh("MKE_BACKUP_IMAGE=" + image + " " + ContainerImageIT.ROOT.resolve("deploy/image/build.sh"));
-    assertThat(build.exit()).as(build.text()).isZero();
+    ContainerImageIT.buildImage(image);
   }
 
   @AfterAll
