@@ -89,7 +89,9 @@ public final class SiblingSwitch implements FreezeGuard {
       List<String> command = new ArrayList<>(List.of(COMMAND, dockerHost, self.id(), String.valueOf(deadlineMillis)));
       command.addAll(containerIds);
       id = docker.createSibling(self.id(), name, command,
-          Map.of(docker.bindSource(self.id(), socket).orElse(socket), socket), Map.of(LABEL, self.id()),
+          Map.of(docker.bindSource(self.id(), socket).orElseThrow(() -> new IOException("the Docker socket " + socket
+              + " is in no mount of this container, so its path on the host is unknown")), socket),
+          Map.of(LABEL, self.id()),
           List.of(JAVA_OPTIONS));
       CountDownLatch armed = new CountDownLatch(1);
       CountDownLatch ended = new CountDownLatch(1);

@@ -99,7 +99,10 @@ public final class EngineRestore {
       String volumes = docker.dockerRootDir().resolve("volumes").toString();
       Map<String, String> binds = new LinkedHashMap<>();
       binds.put(volumes, volumes);
-      binds.put(docker.bindSource(self.id(), socket).orElse(socket), socket);
+      binds.put(docker.bindSource(self.id(), socket).orElseThrow(() -> new BackupException(ErrorCode.RESTORE_FAILED,
+          "restore: the Docker socket " + socket + " is in no mount of this container, so the path to give the"
+          + " restoring container is unknown; mount the host's socket (-v /var/run/docker.sock:" + socket + ")")),
+          socket);
       List<String> command = new ArrayList<>(List.of("restore", "--relayed", "--docker-host", dockerHost));
       command.addAll(restoreArgs);
       String id = docker.createAttachedContainer(image, name, command, binds, Map.of(LABEL, self.id()));
