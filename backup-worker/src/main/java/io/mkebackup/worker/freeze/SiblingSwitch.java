@@ -251,20 +251,30 @@ public final class SiblingSwitch implements FreezeGuard {
       out.flush();
       now.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
       List<String> thawed = new ArrayList<>();
-      boolean failed = false;
-      for (String id : args.subList(3, args.size())) {
-        try {
-          if (docker.unpause(id)) {
-            thawed.add(id.substring(0, 12));
+      // Nothing else thaws these once the backup's container is gone (its record went with it):
+      // a failed unpause (a dockerd busy right after the kill) is tried again, for ten minutes.
+      List<String> left = new ArrayList<>(args.subList(3, args.size()));
+      long giveUp = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+      for (long pause = 500; ; pause = Math.min(pause * 2, 15_000)) {
+        for (java.util.Iterator<String> it = left.iterator(); it.hasNext(); ) {
+          String id = it.next();
+          try {
+            if (docker.unpause(id)) {
+              thawed.add(id.substring(0, 12));
+            }
+            it.remove();
+          } catch (RuntimeException e) {
+            out.println("cannot unpause " + id.substring(0, 12) + " (trying again): " + e.getMessage());
           }
-        } catch (RuntimeException e) {
-          failed = true;
-          out.println("cannot unpause " + id.substring(0, 12) + ": " + e.getMessage());
         }
+        if (left.isEmpty() || System.nanoTime() - giveUp > 0) {
+          break;
+        }
+        Thread.sleep(pause);
       }
-      out.println(why[0] + "; unpaused " + thawed);
+      out.println(why[0] + "; unpaused " + thawed + (left.isEmpty() ? "" : "; still paused " + left));
       out.flush();
-      return failed ? 1 : 0;
+      return left.isEmpty() ? 0 : 1;
     }
   }
 }
