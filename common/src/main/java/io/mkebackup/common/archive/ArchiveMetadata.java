@@ -251,7 +251,7 @@ public record ArchiveMetadata(
 
     void take(String field, JsonNode v) {
       switch (field) {
-        case "format" -> format = v.isIntegralNumber() ? v.intValue() : null;
+        case "format" -> format = v.isIntegralNumber() && v.canConvertToInt() ? v.intValue() : null;
         case "product" -> product = text(v);
         case "productVersion" -> productVersion = text(v);
         case "backupId" -> backupId = text(v);
@@ -308,7 +308,8 @@ public record ArchiveMetadata(
   }
 
   private static Long integer(JsonNode n) {
-    return n != null && n.isIntegralNumber() ? n.longValue() : null;
+    // A number past a long reads as null, never as a wrapped value.
+    return n != null && n.isIntegralNumber() && n.canConvertToLong() ? n.longValue() : null;
   }
 
   private static List<String> texts(JsonNode n) {

@@ -3,10 +3,11 @@ package io.mkebackup.deploy.cli;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
+import io.mkebackup.common.io.FileNames;
 import io.mkebackup.common.progress.ProgressFormat;
 import io.mkebackup.worker.pipeline.ArchiveVerifier;
-import io.mkebackup.worker.pipeline.openpgp.PgpDecryption;
 import io.mkebackup.worker.pipeline.VerifyReport;
+import io.mkebackup.worker.pipeline.openpgp.PgpDecryption;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -63,7 +64,8 @@ public final class VerifyCommand implements Callable<Integer> {
           r.entries(), r.files(), ProgressFormat.bytes(r.bytes()),
           r.snapshotEntry() == null ? "absent" : r.snapshotEntry() + " (" + ProgressFormat.bytes(r.snapshotBytes())
               + ", SHA-256 trailer checked)",
-          r.productVersion(), r.metadata().node(), r.metadata().createdAt());
+          // These come from the archive, which anyone may have made: no terminal escapes get through.
+          shown(r.productVersion()), shown(r.metadata().node()), shown(r.metadata().createdAt()));
       out.flush();
       return 0;
     }
@@ -82,5 +84,9 @@ public final class VerifyCommand implements Callable<Integer> {
     } catch (IOException e) {
       throw new BackupException(ErrorCode.INTERNAL, "PATH", "cannot open " + path + ": " + e.getMessage(), e);
     }
+  }
+
+  private static String shown(Object fromArchive) {
+    return fromArchive == null ? "null" : FileNames.printable(String.valueOf(fromArchive), 200);
   }
 }
