@@ -15,8 +15,10 @@ import java.util.logging.Logger;
  * Where every thread of this process outside Vert.x, Hazelcast, gRPC and the Docker client comes
  * from: named for what it does (a thread dump reads as a list of jobs), a daemon (none keeps a
  * stopping JVM alive), and an exception that escapes one is logged instead of printed to stderr
- * or lost. Nothing runs on the common fork-join pool, whose threads are shared with every library
- * and bear no name of ours.
+ * or lost. (A task given to an executor is another matter: as with any JDK executor, what it
+ * throws goes to its Future, and a periodic task that throws is not run again; such tasks catch
+ * and log their own failures.) Nothing runs on the common fork-join pool, whose threads are
+ * shared with every library and bear no name of ours.
  *
  * <p>The cluster's chores (lease renewals, catalog view resyncs, mirror heals) each have a
  * single-threaded scheduler, kept here by name; the manager ends them all with {@link #shutdown()}
@@ -71,7 +73,10 @@ public final class Threads {
     });
   }
 
-  /** Stops every scheduler: what was queued is dropped, what runs gets up to 5 s to end. */
+  /**
+   * Stops every scheduler of this JVM: what was queued is dropped, what runs gets up to 5 s to end.
+   * One manager runs per JVM; a test that calls this ends the chores of anything else in its JVM.
+   */
   public static void shutdown() {
     for (ScheduledExecutorService s : SCHEDULERS.values()) {
       s.shutdownNow();
