@@ -8,8 +8,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 import java.util.function.BiConsumer;
 import java.util.function.BiPredicate;
@@ -40,8 +38,6 @@ import java.util.stream.Stream;
  */
 final class MapMirror {
   private static final Logger LOG = Logger.getLogger(MapMirror.class.getName());
-  /** The mode the mirror's files have always had: records and listings, no secret. */
-  private static final java.util.Set<PosixFilePermission> READABLE = PosixFilePermissions.fromString("rw-r--r--");
   static final String TOMBSTONE = ".deleted";
   /** Keys refused so far, each logged once. */
   private static final java.util.Set<String> REFUSED = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -322,11 +318,13 @@ final class MapMirror {
   /**
    * Writes one entry's file so that it is whole after a crash or power cut (written beside, fsynced,
    * renamed, the directory fsynced): this copy is what a cluster restarted from nothing loads.
+   * It runs on Hazelcast's event thread: two fsyncs per change, a few milliseconds on a local disk,
+   * against one change per backup step.
    */
   private void write(String fileName, String value) {
     Path file = inDir(fileName);
     try {
-      AtomicWrite.write(file, value.getBytes(StandardCharsets.UTF_8), READABLE);
+      AtomicWrite.write(file, value.getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
       LOG.warning("cannot mirror " + fileName + " to " + dir + ": " + e.getMessage());
     }

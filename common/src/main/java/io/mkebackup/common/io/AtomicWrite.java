@@ -25,7 +25,18 @@ public final class AtomicWrite {
 
   private AtomicWrite() {}
 
+  /** With exactly {@code mode}, whatever the process's umask. */
   public static void write(Path file, byte[] content, Set<PosixFilePermission> mode) throws IOException {
+    write(file, content, mode, true);
+  }
+
+  /** With the mode a new file gets here ({@code rw-rw-rw-} less the process's umask), as Files.write gives. */
+  public static void write(Path file, byte[] content) throws IOException {
+    write(file, content, PosixFilePermissions.fromString("rw-rw-rw-"), false);
+  }
+
+  private static void write(Path file, byte[] content, Set<PosixFilePermission> mode, boolean exactly)
+      throws IOException {
     Path dir = file.toAbsolutePath().getParent();
     Path part = dir.resolve("." + file.getFileName() + "." + UUID.randomUUID().toString().substring(0, 8) + ".part");
     try {
@@ -37,8 +48,10 @@ public final class AtomicWrite {
         }
         out.force(true);
       }
-      // The umask may have taken bits away from the mode asked for.
-      Files.setPosixFilePermissions(part, mode);
+      if (exactly) {
+        // The umask may have taken bits away from the mode asked for.
+        Files.setPosixFilePermissions(part, mode);
+      }
       Files.move(part, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException | RuntimeException e) {
       Files.deleteIfExists(part);
