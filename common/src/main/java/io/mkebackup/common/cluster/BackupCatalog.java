@@ -35,6 +35,7 @@ public final class BackupCatalog {
   private final Path mirror;
   /** The records' mirror, once started: a removal writes its tombstone there at once. */
   private volatile MapMirror mirrored;
+  private volatile MapMirror mirroredContents;
   private final Unreadable unreadable = new Unreadable("backup record");
   private volatile CatalogView view;
 
@@ -87,6 +88,8 @@ public final class BackupCatalog {
     MapMirror m = mirrored;
     if (m != null) {
       m.bury(id, at);
+      // The listing goes with its record, on this disk too.
+      mirroredContents.forget(id);
     }
     contents.delete(id);
     map.delete(id);
@@ -189,6 +192,7 @@ public final class BackupCatalog {
           BackupRecord.fromStoredJson(new JsonObject(onDisk));
           return true;
         }, unreadable::reportFile);
+    mirroredContents = contentsMirror;
     mirrored = records;
     int loaded = records.start();
     // A member that was paused or cut off merges back taking the larger side's records (no entry

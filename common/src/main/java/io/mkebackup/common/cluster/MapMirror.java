@@ -293,6 +293,13 @@ final class MapMirror {
     }
   }
 
+  /** Drops an entry's file now (a map without tombstones whose entry goes with another's removal). */
+  void forget(String key) {
+    if (validKey(key)) {
+      delete(key);
+    }
+  }
+
   private void buried(String key, long removedAt) {
     write(key + TOMBSTONE, Long.toString(removedAt));
     delete(key);

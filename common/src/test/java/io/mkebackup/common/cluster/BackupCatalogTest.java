@@ -78,4 +78,23 @@ class BackupCatalogTest {
       assertThat(r.shortError()).contains("left the cluster");
     });
   }
+
+  /**
+   * A removed backup is gone from the removing member's disk when the removal returns, its listing
+   * too: a member stopped right after does not bring either back at the next whole-cluster start.
+   */
+  @Test
+  void aRemovedBackupAndItsListingAreOffThisMembersDiskWhenRemoveReturns() throws Exception {
+    BackupCatalog catalog = catalog();
+    catalog.startMirroring();
+    String id = UUID.randomUUID().toString();
+    catalog.put(running(id).failed("x"));
+    catalog.putContents(id, new io.vertx.core.json.JsonObject().put("entries", new io.vertx.core.json.JsonArray()));
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() ->
+        Files.exists(dir.resolve(id + ".json")) && Files.exists(dir.resolve(id + ".contents.json")));
+    catalog.remove(id);
+    assertThat(dir.resolve(id + MapMirror.TOMBSTONE)).exists();
+    assertThat(dir.resolve(id + ".json")).doesNotExist();
+    assertThat(dir.resolve(id + ".contents.json")).doesNotExist();
+  }
 }
