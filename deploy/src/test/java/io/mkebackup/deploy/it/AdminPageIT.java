@@ -34,6 +34,7 @@ import org.openqa.selenium.chrome.ChromeOptions;
  * Screenshots go to target/screenshots/.
  */
 @Tag("integration")
+@Tag("alone")
 class AdminPageIT {
   static final Path SHOTS = Cli.JAR.toAbsolutePath().getParent().resolve("screenshots");
   static ManagerCluster cluster;
@@ -142,7 +143,9 @@ class AdminPageIT {
       type(a, "fileName", "ui-second.tar");
       type(a, "passphrase", "a-good-long-passphrase");
       find(a, "backup-button").click();
-      await().atMost(Duration.ofSeconds(10)).until(() -> find(a, "form-error").getText().contains("another backup is running"));
+      // Asserted, so a timeout shows what the page said instead.
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(find(a, "form-error").getText())
+          .contains("another backup is running"));
       assertThat(find(a, "form-error").getText()).contains(cluster.managers.get(0).node);
       shot(a, "4-refused-while-running");
 
