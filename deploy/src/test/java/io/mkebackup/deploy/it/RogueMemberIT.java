@@ -35,6 +35,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * does not stop a backup, and what it removes from the catalog comes back.
  */
 @Tag("integration")
+@Tag("alone")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RogueMemberIT {
   static final String PASSPHRASE = "rogue-it-passphrase-" + UUID.randomUUID();
