@@ -83,13 +83,11 @@ public final class BackupCatalog {
    * is never lifted.
    */
   public void remove(String id) {
-    long at = System.currentTimeMillis();
-    deleted.set(id, Long.toString(at));
-    MapMirror m = mirrored;
-    if (m != null) {
-      m.bury(id, at);
+    MapMirror.tombstone(deleted, mirrored, id);
+    MapMirror listings = mirroredContents;
+    if (listings != null) {
       // The listing goes with its record, on this disk too.
-      mirroredContents.forget(id);
+      listings.forget(id);
     }
     contents.delete(id);
     map.delete(id);

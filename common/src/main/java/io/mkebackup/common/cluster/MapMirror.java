@@ -300,6 +300,18 @@ final class MapMirror {
     }
   }
 
+  /**
+   * Records a removal: its tombstone in the cluster, then (when this member mirrors the map) on
+   * this member's disk at once, see {@link #bury}.
+   */
+  static void tombstone(SealedMap tombstones, MapMirror mirrored, String key) {
+    long at = System.currentTimeMillis();
+    tombstones.set(key, Long.toString(at));
+    if (mirrored != null) {
+      mirrored.bury(key, at);
+    }
+  }
+
   private void buried(String key, long removedAt) {
     write(key + TOMBSTONE, Long.toString(removedAt));
     delete(key);

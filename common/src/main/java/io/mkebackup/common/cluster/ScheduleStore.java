@@ -72,12 +72,7 @@ public final class ScheduleStore {
     if (!map.containsKey(id)) {
       return false;
     }
-    long at = System.currentTimeMillis();
-    deleted.set(id, Long.toString(at));
-    MapMirror m = mirrored;
-    if (m != null) {
-      m.bury(id, at);
-    }
+    MapMirror.tombstone(deleted, mirrored, id);
     return map.remove(id) != null;
   }
 
