@@ -18,7 +18,8 @@ import java.util.Objects;
  *     cluster secret ({@link ClusterTrust#clusterName}), so only holders of both meet
  * @param bindHost the address Hazelcast and the clustered event bus listen on
  * @param port Hazelcast's port on this member
- * @param members host:port of every manager (this one may be listed too)
+ * @param members host:port of every manager (this one may be listed too); a host name is resolved
+ *     again each time the cluster looks for members ({@link DnsMembers})
  * @param nodeName this manager's node name, published as a member attribute
  * @param size how many managers make the cluster, the majority being counted of it; 0: as many as
  *     {@code members} lists (this one counted). A Swarm's {@code tasks.<service>} name lists only the
@@ -104,7 +105,7 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     if (size > 0) {
       return size;
     }
-    java.util.Set<String> all = new java.util.HashSet<>(members);
+    java.util.Set<String> all = new java.util.HashSet<>(expand(members));
     all.add(bindHost + ":" + port);
     return all.size();
   }
@@ -148,7 +149,15 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     JoinConfig join = network.getJoin();
     join.getMulticastConfig().setEnabled(false);
     join.getAutoDetectionConfig().setEnabled(false);
-    join.getTcpIpConfig().setEnabled(true).setMembers(members.isEmpty() ? List.of(bindHost + ":" + port) : members);
+    List<String> listed = members.isEmpty() ? List.of(bindHost + ":" + port) : members;
+    if (DnsMembers.namesHosts(listed)) {
+      // A name (a Swarm's tasks.<service>) is resolved again at every look, not once at start.
+      c.setProperty("hazelcast.discovery.enabled", "true");
+      join.getTcpIpConfig().setEnabled(false);
+      join.getDiscoveryConfig().addDiscoveryStrategyConfig(DnsMembers.config(listed));
+    } else {
+      join.getTcpIpConfig().setEnabled(true).setMembers(listed);
+    }
     c.getMemberAttributeConfig().setAttribute(NODE_ATTRIBUTE, nodeName);
     // The catalog keeps a synchronous backup copy on another member, so losing one member loses
     // no record (and each member also mirrors it to its disk).

@@ -117,8 +117,8 @@ public final class Manager implements AutoCloseable {
       LOG.info("generated a self-signed HTTPS certificate in " + pem.cert());
     }
     ClusterSettings settings = new ClusterSettings(config.clusterName(), clusterHost, config.clusterPort(),
-        ClusterSettings.expand(config.clusterMembers().isEmpty() ? List.of(clusterHost + ":" + config.clusterPort())
-            : config.clusterMembers()), config.nodeName(), clusterSize(config));
+        config.clusterMembers().isEmpty() ? List.of(clusterHost + ":" + config.clusterPort())
+            : config.clusterMembers(), config.nodeName(), clusterSize(config));
     ClusterTrust trust = ClusterTrust.derive(ClusterRootCa.secret(config.clusterSecretFile(), "clusterSecretFile",
         config.engine()));
     ForeignMembers.watch(trust.fingerprint());
