@@ -55,6 +55,26 @@ public final class Logging {
     root.addHandler(h);
   }
 
+  /**
+   * java.util.logging's manager in this process. The JDK's own shutdown hook resets every handler
+   * while ours still run: a manager stopped (SIGTERM) that lets its backup finish would say nothing
+   * of it. Our handler flushes each record and never closes stderr, so nothing is lost by skipping
+   * that reset; any other reset (ours, in {@link #configure}) goes through.
+   */
+  public static final class KeepToTheEnd extends LogManager {
+    public KeepToTheEnd() {
+      super();
+    }
+
+    @Override
+    public void reset() {
+      if (Thread.currentThread().getClass().getName().equals("java.util.logging.LogManager$Cleaner")) {
+        return;
+      }
+      super.reset();
+    }
+  }
+
   /** {@code 2026-11-25T03:45:00.123Z INFO BackupService: message}, then the stack trace if any. */
   static final class OneLine extends Formatter {
     @Override

@@ -13,6 +13,8 @@ public final class Main {
     System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
     // Vert.x would otherwise configure java.util.logging itself (and undo ours) on first use.
     System.setProperty("vertx.logger-delegate-factory-class-name", "io.vertx.core.logging.SLF4JLogDelegateFactory");
+    // Before anything touches java.util.logging: whose manager it makes (see Logging.KeepToTheEnd).
+    System.setProperty("java.util.logging.manager", "io.mkebackup.deploy.Logging$KeepToTheEnd");
     Logging.cli(false);
     System.exit(MkeBackupCommand.commandLine().execute(args));
   }

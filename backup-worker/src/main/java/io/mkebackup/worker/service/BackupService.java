@@ -41,6 +41,9 @@ public final class BackupService implements AutoCloseable {
   private final ProgressListener publisher;
   private final ExecutorService threads;
   private volatile BackupMetrics metrics;
+  /** Jobs taken and not yet ended (refused or finished); guarded by {@code this}. */
+  private int running;
+  private volatile boolean stopping;
 
   /**
    * @param rules what a job must meet on this member, as the gateway checks a request
@@ -94,26 +97,67 @@ public final class BackupService implements AutoCloseable {
   /** As {@link #start(BackupJob)}, calling {@code finished} with the final record when it ends. */
   public CompletableFuture<BackupRecord> start(BackupJob job, java.util.function.Consumer<BackupRecord> finished) {
     CompletableFuture<BackupRecord> accepted = new CompletableFuture<>();
-    threads.execute(() -> {
-      BackupJob valid;
-      try {
-        valid = rules.recheck(job);
-      } catch (RuntimeException e) {
-        LOG.warning("refused a backup job: " + String.valueOf(e.getMessage()).replaceAll("\\p{Cntrl}", "?"));
+    synchronized (this) {
+      if (stopping) {
         closeQuietly(job);
-        accepted.completeExceptionally(e);
-        return;
+        accepted.completeExceptionally(new io.mkebackup.common.BackupException(ErrorCode.WORKER_UNAVAILABLE,
+            "the manager on " + node() + " is stopping; try again on another manager"));
+        return accepted;
       }
-      BackupRecord last = run(valid, accepted);
-      if (last != null) {
-        try {
-          finished.accept(last);
-        } catch (RuntimeException e) {
-          LOG.log(Level.WARNING, "after backup " + job.id() + ": " + e.getMessage(), e);
+      running++;
+    }
+    threads.execute(() -> {
+      try {
+        startNow(job, accepted, finished);
+      } finally {
+        synchronized (this) {
+          running--;
+          notifyAll();
         }
       }
     });
     return accepted;
+  }
+
+  private void startNow(BackupJob job, CompletableFuture<BackupRecord> accepted,
+      java.util.function.Consumer<BackupRecord> finished) {
+    BackupJob valid;
+    try {
+      valid = rules.recheck(job);
+    } catch (RuntimeException e) {
+      LOG.warning("refused a backup job: " + String.valueOf(e.getMessage()).replaceAll("\\p{Cntrl}", "?"));
+      closeQuietly(job);
+      accepted.completeExceptionally(e);
+      return;
+    }
+    BackupRecord last = run(valid, accepted);
+    if (last != null) {
+      try {
+        finished.accept(last);
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "after backup " + job.id() + ": " + e.getMessage(), e);
+      }
+    }
+  }
+
+  /**
+   * Takes no more jobs (they are refused with {@link ErrorCode#WORKER_UNAVAILABLE}) and waits up
+   * to {@code max} for the ones running here to end, so that a manager stopped for an update
+   * finishes its backup rather than leaving it FAILED.
+   *
+   * @return whether nothing runs here any more
+   */
+  public synchronized boolean drain(java.time.Duration max) throws InterruptedException {
+    stopping = true;
+    long deadline = System.nanoTime() + max.toNanos();
+    while (running > 0) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        return false;
+      }
+      java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(this, left);
+    }
+    return true;
   }
 
   /** The whole run on this thread; returns the final record, or null when the job was refused. */

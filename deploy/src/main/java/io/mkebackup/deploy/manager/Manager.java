@@ -51,9 +51,14 @@ public final class Manager implements AutoCloseable {
   private final Scheduler scheduler;
   private final HistoryRetention history;
   private final Readiness readiness;
+  /** The worker verticle's deployment (null without a worker), undeployed first when stopping. */
+  private final String worker;
+  private final java.time.Duration stopWait;
 
   private Manager(Vertx vertx, BackupService service, OrphanReaper reaper, Scheduler scheduler,
-      HistoryRetention history, Readiness readiness) {
+      HistoryRetention history, Readiness readiness, String worker, java.time.Duration stopWait) {
+    this.worker = worker;
+    this.stopWait = stopWait;
     this.vertx = vertx;
     this.service = service;
     this.reaper = reaper;
@@ -176,8 +181,9 @@ public final class Manager implements AutoCloseable {
         }
       };
       Scheduler scheduler = null;
+      String worker = null;
       if (config.workerEnabled()) {
-        vertx.deployVerticle(new BackupWorkerVerticle(service)).toCompletionStage().toCompletableFuture()
+        worker = vertx.deployVerticle(new BackupWorkerVerticle(service)).toCompletionStage().toCompletableFuture()
             .get(30, TimeUnit.SECONDS);
         scheduler = new Scheduler(schedules, catalog, service);
         scheduler.start(vertx);
@@ -193,7 +199,7 @@ public final class Manager implements AutoCloseable {
           + ", event bus on " + clusterManager.getNodeInfo().host() + ":" + clusterManager.getNodeInfo().port()
           + " (mutual TLS), cluster members: " + MemberProof.provenMembers(hazelcast).size() + "; " + loaded
           + " records restored from " + config.dataDir().resolve("catalog") + ")");
-      return new Manager(vertx, service, reaper, scheduler, history, readiness);
+      return new Manager(vertx, service, reaper, scheduler, history, readiness, worker, config.stopWait());
     } catch (Exception e) {
       vertx.close();
       throw e;
@@ -242,6 +248,24 @@ public final class Manager implements AutoCloseable {
     return hosts;
   }
 
+  private void drain() throws InterruptedException {
+    try {
+      // Without this node's consumers, the gateways send a job to any other manager's worker.
+      vertx.undeploy(worker).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      LOG.warning("stopping: the worker did not stop taking jobs: " + e.getMessage());
+    }
+    long started = System.nanoTime();
+    LOG.info("stopping: waiting up to " + stopWait.toSeconds() + " s for a backup running here to finish");
+    if (service.drain(stopWait)) {
+      LOG.info("stopping: no backup runs here (waited " + java.time.Duration.ofNanos(System.nanoTime() - started)
+          .toMillis() + " ms)");
+    } else {
+      LOG.warning("stopping: a backup still runs here after " + stopWait.toSeconds()
+          + " s; the other managers will mark it FAILED");
+    }
+  }
+
   /** bindAddress "auto": HTTPS on every interface, the cluster on this host's address (containers). */
   static final String AUTO = "auto";
 
@@ -249,11 +273,19 @@ public final class Manager implements AutoCloseable {
     return AUTO.equals(bindAddress) ? java.net.InetAddress.getLocalHost().getHostAddress() : bindAddress;
   }
 
-  /** Leaves the cluster; a backup running here is failed by the remaining members. */
+  /**
+   * Leaves the cluster. With a stop wait ({@code stopWaitSeconds}), this member first stops
+   * firing schedules and taking jobs (a job sent here goes to another manager's worker) and lets
+   * the backup running here finish, for at most that long. A backup still running after it is
+   * failed by the remaining members.
+   */
   @Override
   public void close() throws Exception {
     if (scheduler != null) {
       scheduler.close();
+    }
+    if (worker != null && !stopWait.isZero()) {
+      drain();
     }
     history.close();
     reaper.close();

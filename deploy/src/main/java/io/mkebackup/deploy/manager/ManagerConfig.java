@@ -53,7 +53,8 @@ public record ManagerConfig(
     Duration minEvery,
     HistoryRetention.Policy history,
     Duration maxFreeze,
-    String clusterSize) {
+    String clusterSize,
+    Duration stopWait) {
 
   /** JSON key -> environment variable, in README order. */
   public static final Map<String, String> KEYS = keys(
@@ -89,7 +90,8 @@ public record ManagerConfig(
       "minEverySeconds", "MKE_BACKUP_MIN_EVERY_SECONDS",
       "historyMaxAgeDays", "MKE_BACKUP_HISTORY_MAX_AGE_DAYS",
       "historyMaxRecords", "MKE_BACKUP_HISTORY_MAX_RECORDS",
-      "historyDropWithArchives", "MKE_BACKUP_HISTORY_DROP_WITH_ARCHIVES");
+      "historyDropWithArchives", "MKE_BACKUP_HISTORY_DROP_WITH_ARCHIVES",
+      "stopWaitSeconds", "MKE_BACKUP_STOP_WAIT_SECONDS");
 
   private static Map<String, String> keys(String... pairs) {
     Map<String, String> m = new LinkedHashMap<>();
@@ -209,6 +211,10 @@ public record ManagerConfig(
     if (minEvery < 1 || minEvery > 86_400) {
       throw invalid("minEverySeconds", "minEverySeconds must be between 1 and 86400");
     }
+    long stopWait = r.number("stopWaitSeconds", 0);
+    if (stopWait < 0 || stopWait > 3_600) {
+      throw invalid("stopWaitSeconds", "stopWaitSeconds must be between 0 and 3600");
+    }
     long maxAgeDays = r.number("historyMaxAgeDays", HistoryRetention.Policy.DEFAULT.maxAge().toDays());
     if (maxAgeDays < 1 || maxAgeDays > 36_500) {
       throw invalid("historyMaxAgeDays", "historyMaxAgeDays must be between 1 and 36500");
@@ -242,7 +248,7 @@ public record ManagerConfig(
         adminUser, hash, users, r.bool("worker", true), r.path("clusterSecretFile", null),
         clientCaCert(r.string("clientCaCert", AUTO)), Duration.ofSeconds(minEvery), history,
         EngineConfig.maxFreeze(r.decimal("maxFreezeSeconds", EngineConfig.DEFAULT_MAX_FREEZE.toSeconds()),
-            "maxFreezeSeconds"), clusterSize);
+            "maxFreezeSeconds"), clusterSize, Duration.ofSeconds(stopWait));
   }
 
   /** clusterSize: as many managers as the Swarm of this node's Docker engine has. */

@@ -41,7 +41,7 @@ class ClusterServiceIT {
 
   @BeforeAll
   static void startCluster() throws Exception {
-    cluster = ManagerCluster.start(3, Map.of("MKE_BACKUP_MAX_RATE_MIB", "1"));
+    cluster = ManagerCluster.start(3, Map.of("MKE_BACKUP_MAX_RATE_MIB", "1", "MKE_BACKUP_STOP_WAIT_SECONDS", "120"));
   }
 
   @AfterAll
@@ -240,6 +240,40 @@ class ClusterServiceIT {
     for (String token : seenTokens) {
       assertThat(everything).doesNotContain(token);
     }
+  }
+
+  /**
+   * A manager stopped (SIGTERM) while its backup runs, as a Swarm rolling update stops a task:
+   * with a stop wait, it takes no new job (one sent to it goes to another manager's worker, which
+   * finds the backup running), lets its backup finish as SUCCESS, and only then leaves.
+   */
+  @Test
+  @Order(6)
+  void aManagerStoppedMidBackupLetsItFinishAndSendsNewJobsElsewhere() throws Exception {
+    String t0 = token(0);
+    String t1 = token(1);
+    Api.Response accepted = cluster.api(0).post("/api/ucp/backup", body("drained.tar"), t0);
+    assertThat(accepted.status()).as(accepted.body()).isEqualTo(200);
+    String id = accepted.json().getString("backupId");
+    ManagerProcess owner = cluster.managers.get(0);
+    assertThat(cluster.record(1, t1, id).getString("nodeLocation")).isEqualTo(owner.node);
+    await().atMost(Duration.ofSeconds(30)).until(() -> partFiles().size() > 0);
+    owner.terminate();
+    await("the stopping manager waits for its backup").atMost(Duration.ofSeconds(30))
+        .until(() -> owner.logText().contains("stopping: waiting up to 120 s"));
+    // Its gateway still answers; the job goes to another worker, which finds the backup running.
+    Api.Response meanwhile = cluster.api(0).post("/api/ucp/backup", body("while-stopping.tar"), t0);
+    assertThat(meanwhile.status()).as(meanwhile.body()).isEqualTo(409);
+    assertThat(meanwhile.json().getString("code")).isEqualTo("BACKUP_RUNNING");
+    assertThat(owner.alive()).as("still there while its backup runs").isTrue();
+    JsonObject done = cluster.awaitState(1, t1, id, BackupState.SUCCESS, Duration.ofSeconds(120));
+    assertThat(done.getString("nodeLocation")).isEqualTo(owner.node);
+    assertThat(cluster.backups.resolve("drained.tar")).isRegularFile();
+    await("the manager leaves once its backup is done").atMost(Duration.ofSeconds(60)).until(() -> !owner.alive());
+    assertThat(owner.logText()).contains("stopping: no backup runs here");
+    assertThat(partFiles()).isEmpty();
+    owner.start();
+    cluster.awaitReady(3);
   }
 
   static List<java.nio.file.Path> partFiles() throws java.io.IOException {

@@ -83,6 +83,11 @@ final class ManagerProcess implements AutoCloseable {
         .pollInterval(java.time.Duration.ofMillis(20)).until(() -> state() == 'T');
   }
 
+  /** SIGTERM, without waiting: the manager's own stop, as Docker or systemd asks for it. */
+  void terminate() throws IOException, InterruptedException {
+    signal("TERM");
+  }
+
   /** SIGCONT. */
   void resume() throws IOException, InterruptedException {
     signal("CONT");
