@@ -208,6 +208,8 @@ public final class Freezer {
           }
         } catch (com.github.dockerjava.api.exception.ConflictException | com.github.dockerjava.api.exception.NotFoundException e) {
           // paused by someone else meanwhile (frozen anyway, and theirs to unpause), or gone
+          LOG.info("container " + m.name() + " was paused by someone else (or is gone) before this backup's pause: "
+              + "copied as it is, and left for them to unpause");
           alreadyPaused.add(m.name());
           writeRecord(record, dockerHost, paused);
           if (sw != null) {

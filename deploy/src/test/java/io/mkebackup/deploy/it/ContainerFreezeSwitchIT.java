@@ -140,7 +140,8 @@ class ContainerFreezeSwitchIT {
     Tools.Out started = Tools.sh("docker run -d --name " + other + " --entrypoint /bin/busybox -v " + demo.prefix
         + "ucp-auth-store-data:/data " + storeImage + " sleep 100000");
     assertThat(started.exit()).as(started.text()).isZero();
-    Process run = new ProcessBuilder("bash", "-c", backupCommand(name, cid, "--max-rate 0.5 --max-freeze 120",
+    // --debug: the backup's log says what it found paused.
+    Process run = new ProcessBuilder("bash", "-c", backupCommand(name, cid, "--max-rate 0.5 --max-freeze 120 --debug",
         dir.resolve("killed.tar"))).redirectErrorStream(true).redirectOutput(dir.resolve("run.txt").toFile()).start();
     try {
       // The switch is created once the backup has listed the volume's writers, and started
@@ -175,6 +176,9 @@ class ContainerFreezeSwitchIT {
           .doesNotContain(otherId.substring(0, 12));
       assertThat(run.waitFor(1, TimeUnit.MINUTES)).isTrue();
       assertThat(run.exitValue()).isEqualTo(137);
+      // The case this test is about: the backup came to the other writer after someone had paused it.
+      assertThat(Files.readString(dir.resolve("run.txt")))
+          .contains("container " + other + " was paused by someone else (or is gone) before this backup's pause");
     } finally {
       run.destroyForcibly();
       Tools.sh("docker rm -f " + name + " " + other + " 2>/dev/null; docker unpause " + authStore()
