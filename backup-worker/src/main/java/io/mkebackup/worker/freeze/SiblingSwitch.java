@@ -16,6 +16,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -115,8 +116,7 @@ public final class SiblingSwitch implements FreezeGuard {
       removeStale(docker);
       List<String> command = List.of(COMMAND, dockerHost, self.id(), String.valueOf(deadlineMillis));
       id = docker.createSibling(self.id(), name, command,
-          Map.of(docker.bindSource(self.id(), socket).orElseThrow(() -> new IOException("the Docker socket " + socket
-              + " is in no mount of this container, so its path on the host is unknown")), socket),
+          Map.of(self.hostPath(Path.of(socket)), socket),
           Map.of(LABEL, self.id()),
           List.of(JAVA_OPTIONS));
       // Attached before it starts: its stdin is open for this attach only, and nothing it says is missed.

@@ -13,6 +13,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -97,10 +98,15 @@ public final class EngineRestore {
       String volumes = docker.dockerRootDir().resolve("volumes").toString();
       Map<String, String> binds = new LinkedHashMap<>();
       binds.put(volumes, volumes);
-      binds.put(docker.bindSource(self.id(), socket).orElseThrow(() -> new BackupException(ErrorCode.RESTORE_FAILED,
-          "restore: the Docker socket " + socket + " is in no mount of this container, so the path to give the"
-          + " restoring container is unknown; mount the host's socket (-v /var/run/docker.sock:" + socket + ")")),
-          socket);
+      String socketOnHost;
+      try {
+        socketOnHost = self.hostPath(Path.of(socket));
+      } catch (IOException unknown) {
+        throw new BackupException(ErrorCode.RESTORE_FAILED, "restore: the Docker socket: " + unknown.getMessage()
+            + ", so the path to give the restoring container is unknown; mount the host's socket"
+            + " (-v /var/run/docker.sock:" + socket + ")", unknown);
+      }
+      binds.put(socketOnHost, socket);
       List<String> command = new ArrayList<>(List.of("restore", "--relayed", "--docker-host", dockerHost));
       command.addAll(restoreArgs);
       String id = docker.createAttachedContainer(image, name, command, binds, Map.of(LABEL, self.id()));

@@ -501,32 +501,6 @@ public final class DockerEngine implements ContainerEngine {
   }
 
   /**
-   * Where {@code destination} in a container comes from on the host: the source of the mount that
-   * holds it (the longest mount point that is a prefix of it) and the rest of the path. Empty when
-   * no mount holds it: then its host path is not known, and is not guessed.
-   */
-  public Optional<String> bindSource(String containerId, String destination) {
-    var mounts = client.inspectContainerCmd(containerId).exec().getMounts();
-    Path wanted = Path.of(destination);
-    Path best = null;
-    String source = null;
-    if (mounts != null) {
-      for (var m : mounts) {
-        if (m.getDestination() == null || m.getSource() == null) {
-          continue;
-        }
-        Path dest = Path.of(m.getDestination().getPath());
-        if (wanted.startsWith(dest) && (best == null || dest.getNameCount() > best.getNameCount())) {
-          best = dest;
-          source = m.getSource();
-        }
-      }
-    }
-    // The mount holding it (the longest destination that is a prefix), and the rest of the path.
-    return best == null ? Optional.empty() : Optional.of(Path.of(source).resolve(best.relativize(wanted)).toString());
-  }
-
-  /**
    * Creates a container that runs {@code command} from {@code image} with its standard input open
    * for one attach only (closed when that attach ends), removed by the engine when it exits, no
    * network, logging nothing, and the given host paths bind-mounted (host path -> path in it).

@@ -1,9 +1,11 @@
 package io.mkebackup.worker.source;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -11,14 +13,15 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * Where a path in a container comes from on the host, asked of the real engine about a created
- * (never started) container: the socket a sibling container is given must be the host's own, also
- * when it reaches this container inside a mounted directory, and is never guessed.
+ * Where a path in a container comes from on the host ({@link SelfContainer#hostPath}), for a
+ * SelfContainer made from the real engine's account of a created (never started) container: the
+ * socket a sibling container is given must be the host's own, also when it reaches this container
+ * inside a mounted directory, and is never guessed.
  */
 @Tag("integration")
-class DockerEngineBindSourceTest {
-  static final String IMAGE = "mke-backup-bind-source-test:" + UUID.randomUUID().toString().substring(0, 8);
-  static final String NAME = "mke-backup-bind-source-" + UUID.randomUUID().toString().substring(0, 8);
+class SelfContainerHostPathTest {
+  static final String IMAGE = "mke-backup-host-path-test:" + UUID.randomUUID().toString().substring(0, 8);
+  static final String NAME = "mke-backup-host-path-" + UUID.randomUUID().toString().substring(0, 8);
   static String id;
 
   static String sh(String command) throws IOException, InterruptedException {
@@ -42,13 +45,17 @@ class DockerEngineBindSourceTest {
   }
 
   @Test
-  void theMountHoldingThePathGivesItsHostPath() {
+  void theMountHoldingThePathGivesItsHostPath() throws IOException {
+    SelfContainer self;
     try (DockerEngine docker = DockerEngine.connect("unix:///var/run/docker.sock")) {
-      assertThat(docker.bindSource(id, "/sock/docker.sock")).contains("/var/run/docker.sock");
-      assertThat(docker.bindSource(id, "/h/run/docker.sock")).as("the deepest mount holding it")
-          .contains("/var/run/docker.sock");
-      assertThat(docker.bindSource(id, "/h/other/docker.sock")).contains("/tmp/other/docker.sock");
-      assertThat(docker.bindSource(id, "/var/run/docker.sock")).as("in no mount: not guessed").isEmpty();
+      self = SelfContainer.of(docker.client().inspectContainerCmd(id).exec());
     }
+    assertThat(self.hostPath(Path.of("/sock/docker.sock"))).isEqualTo("/var/run/docker.sock");
+    assertThat(self.hostPath(Path.of("/h/run/docker.sock"))).as("the deepest mount holding it")
+        .isEqualTo("/var/run/docker.sock");
+    assertThat(self.hostPath(Path.of("/h/other/docker.sock"))).isEqualTo("/tmp/other/docker.sock");
+    assertThatThrownBy(() -> self.hostPath(Path.of("/var/run/docker.sock"))).as("in no mount: not guessed")
+        .isInstanceOf(IOException.class)
+        .hasMessage("/var/run/docker.sock is in no mount of container " + NAME + ", so its path on the host is unknown");
   }
 }
