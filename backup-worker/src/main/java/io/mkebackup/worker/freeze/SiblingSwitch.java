@@ -190,6 +190,7 @@ public final class SiblingSwitch implements FreezeGuard {
    */
   private synchronized void tell(String line) throws IOException {
     ByteBuffer b = ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.US_ASCII));
+    long start = System.nanoTime();
     try {
       while (b.hasRemaining()) {
         stream.write(b);
@@ -203,6 +204,10 @@ public final class SiblingSwitch implements FreezeGuard {
         throw new IOException("the dead man's switch (container " + name + ") answered '" + line + "' with '"
             + (answer.equals(ENDED) ? "(its end)" : answer) + "'");
       }
+      // The round trip (through the engine, both ways) comes before each pause: the second
+      // writer's is inside the freeze.
+      LOG.fine(() -> "dead man's switch (container " + name + ") noted '" + line + "' in "
+          + (System.nanoTime() - start) / 1_000_000 + " ms");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted while telling the dead man's switch (container " + name + ") '" + line + "'",
