@@ -93,6 +93,17 @@ public final class DeadMansSwitch implements FreezeGuard, AutoCloseable {
     close();
   }
 
+  /**
+   * Nothing to do: this switch unpauses what the freeze's record lists, which the freezer
+   * rewrites with the container before asking its pause.
+   */
+  @Override
+  public void pausing(String containerId) {}
+
+  /** Nothing to do: the freezer rewrites the record without that container. */
+  @Override
+  public void notPaused(String containerId) {}
+
   /** Leaves the thaw to the switch: it sees the end of its pipe and unpauses what the record lists. */
   @Override
   public void abandon() {

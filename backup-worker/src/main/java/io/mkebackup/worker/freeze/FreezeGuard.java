@@ -5,7 +5,10 @@ import java.util.List;
 
 /**
  * A dead man's switch armed before a freeze pauses anything: it unpauses the paused containers
- * should the process that paused them die or hang, unless told that they were thawed. {@link
+ * should the process that paused them die or hang, unless told that they were thawed. It knows
+ * what to unpause as the freeze's record does: each container from just before its pause, until
+ * the pause is known not to have happened; never one that someone else paused before this
+ * process asked. {@link
  * DeadMansSwitch} is a child process, for a backup run on the host; {@link SiblingSwitch} a
  * container beside the backup's own, for a backup run in a container, whose kill ends every
  * process in it.
@@ -18,12 +21,18 @@ interface FreezeGuard {
   void abandon();
 
   /**
-   * A switch that unpauses exactly {@code pausedIds}, when the freeze paused fewer containers than
-   * it was armed for (one was paused by someone else meanwhile, which is theirs to unpause).
+   * The container with this id is about to be paused: returns once the switch would unpause it,
+   * so that it knows of every container that may have been paused before its pause is asked.
    *
-   * @return this switch when it already knows exactly what was paused
+   * @throws IOException when the switch cannot be told: then the container must not be paused
    */
-  default FreezeGuard narrowTo(List<String> pausedIds) throws IOException {
-    return this;
-  }
+  void pausing(String containerId) throws IOException;
+
+  /**
+   * The pause of that container, told before, did not happen (someone else had paused it, which
+   * is theirs to unpause, or it is gone): returns once the switch no longer would unpause it.
+   *
+   * @throws IOException when the switch cannot be told: then it must not be left to thaw on its own
+   */
+  void notPaused(String containerId) throws IOException;
 }

@@ -58,8 +58,14 @@ public final class Freezer {
   private final String dockerHost;
   private final Path spoolRoot;
   private final Path run;
-  private final boolean deadMansSwitch;
+  /** Arms the switch of one freeze (its record, its deadline from now); null: no switch. */
+  private final Arming arming;
   private int sequence;
+
+  /** How a freeze gets its dead man's switch: {@link #armSwitch} but in tests of the freezer alone. */
+  interface Arming {
+    FreezeGuard arm(Path record, long deadlineMillis) throws IOException;
+  }
 
   /**
    * @param spoolRoot the private spool root, where the records are kept
@@ -72,7 +78,16 @@ public final class Freezer {
     this.dockerHost = dockerHost;
     this.spoolRoot = spoolRoot;
     this.run = run;
-    this.deadMansSwitch = deadMansSwitch;
+    this.arming = deadMansSwitch ? this::armSwitch : null;
+  }
+
+  /** A freezer whose freezes are guarded by what {@code arming} gives (tests of what a switch is told). */
+  Freezer(ContainerEngine docker, String dockerHost, Path spoolRoot, Path run, Arming arming) {
+    this.docker = docker;
+    this.dockerHost = dockerHost;
+    this.spoolRoot = spoolRoot;
+    this.run = run;
+    this.arming = arming;
   }
 
   /** Whether volumes are copied frozen ({@value #SWITCH_ENV} is not {@code off}). */
@@ -102,8 +117,8 @@ public final class Freezer {
     writeRecord(record, dockerHost, List.of());
     FreezeGuard sw = null;
     try {
-      if (deadMansSwitch) {
-        sw = armSwitch(record, writers, max.toMillis() + SWITCH_MARGIN_MILLIS);
+      if (arming != null) {
+        sw = arming.arm(record, max.toMillis() + SWITCH_MARGIN_MILLIS);
       }
     } catch (IOException e) {
       Files.deleteIfExists(record);
@@ -112,7 +127,6 @@ public final class Freezer {
     Freeze f = new Freeze(record, sw, max);
     try {
       f.pauseAll(writers);
-      f.narrowSwitch();
     } catch (RuntimeException | IOException e) {
       f.close();
       throw e;
@@ -125,11 +139,11 @@ public final class Freezer {
    * manager run as a container), a sibling container, which outlives a kill of this one; else a
    * child process.
    */
-  private FreezeGuard armSwitch(Path record, List<Mounter> writers, long deadlineMillis) throws IOException {
+  private FreezeGuard armSwitch(Path record, long deadlineMillis) throws IOException {
     var self = docker.self();
     if (self.isPresent()) {
       if (SiblingSwitch.possible(dockerHost)) {
-        return SiblingSwitch.arm(dockerHost, self.get(), writers.stream().map(Mounter::id).toList(), deadlineMillis);
+        return SiblingSwitch.arm(dockerHost, self.get(), deadlineMillis);
       }
       // A sibling would need the engine's address and credentials: it reaches the engine only
       // through the socket bind-mounted into it.
@@ -143,7 +157,7 @@ public final class Freezer {
   /** One freeze: the containers this tool paused, until {@link #close()}. */
   public final class Freeze implements AutoCloseable {
     private final Path record;
-    private FreezeGuard sw;
+    private final FreezeGuard sw;
     private final Duration max;
     private final List<Mounter> paused = new ArrayList<>();
     private final List<String> alreadyPaused = new ArrayList<>();
@@ -161,16 +175,25 @@ public final class Freezer {
     }
 
     /**
-     * Pauses each writer, the record listing it first (should this process die right after the
-     * pause, the switch and the next start unpause it) and listing it no more if the pause did
-     * not happen: the record names only containers this tool paused, never one someone else
-     * paused meanwhile, which is theirs to unpause.
+     * Pauses each writer, the record and the switch knowing of it first (should this process die
+     * right after the pause, the switch and the next start unpause it) and no more if the pause
+     * did not happen: they name only containers this tool paused, never one someone else paused
+     * meanwhile, which is theirs to unpause. A switch that cannot be told stops the freeze before
+     * that pause.
      */
     private void pauseAll(List<Mounter> writers) throws IOException {
       for (Mounter m : writers) {
         List<Mounter> with = new ArrayList<>(paused);
         with.add(m);
         writeRecord(record, dockerHost, with);
+        if (sw != null) {
+          try {
+            sw.pausing(m.id());
+          } catch (IOException e) {
+            writeRecord(record, dockerHost, paused);
+            throw new IOException("cannot pause " + m.name() + ": " + e.getMessage(), e);
+          }
+        }
         try {
           docker.pause(m.id());
           synchronized (this) {
@@ -185,11 +208,16 @@ public final class Freezer {
           }
         } catch (com.github.dockerjava.api.exception.ConflictException | com.github.dockerjava.api.exception.NotFoundException e) {
           // paused by someone else meanwhile (frozen anyway, and theirs to unpause), or gone
+          LOG.info("container " + m.name() + " was paused by someone else (or is gone) before this backup's pause: "
+              + "copied as it is, and left for them to unpause");
           alreadyPaused.add(m.name());
           writeRecord(record, dockerHost, paused);
+          if (sw != null) {
+            sw.notPaused(m.id()); // else the freeze fails and its close removes the switch, and with it the id
+          }
         } catch (RuntimeException e) {
           writeRecord(record, dockerHost, paused); // the pause failed: it is not ours to undo
-          throw e;
+          throw e; // the freeze fails, and its close removes the switch with what it was told
         }
       }
       synchronized (this) {
@@ -207,27 +235,6 @@ public final class Freezer {
           Thread.currentThread().interrupt();
         }
       });
-    }
-
-    /**
-     * When a writer was found paused by someone else, the switch is replaced by one that knows
-     * exactly what this freeze paused: it must never unpause theirs.
-     */
-    private void narrowSwitch() throws IOException {
-      List<String> ids;
-      synchronized (this) {
-        if (sw == null || alreadyPaused.isEmpty()) {
-          return;
-        }
-        ids = paused.stream().map(Mounter::id).toList();
-      }
-      FreezeGuard narrower = ids.isEmpty() ? null : sw.narrowTo(ids);
-      if (narrower == null) {
-        sw.disarm(); // this freeze paused nothing: there is nothing to guard
-      }
-      synchronized (this) {
-        sw = narrower;
-      }
     }
 
     /** The names of the containers this freeze paused. */

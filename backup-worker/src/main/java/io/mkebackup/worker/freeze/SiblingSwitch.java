@@ -5,16 +5,29 @@ import com.github.dockerjava.api.exception.NotFoundException;
 import io.mkebackup.common.Threads;
 import io.mkebackup.worker.source.DockerEngine;
 import io.mkebackup.worker.source.SelfContainer;
+import java.io.BufferedReader;
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -26,39 +39,56 @@ import java.util.logging.Logger;
  * a container of the same image, started through the same Docker socket (the same host path
  * bind-mounted), removed by the engine when it exits, that runs the CLI's hidden {@value #COMMAND}
  * command: it waits on the backup's container ({@code POST /containers/{id}/wait}) or on its
- * deadline, whichever comes first, then unpauses the containers named in its arguments (ids, not
- * secrets: nothing secret is in its arguments or environment) and exits.
+ * deadline, whichever comes first, then unpauses the containers it was told of, and exits.
  *
- * <p>It is armed (running, and said so on its output) before the first pause; when the backup
- * thaws by itself it removes the sibling, so that it never unpauses what someone else pauses
- * later. Should the backup fail to unpause, it signals the sibling (SIGHUP) to try now.
+ * <p>It is armed (running, and said so on its output) before the first pause, knowing of no
+ * container yet. It learns each one over its standard input, as the freeze's record does (see
+ * {@link Freezer}): {@value #PAUSING}{@code <id>} just before that container's pause is asked,
+ * and {@value #NOT_PAUSED}{@code <id>} when the pause did not happen (someone else had paused it,
+ * which is theirs to unpause); it answers each line ({@value #NOTED}{@code <line>}) before the
+ * backup goes on, so it always knows of every container the backup may have paused, and of none
+ * that someone else paused before the backup's own pause. Its arguments are the Docker host, the
+ * backup's container id and the deadline: nothing secret, and no id of what it may unpause.
+ *
+ * <p>When the backup thaws by itself it removes the sibling, so that it never unpauses what
+ * someone else pauses later. Should the backup fail to unpause, it signals the sibling (SIGHUP)
+ * to try now.
  */
 public final class SiblingSwitch implements FreezeGuard {
   private static final Logger LOG = Logger.getLogger(SiblingSwitch.class.getName());
-  /** The CLI's hidden command that the sibling runs: {@code <docker host> <backup's container> <deadline ms> <id>...}. */
+  /** The CLI's hidden command that the sibling runs: {@code <docker host> <backup's container> <deadline ms>}. */
   public static final String COMMAND = "freeze-switch";
   /** Label on the sibling; its value is the id of the container whose freeze it guards. */
   public static final String LABEL = "io.mkebackup.freeze-switch";
+  /** A line to the sibling: the container with this id is about to be paused by the backup. */
+  static final String PAUSING = "pausing ";
+  /** A line to the sibling: the pause of the container with this id, told before, did not happen. */
+  static final String NOT_PAUSED = "not-paused ";
+  /** The sibling's answer to a line it took into account: this, then the line. */
+  static final String NOTED = "noted ";
+  /** The sibling's answer to a line it did not take into account (it is thawing, or the line is bad). */
+  static final String REFUSED = "refused ";
   /** Keeps the sibling's JVM small: it only waits and, maybe, unpauses. */
   static final String JAVA_OPTIONS = "JAVA_TOOL_OPTIONS=-Xmx48m -XX:+UseSerialGC -XX:TieredStopAtLevel=1";
+  /** How long the backup waits for the sibling to answer a line before it gives up the pause. */
+  static final long ANSWER_SECONDS = 30;
+  private static final String CONTAINER_ID = "[0-9a-f]{12,64}";
+  /** Put in the answers' queue when the sibling's output ends. */
+  private static final String ENDED = "";
 
   private final DockerEngine docker;
-  private final String dockerHost;
-  private final SelfContainer self;
   private final String id;
   private final String name;
-  private final Closeable output;
-  private final long deadlineNanos;
+  private final SocketChannel stream;
+  private final BlockingQueue<String> answers;
 
-  private SiblingSwitch(DockerEngine docker, String dockerHost, SelfContainer self, String id, String name,
-      Closeable output, long deadlineNanos) {
+  private SiblingSwitch(DockerEngine docker, String id, String name, SocketChannel stream,
+      BlockingQueue<String> answers) {
     this.docker = docker;
-    this.dockerHost = dockerHost;
-    this.self = self;
     this.id = id;
     this.name = name;
-    this.output = output;
-    this.deadlineNanos = deadlineNanos;
+    this.stream = stream;
+    this.answers = answers;
   }
 
   /** Whether a sibling can reach the engine: through a Unix socket, which is bind-mounted into it. */
@@ -67,42 +97,52 @@ public final class SiblingSwitch implements FreezeGuard {
   }
 
   /**
-   * Starts the sibling and waits until it says it is armed.
+   * Starts the sibling and waits until it says it is armed. It knows of no container to unpause
+   * until told ({@link #pausing}).
    *
    * @param self the container this process runs in: the sibling waits on it
-   * @param containerIds those the freeze is about to pause
    * @param deadlineMillis from now: when it thaws even if the backup's container runs on
    * @throws IOException when it cannot be started or does not say it is armed within 60 s (nothing
    *     is left of it then)
    */
-  static SiblingSwitch arm(String dockerHost, SelfContainer self, List<String> containerIds, long deadlineMillis)
-      throws IOException {
-    long deadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(deadlineMillis);
+  static SiblingSwitch arm(String dockerHost, SelfContainer self, long deadlineMillis) throws IOException {
     String socket = URI.create(dockerHost).getPath();
     String name = "mke-backup-freeze-switch-" + UUID.randomUUID().toString().substring(0, 8);
     DockerEngine docker = null;
     String id = null;
-    Closeable output = null;
+    SocketChannel stream = null;
     try {
       docker = DockerEngine.connect(dockerHost);
       removeStale(docker);
-      List<String> command = new ArrayList<>(List.of(COMMAND, dockerHost, self.id(), String.valueOf(deadlineMillis)));
-      command.addAll(containerIds);
+      List<String> command = List.of(COMMAND, dockerHost, self.id(), String.valueOf(deadlineMillis));
       id = docker.createSibling(self.id(), name, command,
-          Map.of(docker.bindSource(self.id(), socket).orElseThrow(() -> new IOException("the Docker socket " + socket
-              + " is in no mount of this container, so its path on the host is unknown")), socket),
+          Map.of(self.hostPath(Path.of(socket)), socket),
           Map.of(LABEL, self.id()),
           List.of(JAVA_OPTIONS));
+      // Attached before it starts: its stdin is open for this attach only, and nothing it says is missed.
+      stream = DockerEngine.attachStreams(socket, id);
       CountDownLatch armed = new CountDownLatch(1);
       CountDownLatch ended = new CountDownLatch(1);
+      BlockingQueue<String> answers = new LinkedBlockingQueue<>();
+      InputStream in = Channels.newInputStream(stream);
       String n = name;
-      output = docker.followOutput(id, line -> {
-        if (line.equals(DeadMansSwitch.READY)) {
-          armed.countDown();
-        } else if (!line.startsWith("Picked up JAVA_TOOL_OPTIONS")) {
-          LOG.info("dead man's switch (container " + n + "): " + line);
+      Threads.start("mke-backup-switch-output", () -> {
+        try {
+          readLines(in, line -> {
+            if (line.equals(DeadMansSwitch.READY)) {
+              armed.countDown();
+            } else if (line.startsWith(NOTED) || line.startsWith(REFUSED)) {
+              answers.add(line);
+            } else if (!line.startsWith("Picked up JAVA_TOOL_OPTIONS")) {
+              LOG.info("dead man's switch (container " + n + "): " + line);
+            }
+          });
+        } catch (IOException closed) {
+          // disarmed: the stream was closed under the reader
         }
-      }, ended::countDown);
+        answers.add(ENDED);
+        ended.countDown();
+      });
       docker.startContainer(id);
       long waitUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
       while (!armed.await(100, TimeUnit.MILLISECONDS)) {
@@ -113,22 +153,65 @@ public final class SiblingSwitch implements FreezeGuard {
           throw new IOException("it did not say it was armed within 60 s");
         }
       }
-      LOG.info("dead man's switch armed: container " + name + " unpauses " + containerIds.size() + " container(s)"
-          + " should container " + self.name() + " stop, or in " + deadlineMillis / 1000.0 + " s at the latest");
-      return new SiblingSwitch(docker, dockerHost, self, id, name, output, deadlineNanos);
+      LOG.info("dead man's switch armed: container " + name + " unpauses what this backup pauses should container "
+          + self.name() + " stop, or in " + deadlineMillis / 1000.0 + " s at the latest");
+      return new SiblingSwitch(docker, id, name, stream, answers);
     } catch (IOException | RuntimeException | InterruptedException e) {
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
       }
-      closeQuietly(output);
       if (docker != null) {
         if (id != null) {
           remove(docker, id);
         }
         docker.close();
       }
+      closeQuietly(stream);
       throw new IOException("the dead man's switch (container " + name + ", of this container's image, that unpauses"
           + " should this container be killed) could not be started: " + e.getMessage() + "; nothing was paused", e);
+    }
+  }
+
+  /** The container with this id is about to be paused: returns once the sibling knows. */
+  @Override
+  public void pausing(String containerId) throws IOException {
+    tell(PAUSING + containerId);
+  }
+
+  /** The pause of that container did not happen: returns once the sibling no longer counts it. */
+  @Override
+  public void notPaused(String containerId) throws IOException {
+    tell(NOT_PAUSED + containerId);
+  }
+
+  /**
+   * One line to the sibling, and its answer: the line is only in the sibling's hands once it says
+   * so (what this process writes may still be in a buffer of the engine's when it dies).
+   */
+  private synchronized void tell(String line) throws IOException {
+    ByteBuffer b = ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.US_ASCII));
+    long start = System.nanoTime();
+    try {
+      while (b.hasRemaining()) {
+        stream.write(b);
+      }
+      String answer = answers.poll(ANSWER_SECONDS, TimeUnit.SECONDS);
+      if (answer == null) {
+        throw new IOException("the dead man's switch (container " + name + ") did not answer '" + line + "' within "
+            + ANSWER_SECONDS + " s");
+      }
+      if (!answer.equals(NOTED + line)) {
+        throw new IOException("the dead man's switch (container " + name + ") answered '" + line + "' with '"
+            + (answer.equals(ENDED) ? "(its end)" : answer) + "'");
+      }
+      // The round trip (through the engine, both ways) comes before each pause: the second
+      // writer's is inside the freeze.
+      LOG.fine(() -> "dead man's switch (container " + name + ") noted '" + line + "' in "
+          + (System.nanoTime() - start) / 1_000_000 + " ms");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while telling the dead man's switch (container " + name + ") '" + line + "'",
+          e);
     }
   }
 
@@ -169,43 +252,63 @@ public final class SiblingSwitch implements FreezeGuard {
   /** The backup thawed: the sibling is removed (killed first) without touching anything. */
   @Override
   public void disarm() {
-    closeQuietly(output);
     remove(docker, id);
+    closeQuietly(stream);
     docker.close();
   }
 
   /** The backup could not thaw: the sibling tries now (SIGHUP), and at its deadline at the latest. */
   @Override
   public void abandon() {
-    closeQuietly(output);
     try {
       docker.signal(id, "HUP");
     } catch (RuntimeException e) {
       LOG.log(Level.WARNING, "cannot signal the dead man's switch container " + name + "; it unpauses at its deadline", e);
     }
+    closeQuietly(stream);
     docker.close();
   }
 
-  /** A sibling for exactly {@code pausedIds}, with what is left of this one's deadline; this one is removed. */
-  @Override
-  public FreezeGuard narrowTo(List<String> pausedIds) throws IOException {
-    long left = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime()));
-    SiblingSwitch narrower = arm(dockerHost, self, pausedIds, left);
-    disarm();
-    return narrower;
+  /**
+   * A container's output as the engine sends it to an attach without a terminal, frame by frame
+   * (an 8-byte header: the stream, then the length): each line of stdout and stderr, until its end.
+   */
+  static void readLines(InputStream in, Consumer<String> lines) throws IOException {
+    StringBuilder[] partial = {new StringBuilder(), new StringBuilder()};
+    byte[] header = new byte[8];
+    while (in.readNBytes(header, 0, 8) == 8) {
+      StringBuilder b = partial[header[0] == 2 ? 1 : 0];
+      long size = ((header[4] & 0xffL) << 24) | ((header[5] & 0xff) << 16) | ((header[6] & 0xff) << 8)
+          | (header[7] & 0xff);
+      byte[] payload = in.readNBytes((int) Math.min(size, Integer.MAX_VALUE));
+      for (char c : new String(payload, StandardCharsets.UTF_8).toCharArray()) {
+        if (c == '\n') {
+          lines.accept(b.toString());
+          b.setLength(0);
+        } else if (b.length() < 4096) {
+          b.append(c);
+        }
+      }
+      if (payload.length < size) {
+        return;
+      }
+    }
   }
 
   /**
-   * The sibling's side: {@code <docker host> <backup's container id> <deadline ms from now> <id>...}.
-   * Says {@code armed} on {@code out}, waits for the backup's container to stop (or to be gone)
-   * or for the deadline or a SIGHUP, then unpauses those of the ids that are paused.
+   * The sibling's side: {@code <docker host> <backup's container id> <deadline ms from now>}, and
+   * on {@code in} the containers to unpause ({@value #PAUSING}{@code <id>}, {@value #NOT_PAUSED}{@code
+   * <id>}), each line answered on {@code out}. Says {@code armed} on {@code out}, waits for the
+   * backup's container to stop (or to be gone) or for the deadline or a SIGHUP, then unpauses
+   * those of the containers it was told of that are paused. The end of {@code in} does not thaw:
+   * the wait on the container says whether the backup's process ended.
    *
    * @return the exit code: 0 when every unpause went through, 1 otherwise, 2 for bad arguments
    */
-  public static int run(List<String> args, PrintStream out) throws InterruptedException {
-    if (args.size() < 3 || !args.get(1).matches("[0-9a-f]{12,64}") || !args.get(2).matches("\\d{1,12}")
-        || !args.subList(3, args.size()).stream().allMatch(a -> a.matches("[0-9a-f]{12,64}"))) {
-      out.println("usage: " + COMMAND + " <docker host> <container id> <deadline ms> <container id>...");
+  public static int run(List<String> args, InputStream in, PrintStream out) throws InterruptedException {
+    if (args.size() != 3 || !args.get(1).matches(CONTAINER_ID) || !args.get(2).matches("\\d{1,12}")) {
+      out.println("usage: " + COMMAND + " <docker host> <container id> <deadline ms>, and on stdin " + PAUSING.strip()
+          + " or " + NOT_PAUSED.strip() + " <container id>, one a line");
       return 2;
     }
     CountDownLatch now = new CountDownLatch(1);
@@ -225,6 +328,8 @@ public final class SiblingSwitch implements FreezeGuard {
     String parent = args.get(1);
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Long.parseLong(args.get(2)));
     String shortId = parent.substring(0, 12);
+    Told told = new Told();
+    Threads.start("mke-backup-switch-input", () -> told.read(in, out));
     try (DockerEngine docker = DockerEngine.connect(args.get(0))) {
       Thread waiter = Threads.start("mke-backup-switch-wait", () -> {
         while (System.nanoTime() < deadline) {
@@ -253,7 +358,7 @@ public final class SiblingSwitch implements FreezeGuard {
       List<String> thawed = new ArrayList<>();
       // Nothing else thaws these once the backup's container is gone (its record went with it):
       // a failed unpause (a dockerd busy right after the kill) is tried again, for ten minutes.
-      List<String> left = new ArrayList<>(args.subList(3, args.size()));
+      List<String> left = told.thawing();
       long giveUp = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
       for (long pause = 500; ; pause = Math.min(pause * 2, 15_000)) {
         for (java.util.Iterator<String> it = left.iterator(); it.hasNext(); ) {
@@ -275,6 +380,52 @@ public final class SiblingSwitch implements FreezeGuard {
       out.println(why[0] + "; unpaused " + thawed + (left.isEmpty() ? "" : "; still paused " + left));
       out.flush();
       return left.isEmpty() ? 0 : 1;
+    }
+  }
+
+  /**
+   * What the sibling was told: the containers the backup may have paused, in the order told. Once
+   * it thaws, it takes no more lines: a backup still running then is refused its next pause.
+   */
+  static final class Told {
+    private final Set<String> ids = new LinkedHashSet<>();
+    private boolean thawing;
+
+    /** Reads lines until the end of {@code in}, answering each on {@code out}. */
+    void read(InputStream in, PrintStream out) {
+      try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.US_ASCII))) {
+        for (String line = r.readLine(); line != null; line = r.readLine()) {
+          String answer = take(line) ? NOTED : REFUSED;
+          synchronized (out) {
+            out.println(answer + line);
+            out.flush();
+          }
+        }
+      } catch (IOException e) {
+        // the backup's attach is gone: the same as its end
+      }
+    }
+
+    /** Whether the line was taken into account. */
+    synchronized boolean take(String line) {
+      if (thawing) {
+        return false;
+      }
+      if (line.startsWith(PAUSING) && line.substring(PAUSING.length()).matches(CONTAINER_ID)) {
+        ids.add(line.substring(PAUSING.length()));
+        return true;
+      }
+      if (line.startsWith(NOT_PAUSED) && line.substring(NOT_PAUSED.length()).matches(CONTAINER_ID)) {
+        ids.remove(line.substring(NOT_PAUSED.length()));
+        return true;
+      }
+      return false;
+    }
+
+    /** The containers to unpause; from now on nothing more is taken. */
+    synchronized List<String> thawing() {
+      thawing = true;
+      return new ArrayList<>(ids);
     }
   }
 }

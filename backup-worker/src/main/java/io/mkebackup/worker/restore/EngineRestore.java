@@ -9,7 +9,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -99,16 +98,21 @@ public final class EngineRestore {
       String volumes = docker.dockerRootDir().resolve("volumes").toString();
       Map<String, String> binds = new LinkedHashMap<>();
       binds.put(volumes, volumes);
-      binds.put(docker.bindSource(self.id(), socket).orElseThrow(() -> new BackupException(ErrorCode.RESTORE_FAILED,
-          "restore: the Docker socket " + socket + " is in no mount of this container, so the path to give the"
-          + " restoring container is unknown; mount the host's socket (-v /var/run/docker.sock:" + socket + ")")),
-          socket);
+      String socketOnHost;
+      try {
+        socketOnHost = self.hostPath(Path.of(socket));
+      } catch (IOException unknown) {
+        throw new BackupException(ErrorCode.RESTORE_FAILED, "restore: the Docker socket: " + unknown.getMessage()
+            + ", so the path to give the restoring container is unknown; mount the host's socket"
+            + " (-v /var/run/docker.sock:" + socket + ")", unknown);
+      }
+      binds.put(socketOnHost, socket);
       List<String> command = new ArrayList<>(List.of("restore", "--relayed", "--docker-host", dockerHost));
       command.addAll(restoreArgs);
       String id = docker.createAttachedContainer(image, name, command, binds, Map.of(LABEL, self.id()));
       SocketChannel attach = null;
       try {
-        attach = attach(socket, id);
+        attach = DockerEngine.attachStreams(socket, id);
         docker.startContainer(id);
       } catch (IOException | RuntimeException e) {
         if (attach != null) {
@@ -133,42 +137,6 @@ public final class EngineRestore {
         }
         return exit;
       }
-    }
-  }
-
-  /** Attaches to the container's stdin, stdout and stderr over the engine's socket (a raw stream). */
-  static SocketChannel attach(String socket, String id) throws IOException {
-    SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(Path.of(socket)));
-    try {
-      String request = "POST /containers/" + id + "/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\n"
-          + "Host: docker\r\nContent-Type: text/plain\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n";
-      ByteBuffer out = ByteBuffer.wrap(request.getBytes(StandardCharsets.US_ASCII));
-      while (out.hasRemaining()) {
-        ch.write(out);
-      }
-      // The response's head, byte by byte: what follows it is the container's stream.
-      ByteArrayOutputStream head = new ByteArrayOutputStream();
-      ByteBuffer one = ByteBuffer.allocate(1);
-      while (head.size() < 8192) {
-        one.clear();
-        if (ch.read(one) < 0) {
-          break;
-        }
-        head.write(one.get(0));
-        byte[] h = head.toByteArray();
-        int n = h.length;
-        if (n >= 4 && h[n - 4] == '\r' && h[n - 3] == '\n' && h[n - 2] == '\r' && h[n - 1] == '\n') {
-          String status = new String(h, StandardCharsets.US_ASCII).lines().findFirst().orElse("");
-          if (!status.matches("HTTP/1\\.[01] (101|200) .*")) {
-            throw new IOException("the engine refused to attach: " + status);
-          }
-          return ch;
-        }
-      }
-      throw new IOException("the engine's answer to attach ended early");
-    } catch (IOException | RuntimeException e) {
-      ch.close();
-      throw e;
     }
   }
 

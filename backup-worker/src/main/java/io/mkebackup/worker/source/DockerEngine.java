@@ -501,32 +501,6 @@ public final class DockerEngine implements ContainerEngine {
   }
 
   /**
-   * Where {@code destination} in a container comes from on the host: the source of the mount that
-   * holds it (the longest mount point that is a prefix of it) and the rest of the path. Empty when
-   * no mount holds it: then its host path is not known, and is not guessed.
-   */
-  public Optional<String> bindSource(String containerId, String destination) {
-    var mounts = client.inspectContainerCmd(containerId).exec().getMounts();
-    Path wanted = Path.of(destination);
-    Path best = null;
-    String source = null;
-    if (mounts != null) {
-      for (var m : mounts) {
-        if (m.getDestination() == null || m.getSource() == null) {
-          continue;
-        }
-        Path dest = Path.of(m.getDestination().getPath());
-        if (wanted.startsWith(dest) && (best == null || dest.getNameCount() > best.getNameCount())) {
-          best = dest;
-          source = m.getSource();
-        }
-      }
-    }
-    // The mount holding it (the longest destination that is a prefix), and the rest of the path.
-    return best == null ? Optional.empty() : Optional.of(Path.of(source).resolve(best.relativize(wanted)).toString());
-  }
-
-  /**
    * Creates a container that runs {@code command} from {@code image} with its standard input open
    * for one attach only (closed when that attach ends), removed by the engine when it exits, no
    * network, logging nothing, and the given host paths bind-mounted (host path -> path in it).
@@ -554,6 +528,48 @@ public final class DockerEngine implements ContainerEngine {
         .exec().getId();
   }
 
+  /**
+   * Attaches to a container's stdin, stdout and stderr over the engine's Unix socket, before it
+   * starts (so nothing it says is missed): a raw stream, written as the container's stdin and
+   * read as its output in frames (an 8-byte header each: 1 stdout, 2 stderr, then the length).
+   * A container created with its stdin open for one attach only sees the end of its input when
+   * this stream closes, also when this process dies.
+   */
+  public static java.nio.channels.SocketChannel attachStreams(String socket, String id) throws IOException {
+    var ch = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(Path.of(socket)));
+    try {
+      String request = "POST /containers/" + id + "/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\n"
+          + "Host: docker\r\nContent-Type: text/plain\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n";
+      java.nio.ByteBuffer out = java.nio.ByteBuffer.wrap(request.getBytes(StandardCharsets.US_ASCII));
+      while (out.hasRemaining()) {
+        ch.write(out);
+      }
+      // The response's head, byte by byte: what follows it is the container's stream.
+      ByteArrayOutputStream head = new ByteArrayOutputStream();
+      java.nio.ByteBuffer one = java.nio.ByteBuffer.allocate(1);
+      while (head.size() < 8192) {
+        one.clear();
+        if (ch.read(one) < 0) {
+          break;
+        }
+        head.write(one.get(0));
+        byte[] h = head.toByteArray();
+        int n = h.length;
+        if (n >= 4 && h[n - 4] == '\r' && h[n - 3] == '\n' && h[n - 2] == '\r' && h[n - 1] == '\n') {
+          String status = new String(h, StandardCharsets.US_ASCII).lines().findFirst().orElse("");
+          if (!status.matches("HTTP/1\\.[01] (101|200) .*")) {
+            throw new IOException("the engine refused to attach: " + status);
+          }
+          return ch;
+        }
+      }
+      throw new IOException("the engine's answer to attach ended early");
+    } catch (IOException | RuntimeException e) {
+      ch.close();
+      throw e;
+    }
+  }
+
   public void startContainer(String id) {
     client.startContainerCmd(id).exec();
   }
@@ -561,8 +577,8 @@ public final class DockerEngine implements ContainerEngine {
   /**
    * Creates a container of {@code parentId}'s image that runs {@code command} as the parent's user
    * and supplementary groups (so it may use the same Docker socket), with no network, no log, its
-   * output open to one attach, and the given host paths bind-mounted (host path -> path in it);
-   * the engine removes it when it exits. Never given a secret: its command, labels and environment
+   * stdin and output open to one attach (its stdin ends when that attach does), and the given host
+   * paths bind-mounted (host path -> path in it); the engine removes it when it exits. Never given a secret: its command, labels and environment
    * show in its inspect document.
    *
    * @return the container id
@@ -584,6 +600,9 @@ public final class DockerEngine implements ContainerEngine {
         .withCmd(command)
         .withLabels(labels)
         .withEnv(env)
+        .withStdinOpen(true)
+        .withStdInOnce(true)
+        .withAttachStdin(true)
         .withAttachStdout(true)
         .withAttachStderr(true)
         .withTty(false)
@@ -593,59 +612,6 @@ public final class DockerEngine implements ContainerEngine {
       cmd.withUser(user);
     }
     return cmd.exec().getId();
-  }
-
-  /**
-   * Follows a container's stdout and stderr line by line, attached before it starts so that
-   * nothing is missed: returns once the engine has answered the attach. {@code ended} runs when
-   * the container's output ends (it exited); closing the handle stops following.
-   */
-  public java.io.Closeable followOutput(String id, java.util.function.Consumer<String> lines, Runnable ended) {
-    StringBuilder[] partial = {new StringBuilder(), new StringBuilder()};
-    var callback = new com.github.dockerjava.api.async.ResultCallback.Adapter<com.github.dockerjava.api.model.Frame>() {
-      @Override
-      public void onNext(com.github.dockerjava.api.model.Frame frame) {
-        StringBuilder b = partial[frame.getStreamType() == com.github.dockerjava.api.model.StreamType.STDERR ? 1 : 0];
-        for (char c : new String(frame.getPayload(), StandardCharsets.UTF_8).toCharArray()) {
-          if (c == '\n') {
-            lines.accept(b.toString());
-            b.setLength(0);
-          } else if (b.length() < 4096) {
-            b.append(c);
-          }
-        }
-      }
-
-      @Override
-      public void onComplete() {
-        super.onComplete();
-        ended.run();
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        super.onError(t);
-        ended.run();
-      }
-    };
-    client.attachContainerCmd(id).withStdOut(true).withStdErr(true).withFollowStream(true).exec(callback);
-    boolean started;
-    try {
-      started = callback.awaitStarted(30, java.util.concurrent.TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      started = false;
-    }
-    if (!started) {
-      try {
-        callback.close();
-      } catch (IOException ignored) {
-        // not attached
-      }
-      throw new com.github.dockerjava.api.exception.DockerException("the engine did not answer an attach to "
-          + id + " within 30 s", 504);
-    }
-    return callback;
   }
 
   /** Sends a signal to a running container's main process; false when it is not running (or gone). */

@@ -34,8 +34,12 @@ public record SelfContainer(String id, String name, List<Mount> mounts, Map<Stri
   private static final Pattern CGROUP = Pattern.compile("/docker[-/]([0-9a-f]{64})(?:\\.scope)?$");
   private static final Set<String> DOCKER_FILES = Set.of("/etc/hostname", "/etc/hosts", "/etc/resolv.conf");
 
-  /** One mount of the container: where it appears, what kind it is, and the volume name (volumes only). */
-  public record Mount(String destination, String type, String volumeName) {
+  /**
+   * One mount of the container: where it appears, what kind it is, the volume name (volumes
+   * only), and where it comes from on the host ({@code Source}: a bind mount's host path, a
+   * volume's directory; null for tmpfs).
+   */
+  public record Mount(String destination, String type, String volumeName, String source) {
     /** Whether data written here outlives the container. */
     public boolean outlivesContainer(boolean autoRemove) {
       if ("tmpfs".equals(type)) {
@@ -57,6 +61,24 @@ public record SelfContainer(String id, String name, List<Mount> mounts, Map<Stri
       }
     }
     return Optional.ofNullable(best);
+  }
+
+  /**
+   * Where {@code path}, a path inside this container, is on the host: the source of the mount
+   * that holds it ({@link #mountHolding}), and the rest of the path. Never guessed: a sibling
+   * container given this path must see the same file (the engine's socket, say).
+   *
+   * @throws IOException when no mount holds it, or the one that does is not on the host's file
+   *     system (tmpfs), naming the path and this container
+   */
+  public String hostPath(Path path) throws IOException {
+    Mount m = mountHolding(path).orElseThrow(() -> new IOException(path + " is in no mount of container " + name
+        + ", so its path on the host is unknown"));
+    if (m.source() == null || m.source().isEmpty()) {
+      throw new IOException(path + " is on a " + m.type() + " mount (" + m.destination() + ") of container " + name
+          + ", which has no path on the host");
+    }
+    return Path.of(m.source()).resolve(Path.of(m.destination()).relativize(path)).toString();
   }
 
   /** Whether this process's mount table or cgroup names a container (the engine is not asked). */
@@ -85,11 +107,11 @@ public record SelfContainer(String id, String name, List<Mount> mounts, Map<Stri
         // (tmpfs mounts come from HostConfig below).
         mounts.add(new Mount(m.getDestination() == null ? "/" : m.getDestination().getPath(),
             type != null ? String.valueOf(type) : m.getName() != null && !m.getName().isEmpty() ? "volume" : "bind",
-            m.getName()));
+            m.getName(), m.getSource()));
       }
     }
     if (c.getHostConfig() != null && c.getHostConfig().getTmpFs() != null) {
-      c.getHostConfig().getTmpFs().keySet().forEach(d -> mounts.add(new Mount(d, "tmpfs", null)));
+      c.getHostConfig().getTmpFs().keySet().forEach(d -> mounts.add(new Mount(d, "tmpfs", null, null)));
     }
     Map<String, String> ips = new java.util.LinkedHashMap<>();
     Map<String, String> gateways = new java.util.LinkedHashMap<>();

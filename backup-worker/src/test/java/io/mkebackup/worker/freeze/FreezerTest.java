@@ -28,9 +28,12 @@ class FreezerTest {
   static final class Engine implements ContainerEngine {
     final Set<String> paused = new HashSet<>();
     final List<String> calls = new ArrayList<>();
+    /** Run at each pause, before it happens (a check of what the switch and the record know then). */
+    Runnable beforePause = () -> {};
 
     @Override
     public synchronized void pause(String id) {
+      beforePause.run();
       calls.add("pause " + id);
       if (!paused.add(id)) {
         throw new com.github.dockerjava.api.exception.ConflictException("Container " + id + " is already paused");
@@ -125,6 +128,96 @@ class FreezerTest {
     }
     assertThat(engine.paused).containsExactly(B);
     assertThat(engine.calls).doesNotContain("unpause " + B);
+  }
+
+  /** A switch that keeps what it was told, in the engine's list of calls too. */
+  static final class Guard implements FreezeGuard {
+    final Engine engine;
+    final Set<String> wouldUnpause = new java.util.LinkedHashSet<>();
+    String refuse = "";
+    boolean disarmed;
+
+    Guard(Engine engine) {
+      this.engine = engine;
+    }
+
+    @Override
+    public void pausing(String containerId) throws java.io.IOException {
+      if (containerId.equals(refuse)) {
+        throw new java.io.IOException("the switch did not answer");
+      }
+      synchronized (engine) {
+        engine.calls.add("switch: pausing " + containerId);
+        wouldUnpause.add(containerId);
+      }
+    }
+
+    @Override
+    public void notPaused(String containerId) {
+      synchronized (engine) {
+        engine.calls.add("switch: not paused " + containerId);
+        wouldUnpause.remove(containerId);
+      }
+    }
+
+    @Override
+    public void disarm() {
+      disarmed = true;
+    }
+
+    @Override
+    public void abandon() {}
+  }
+
+  /**
+   * The switch, like the record, knows of each container just before its pause and of none that
+   * someone else paused first: it is told as the freeze goes, not given the writers up front.
+   */
+  @Test
+  void theSwitchLearnsEachContainerJustBeforeItsPauseAndForgetsOneSomeoneElsePaused(@TempDir Path root)
+      throws Exception {
+    Engine engine = new Engine();
+    engine.paused.add(B); // paused by someone else between the listing and our pause
+    Guard guard = new Guard(engine);
+    List<String> atEachPause = new ArrayList<>();
+    Path record = root.resolve("frozen-run-1.1");
+    engine.beforePause = () -> {
+      try {
+        atEachPause.add(guard.wouldUnpause + " " + Files.readAllLines(record).stream().skip(1).map(l -> l.split(" ")[0])
+            .toList());
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    };
+    Freezer freezer = new Freezer(engine, "fake", root, Files.createDirectory(root.resolve("run-1")),
+        (r, deadline) -> guard);
+    try (Freezer.Freeze f = freezer.freeze(List.of(writer(B), writer(A)), Duration.ofSeconds(30))) {
+      assertThat(f.containers()).containsExactly("c-a");
+      assertThat(guard.wouldUnpause).containsExactly(A);
+      assertThat(engine.calls).containsExactly("switch: pausing " + B, "pause " + B, "switch: not paused " + B,
+          "switch: pausing " + A, "pause " + A);
+      // At each pause, the switch and the record know of the same containers, the one paused next among them.
+      assertThat(atEachPause).containsExactly("[" + B + "] [" + B + "]", "[" + A + "] [" + A + "]");
+    }
+    assertThat(guard.disarmed).isTrue();
+    assertThat(engine.paused).containsExactly(B);
+  }
+
+  /** A switch that cannot be told of a container: that container is not paused, and the freeze fails. */
+  @Test
+  void aSwitchThatCannotBeToldStopsThePauseAndTheFreeze(@TempDir Path root) throws Exception {
+    Engine engine = new Engine();
+    Guard guard = new Guard(engine);
+    guard.refuse = B;
+    Freezer freezer = new Freezer(engine, "fake", root, Files.createDirectory(root.resolve("run-1")),
+        (r, deadline) -> guard);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> freezer.freeze(List.of(writer(A), writer(B)),
+        Duration.ofSeconds(30))).isInstanceOf(java.io.IOException.class)
+        .hasMessageContaining("cannot pause c-b").hasMessageContaining("the switch did not answer");
+    assertThat(engine.calls).containsExactly("switch: pausing " + A, "pause " + A, "unpause " + A);
+    assertThat(engine.paused).isEmpty();
+    assertThat(guard.disarmed).isTrue();
+    assertThat(root.resolve("frozen-run-1.1")).doesNotExist();
   }
 
   @Test

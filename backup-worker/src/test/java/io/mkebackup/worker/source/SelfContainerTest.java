@@ -40,11 +40,12 @@ class SelfContainerTest {
   @Test
   void aFileOutlivesTheContainerOnlyOnAMountThatDoes() {
     SelfContainer self = new SelfContainer(ID, "ucp", List.of(
-        new SelfContainer.Mount("/var/run/docker.sock", "bind", null),
-        new SelfContainer.Mount("/backup", "bind", null),
-        new SelfContainer.Mount("/backup/scratch", "tmpfs", null),
-        new SelfContainer.Mount("/var/lib/mke-backup", "volume", OTHER),
-        new SelfContainer.Mount("/named", "volume", "backups")), Map.of(), Map.of(), true, false);
+        new SelfContainer.Mount("/var/run/docker.sock", "bind", null, "/var/run/docker.sock"),
+        new SelfContainer.Mount("/backup", "bind", null, "/srv/backups"),
+        new SelfContainer.Mount("/backup/scratch", "tmpfs", null, null),
+        new SelfContainer.Mount("/var/lib/mke-backup", "volume", OTHER, "/var/lib/docker/volumes/" + OTHER + "/_data"),
+        new SelfContainer.Mount("/named", "volume", "backups", "/var/lib/docker/volumes/backups/_data")),
+        Map.of(), Map.of(), true, false);
     assertThat(self.mountHolding(Path.of("/backup/sub")).orElseThrow().destination()).isEqualTo("/backup");
     assertThat(self.mountHolding(Path.of("/backup/scratch")).orElseThrow().outlivesContainer(true)).isFalse();
     assertThat(self.mountHolding(Path.of("/backupx"))).isEmpty();

@@ -11,14 +11,14 @@ import picocli.CommandLine.Parameters;
  * of the same image (see {@link SiblingSwitch}); hidden: nobody types it.
  */
 @Command(name = SiblingSwitch.COMMAND, hidden = true,
-    description = "Unpauses the given containers once the given backup container stops or the deadline passes.")
+    description = "Unpauses the containers named on stdin once the given backup container stops or the deadline passes.")
 final class FreezeSwitchCommand implements Callable<Integer> {
   @Parameters(arity = "3..*", paramLabel = "ARG",
-      description = "<docker host> <backup container id> <deadline ms> <container id to unpause>...")
+      description = "<docker host> <backup container id> <deadline ms>; the containers to unpause come on stdin")
   List<String> args;
 
   @Override
   public Integer call() throws InterruptedException {
-    return SiblingSwitch.run(args, System.out);
+    return SiblingSwitch.run(args, System.in, System.out);
   }
 }

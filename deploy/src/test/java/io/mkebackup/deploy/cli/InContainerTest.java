@@ -18,21 +18,22 @@ class InContainerTest {
 
   @Test
   void aPlainFileNameGoesIntoTheBackupMount() {
-    SelfContainer self = container(new SelfContainer.Mount("/backup", "bind", null));
+    SelfContainer self = container(new SelfContainer.Mount("/backup", "bind", null, "/srv/backups"));
     assertThat(InContainer.target(Path.of("mybackup.tar"), self)).isEqualTo(Path.of("/backup/mybackup.tar"));
     assertThat(InContainer.target(Path.of("sub/../b.tar"), self)).isEqualTo(Path.of("/backup/b.tar"));
   }
 
   @Test
   void anAbsoluteFileIsHonouredOnAnyMount() {
-    SelfContainer self = container(new SelfContainer.Mount("/backup", "bind", null),
-        new SelfContainer.Mount("/srv/nfs", "volume", "nfs-backups"));
+    SelfContainer self = container(new SelfContainer.Mount("/backup", "bind", null, "/srv/backups"),
+        new SelfContainer.Mount("/srv/nfs", "volume", "nfs-backups", "/var/lib/docker/volumes/nfs-backups/_data"));
     assertThat(InContainer.target(Path.of("/srv/nfs/x/b.tar"), self)).isEqualTo(Path.of("/srv/nfs/x/b.tar"));
   }
 
   @Test
   void aFileThatWouldVanishWithTheContainerIsRefused() {
-    SelfContainer noMount = container(new SelfContainer.Mount("/var/run/docker.sock", "bind", null));
+    SelfContainer noMount = container(new SelfContainer.Mount("/var/run/docker.sock", "bind", null,
+        "/var/run/docker.sock"));
     assertThatThrownBy(() -> InContainer.target(Path.of("mybackup.tar"), noMount))
         .isInstanceOfSatisfying(BackupException.class, e -> {
           assertThat(e.code()).isEqualTo(ErrorCode.INVALID_FIELD);
@@ -40,9 +41,10 @@ class InContainerTest {
           assertThat(e.getMessage()).contains("/backup is not on a volume mounted into this container (ucp)")
               .contains("--volume /path/on/host:/backup");
         });
-    SelfContainer tmpfs = container(new SelfContainer.Mount("/backup", "tmpfs", null));
+    SelfContainer tmpfs = container(new SelfContainer.Mount("/backup", "tmpfs", null, null));
     assertThatThrownBy(() -> InContainer.target(Path.of("b.tar"), tmpfs)).hasMessageContaining("tmpfs");
-    SelfContainer anonymous = container(new SelfContainer.Mount("/var/lib/mke-backup", "volume", "a".repeat(64)));
+    SelfContainer anonymous = container(new SelfContainer.Mount("/var/lib/mke-backup", "volume", "a".repeat(64),
+        "/var/lib/docker/volumes/" + "a".repeat(64) + "/_data"));
     assertThatThrownBy(() -> InContainer.target(Path.of("/var/lib/mke-backup/b.tar"), anonymous))
         .hasMessageContaining("anonymous volume that --rm removes");
   }

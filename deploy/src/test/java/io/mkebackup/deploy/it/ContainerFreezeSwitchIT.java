@@ -122,6 +122,70 @@ class ContainerFreezeSwitchIT {
     }
   }
 
+  /**
+   * The switch learns each container as the backup pauses it, not the list of writers it starts
+   * with: a second writer of the auth store's volume, paused by someone else once the switch was
+   * being started (after the backup had listed the writers, before its own pause), is theirs to
+   * unpause, and stays paused when the backup is killed mid-freeze; the auth store, which the
+   * backup paused, runs again. Nothing the switch may unpause is in its arguments.
+   */
+  @Test
+  void aWriterSomeoneElsePausedBeforeTheBackupDidStaysPausedWhenTheBackupIsKilled(@TempDir Path dir)
+      throws Exception {
+    String name = "mke-freeze-it-" + UUID.randomUUID().toString().substring(0, 8);
+    // Named before the auth store, so the backup comes to it first.
+    String other = demo.prefix + "other-writer";
+    Path cid = dir.resolve("cid");
+    String storeImage = Tools.sh("docker inspect -f '{{.Config.Image}}' " + authStore()).text().strip();
+    Tools.Out started = Tools.sh("docker run -d --name " + other + " --entrypoint /bin/busybox -v " + demo.prefix
+        + "ucp-auth-store-data:/data " + storeImage + " sleep 100000");
+    assertThat(started.exit()).as(started.text()).isZero();
+    // --debug: the backup's log says what it found paused.
+    Process run = new ProcessBuilder("bash", "-c", backupCommand(name, cid, "--max-rate 0.5 --max-freeze 120 --debug",
+        dir.resolve("killed.tar"))).redirectErrorStream(true).redirectOutput(dir.resolve("run.txt").toFile()).start();
+    try {
+      // The switch is created once the backup has listed the volume's writers, and started
+      // before its first pause: someone pauses the other writer in between.
+      String parent = await("the backup's switch created").atMost(Duration.ofMinutes(3))
+          .pollInterval(Duration.ofMillis(50)).until(() -> {
+            assertThat(run.isAlive()).as("the backup ended early: %s", Files.readString(dir.resolve("run.txt"))).isTrue();
+            return Files.exists(cid) && !Files.readString(cid).isBlank()
+                && !siblings(Files.readString(cid).strip()).isEmpty() ? Files.readString(cid).strip() : null;
+          }, p -> p != null);
+      Tools.Out pause = Tools.sh("docker pause " + other);
+      assertThat(pause.exit()).as(pause.text()).isZero();
+      await("the auth store paused by the backup").atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(100))
+          .until(() -> {
+            assertThat(run.isAlive()).as("the backup ended early: %s", Files.readString(dir.resolve("run.txt"))).isTrue();
+            return paused();
+          });
+      List<String> armed = siblings(parent);
+      String args = armed.isEmpty() ? "" : Tools.sh("docker inspect -f '{{json .Args}}' " + armed.get(0)).text();
+      String storeId = Tools.sh("docker inspect -f '{{.Id}}' " + authStore()).text().strip();
+      String otherId = Tools.sh("docker inspect -f '{{.Id}}' " + other).text().strip();
+
+      Tools.Out kill = Tools.sh("docker kill --signal KILL " + name);
+      assertThat(kill.exit()).as(kill.text()).isZero();
+      await("the auth store running again").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+          .until(() -> !paused());
+      await("the switches gone").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+          .until(() -> siblings(parent).isEmpty());
+      assertThat(Tools.sh("docker inspect -f '{{.State.Paused}}' " + other).text().strip())
+          .as("the writer someone else paused, after the backup's switch is gone").isEqualTo("true");
+      assertThat(args).as("the switch's arguments").contains(parent).doesNotContain(storeId.substring(0, 12))
+          .doesNotContain(otherId.substring(0, 12));
+      assertThat(run.waitFor(1, TimeUnit.MINUTES)).isTrue();
+      assertThat(run.exitValue()).isEqualTo(137);
+      // The case this test is about: the backup came to the other writer after someone had paused it.
+      assertThat(Files.readString(dir.resolve("run.txt")))
+          .contains("container " + other + " was paused by someone else (or is gone) before this backup's pause");
+    } finally {
+      run.destroyForcibly();
+      Tools.sh("docker rm -f " + name + " " + other + " 2>/dev/null; docker unpause " + authStore()
+          + " 2>/dev/null || true");
+    }
+  }
+
   @Test
   void aBackupThatEndsLeavesNoSiblingAndItsCopyOpens(@TempDir Path dir) throws Exception {
     String name = "mke-freeze-it-" + UUID.randomUUID().toString().substring(0, 8);
