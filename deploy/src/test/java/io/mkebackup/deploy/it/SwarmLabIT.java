@@ -517,6 +517,117 @@ class SwarmLabIT {
         keys.size(), (System.nanoTime() - t0) / 1e9);
   }
 
+  /** Each node's cluster line ("3 of 3 configured managers"), or "down" when it does not answer. */
+  static List<String> clusterLines(String token) {
+    List<String> lines = new ArrayList<>();
+    for (int i = 0; i < NODES; i++) {
+      String line;
+      try {
+        line = apis.get(i).get("/_ready", token).json().getJsonObject("checks").getJsonObject("cluster")
+            .getString("detail");
+      } catch (Exception e) {
+        line = "down";
+      }
+      lines.add(line);
+    }
+    return lines;
+  }
+
+  /**
+   * A rolling update of the stack (docker service update --force: one task at a time, each new task
+   * healthy before the next is stopped) while a schedule fires every minute: every second of it a
+   * majority of the managers is in one cluster and no task is ever alone; a login token made before
+   * it works on every node after it; each tick of the schedule from before the update to after it
+   * ran exactly once and succeeded.
+   */
+  @Test
+  @Order(7)
+  void aRollingUpdateWhileAScheduleRunsKeepsOneClusterAndEveryTickOnce() throws Exception {
+    long t0 = System.nanoTime();
+    String t = apis.get(0).login("admin", password());
+    String prefix = "lab-rolling-" + Long.toString(System.nanoTime(), 36);
+    Api.Response created = apis.get(0).post("/api/ucp/backup/schedules", new JsonObject().put("cron", "@every 1m")
+        .put("hostPath", "/backups").put("includeLogs", false).put("fileNamePrefix", prefix)
+        .put("passphraseFile", "/run/secrets/mke_backup_passphrase").encode(), t);
+    assertThat(created.status()).as(created.body()).isEqualTo(201);
+    String schedule = created.json().getString("id");
+    long updateStart = System.currentTimeMillis();
+    ExecutorService one = Executors.newSingleThreadExecutor();
+    List<String> samples = new ArrayList<>();
+    try {
+      CompletableFuture<Tools.Out> update = CompletableFuture.supplyAsync(() -> {
+        try {
+          return Tools.sh("docker exec mkelab-node1 docker service update --force --detach=false --quiet mke-backup_manager");
+        } catch (Exception e) {
+          throw new java.util.concurrent.CompletionException(e);
+        }
+      }, one);
+      while (!update.isDone()) {
+        List<String> lines = clusterLines(t);
+        samples.add(String.join(", ", lines));
+        long inMajority = lines.stream().filter(l -> l.startsWith("2 of 3") || l.startsWith("3 of 3")).count();
+        assertThat(lines).as("no task alone during the update; samples so far: " + samples)
+            .noneMatch(l -> l.startsWith("1 of "));
+        assertThat(inMajority).as("a majority in one cluster throughout; samples so far: " + samples)
+            .isGreaterThanOrEqualTo(2);
+        try {
+          update.get(1, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException stillUpdating) {
+          // sample again
+        }
+      }
+      Tools.Out out = update.join();
+      assertThat(out.exit()).as(out.text()).isZero();
+    } finally {
+      one.shutdown();
+    }
+    long updateEnd = System.currentTimeMillis();
+    System.out.printf("SwarmLabIT: the rolling update took %.1f s, %d samples%n", (updateEnd - updateStart) / 1e3,
+        samples.size());
+    Tools.Out tasks = Tools.sh("docker exec mkelab-node1 docker service ps --filter desired-state=running"
+        + " --format '{{.Node}} {{.CurrentState}}' mke-backup_manager");
+    assertThat(tasks.text().lines().filter(l -> l.contains("Running")).count()).as(tasks.text()).isEqualTo(NODES);
+    org.awaitility.Awaitility.await("three of three after the update").atMost(java.time.Duration.ofSeconds(120))
+        .pollInterval(java.time.Duration.ofSeconds(1))
+        .until(() -> clusterLines(t).stream().allMatch(l -> l.startsWith("3 of 3")));
+    // The token made before the update still works on every node.
+    for (int i = 0; i < NODES; i++) {
+      assertThat(apis.get(i).get("/api/ucp/backups", t).status()).as("node" + (i + 1)).isEqualTo(200);
+    }
+    // A tick after the update fires too, then the schedule's history is read.
+    java.time.format.DateTimeFormatter stamp = java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
+        .withZone(java.time.ZoneOffset.UTC);
+    java.util.function.Supplier<List<JsonObject>> records = () -> {
+      try {
+        return apis.get(0).get("/api/ucp/backups", t).array().stream().map(o -> (JsonObject) o)
+            .filter(r -> r.getString("fileName", "").startsWith(prefix + "-")).toList();
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    };
+    java.util.function.ToLongFunction<JsonObject> tick = r -> java.time.Instant.from(stamp.parse(r.getString("fileName")
+        .substring(prefix.length() + 1, prefix.length() + 17))).toEpochMilli();
+    org.awaitility.Awaitility.await("a tick after the update succeeded").atMost(java.time.Duration.ofSeconds(150))
+        .pollInterval(java.time.Duration.ofSeconds(2)).until(() -> records.get().stream()
+            .anyMatch(r -> tick.applyAsLong(r) > updateEnd && "SUCCESS".equals(r.getString("backupState"))));
+    assertThat(apis.get(0).delete("/api/ucp/backup/schedules/" + schedule, t).status()).isIn(200, 204);
+    List<JsonObject> all = records.get();
+    List<Long> ticks = all.stream().map(tick::applyAsLong).sorted().toList();
+    assertThat(all).as("every tick succeeded: " + all).allMatch(r -> "SUCCESS".equals(r.getString("backupState")));
+    assertThat(new java.util.HashSet<>(ticks)).as("no tick ran twice: " + all).hasSameSizeAs(ticks);
+    for (int i = 1; i < ticks.size(); i++) {
+      assertThat(ticks.get(i) - ticks.get(i - 1)).as("no tick lost between " + ticks.get(i - 1) + " and "
+          + ticks.get(i) + ": " + all).isEqualTo(60_000L);
+    }
+    assertThat(ticks.get(0)).as("the first tick came within a minute of the schedule").isLessThan(updateStart + 61_000);
+    assertThat(ticks.get(ticks.size() - 1)).isGreaterThan(updateEnd);
+    for (JsonObject r : all) {
+      assertThat(share.resolve(r.getString("fileName"))).isRegularFile();
+    }
+    System.out.printf("SwarmLabIT: %d ticks, each once, over the rolling update; the test took %.1f s%n", ticks.size(),
+        (System.nanoTime() - t0) / 1e9);
+  }
+
   static String password() throws java.io.IOException {
     String password = System.getenv("MKE_ADMIN_PASSWORD");
     return password == null || password.isEmpty() ? Files.readString(DIR.resolve("admin-password")).strip()
