@@ -7,6 +7,7 @@ import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.cluster.ClusterSettings;
+import io.mkebackup.common.cluster.HazelcastBackupCatalog;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.common.record.BackupRecord;
 import io.vertx.core.Vertx;
@@ -142,7 +143,7 @@ public final class OrphanReaper implements AutoCloseable {
       return List.of();
     }
     waitingForMajority = false;
-    Set<String> alive = new HashSet<>(BackupCatalog.memberIds(hazelcast));
+    Set<String> alive = new HashSet<>(HazelcastBackupCatalog.memberIds(hazelcast));
     hazelcast.getClientService().getConnectedClients().forEach(c -> alive.add(c.getUuid().toString()));
     boolean[] sparedNow = {false};
     List<BackupRecord> failed = catalog.failOrphans(r -> {

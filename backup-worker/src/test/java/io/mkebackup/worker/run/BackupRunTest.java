@@ -8,6 +8,7 @@ import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.cluster.BackupCatalog;
+import io.mkebackup.common.cluster.HazelcastBackupCatalog;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.cluster.ClusterSecret;
 import io.mkebackup.common.cluster.ClusterSettings;
@@ -58,7 +59,7 @@ class BackupRunTest {
         List.of("127.0.0.1:" + port), "node-a").memberConfig(
         ClusterTrust.derive(ClusterSecret.of(UUID.randomUUID().toString().getBytes(StandardCharsets.UTF_8),
             "test"))));
-    catalog = new BackupCatalog(member, null);
+    catalog = new HazelcastBackupCatalog(member, null);
     lock = new BackupLock(member);
     ProgressListener publisher = e -> published.add(e.kind().id() + " with record "
         + catalog.get(e.backupId()).map(r -> r.state().name()).orElse("none"));

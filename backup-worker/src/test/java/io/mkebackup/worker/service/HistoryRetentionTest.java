@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.cluster.BackupCatalog;
+import io.mkebackup.common.cluster.HazelcastBackupCatalog;
 import io.mkebackup.common.cluster.ClusterSettings;
 import io.mkebackup.common.record.BackupRecord;
 import io.vertx.core.json.JsonObject;
@@ -49,7 +50,7 @@ class HistoryRetentionTest {
     member = Hazelcast.newHazelcastInstance(new ClusterSettings("history-" + UUID.randomUUID(), "127.0.0.1", port,
         List.of("127.0.0.1:" + port), "node").memberConfig(io.mkebackup.common.cluster.ClusterTrust.derive(
         io.mkebackup.common.cluster.ClusterSecret.of(java.util.UUID.randomUUID().toString().getBytes(), "test"))));
-    return new BackupCatalog(member, null);
+    return new HazelcastBackupCatalog(member, null);
   }
 
   /** A record created {@code daysAgo} days ago, ended as given. */

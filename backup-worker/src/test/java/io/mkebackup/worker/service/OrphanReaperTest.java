@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.cluster.BackupCatalog;
+import io.mkebackup.common.cluster.HazelcastBackupCatalog;
 import io.mkebackup.common.cluster.BackupLease;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.cluster.ClusterSecret;
@@ -42,7 +43,7 @@ class OrphanReaperTest {
     member = Hazelcast.newHazelcastInstance(new ClusterSettings("reaper-" + UUID.randomUUID(), "127.0.0.1", port,
         List.of("127.0.0.1:" + port), "node-a").memberConfig(
         ClusterTrust.derive(ClusterSecret.of(UUID.randomUUID().toString().getBytes(), "test"))));
-    catalog = new BackupCatalog(member, null);
+    catalog = new HazelcastBackupCatalog(member, null);
     lock = new BackupLock(member);
   }
 

@@ -6,11 +6,13 @@ import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.bus.JobRules;
 import io.mkebackup.common.cluster.BackupCatalog;
+import io.mkebackup.common.cluster.HazelcastBackupCatalog;
 import io.mkebackup.common.cluster.BackupLease;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.cluster.ClusterSecret;
 import io.mkebackup.common.cluster.ClusterSettings;
 import io.mkebackup.common.cluster.ClusterTrust;
+import io.mkebackup.common.cluster.HazelcastScheduleStore;
 import io.mkebackup.common.cluster.ScheduleStore;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.common.record.BackupState;
@@ -56,8 +58,8 @@ class SchedulerLookTest {
         .getBytes(StandardCharsets.UTF_8), "test"));
     hazelcast = Hazelcast.newHazelcastInstance(new ClusterSettings("look-" + UUID.randomUUID(), "127.0.0.1",
         port, List.of(), "n").memberConfig(trust));
-    catalog = new BackupCatalog(hazelcast, null);
-    schedules = new ScheduleStore(hazelcast, null);
+    catalog = new HazelcastBackupCatalog(hazelcast, null);
+    schedules = new HazelcastScheduleStore(hazelcast, null);
     BackupLock lock = new BackupLock(hazelcast);
     service = new BackupService(EngineConfig.defaults("n"), new JobRules(List.of(backups.toRealPath()),
         backups.toRealPath()), catalog, lock, () -> "m", e -> { });

@@ -6,10 +6,12 @@ import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.bus.JobRules;
 import io.mkebackup.common.cluster.BackupCatalog;
+import io.mkebackup.common.cluster.HazelcastBackupCatalog;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.cluster.ClusterSecret;
 import io.mkebackup.common.cluster.ClusterSettings;
 import io.mkebackup.common.cluster.ClusterTrust;
+import io.mkebackup.common.cluster.HazelcastScheduleStore;
 import io.mkebackup.common.cluster.ScheduleStore;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.common.record.BackupState;
@@ -57,10 +59,10 @@ class SchedulerRetentionTest {
         .getBytes(StandardCharsets.UTF_8), "test"));
     hazelcast = Hazelcast.newHazelcastInstance(new ClusterSettings("retention-" + UUID.randomUUID(), "127.0.0.1",
         port, List.of(), "n").memberConfig(trust));
-    catalog = new BackupCatalog(hazelcast, null);
+    catalog = new HazelcastBackupCatalog(hazelcast, null);
     BackupService service = new BackupService(EngineConfig.defaults("n"), new JobRules(List.of(backups), backups),
         catalog, new BackupLock(hazelcast), () -> "m", e -> { });
-    scheduler = new Scheduler(new ScheduleStore(hazelcast, null), catalog, service);
+    scheduler = new Scheduler(new HazelcastScheduleStore(hazelcast, null), catalog, service);
   }
 
   @AfterEach

@@ -395,7 +395,7 @@ class RogueMemberTest {
 
   /** The catalog on member {@code a}, mirrored to this test's directory. */
   BackupCatalog mirroredCatalog(HazelcastInstance a) throws java.io.IOException {
-    BackupCatalog catalog = new BackupCatalog(a, base.resolve("catalog"));
+    HazelcastBackupCatalog catalog = new HazelcastBackupCatalog(a, base.resolve("catalog"));
     catalog.startMirroring();
     return catalog;
   }
