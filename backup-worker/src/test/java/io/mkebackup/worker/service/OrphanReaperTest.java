@@ -11,6 +11,7 @@ import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.cluster.ClusterSecret;
 import io.mkebackup.common.cluster.ClusterSettings;
 import io.mkebackup.common.cluster.ClusterTrust;
+import io.mkebackup.common.cluster.HazelcastBackupLock;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.common.record.BackupState;
@@ -44,7 +45,7 @@ class OrphanReaperTest {
         List.of("127.0.0.1:" + port), "node-a").memberConfig(
         ClusterTrust.derive(ClusterSecret.of(UUID.randomUUID().toString().getBytes(), "test"))));
     catalog = new HazelcastBackupCatalog(member, null);
-    lock = new BackupLock(member);
+    lock = new HazelcastBackupLock(member);
   }
 
   @AfterEach

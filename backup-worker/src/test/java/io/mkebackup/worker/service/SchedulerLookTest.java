@@ -12,6 +12,7 @@ import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.cluster.ClusterSecret;
 import io.mkebackup.common.cluster.ClusterSettings;
 import io.mkebackup.common.cluster.ClusterTrust;
+import io.mkebackup.common.cluster.HazelcastBackupLock;
 import io.mkebackup.common.cluster.HazelcastScheduleStore;
 import io.mkebackup.common.cluster.ScheduleStore;
 import io.mkebackup.common.record.BackupRecord;
@@ -60,7 +61,7 @@ class SchedulerLookTest {
         port, List.of(), "n").memberConfig(trust));
     catalog = new HazelcastBackupCatalog(hazelcast, null);
     schedules = new HazelcastScheduleStore(hazelcast, null);
-    BackupLock lock = new BackupLock(hazelcast);
+    BackupLock lock = new HazelcastBackupLock(hazelcast);
     service = new BackupService(EngineConfig.defaults("n"), new JobRules(List.of(backups.toRealPath()),
         backups.toRealPath()), catalog, lock, () -> "m", e -> { });
     scheduler = new Scheduler(schedules, catalog, service);

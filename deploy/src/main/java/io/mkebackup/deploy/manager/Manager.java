@@ -7,6 +7,7 @@ import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.cluster.ClusterSettings;
 import io.mkebackup.common.cluster.ClusterTrust;
 import io.mkebackup.common.cluster.HazelcastBackupCatalog;
+import io.mkebackup.common.cluster.HazelcastBackupLock;
 import io.mkebackup.common.cluster.HazelcastScheduleStore;
 import io.mkebackup.common.cluster.MemberProof;
 import io.mkebackup.common.progress.ProgressListener;
@@ -148,7 +149,7 @@ public final class Manager implements AutoCloseable {
       schedules.startMirroring();
       String node = config.nodeName();
       ProgressListener publisher = new ProgressPublisher(vertx.eventBus(), node);
-      BackupLock lock = new BackupLock(hazelcast, settings.configuredMembers());
+      BackupLock lock = new HazelcastBackupLock(hazelcast, settings.configuredMembers());
       OrphanReaper reaper = new OrphanReaper(hazelcast, catalog, publisher, lock::hasMajority, lock::heldBy, thaw);
       reaper.start(vertx);
       // Read at each backup: Hazelcast gives a member a new id when it merges back after a split.
