@@ -19,7 +19,8 @@ import java.util.logging.Logger;
  * disk): use them off the event loop.
  */
 public final class HazelcastBackupCatalog implements BackupCatalog {
-  private static final Logger LOG = Logger.getLogger(HazelcastBackupCatalog.class.getName());
+  // The name it logged under before the catalog became an interface: log lines and filters keep it.
+  private static final Logger LOG = Logger.getLogger(BackupCatalog.class.getName());
 
   private final HazelcastInstance hazelcast;
   private final SealedMap map;

@@ -27,6 +27,7 @@ import java.util.logging.Logger;
  * temporary file and never rename it into place.
  */
 public final class HazelcastBackupLease implements BackupLease {
+  // The name it logged under before the lease became an interface: log lines and filters keep it.
   private static final Logger LOG = Logger.getLogger(BackupLease.class.getName());
   static final Duration RENEW_EVERY = Duration.ofSeconds(1);
   /** How long a renewal waits for the other members' answers. */

@@ -37,6 +37,7 @@ import java.util.logging.Logger;
  * therefore blocks backups for {@link #HOLD_FOR} at most.
  */
 public final class HazelcastBackupLock implements BackupLock {
+  // The name it logged under before the lock became an interface: log lines and filters keep it.
   private static final Logger LOG = Logger.getLogger(BackupLock.class.getName());
   static final String KEY = "backup";
   /**
