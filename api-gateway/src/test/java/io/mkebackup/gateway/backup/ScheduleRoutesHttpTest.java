@@ -7,6 +7,7 @@ import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.cluster.ClusterSecret;
 import io.mkebackup.common.cluster.ClusterSettings;
 import io.mkebackup.common.cluster.ClusterTrust;
+import io.mkebackup.common.cluster.HazelcastScheduleStore;
 import io.mkebackup.common.cluster.ScheduleStore;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -53,7 +54,7 @@ class ScheduleRoutesHttpTest {
     member = Hazelcast.newHazelcastInstance(new ClusterSettings("routes-" + UUID.randomUUID(), "127.0.0.1", hz,
         List.of(), "node-a").memberConfig(ClusterTrust.derive(ClusterSecret.of(UUID.randomUUID().toString()
         .getBytes(StandardCharsets.UTF_8), "test"))));
-    store = new ScheduleStore(member, null);
+    store = new HazelcastScheduleStore(member, null);
     Router router = Router.router(vertx);
     router.route("/api/*").handler(BodyHandler.create(false).setBodyLimit(64 * 1024));
     new ScheduleRoutes(vertx, store, new BackupRequestValidator(List.of(backups), backups), Duration.ofMinutes(1))

@@ -7,6 +7,7 @@ import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.cluster.ClusterSettings;
+import io.mkebackup.common.cluster.HazelcastBackupCatalog;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.common.record.BackupRecord;
 import io.vertx.core.Vertx;
@@ -15,6 +16,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -27,6 +29,7 @@ public final class OrphanReaper implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(OrphanReaper.class.getName());
 
   private final HazelcastInstance hazelcast;
+  private final Supplier<Set<String>> alive;
   private final BackupCatalog catalog;
   private final ProgressListener publisher;
   private final BooleanSupplier hasMajority;
@@ -64,8 +67,20 @@ public final class OrphanReaper implements AutoCloseable {
    */
   public OrphanReaper(HazelcastInstance hazelcast, BackupCatalog catalog, ProgressListener publisher,
       BooleanSupplier hasMajority, java.util.function.Predicate<String> lockHeldFor, Runnable thaw) {
+    this(hazelcast, () -> alive(hazelcast), catalog, publisher, hasMajority, lockHeldFor, thaw);
+  }
+
+  /**
+   * @param hazelcast whose departures {@link #start} follows; null when the reaper is only asked
+   *     for passes ({@link #reap}), as in unit tests
+   * @param alive the owners (member and client UUIDs) alive now, asked at each pass
+   */
+  OrphanReaper(HazelcastInstance hazelcast, Supplier<Set<String>> alive, BackupCatalog catalog,
+      ProgressListener publisher, BooleanSupplier hasMajority, java.util.function.Predicate<String> lockHeldFor,
+      Runnable thaw) {
     this.thaw = thaw;
     this.hazelcast = hazelcast;
+    this.alive = alive;
     this.catalog = catalog;
     this.publisher = publisher;
     this.hasMajority = hasMajority;
@@ -123,6 +138,13 @@ public final class OrphanReaper implements AutoCloseable {
     chore.runSoon();
   }
 
+  /** The proven members' and the connected clients' UUIDs: the owners whose backups are alive. */
+  static Set<String> alive(HazelcastInstance hazelcast) {
+    Set<String> alive = new HashSet<>(HazelcastBackupCatalog.memberIds(hazelcast));
+    hazelcast.getClientService().getConnectedClients().forEach(c -> alive.add(c.getUuid().toString()));
+    return alive;
+  }
+
   /** "cluster members: 3 [a, b, c]", as logged on every change. */
   static String members(MembershipEvent e) {
     return "cluster members: " + e.getMembers().size() + " " + e.getMembers().stream()
@@ -142,8 +164,7 @@ public final class OrphanReaper implements AutoCloseable {
       return List.of();
     }
     waitingForMajority = false;
-    Set<String> alive = new HashSet<>(BackupCatalog.memberIds(hazelcast));
-    hazelcast.getClientService().getConnectedClients().forEach(c -> alive.add(c.getUuid().toString()));
+    Set<String> alive = this.alive.get();
     boolean[] sparedNow = {false};
     List<BackupRecord> failed = catalog.failOrphans(r -> {
       if (alive.contains(r.ownerMember())) {

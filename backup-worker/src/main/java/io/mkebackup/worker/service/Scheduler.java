@@ -4,6 +4,7 @@ import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
 import io.mkebackup.common.bus.BackupJob;
+import io.mkebackup.common.bus.JobRules;
 import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.cluster.ScheduleStore;
 import io.mkebackup.common.record.BackupRecord;
@@ -19,7 +20,9 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.regex.Pattern;
@@ -40,10 +43,57 @@ public final class Scheduler implements AutoCloseable {
 
   private final ScheduleStore schedules;
   private final BackupCatalog catalog;
-  private final BackupService service;
+  private final Backups service;
   private Chore chore;
 
+  /**
+   * What the scheduler asks of this member's backup service: {@link BackupService} in a manager; a
+   * stand-in in the unit tests, which run no backup and need no Docker engine.
+   */
+  interface Backups {
+    /** Whether this member sees a majority of the configured managers. */
+    boolean hasMajority();
+
+    String node();
+
+    String memberId();
+
+    JobRules rules();
+
+    /** As {@link BackupService#start(BackupJob, Consumer)}. */
+    CompletableFuture<BackupRecord> start(BackupJob job, Consumer<BackupRecord> finished);
+  }
+
   public Scheduler(ScheduleStore schedules, BackupCatalog catalog, BackupService service) {
+    this(schedules, catalog, new Backups() {
+      @Override
+      public boolean hasMajority() {
+        return service.hasMajority();
+      }
+
+      @Override
+      public String node() {
+        return service.node();
+      }
+
+      @Override
+      public String memberId() {
+        return service.memberId();
+      }
+
+      @Override
+      public JobRules rules() {
+        return service.rules();
+      }
+
+      @Override
+      public CompletableFuture<BackupRecord> start(BackupJob job, Consumer<BackupRecord> finished) {
+        return service.start(job, finished);
+      }
+    });
+  }
+
+  Scheduler(ScheduleStore schedules, BackupCatalog catalog, Backups service) {
     this.schedules = schedules;
     this.catalog = catalog;
     this.service = service;
@@ -135,6 +185,11 @@ public final class Scheduler implements AutoCloseable {
    * names any other file is not acted on.
    */
   List<BackupRecord> retention(Schedule s) {
+    return retention(s, Instant.now());
+  }
+
+  /** As {@link #retention(Schedule)}, at {@code now} (the clock a test sets). */
+  List<BackupRecord> retention(Schedule s, Instant now) {
     List<BackupRecord> pruned = new ArrayList<>();
     if (s.keepLast() == null && s.maxAge() == null) {
       return pruned;
@@ -152,7 +207,6 @@ public final class Scheduler implements AutoCloseable {
         .filter(r -> r.backupPath().equals(dir.toString()) && names.matcher(r.fileName()).matches()
             && (r.logFileName().isEmpty() || r.logFileName().equals(logNameFor(r.fileName()))))
         .toList(); // newest first
-    Instant now = Instant.now();
     for (int i = 1; i < mine.size(); i++) {
       BackupRecord r = mine.get(i);
       boolean beyond = s.keepLast() != null && i >= s.keepLast();

@@ -3,194 +3,131 @@ package io.mkebackup.worker.run;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.hazelcast.core.Hazelcast;
-import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
-import io.mkebackup.common.cluster.BackupCatalog;
-import io.mkebackup.common.cluster.BackupLock;
-import io.mkebackup.common.cluster.ClusterSecret;
-import io.mkebackup.common.cluster.ClusterSettings;
-import io.mkebackup.common.cluster.ClusterTrust;
-import io.mkebackup.common.progress.ProgressEvent;
-import io.mkebackup.common.progress.ProgressEvent.Kind;
-import io.mkebackup.common.progress.ProgressListener;
-import io.mkebackup.common.progress.Step;
+import io.mkebackup.common.cluster.BackupLease;
+import io.mkebackup.common.cluster.InMemoryBackupCatalog;
+import io.mkebackup.common.cluster.InMemoryBackupLock;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.common.record.BackupState;
-import io.mkebackup.worker.engine.BackupResult;
-import java.io.IOException;
-import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * A run's life on a real Hazelcast member holding the catalog and the lock, with the work in
- * the test's hands: what the catalog says while the work runs and after it, which events go out
- * in which order, and what a refused or overtaken run leaves.
+ * {@link BackupRunContract} on the in-memory lock and catalog (a unit test), and what only they
+ * let a test arrange: a lease lost during the work, a member without a majority.
  */
-@Tag("integration")
-class BackupRunTest {
-  HazelcastInstance member;
-  BackupCatalog catalog;
-  BackupLock lock;
-  /** Each event with the state the catalog held for its backup when it went out. */
-  final List<String> published = new CopyOnWriteArrayList<>();
-  final List<String> metered = new CopyOnWriteArrayList<>();
-  BackupRun run;
+class BackupRunTest extends BackupRunContract {
+  InMemoryBackupLock memoryLock;
 
-  @BeforeEach
-  void start() throws IOException {
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
-    member = Hazelcast.newHazelcastInstance(new ClusterSettings("run-" + UUID.randomUUID(), "127.0.0.1", port,
-        List.of("127.0.0.1:" + port), "node-a").memberConfig(
-        ClusterTrust.derive(ClusterSecret.of(UUID.randomUUID().toString().getBytes(StandardCharsets.UTF_8),
-            "test"))));
-    catalog = new BackupCatalog(member, null);
-    lock = new BackupLock(member);
-    ProgressListener publisher = e -> published.add(e.kind().id() + " with record "
-        + catalog.get(e.backupId()).map(r -> r.state().name()).orElse("none"));
-    run = new BackupRun(lock, catalog, publisher, new BackupRun.Meter() {
-      @Override
-      public void started(BackupRecord r) {
-        metered.add("started " + r.state());
-      }
-
-      @Override
-      public void finished(BackupRecord r) {
-        metered.add("finished " + r.state());
-      }
-    });
+  @Override
+  void stores() {
+    memoryLock = new InMemoryBackupLock();
+    lock = memoryLock;
+    catalog = new InMemoryBackupCatalog();
   }
 
-  @AfterEach
-  void stop() {
-    member.shutdown();
+  /** How the work ends. */
+  enum Ending { SUCCEEDS, FAILS, LOSES_ITS_LEASE, BREAKS, OVERTAKEN }
+
+  /**
+   * How the work ends, the state recorded, the start of its short error, whether this run
+   * recorded it, the events published.
+   */
+  static Stream<Arguments> endings() {
+    return Stream.of(
+        Arguments.of(Ending.SUCCEEDS, BackupState.SUCCESS, "", true, List.of("succeeded with record SUCCESS")),
+        Arguments.of(Ending.FAILS, BackupState.FAILED, "no space left", true, List.of("failed with record FAILED")),
+        Arguments.of(Ending.LOSES_ITS_LEASE, BackupState.FAILED, "this manager lost the cluster's backup lock (paused",
+            true, List.of("failed with record FAILED")),
+        Arguments.of(Ending.BREAKS, BackupState.FAILED, "internal error: IllegalStateException", true,
+            List.of("failed with record FAILED")),
+        Arguments.of(Ending.OVERTAKEN, BackupState.FAILED, "its manager left", false, List.of()));
   }
 
-  static BackupRecord inProgress(String id) {
-    return BackupRecord.inProgress(id, true, "b.tar", "", "/backups", "node-a", "member-a", "api");
-  }
-
-  static ProgressEvent event(String id, Kind kind) {
-    return new ProgressEvent(id, kind, Step.FINALIZE, "", "", 0, 0, 0, 0, 0, Instant.now());
-  }
-
-  static BackupResult result(String id) {
-    return new BackupResult(id, Path.of("/backups/b.tar"), null, 4096, 30, 20, 2048, Instant.now(), Instant.now(),
-        List.of());
-  }
-
-  @Test
-  void aSuccessIsRecordedBeforeItsTerminalEventGoesOut() {
+  @ParameterizedTest(name = "the work {0}")
+  @MethodSource("endings")
+  void aRunRecordsHowItsWorkEndedAndFreesTheLock(Ending ending, BackupState state, String error, boolean recorded,
+      List<String> events) {
     String id = UUID.randomUUID().toString();
-    List<String> seenByWork = new CopyOnWriteArrayList<>();
-    CompletableFuture<BackupRecord> accepted = new CompletableFuture<>();
-    BackupRun.Outcome outcome = run.run(id, "node-a", () -> inProgress(id), accepted::complete, (fence, progress) -> {
-      seenByWork.add("record " + catalog.get(id).orElseThrow().state() + ", lock held " + lock.heldBy(id)
-          + ", accepted " + accepted.isDone());
-      fence.check();
-      progress.onEvent(event(id, Kind.DONE));
-      progress.onEvent(event(id, Kind.SUCCEEDED));
+    BackupRun.Outcome outcome = run.run(id, "node-a", () -> inProgress(id), r -> {}, (fence, progress) -> {
+      switch (ending) {
+        case FAILS -> throw new BackupException(ErrorCode.TARGET_FULL, "no space left in /backups");
+        case LOSES_ITS_LEASE -> memoryLock.loseLease("paused for 9 s");
+        case BREAKS -> throw new IllegalStateException("stream closed");
+        case OVERTAKEN -> {
+          BackupRecord mine = catalog.get(id).orElseThrow();
+          catalog.replace(mine, mine.failed("its manager left the cluster"));
+        }
+        default -> { }
+      }
+      fence.check(); // what the archive's writer asks before its rename
       return result(id);
     });
 
-    assertThat(seenByWork).containsExactly("record IN_PROGRESS, lock held true, accepted true");
-    assertThat(published).containsExactly("done with record IN_PROGRESS", "succeeded with record SUCCESS");
-    assertThat(metered).containsExactly("started IN_PROGRESS", "finished SUCCESS");
-    assertThat(outcome.recorded()).isTrue();
-    assertThat(outcome.failure()).isNull();
     BackupRecord saved = catalog.get(id).orElseThrow();
-    assertThat(outcome.record().state()).isEqualTo(BackupState.SUCCESS);
-    assertThat(saved.state()).isEqualTo(BackupState.SUCCESS);
-    assertThat(saved.archiveBytes()).isEqualTo(4096);
-    assertThat(saved.files()).isEqualTo(20);
+    assertThat(saved.state()).isEqualTo(state);
+    assertThat(saved.shortError()).startsWith(error);
+    assertThat(outcome.record().state()).isEqualTo(state);
+    assertThat(outcome.recorded()).isEqualTo(recorded);
+    assertThat(published).isEqualTo(events);
+    assertThat(metered).containsExactly("started IN_PROGRESS", "finished " + state);
     assertThat(lock.held()).as("lock freed").isFalse();
   }
 
-  @Test
-  void aFailingWorkIsRecordedFailedWithItsMessageAndTheRecordsTerminalEvent() {
-    String id = UUID.randomUUID().toString();
-    BackupException boom = new BackupException(ErrorCode.TARGET_FULL, "no space left in /backups", null);
-    BackupRun.Outcome outcome = run.run(id, "node-a", () -> inProgress(id), r -> {}, (fence, progress) -> {
-      progress.onEvent(event(id, Kind.STARTED));
-      throw boom;
-    });
+  /** What refuses a run before it starts: nothing recorded, nothing run, nothing published. */
+  enum Refusal { NO_MAJORITY, ANOTHER_BACKUP_RUNS, THE_RECORD_CANNOT_BE_MADE }
 
-    assertThat(outcome.failure()).isSameAs(boom);
-    assertThat(outcome.record().state()).isEqualTo(BackupState.FAILED);
-    assertThat(catalog.get(id).orElseThrow().shortError()).isEqualTo("no space left in /backups");
-    assertThat(published).containsExactly("started with record IN_PROGRESS", "failed with record FAILED");
-    assertThat(metered).containsExactly("started IN_PROGRESS", "finished FAILED");
-    assertThat(lock.held()).isFalse();
+  static Stream<Arguments> refusals() {
+    return Stream.of(
+        Arguments.of(Refusal.NO_MAJORITY, ErrorCode.NO_MAJORITY, "the cluster has no majority", false),
+        Arguments.of(Refusal.ANOTHER_BACKUP_RUNS, ErrorCode.BACKUP_RUNNING,
+            "another backup is running (backup the-other on node node-b)", true),
+        Arguments.of(Refusal.THE_RECORD_CANNOT_BE_MADE, ErrorCode.INTERNAL,
+            "cannot record the backup in the cluster catalog: the catalog is down", false));
   }
 
-  @Test
-  void anUnexpectedErrorIsRecordedAsAnInternalError() {
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("refusals")
+  void aRefusedRunLeavesNothingBehind(Refusal refusal, ErrorCode code, String message, boolean stillHeld) {
     String id = UUID.randomUUID().toString();
-    BackupRun.Outcome outcome = run.run(id, "node-a", () -> inProgress(id), r -> {}, (fence, progress) -> {
-      throw new IllegalStateException("stream closed");
-    });
+    BackupLease other = null;
+    switch (refusal) {
+      case NO_MAJORITY -> memoryLock.majority(false);
+      case ANOTHER_BACKUP_RUNS -> other = lock.acquire("the-other", "node-b");
+      default -> { }
+    }
+    AtomicBoolean accepted = new AtomicBoolean();
+    AtomicBoolean worked = new AtomicBoolean();
 
-    assertThat(outcome.failure()).isInstanceOf(IllegalStateException.class);
-    assertThat(catalog.get(id).orElseThrow().shortError())
-        .isEqualTo("internal error: IllegalStateException: stream closed");
-    assertThat(lock.held()).isFalse();
-  }
-
-  @Test
-  void aSecondRunIsRefusedWhileOneRunsAndLeavesNoRecord() throws Exception {
-    String first = UUID.randomUUID().toString();
-    String second = UUID.randomUUID().toString();
-    List<String> refusals = new CopyOnWriteArrayList<>();
-    run.run(first, "node-a", () -> inProgress(first), r -> {}, (fence, progress) -> {
-      // The lock belongs to the thread that runs the backup: another thread asks.
-      CompletableFuture.runAsync(() -> {
-        try {
-          run.run(second, "node-b", () -> inProgress(second), r -> refusals.add("accepted"),
-              (f, p) -> {
-                refusals.add("work ran");
-                return result(second);
-              });
-        } catch (BackupException e) {
-          refusals.add(e.code() + ": " + e.getMessage());
-        }
-      }).join();
-      return result(first);
-    });
-
-    assertThat(refusals).singleElement().asString().startsWith(ErrorCode.BACKUP_RUNNING.name()).contains(first);
-    assertThat(catalog.get(second)).isEmpty();
-    assertThat(catalog.get(first).orElseThrow().state()).isEqualTo(BackupState.SUCCESS);
-  }
-
-  @Test
-  void aRunAnotherMemberAlreadyEndedKeepsTheirFailedAndPublishesNothingMore() {
-    String id = UUID.randomUUID().toString();
-    BackupRun.Outcome outcome = run.run(id, "node-a", () -> inProgress(id), r -> {}, (fence, progress) -> {
-      // What the reaper of another member does to a run it believes dead.
-      BackupRecord mine = catalog.get(id).orElseThrow();
-      assertThat(catalog.replace(mine, mine.failed("its manager left the cluster"))).isTrue();
-      progress.onEvent(event(id, Kind.SUCCEEDED));
+    assertThatThrownBy(() -> run.run(id, "node-a", () -> {
+      if (refusal == Refusal.THE_RECORD_CANNOT_BE_MADE) {
+        throw new IllegalStateException("the catalog is down");
+      }
+      return inProgress(id);
+    }, r -> accepted.set(true), (fence, progress) -> {
+      worked.set(true);
       return result(id);
+    })).isInstanceOfSatisfying(BackupException.class, e -> {
+      assertThat(e.code()).isEqualTo(code);
+      assertThat(e.getMessage()).startsWith(message);
     });
 
-    assertThat(outcome.recorded()).isFalse();
-    assertThat(outcome.record().shortError()).isEqualTo("its manager left the cluster");
-    assertThat(catalog.get(id).orElseThrow().state()).isEqualTo(BackupState.FAILED);
+    assertThat(catalog.get(id)).isEmpty();
+    assertThat(accepted).isFalse();
+    assertThat(worked).isFalse();
     assertThat(published).isEmpty();
+    assertThat(metered).isEmpty();
+    assertThat(lock.held()).isEqualTo(stillHeld);
+    if (other != null) {
+      assertThat(lock.heldBy("the-other")).as("the other's lock untouched").isTrue();
+      other.release();
+    }
     assertThat(lock.held()).isFalse();
   }
 }

@@ -10,6 +10,8 @@ import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.cluster.ClusterSecret;
 import io.mkebackup.common.cluster.ClusterSettings;
 import io.mkebackup.common.cluster.ClusterTrust;
+import io.mkebackup.common.cluster.HazelcastBackupCatalog;
+import io.mkebackup.common.cluster.HazelcastBackupLock;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.common.record.BackupState;
@@ -42,8 +44,8 @@ class OrphanReaperTest {
     member = Hazelcast.newHazelcastInstance(new ClusterSettings("reaper-" + UUID.randomUUID(), "127.0.0.1", port,
         List.of("127.0.0.1:" + port), "node-a").memberConfig(
         ClusterTrust.derive(ClusterSecret.of(UUID.randomUUID().toString().getBytes(), "test"))));
-    catalog = new BackupCatalog(member, null);
-    lock = new BackupLock(member);
+    catalog = new HazelcastBackupCatalog(member, null);
+    lock = new HazelcastBackupLock(member);
   }
 
   @AfterEach

@@ -2,43 +2,35 @@ package io.mkebackup.worker.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.hazelcast.core.Hazelcast;
-import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.bus.JobRules;
 import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.cluster.BackupLease;
-import io.mkebackup.common.cluster.BackupLock;
-import io.mkebackup.common.cluster.ClusterSecret;
-import io.mkebackup.common.cluster.ClusterSettings;
-import io.mkebackup.common.cluster.ClusterTrust;
+import io.mkebackup.common.cluster.InMemoryBackupCatalog;
+import io.mkebackup.common.cluster.InMemoryBackupLock;
+import io.mkebackup.common.cluster.InMemoryScheduleStore;
 import io.mkebackup.common.cluster.ScheduleStore;
 import io.mkebackup.common.record.BackupRecord;
-import io.mkebackup.common.record.BackupState;
 import io.mkebackup.common.schedule.Schedule;
 import io.mkebackup.worker.engine.EngineConfig;
 import java.io.IOException;
-import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@link Scheduler#look} on a clock the test sets, with a real Hazelcast member holding the
- * schedules, the catalog and the lock. The test holds the backup lock, so every tick that fires is
- * refused and recorded as a skipped FAILED backup: no Docker engine is needed to see which ticks fire.
+ * {@link Scheduler#look} on a clock the test sets, through the real {@link BackupService} and
+ * {@link io.mkebackup.worker.run.BackupRun}, on the in-memory schedules, catalog and lock. The test
+ * holds the backup lock, so every tick that fires is refused and recorded as a skipped FAILED
+ * backup: no Docker engine is needed to see which ticks fire.
  */
-@Tag("integration")
 class SchedulerLookTest {
   @TempDir
   Path backups;
-  HazelcastInstance hazelcast;
   BackupCatalog catalog;
   ScheduleStore schedules;
   BackupService service;
@@ -48,17 +40,9 @@ class SchedulerLookTest {
 
   @BeforeEach
   void start() throws IOException {
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
-    ClusterTrust trust = ClusterTrust.derive(ClusterSecret.of(UUID.randomUUID().toString()
-        .getBytes(StandardCharsets.UTF_8), "test"));
-    hazelcast = Hazelcast.newHazelcastInstance(new ClusterSettings("look-" + UUID.randomUUID(), "127.0.0.1",
-        port, List.of(), "n").memberConfig(trust));
-    catalog = new BackupCatalog(hazelcast, null);
-    schedules = new ScheduleStore(hazelcast, null);
-    BackupLock lock = new BackupLock(hazelcast);
+    catalog = new InMemoryBackupCatalog();
+    schedules = new InMemoryScheduleStore();
+    InMemoryBackupLock lock = new InMemoryBackupLock();
     service = new BackupService(EngineConfig.defaults("n"), new JobRules(List.of(backups.toRealPath()),
         backups.toRealPath()), catalog, lock, () -> "m", e -> { });
     scheduler = new Scheduler(schedules, catalog, service);
@@ -70,7 +54,6 @@ class SchedulerLookTest {
     running.release();
     scheduler.close();
     service.close();
-    hazelcast.shutdown();
   }
 
   Schedule hourly(boolean paused) {

@@ -2,44 +2,32 @@ package io.mkebackup.worker.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.hazelcast.core.Hazelcast;
-import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.bus.JobRules;
-import io.mkebackup.common.cluster.BackupCatalog;
-import io.mkebackup.common.cluster.BackupLock;
-import io.mkebackup.common.cluster.ClusterSecret;
-import io.mkebackup.common.cluster.ClusterSettings;
-import io.mkebackup.common.cluster.ClusterTrust;
-import io.mkebackup.common.cluster.ScheduleStore;
+import io.mkebackup.common.cluster.InMemoryBackupCatalog;
+import io.mkebackup.common.cluster.InMemoryScheduleStore;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.common.record.BackupState;
 import io.mkebackup.common.schedule.Schedule;
-import io.mkebackup.worker.engine.EngineConfig;
 import java.io.IOException;
-import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Retention against records that name files it must not touch (a real Hazelcast member holds the
- * catalog; the records are genuine, as a compromised manager would write them): only files in the
- * schedule's checked hostPath whose names are the schedule's own are removed.
+ * Retention against records that name files it must not touch (the records are genuine, as a
+ * compromised manager would write them; the in-memory catalog holds them, the scheduler's
+ * service is a stand-in that only gives this member's rules): only files in the schedule's
+ * checked hostPath whose names are the schedule's own are removed.
  */
-@Tag("integration")
 class SchedulerRetentionTest {
   @TempDir
   Path base;
-  HazelcastInstance hazelcast;
-  BackupCatalog catalog;
+  InMemoryBackupCatalog catalog;
   Scheduler scheduler;
   Path backups;
   Path canary;
@@ -49,24 +37,9 @@ class SchedulerRetentionTest {
   void start() throws IOException {
     backups = Files.createDirectories(base.resolve("backups")).toRealPath();
     canary = Files.createDirectories(base.resolve("canary")).toRealPath();
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
-    ClusterTrust trust = ClusterTrust.derive(ClusterSecret.of(UUID.randomUUID().toString()
-        .getBytes(StandardCharsets.UTF_8), "test"));
-    hazelcast = Hazelcast.newHazelcastInstance(new ClusterSettings("retention-" + UUID.randomUUID(), "127.0.0.1",
-        port, List.of(), "n").memberConfig(trust));
-    catalog = new BackupCatalog(hazelcast, null);
-    BackupService service = new BackupService(EngineConfig.defaults("n"), new JobRules(List.of(backups), backups),
-        catalog, new BackupLock(hazelcast), () -> "m", e -> { });
-    scheduler = new Scheduler(new ScheduleStore(hazelcast, null), catalog, service);
-  }
-
-  @AfterEach
-  void stop() {
-    scheduler.close();
-    hazelcast.shutdown();
+    catalog = new InMemoryBackupCatalog();
+    scheduler = new Scheduler(new InMemoryScheduleStore(), catalog,
+        new StandInBackups(new JobRules(List.of(backups), backups)));
   }
 
   Schedule schedule(Path hostPath) {

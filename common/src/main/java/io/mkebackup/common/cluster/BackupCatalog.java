@@ -1,225 +1,89 @@
 package io.mkebackup.common.cluster;
 
-import com.hazelcast.core.HazelcastInstance;
-import io.mkebackup.common.Threads;
 import io.mkebackup.common.io.Storage;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.common.record.BackupState;
 import io.vertx.core.json.JsonObject;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
+import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.logging.Logger;
 
 /**
- * Every backup of the cluster: a Hazelcast map (with a synchronous backup copy on another member)
- * that each member also mirrors to its own disk, one JSON file per backup, so the catalog survives
- * the loss of any member and a restart of the whole cluster. Calls block (Hazelcast round trips,
- * disk): use them off the event loop.
+ * Every backup of the cluster, as the backup runs, the scheduler, the chores and the API use it:
+ * records by id, and each finished backup's contents. Two implementations:
+ * {@link HazelcastBackupCatalog} (the cluster's, with a backup copy and each member's disk
+ * mirror) and {@link InMemoryBackupCatalog} (one process, for tests of the logic above it). Calls
+ * may block on the cluster: use them off the event loop, except {@link #getAsync}.
  */
-public final class BackupCatalog {
-  private static final Logger LOG = Logger.getLogger(BackupCatalog.class.getName());
-
+public interface BackupCatalog {
   /** Most entries kept per backup for "contents"; a larger backup's list is cut there (and says so). */
-  public static final int MAX_CONTENT_ENTRIES = 50_000;
-
-  private final HazelcastInstance hazelcast;
-  private final SealedMap map;
-  private final SealedMap contents;
-  private final SealedMap deleted;
-  private final Path mirror;
-  /** The records' mirror, once started: a removal writes its tombstone there at once. */
-  private volatile MapMirror mirrored;
-  private volatile MapMirror mirroredContents;
-  private final Unreadable unreadable = new Unreadable("backup record");
-  private volatile CatalogView view;
-
-  /**
-   * @param mirror this member's on-disk copy, or null for a client that keeps none (the CLI)
-   */
-  public BackupCatalog(HazelcastInstance hazelcast, Path mirror) {
-    this.hazelcast = hazelcast;
-    this.map = SealedMap.of(hazelcast, ClusterSettings.CATALOG_MAP);
-    this.contents = SealedMap.of(hazelcast, ClusterSettings.CONTENTS_MAP);
-    this.deleted = SealedMap.of(hazelcast, ClusterSettings.DELETED_CATALOG_MAP);
-    this.mirror = mirror;
-  }
+  int MAX_CONTENT_ENTRIES = 50_000;
 
   /**
    * Keeps a finished backup's entries (path, type, size, SHA-256), from its metadata entry, so
    * they can be shown without the passphrase. {@code {"entries": [...], "truncated": bool}}.
    */
-  public void putContents(String id, JsonObject listing) {
-    contents.set(id, listing.encode());
-  }
+  void putContents(String id, JsonObject listing);
 
-  public Optional<JsonObject> contents(String id) {
-    String v = contents.get(id);
-    if (v == null) {
-      return Optional.empty();
-    }
-    try {
-      return Optional.of(new JsonObject(v));
-    } catch (RuntimeException e) {
-      unreadable.report(id + " (contents)", e);
-      return Optional.empty();
-    }
-  }
+  /** A backup's contents, or empty when there are none or they cannot be read. */
+  Optional<JsonObject> contents(String id);
 
   /** Drops a backup's contents: its archive was removed, or its record is. */
-  public void removeContents(String id) {
-    contents.delete(id);
-  }
+  void removeContents(String id);
 
   /**
-   * Removes a backup's record and its contents from the history. Its tombstone goes first: the
-   * members' mirrors put back any removal of a record that has none (a stranger's), and a member
-   * down now does not bring the record back when it returns. Ids are never reused, so a tombstone
-   * is never lifted.
+   * Removes a backup's record and its contents from the history, for good: ids are never reused,
+   * and a member that missed the removal does not bring the record back.
    */
-  public void remove(String id) {
-    MapMirror.tombstone(deleted, mirrored, id);
-    MapMirror listings = mirroredContents;
-    if (listings != null) {
-      // The listing goes with its record, on this disk too.
-      listings.forget(id);
-    }
-    contents.delete(id);
-    map.delete(id);
-  }
+  void remove(String id);
 
-  public void put(BackupRecord record) {
-    map.set(record.id(), record.toStoredJson().encode());
-  }
+  /** Adds or overwrites a record (by id). */
+  void put(BackupRecord record);
 
   /** The record, or empty when there is none or it cannot be read (logged once, counted). */
-  public Optional<BackupRecord> get(String id) {
-    String v = map.get(id);
-    return v == null ? Optional.empty() : Optional.ofNullable(parse(id, v));
-  }
+  Optional<BackupRecord> get(String id);
 
   /**
    * As {@link #get}, without holding a thread while the cluster answers: for the event loop (the
-   * returned stage completes on a Hazelcast thread).
+   * returned stage may complete on another thread).
    */
-  public java.util.concurrent.CompletionStage<Optional<BackupRecord>> getAsync(String id) {
-    return map.getAsync(id).thenApply(v -> v == null ? Optional.empty() : Optional.ofNullable(parse(id, v)));
-  }
+  CompletionStage<Optional<BackupRecord>> getAsync(String id);
+
+  /** This member's sorted local copy of the catalog, once started, or null. */
+  CatalogView view();
 
   /**
-   * Starts this member's sorted local copy of the catalog (for listings and gauges); until it is
-   * started, {@link #view()} is null.
+   * Every backup, newest first (then by id). A record that cannot be read is skipped, logged once
+   * with its id and counted ({@link #unreadable()}): one bad entry never fails the list.
    */
-  public CatalogView startView() {
-    CatalogView v = new CatalogView(this::parse, r -> r.toDetailsJson().encode());
-    v.start(map);
-    view = v;
-    return v;
-  }
+  List<BackupRecord> list();
 
-  /** The local copy started by {@link #startView()}, or null. */
-  public CatalogView view() {
-    return view;
-  }
+  /** Records that cannot be read (see the implementation for which it counts). */
+  int unreadable();
 
   /**
-   * Every backup, newest first. A record that cannot be read (a corrupt mirror file, a value
-   * written by something else) is skipped, logged once with its id and counted
-   * ({@link #unreadable()}): one bad entry never fails the list.
+   * Replaces the record only if the catalog still holds exactly {@code current} (compare-and-set
+   * on the whole stored value), so that members racing to change the same record (mark an orphan
+   * FAILED, record a success) change it once.
    */
-  public List<BackupRecord> list() {
-    List<BackupRecord> out = unreadable.readAll(map.entrySet(), this::parse);
-    out.sort(Comparator.comparing(BackupRecord::createdAt).reversed().thenComparing(BackupRecord::id));
-    return out;
-  }
-
-  /**
-   * Records that cannot be read: those this member's view leaves out now, or (without a view) those
-   * the last {@link #list()} skipped; plus mirror files not loaded at start-up.
-   */
-  public int unreadable() {
-    CatalogView v = view;
-    return v == null ? unreadable.count() : v.unreadable() + unreadable.files();
-  }
-
-  /** The record a stored value holds, or null (logged once, counted) when it cannot be read. */
-  BackupRecord parse(String id, String json) {
-    try {
-      BackupRecord r = BackupRecord.fromStoredJson(new JsonObject(json));
-      if (!r.id().equals(id)) {
-        throw new IllegalArgumentException("it names another id, " + r.id());
-      }
-      return r;
-    } catch (RuntimeException e) {
-      unreadable.report(id, e);
-      return null;
-    }
-  }
-
-  /**
-   * Replaces the record only if it is still {@code current}, so that members racing to mark the
-   * same orphan FAILED change it once.
-   */
-  public boolean replace(BackupRecord current, BackupRecord next) {
-    return map.replace(current.id(), current.toStoredJson().encode(), next.toStoredJson().encode());
-  }
-
-  /**
-   * Starts mirroring to disk: writes every record (and contents) the cluster holds now and every
-   * later change, after merging the ones on disk the cluster does not hold (a whole-cluster
-   * restart), a finished state winning over IN_PROGRESS.
-   *
-   * @return how many records came from disk
-   */
-  public int startMirroring() throws IOException {
-    if (mirror == null) {
-      return 0;
-    }
-    MapMirror contentsMirror = new MapMirror(contents, null, mirror, ".contents.json", (inMap, onDisk) -> false)
-        .readable(MapMirror::isJsonObject, unreadable::reportFile);
-    contentsMirror.start();
-    MapMirror records = new MapMirror(map, deleted, mirror, ".json", (inMap, onDisk) ->
-        BackupRecord.fromStoredJson(new JsonObject(onDisk)).finished()
-            && !BackupRecord.fromStoredJson(new JsonObject(inMap)).finished())
-        .readable(onDisk -> {
-          BackupRecord.fromStoredJson(new JsonObject(onDisk));
-          return true;
-        }, unreadable::reportFile);
-    mirroredContents = contentsMirror;
-    mirrored = records;
-    int loaded = records.start();
-    // A member that was paused or cut off merges back taking the larger side's records (no entry
-    // events): its files follow.
-    hazelcast.getLifecycleService().addLifecycleListener(e -> {
-      if (e.getState() == com.hazelcast.core.LifecycleEvent.LifecycleState.MERGED) {
-        Threads.start("mke-backup-mirror-merge", () -> {
-          try {
-            records.rewrite();
-            contentsMirror.rewrite();
-          } catch (RuntimeException failed) {
-            LOG.warning("cannot write the catalog mirror again after a merge: " + failed.getMessage());
-          }
-        });
-      }
-    });
-    return loaded;
-  }
+  boolean replace(BackupRecord current, BackupRecord next);
 
   /**
    * Marks FAILED every IN_PROGRESS backup whose owner is not alive, and removes the temporary
-   * files it left in its backup directory (shared storage, so any member can).
+   * files it left in its backup directory (shared storage, so any member can). Each change is a
+   * {@link #replace}, so of members racing on one orphan exactly one changes it (and removes its
+   * files).
    *
    * @param alive whether an owner (member or client UUID) is still in the cluster
    * @param why the short error for a record, naming its node
    * @return the records this call changed
    */
-  public List<BackupRecord> failOrphans(java.util.function.Predicate<BackupRecord> alive,
-      Function<BackupRecord, String> why) {
+  default List<BackupRecord> failOrphans(Predicate<BackupRecord> alive, Function<BackupRecord, String> why) {
     List<BackupRecord> changed = new ArrayList<>();
     for (BackupRecord r : list()) {
       if (r.state() != BackupState.IN_PROGRESS || alive.test(r)) {
@@ -230,19 +94,11 @@ public final class BackupCatalog {
         changed.add(failed);
         if (!r.backupPath().isEmpty()) {
           List<Path> removed = Storage.removeLeftovers(Path.of(r.backupPath()), r.id());
-          LOG.info("backup " + r.id() + " marked FAILED (" + failed.shortError() + "); removed " + removed);
+          Logger.getLogger(BackupCatalog.class.getName())
+              .info("backup " + r.id() + " marked FAILED (" + failed.shortError() + "); removed " + removed);
         }
       }
     }
     return changed;
   }
-
-  /** The UUIDs of the cluster's members. */
-  public static Set<String> memberIds(HazelcastInstance hazelcast) {
-    Set<String> ids = new java.util.HashSet<>();
-    // Proven members only: an unproven member may have taken a dead manager's id.
-    MemberProof.provenMembers(hazelcast).forEach(m -> ids.add(m.getUuid().toString()));
-    return ids;
-  }
-
 }

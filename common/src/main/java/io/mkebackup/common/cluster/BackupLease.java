@@ -1,199 +1,51 @@
 package io.mkebackup.common.cluster;
 
-import com.hazelcast.cluster.Member;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.core.HazelcastInstanceAware;
-import com.hazelcast.core.IExecutorService;
 import com.hazelcast.nio.ObjectDataInput;
 import com.hazelcast.nio.ObjectDataOutput;
 import com.hazelcast.nio.serialization.DataSerializable;
-import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
-import io.mkebackup.common.Threads;
 import io.mkebackup.common.io.Fence;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.HashSet;
-import java.util.Map;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.Callable;
-import java.util.concurrent.Future;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.logging.Logger;
 
 /**
- * A holder's right to write for its backup, with a deadline on this process's monotonic clock
- * shorter than the time the other members take to declare it dead
- * ({@link ClusterSettings#MAX_NO_HEARTBEAT_SECONDS}). A thread renews it every second, and only
- * when the lock still names this backup, this member still sees a majority of the configured
- * managers, and enough other members answer (a round trip, not this member's possibly stale view)
- * that this member is one of theirs. A lease that ran out is lost for good: after a pause (GC,
- * SIGSTOP, a stalled VM) longer than its term the others may already have failed the backup,
- * removed its file and started another, so its writer must stop ({@link #check()}), delete its own
- * temporary file and never rename it into place.
+ * A holder's right to write for its backup, from {@link BackupLock#acquire}: its writer checks it
+ * ({@link #check()}) and stops as soon as it is lost, and the thread that took the lock releases
+ * it. {@link HazelcastBackupLease} is the cluster's (renewed every second, lost after a pause
+ * longer than its term); {@link InMemoryBackupLock}'s is lost only when a test says so.
  */
-public final class BackupLease implements Fence {
-  private static final Logger LOG = Logger.getLogger(BackupLease.class.getName());
+public interface BackupLease extends Fence {
   /** Below the others' failure detection (8 s), with room for a renewal that takes a while. */
-  public static final Duration TERM = Duration.ofSeconds(5);
-  static final Duration RENEW_EVERY = Duration.ofSeconds(1);
-  /** How long a renewal waits for the other members' answers. */
-  static final Duration ANSWER_WITHIN = Duration.ofSeconds(2);
-  static final String EXECUTOR = "mke-backup-lease";
+  Duration TERM = Duration.ofSeconds(5);
+  /** The Hazelcast executor the lock's questions to other members run on. */
+  String EXECUTOR = "mke-backup-lease";
 
-  private final BackupLock lock;
-  private final String backupId;
-  private volatile long deadline;
-  private volatile String lost;
-  private final ScheduledFuture<?> renewal;
-  private boolean released;
+  String backupId();
 
-  BackupLease(BackupLock lock, String backupId) {
-    this.lock = lock;
-    this.backupId = backupId;
-    this.deadline = System.nanoTime() + TERM.toNanos();
-    this.renewal = Threads.scheduler("mke-backup-lease").scheduleWithFixedDelay(this::renew, RENEW_EVERY.toMillis(), RENEW_EVERY.toMillis(),
-        TimeUnit.MILLISECONDS);
-  }
-
-  public String backupId() {
-    return backupId;
-  }
-
-  /** Throws {@link ErrorCode#LEASE_LOST} once the lease ran out or was found lost; never renews again. */
+  /** Throws {@link ErrorCode#LEASE_LOST} once the lease ran out or was found lost. */
   @Override
-  public void check() {
-    if (lost == null && System.nanoTime() - deadline >= 0) {
-      lose(expired());
-    }
-    String why = lost;
-    if (why != null) {
-      throw new BackupException(ErrorCode.LEASE_LOST, "this manager lost the cluster's backup lock (" + why
-          + "), so it stopped writing and removed its temporary file; the backup did not complete, run it again");
-    }
-  }
+  void check();
 
   /** Whether the lease still holds, without throwing. */
-  public boolean valid() {
-    try {
-      check();
-      return true;
-    } catch (BackupException e) {
-      return false;
-    }
-  }
-
-  private String expired() {
-    return "not renewed for " + TERM.toSeconds() + " s: the process was paused or cut off from the other managers";
-  }
-
-  void renew() {
-    if (lost != null) {
-      return;
-    }
-    long start = System.nanoTime();
-    if (start - deadline >= 0) {
-      lose(expired());
-      return;
-    }
-    String refused;
-    try {
-      refused = confirm();
-    } catch (RuntimeException e) {
-      refused = "the cluster did not answer (" + e.getClass().getSimpleName() + ")";
-    }
-    if (refused == null) {
-      if (System.nanoTime() - deadline < 0) {
-        deadline = start + TERM.toNanos();
-      }
-      return;
-    }
-    LOG.fine("backup " + backupId + ": lease not renewed: " + refused);
-    if (refused.startsWith("!")) {
-      lose(refused.substring(1));
-    }
-  }
-
-  private synchronized void lose(String why) {
-    if (lost == null) {
-      lost = why;
-      LOG.warning("backup " + backupId + " lost its lease on the backup lock: " + why);
-    }
-    if (renewal != null) {
-      renewal.cancel(false);
-    }
-  }
-
-  /**
-   * Null when the lease may be renewed, else why not; a reason starting with "!" is final (the
-   * lock names another backup).
-   */
-  private String confirm() {
-    if (!lock.hasMajority()) {
-      return "this manager sees " + lock.membership() + ", not a majority";
-    }
-    if (!lock.heldBy(backupId)) {
-      return "!the lock is no longer this backup's";
-    }
-    // Push the holder entry's until forward: others honour the lock only while it is renewed.
-    lock.renewHolder(backupId);
-    int configured = lock.configuredMembers();
-    if (configured == 0) {
-      return null; // a client: the two reads above went to the members, which enforce the majority
-    }
-    HazelcastInstance hz = lock.hazelcast();
-    Member self = hz.getCluster().getLocalMember();
-    // Only proven members' confirmations count: an unproven member would confirm anything.
-    Set<Member> others = new HashSet<>(MemberProof.provenMembers(hz));
-    others.remove(self);
-    int needed = configured >= 3 ? BackupLock.majority(configured) - 1 : others.size();
-    if (needed <= 0) {
-      return null;
-    }
-    IExecutorService exec = hz.getExecutorService(EXECUTOR);
-    Map<Member, Future<Boolean>> answers = exec.submitToMembers(new Confirm(self.getUuid(), backupId), others);
-    long until = System.nanoTime() + ANSWER_WITHIN.toNanos();
-    int yes = 0;
-    for (Future<Boolean> f : answers.values()) {
-      try {
-        if (Boolean.TRUE.equals(f.get(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS))) {
-          yes++;
-        }
-      } catch (Exception e) {
-        f.cancel(true);
-      }
-    }
-    return yes >= needed ? null : yes + " of the " + needed + " other managers needed confirmed it";
-  }
+  boolean valid();
 
   /**
    * Stops renewing and frees the lock if it is still this backup's; called by the thread that took
    * it. Idempotent.
    */
-  public void release() {
-    if (released) {
-      return;
-    }
-    released = true;
-    renewal.cancel(false);
-    if (lost == null) {
-      lost = "released";
-    }
-    try {
-      lock.release(backupId);
-    } catch (RuntimeException e) {
-      LOG.warning("backup " + backupId + ": cannot free the backup lock (" + e.getMessage()
-          + "); Hazelcast frees it when this member leaves");
-    }
-  }
+  void release();
 
   /**
    * Run on another member: whether the asking member is one of its cluster and the lock still
    * names the asking backup. Plain {@link DataSerializable} (two strings), no Java serialization.
+   * (Here, by its name {@code BackupLease$Confirm}, so that managers of the version before and
+   * after the lease became an interface still understand each other.)
    */
-  public static final class Confirm implements Callable<Boolean>, DataSerializable, HazelcastInstanceAware {
+  final class Confirm implements Callable<Boolean>, DataSerializable, HazelcastInstanceAware {
     private UUID requester;
     private String backupId;
     private transient HazelcastInstance hazelcast;
@@ -214,7 +66,7 @@ public final class BackupLease implements Fence {
 
     @Override
     public Boolean call() {
-      BackupLock here = new BackupLock(hazelcast, 0);
+      HazelcastBackupLock here = new HazelcastBackupLock(hazelcast, 0);
       MemberProof proof = MemberProof.of(hazelcast);
       return here.isMember(requester) && (proof == null || proof.isProven(requester)) && here.heldBy(backupId);
     }

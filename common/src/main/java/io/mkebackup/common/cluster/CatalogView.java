@@ -149,7 +149,7 @@ public final class CatalogView {
     return k == null ? null : sorted.get(k);
   }
 
-  private synchronized void put(String id, String value) {
+  synchronized void put(String id, String value) {
     BackupRecord r = value == null ? null : decode.apply(id, value);
     if (r == null || !r.id().equals(id)) {
       remove(id);
@@ -165,7 +165,7 @@ public final class CatalogView {
     sorted.put(k, new Entry(r, r.toApiJson().encode(), details.apply(r), value));
   }
 
-  private synchronized void remove(String id) {
+  synchronized void remove(String id) {
     unreadable.remove(id);
     Key k = keys.remove(id);
     if (k != null) {

@@ -1,90 +1,41 @@
 package io.mkebackup.common.cluster;
 
-import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.schedule.Schedule;
-import io.vertx.core.json.JsonObject;
-import java.io.IOException;
-import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 
 /**
- * The cluster's schedules: a Hazelcast map (with a backup copy) mirrored to each member's disk.
- * Blocking calls: use them off the event loop.
+ * The cluster's schedules, as the scheduler, the API and the metrics use them. Two
+ * implementations: {@link HazelcastScheduleStore} (the cluster's, mirrored to each member's disk)
+ * and {@link InMemoryScheduleStore} (one process, for tests of the logic above it). Calls may
+ * block on the cluster: use them off the event loop.
  */
-public final class ScheduleStore {
-  private final SealedMap map;
-  private final SealedMap deleted;
-  private final Path mirror;
-  private final Unreadable unreadable = new Unreadable("schedule");
-  private volatile MapMirror mirrored;
+public interface ScheduleStore {
 
-  public ScheduleStore(HazelcastInstance hazelcast, Path mirror) {
-    this.map = SealedMap.of(hazelcast, ClusterSettings.SCHEDULE_MAP);
-    this.deleted = SealedMap.of(hazelcast, ClusterSettings.DELETED_SCHEDULE_MAP);
-    this.mirror = mirror;
-  }
-
-  public int startMirroring() throws IOException {
-    if (mirror == null) {
-      return 0;
-    }
-    mirrored = new MapMirror(map, deleted, mirror, ".json", (inMap, onDisk) -> false)
-        .readable(onDisk -> Schedule.fromJson(new JsonObject(onDisk)) != null, unreadable::reportFile);
-    return mirrored.start();
-  }
-
-  public void put(Schedule s) {
-    map.set(s.id(), s.toJson().encode());
-  }
+  /** Adds or replaces a schedule (by id). */
+  void put(Schedule s);
 
   /** The schedule, or empty when there is none or it cannot be read (logged once, counted). */
-  public Optional<Schedule> get(String id) {
-    String v = map.get(id);
-    return v == null ? Optional.empty() : Optional.ofNullable(parse(id, v));
-  }
-
-  private Schedule parse(String id, String json) {
-    try {
-      Schedule s = Schedule.fromJson(new JsonObject(json));
-      if (!s.id().equals(id)) {
-        throw new IllegalArgumentException("it names another id, " + s.id());
-      }
-      s.cadence();
-      return s;
-    } catch (RuntimeException e) {
-      unreadable.report(id, e);
-      return null;
-    }
-  }
+  Optional<Schedule> get(String id);
 
   /** How many schedules the last {@link #list()} skipped because they cannot be read. */
-  public int unreadable() {
-    return unreadable.count();
-  }
+  int unreadable();
 
   /**
-   * Removes a schedule for good: its tombstone goes first, so that a member down now cannot bring
-   * its copy back when it returns.
+   * Removes a schedule for good (a member that missed the delete does not bring it back).
+   *
+   * @return whether there was one to remove
    */
-  public boolean delete(String id) {
-    if (!map.containsKey(id)) {
-      return false;
-    }
-    MapMirror.tombstone(deleted, mirrored, id);
-    return map.remove(id) != null;
-  }
+  boolean delete(String id);
 
   /** Every schedule that can be read, oldest first; the others are skipped, logged once and counted. */
-  public List<Schedule> list() {
-    List<Schedule> out = unreadable.readAll(map.entrySet(), this::parse);
-    out.sort(Comparator.comparing(Schedule::createdAt));
-    return out;
-  }
+  List<Schedule> list();
 
-  /** Claims a tick: succeeds for exactly one caller per (schedule, tick) in the cluster. */
-  public boolean claim(Schedule current, long tick) {
-    return map.replace(current.id(), current.toJson().encode(), current.withLastTick(tick).toJson().encode());
-  }
+  /**
+   * Claims a tick: sets the schedule's {@code lastTick} to {@code tick} only if the store still
+   * holds exactly {@code current} (compare-and-set on the whole value), so that it succeeds for
+   * exactly one caller per (schedule, tick) however many look at the same store; it fails too
+   * when the schedule was changed or deleted since {@code current} was read.
+   */
+  boolean claim(Schedule current, long tick);
 }

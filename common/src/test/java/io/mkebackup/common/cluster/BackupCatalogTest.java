@@ -33,12 +33,12 @@ class BackupCatalogTest {
     }
   }
 
-  BackupCatalog catalog() {
+  HazelcastBackupCatalog catalog() {
     int port = BackupLockTest.freePort();
     member = Hazelcast.newHazelcastInstance(new ClusterSettings("catalog-" + UUID.randomUUID(), "127.0.0.1", port,
         List.of("127.0.0.1:" + port), "node").memberConfig(
         ClusterTrust.derive(ClusterSecret.of(UUID.randomUUID().toString().getBytes(), "test"))));
-    return new BackupCatalog(member, dir);
+    return new HazelcastBackupCatalog(member, dir);
   }
 
   static BackupRecord running(String id) {
@@ -51,7 +51,7 @@ class BackupCatalogTest {
     String corruptFile = UUID.randomUUID().toString();
     Files.writeString(dir.resolve(good + ".json"), running(good).failed("x").toStoredJson().encode());
     Files.writeString(dir.resolve(corruptFile + ".json"), "{\"id\": \"" + corruptFile + "\", \"backupState\": null}");
-    BackupCatalog catalog = catalog();
+    HazelcastBackupCatalog catalog = catalog();
     assertThat(catalog.startMirroring()).isEqualTo(1);
     String planted = UUID.randomUUID().toString();
     // Sealed as a manager would, yet not a record (a forged, unsealed value is ignored before this).
@@ -65,7 +65,7 @@ class BackupCatalogTest {
 
   @Test
   void aFailedRecordNeverBecomesSuccess() throws Exception {
-    BackupCatalog catalog = catalog();
+    HazelcastBackupCatalog catalog = catalog();
     String id = UUID.randomUUID().toString();
     BackupRecord mine = running(id);
     catalog.put(mine);
@@ -85,7 +85,7 @@ class BackupCatalogTest {
    */
   @Test
   void aRemovedBackupAndItsListingAreOffThisMembersDiskWhenRemoveReturns() throws Exception {
-    BackupCatalog catalog = catalog();
+    HazelcastBackupCatalog catalog = catalog();
     catalog.startMirroring();
     String id = UUID.randomUUID().toString();
     catalog.put(running(id).failed("x"));

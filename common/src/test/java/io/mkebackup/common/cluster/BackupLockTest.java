@@ -15,8 +15,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -62,7 +62,7 @@ class BackupLockTest {
   @Test
   void oneMemberOfThreeConfiguredCannotTakeTheLockTwoCan() throws Exception {
     HazelcastInstance a = member(0);
-    BackupLock lock = new BackupLock(a, 3);
+    HazelcastBackupLock lock = new HazelcastBackupLock(a, 3);
     assertThat(lock.hasMajority()).isFalse();
     assertThatThrownBy(() -> onHolder(() -> lock.acquire("b1", "node-0")))
         .hasRootCauseInstanceOf(BackupException.class)
@@ -73,7 +73,7 @@ class BackupLockTest {
     await().atMost(Duration.ofSeconds(30)).until(lock::hasMajority);
     BackupLease lease = onHolder(() -> lock.acquire("b1", "node-0"));
     await("split-brain protection sees the second member").atMost(Duration.ofSeconds(10)).ignoreExceptions()
-        .until(() -> a.getMap(ClusterSettings.LOCK_MAP).get(BackupLock.KEY) != null);
+        .until(() -> a.getMap(ClusterSettings.LOCK_MAP).get(HazelcastBackupLock.KEY) != null);
     assertThat(lock.holder()).hasValueSatisfying(h -> assertThat(h.getString("backupId")).isEqualTo("b1"));
     onHolder(() -> {
       lease.release();
@@ -86,9 +86,9 @@ class BackupLockTest {
   void hazelcastAppliesTheMapsSplitBrainProtectionToItsEntryLocks() {
     HazelcastInstance a = member(0);
     com.hazelcast.map.IMap<String, String> map = a.getMap(ClusterSettings.LOCK_MAP);
-    assertThatThrownBy(() -> map.tryLock(BackupLock.KEY))
+    assertThatThrownBy(() -> map.tryLock(HazelcastBackupLock.KEY))
         .isInstanceOf(com.hazelcast.splitbrainprotection.SplitBrainProtectionException.class);
-    assertThatThrownBy(() -> map.isLocked(BackupLock.KEY))
+    assertThatThrownBy(() -> map.isLocked(HazelcastBackupLock.KEY))
         .isInstanceOf(com.hazelcast.splitbrainprotection.SplitBrainProtectionException.class);
   }
 
@@ -96,7 +96,7 @@ class BackupLockTest {
   void aLeaseLastsWhileAMajorityConfirmsItAndIsLostForGoodWhenNot() throws Exception {
     HazelcastInstance a = member(0);
     HazelcastInstance b = member(1);
-    BackupLock lock = new BackupLock(a, 3);
+    HazelcastBackupLock lock = new HazelcastBackupLock(a, 3);
     await().atMost(Duration.ofSeconds(30)).until(lock::hasMajority);
     BackupLease lease = onHolder(() -> lock.acquire("b1", "node-0"));
     // Renewed past its term by the other member's answers: valid all along.
@@ -118,12 +118,12 @@ class BackupLockTest {
   void aBackupFreesOnlyItsOwnLockAndOnlyFromItsOwnThread() throws Exception {
     HazelcastInstance a = member(0);
     member(1);
-    BackupLock lock = new BackupLock(a, 3);
+    HazelcastBackupLock lock = new HazelcastBackupLock(a, 3);
     await().atMost(Duration.ofSeconds(30)).until(lock::hasMajority);
     BackupLease mine = onHolder(() -> lock.acquire("mine", "node-0"));
 
     // Another backup's release, and this backup's release from another thread, leave it held.
-    new BackupLease(lock, "someone-else").release();
+    new HazelcastBackupLease(lock, "someone-else").release();
     assertThat(lock.holder()).hasValueSatisfying(h -> assertThat(h.getString("backupId")).isEqualTo("mine"));
     CompletableFuture.runAsync(mine::release).get();
     assertThat(lock.holder()).hasValueSatisfying(h -> assertThat(h.getString("backupId")).isEqualTo("mine"));
@@ -136,12 +136,12 @@ class BackupLockTest {
   void aLeaseWhoseLockNamesAnotherBackupIsLost() throws Exception {
     HazelcastInstance a = member(0);
     member(1);
-    BackupLock lock = new BackupLock(a, 3);
+    HazelcastBackupLock lock = new HazelcastBackupLock(a, 3);
     await().atMost(Duration.ofSeconds(30)).until(lock::hasMajority);
     BackupLease lease = onHolder(() -> lock.acquire("b1", "node-0"));
     // As if the others had failed it and another backup had taken the lock.
     onHolder(() -> {
-      SealedMap.of(a, ClusterSettings.LOCK_MAP).set(BackupLock.KEY, "{\"backupId\": \"b2\", \"node\": \"x\"}");
+      SealedMap.of(a, ClusterSettings.LOCK_MAP).set(HazelcastBackupLock.KEY, "{\"backupId\": \"b2\", \"node\": \"x\"}");
       return null;
     });
     await().atMost(Duration.ofSeconds(5)).until(() -> !lease.valid());

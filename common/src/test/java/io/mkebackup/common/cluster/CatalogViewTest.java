@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
 @Tag("integration")
 class CatalogViewTest {
   HazelcastInstance member;
-  BackupCatalog catalog;
+  HazelcastBackupCatalog catalog;
   final List<BackupRecord> all = new ArrayList<>();
 
   @BeforeEach
@@ -40,7 +40,7 @@ class CatalogViewTest {
     member = Hazelcast.newHazelcastInstance(new ClusterSettings("view-" + UUID.randomUUID(), "127.0.0.1", port,
         List.of("127.0.0.1:" + port), "view-node").memberConfig(
         ClusterTrust.derive(ClusterSecret.of(UUID.randomUUID().toString().getBytes(), "test"))));
-    catalog = new BackupCatalog(member, null);
+    catalog = new HazelcastBackupCatalog(member, null);
     Instant t0 = Instant.parse("2026-11-01T00:00:00Z");
     for (int i = 0; i < 120; i++) {
       // Every third pair shares a creation time, so the order must fall back to the id.

@@ -81,9 +81,9 @@ class ClusterMapTrustTest {
     Map<String, String> canaryBefore = snapshot(canary);
 
     HazelcastInstance a = manager();
-    BackupCatalog catalog = new BackupCatalog(a, data.resolve("catalog"));
+    HazelcastBackupCatalog catalog = new HazelcastBackupCatalog(a, data.resolve("catalog"));
     catalog.startMirroring();
-    ScheduleStore schedules = new ScheduleStore(a, data.resolve("schedules"));
+    HazelcastScheduleStore schedules = new HazelcastScheduleStore(a, data.resolve("schedules"));
     schedules.startMirroring();
     BackupRecord genuine = BackupRecord.inProgress(UUID.randomUUID().toString(), true, "g.tar", "", "/backups", "a",
         "m", "api").succeeded(1, 1, 1);
@@ -150,7 +150,7 @@ class ClusterMapTrustTest {
     // What the previous version wrote: the record's JSON, no MAC.
     Files.writeString(dir.resolve(old.id() + ".json"), old.toStoredJson().encode());
     HazelcastInstance a = manager();
-    BackupCatalog catalog = new BackupCatalog(a, dir);
+    HazelcastBackupCatalog catalog = new HazelcastBackupCatalog(a, dir);
     assertThat(catalog.startMirroring()).isEqualTo(1);
     assertThat(catalog.get(old.id())).isPresent().get().extracting(BackupRecord::fileName).isEqualTo("old.tar");
     IMap<String, String> raw = a.getMap(ClusterSettings.CATALOG_MAP);

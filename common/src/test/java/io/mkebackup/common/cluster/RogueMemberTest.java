@@ -202,7 +202,7 @@ class RogueMemberTest {
     assertThat(catalog.get(keys.get(1))).isEmpty();
     assertThat(catalog.list()).isEmpty();
     // The lease's own calls (DataSerializable types of this project) still go through.
-    assertThat(new BackupLock(a, 2).hasMajority()).isTrue();
+    assertThat(new HazelcastBackupLock(a, 2).hasMajority()).isTrue();
     assertThat(a.getExecutorService(BackupLease.EXECUTOR).submitToMember(new BackupLock.Holds("x"),
         a.getCluster().getLocalMember()).get()).isFalse();
     assertThat(gadget.PlantedData.CONSTRUCTED.get()).as("no constructor of the planted type ran").isEqualTo(constructed);
@@ -216,11 +216,11 @@ class RogueMemberTest {
     // A genuine entry of the version before holder entries named their holder (the rogue read it
     // off the cluster then); the test seals it as that version did.
     IMap<String, String> raw = rogue.getMap(ClusterSettings.LOCK_MAP);
-    raw.lock(BackupLock.KEY);
-    raw.set(BackupLock.KEY, trust.seal().seal(ClusterSettings.LOCK_MAP, BackupLock.KEY,
+    raw.lock(HazelcastBackupLock.KEY);
+    raw.set(HazelcastBackupLock.KEY, trust.seal().seal(ClusterSettings.LOCK_MAP, HazelcastBackupLock.KEY,
         "{\"backupId\":\"old\",\"node\":\"a\"}"));
 
-    BackupLock lock = new BackupLock(a, 2);
+    HazelcastBackupLock lock = new HazelcastBackupLock(a, 2);
     BackupLease lease = onHolder(() -> lock.acquire("b1", "a"));
     assertThat(lock.holder()).hasValueSatisfying(h -> assertThat(h.getString("backupId")).isEqualTo("b1"));
     onHolder(() -> {
@@ -238,11 +238,11 @@ class RogueMemberTest {
     HazelcastInstance rogue = rogueClient();
     IMap<String, String> raw = rogue.getMap(ClusterSettings.LOCK_MAP);
     // A CLI backup runs; the rogue copies its holder entry (and renewal) meanwhile.
-    BackupLock lock1 = new BackupLock(cli1, 0, clock);
+    HazelcastBackupLock lock1 = new HazelcastBackupLock(cli1, 0, clock);
     BackupLease lease1 = onHolder(() -> lock1.acquire("cli-1", "a"));
-    lease1.renew();
-    String entry = raw.get(BackupLock.KEY);
-    String renewal = raw.get(BackupLock.RENEWED_KEY);
+    ((HazelcastBackupLease) lease1).renew();
+    String entry = raw.get(HazelcastBackupLock.KEY);
+    String renewal = raw.get(HazelcastBackupLock.RENEWED_KEY);
     assertThat(entry).contains("cli-1");
     assertThat(renewal).contains("cli-1");
     onHolder(() -> {
@@ -251,12 +251,12 @@ class RogueMemberTest {
     });
     cli1.shutdown();
     // The rogue takes the lock and puts the entries back.
-    raw.lock(BackupLock.KEY);
-    raw.set(BackupLock.KEY, entry);
-    raw.set(BackupLock.RENEWED_KEY, renewal);
+    raw.lock(HazelcastBackupLock.KEY);
+    raw.set(HazelcastBackupLock.KEY, entry);
+    raw.set(HazelcastBackupLock.RENEWED_KEY, renewal);
 
     HazelcastInstance cli2 = cli();
-    BackupLock lock2 = new BackupLock(cli2, 0, clock);
+    HazelcastBackupLock lock2 = new HazelcastBackupLock(cli2, 0, clock);
     assertThatThrownBy(() -> onHolder(() -> lock2.acquire("cli-2", "a")))
         .satisfies(e -> assertThat(codeOf(e)).isEqualTo(ErrorCode.BACKUP_RUNNING))
         .hasMessageContaining("backup cli-1");
@@ -275,16 +275,16 @@ class RogueMemberTest {
     HazelcastInstance a = manager();
     MovableClock clock = new MovableClock();
     HazelcastInstance cli = cli();
-    BackupLock cliLock = new BackupLock(cli, 0, clock);
+    HazelcastBackupLock cliLock = new HazelcastBackupLock(cli, 0, clock);
     BackupLease lease = onHolder(() -> cliLock.acquire("cli-1", "a"));
     clock.advance(BackupLock.HOLD_FOR.plusSeconds(10));
-    lease.renew();
+    ((HazelcastBackupLease) lease).renew();
     assertThat(lease.valid()).isTrue();
     // The manager and another CLI read the same clock: the renewal keeps the lock honoured.
-    BackupLock managerLock = new BackupLock(a, 2, clock);
+    HazelcastBackupLock managerLock = new HazelcastBackupLock(a, 2, clock);
     assertThatThrownBy(() -> CompletableFutureOn.call(() -> managerLock.acquire("m-1", "a")))
         .satisfies(e -> assertThat(codeOf(e)).isEqualTo(ErrorCode.BACKUP_RUNNING));
-    BackupLock otherCli = new BackupLock(cli(), 0, clock);
+    HazelcastBackupLock otherCli = new HazelcastBackupLock(cli(), 0, clock);
     assertThatThrownBy(() -> CompletableFutureOn.call(() -> otherCli.acquire("cli-2", "a")))
         .satisfies(e -> assertThat(codeOf(e)).isEqualTo(ErrorCode.BACKUP_RUNNING));
     assertThat(lease.valid()).isTrue();
@@ -306,17 +306,17 @@ class RogueMemberTest {
   @Test
   void aLockWhoseTakerIsStillWritingItsHolderEntryIsNotTakenForAbandoned() throws Exception {
     HazelcastInstance a = manager();
-    BackupLock lock = new BackupLock(a, 2);
+    HazelcastBackupLock lock = new HazelcastBackupLock(a, 2);
     SealedMap map = SealedMap.of(a, ClusterSettings.LOCK_MAP);
     java.util.concurrent.CountDownLatch locked = new java.util.concurrent.CountDownLatch(1);
     // A taker that got the lock and whose first write of its entry is refused for 2 s (its
     // split-brain protection not yet updated; it may keep trying for WRITE_HOLDER_WITHIN).
     java.util.concurrent.Future<?> taker = holderThread.submit(() -> {
-      map.tryLock(BackupLock.KEY);
-      BackupLock.TAKING.add("slow");
+      map.tryLock(HazelcastBackupLock.KEY);
+      HazelcastBackupLock.TAKING.add("slow");
       locked.countDown();
       java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofSeconds(2).toNanos());
-      map.set(BackupLock.KEY, new io.vertx.core.json.JsonObject().put("backupId", "slow").put("node", "a")
+      map.set(HazelcastBackupLock.KEY, new io.vertx.core.json.JsonObject().put("backupId", "slow").put("node", "a")
           .put("member", a.getLocalEndpoint().getUuid().toString())
           .put("until", System.currentTimeMillis() + BackupLock.HOLD_FOR.toMillis()).encode());
       return null;
@@ -327,9 +327,9 @@ class RogueMemberTest {
         .hasMessageContaining("backup slow");
     taker.get();
     holderThread.submit(() -> {
-      BackupLock.TAKING.remove("slow");
-      map.delete(BackupLock.KEY);
-      map.unlock(BackupLock.KEY);
+      HazelcastBackupLock.TAKING.remove("slow");
+      map.delete(HazelcastBackupLock.KEY);
+      map.unlock(HazelcastBackupLock.KEY);
     }).get();
   }
 
@@ -348,13 +348,13 @@ class RogueMemberTest {
       MovableClock clock = new MovableClock();
       HazelcastInstance rogue = rogueClient();
       IMap<String, String> raw = rogue.getMap(ClusterSettings.LOCK_MAP);
-      raw.lock(BackupLock.KEY);
+      raw.lock(HazelcastBackupLock.KEY);
       // An entry b wrote (for a backup it ran earlier), replayed under the rogue's lock.
-      raw.set(BackupLock.KEY, trust.seal().seal(ClusterSettings.LOCK_MAP, BackupLock.KEY,
+      raw.set(HazelcastBackupLock.KEY, trust.seal().seal(ClusterSettings.LOCK_MAP, HazelcastBackupLock.KEY,
           new io.vertx.core.json.JsonObject().put("backupId", "b-old").put("node", "b")
               .put("member", b.getCluster().getLocalMember().getUuid().toString())
               .put("until", clock.millis() + BackupLock.HOLD_FOR.toMillis()).encode()));
-      BackupLock lock = new BackupLock(a, 2, clock);
+      HazelcastBackupLock lock = new HazelcastBackupLock(a, 2, clock);
       assertThatThrownBy(() -> onHolder(() -> lock.acquire("b1", "a")))
           .as("within its until, a manager that does not answer is given the benefit of the doubt")
           .satisfies(e -> assertThat(codeOf(e)).isEqualTo(ErrorCode.BACKUP_RUNNING));
@@ -395,7 +395,7 @@ class RogueMemberTest {
 
   /** The catalog on member {@code a}, mirrored to this test's directory. */
   BackupCatalog mirroredCatalog(HazelcastInstance a) throws java.io.IOException {
-    BackupCatalog catalog = new BackupCatalog(a, base.resolve("catalog"));
+    HazelcastBackupCatalog catalog = new HazelcastBackupCatalog(a, base.resolve("catalog"));
     catalog.startMirroring();
     return catalog;
   }

@@ -144,7 +144,7 @@ class ScheduleStoreTest {
   }
 
   static ScheduleStore store(HazelcastInstance h, Path dir) throws IOException {
-    ScheduleStore s = new ScheduleStore(h, dir);
+    HazelcastScheduleStore s = new HazelcastScheduleStore(h, dir);
     s.startMirroring();
     return s;
   }

@@ -4,10 +4,10 @@ import com.hazelcast.client.HazelcastClient;
 import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
-import io.mkebackup.common.cluster.BackupCatalog;
-import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.cluster.ClusterSettings;
 import io.mkebackup.common.cluster.ClusterTrust;
+import io.mkebackup.common.cluster.HazelcastBackupCatalog;
+import io.mkebackup.common.cluster.HazelcastBackupLock;
 import io.mkebackup.common.io.Fence;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.worker.engine.ClusterRootCa;
@@ -65,7 +65,7 @@ final class ClusterLease implements AutoCloseable {
       return new BackupRun.Outcome(null, true, work.run(Fence.NONE, event -> {}), null);
     }
     Path dir = file == null ? null : file.toAbsolutePath().getParent();
-    return new BackupRun(new BackupLock(client), new BackupCatalog(client, null), event -> {}, BackupRun.Meter.NONE)
+    return new BackupRun(new HazelcastBackupLock(client), new HazelcastBackupCatalog(client, null), event -> {}, BackupRun.Meter.NONE)
         .run(id, node, () -> BackupRecord.inProgress(id, encrypted, file == null ? "" : file.getFileName().toString(),
             logFile == null ? "" : logFile.getFileName().toString(), dir == null ? "" : dir.toString(), node,
             client.getLocalEndpoint().getUuid().toString(), "cli"), record -> {}, work);

@@ -3,12 +3,13 @@ package io.mkebackup.deploy.manager;
 import com.hazelcast.core.HazelcastInstance;
 import io.mkebackup.common.Threads;
 import io.mkebackup.common.bus.JobRules;
-import io.mkebackup.common.cluster.BackupCatalog;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.cluster.ClusterSettings;
 import io.mkebackup.common.cluster.ClusterTrust;
+import io.mkebackup.common.cluster.HazelcastBackupCatalog;
+import io.mkebackup.common.cluster.HazelcastBackupLock;
+import io.mkebackup.common.cluster.HazelcastScheduleStore;
 import io.mkebackup.common.cluster.MemberProof;
-import io.mkebackup.common.cluster.ScheduleStore;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.gateway.ApiGatewayVerticle;
 import io.mkebackup.gateway.GatewayConfig;
@@ -146,14 +147,14 @@ public final class Manager implements AutoCloseable {
       // Before anything counts members: which of them hold the cluster secret.
       MemberProof proof = MemberProof.of(hazelcast);
       proof.start(vertx, hazelcast);
-      BackupCatalog catalog = new BackupCatalog(hazelcast, config.dataDir().resolve("catalog"));
+      HazelcastBackupCatalog catalog = new HazelcastBackupCatalog(hazelcast, config.dataDir().resolve("catalog"));
       int loaded = catalog.startMirroring();
       catalog.startView();
-      ScheduleStore schedules = new ScheduleStore(hazelcast, config.dataDir().resolve("schedules"));
+      HazelcastScheduleStore schedules = new HazelcastScheduleStore(hazelcast, config.dataDir().resolve("schedules"));
       schedules.startMirroring();
       String node = config.nodeName();
       ProgressListener publisher = new ProgressPublisher(vertx.eventBus(), node);
-      BackupLock lock = new BackupLock(hazelcast, settings.configuredMembers());
+      BackupLock lock = new HazelcastBackupLock(hazelcast, settings.configuredMembers());
       OrphanReaper reaper = new OrphanReaper(hazelcast, catalog, publisher, lock::hasMajority, lock::heldBy, thaw);
       reaper.start(vertx);
       // Read at each backup: Hazelcast gives a member a new id when it merges back after a split.

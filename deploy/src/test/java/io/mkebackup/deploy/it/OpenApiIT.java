@@ -123,7 +123,7 @@ class OpenApiIT {
       HazelcastInstance client = HazelcastClient.newHazelcastClient(new ClusterSettings("it-" + c.demo.prefix,
           "127.0.0.1", 0, List.of("127.0.0.1:" + c.managers.get(0).clusterPort), "it-client").clientConfig(trust));
       try {
-        BackupLease held = new BackupLock(client).acquire("openapi-it-holder", "it-client");
+        BackupLease held = new io.mkebackup.common.cluster.HazelcastBackupLock(client).acquire("openapi-it-holder", "it-client");
         try {
           statuses.add(seen(unknownKey, answer(api, validator, unknownKey, token)));
         } finally {
