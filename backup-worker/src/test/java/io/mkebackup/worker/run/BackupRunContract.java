@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
  * A run's life with the work in the test's hands: what the catalog says while the work runs and
  * after it, which events go out in which order, and what a refused or overtaken run leaves. Run on
  * the in-memory lock and catalog ({@link BackupRunTest}) and on a real Hazelcast member's
- * ({@link BackupRunHazelcastTest}).
+ * ({@link BackupRunHazelcastIT}).
  */
 abstract class BackupRunContract {
   BackupCatalog catalog;

@@ -24,7 +24,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * {@link HistoryRetention#prune} on the in-memory catalog at an instant the test sets: which
  * records go (with their contents) and which stay. The catalog's removal on the cluster is
- * {@code HazelcastBackupCatalogContractTest}'s.
+ * {@code HazelcastBackupCatalogContractIT}'s.
  */
 class HistoryRetentionTest {
   static final Instant NOW = Instant.parse("2026-06-01T00:00:00Z");

@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * One pass of {@link OrphanReaper#reap} on the in-memory catalog, the owners alive and the lock's
  * holder given by the test: which backups it marks FAILED, which it spares (and so looks at again),
- * what it publishes. No cluster; {@link OrphanReaperTest} follows real members and clients leaving.
+ * what it publishes. No cluster; {@link OrphanReaperIT} follows real members and clients leaving.
  */
 class OrphanReaperPassTest {
   static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");

@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * What every {@link BackupCatalog} promises the backup runs, the scheduler, the chores and the
  * API, run on each implementation ({@link InMemoryBackupCatalogTest},
- * {@link HazelcastBackupCatalogContractTest}), so the in-memory catalog the logic is unit-tested
+ * {@link HazelcastBackupCatalogContractIT}), so the in-memory catalog the logic is unit-tested
  * on keeps the cluster's contract.
  */
 abstract class BackupCatalogContract {

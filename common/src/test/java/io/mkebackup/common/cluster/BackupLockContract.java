@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What every {@link BackupLock} promises backup runs, run on each implementation
- * ({@link InMemoryBackupLockTest}, {@link HazelcastBackupLockContractTest}), so the in-memory
+ * ({@link InMemoryBackupLockTest}, {@link HazelcastBackupLockContractIT}), so the in-memory
  * lock the runs are unit-tested on keeps the cluster's contract. The holder takes and frees the
  * lock on one thread and the others ask from another, as Hazelcast's locks belong to a thread.
  */

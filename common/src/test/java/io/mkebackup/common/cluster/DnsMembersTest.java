@@ -1,25 +1,15 @@
 package io.mkebackup.common.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
-import com.hazelcast.core.Hazelcast;
-import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.logging.Logger;
 import com.hazelcast.spi.discovery.DiscoveryNode;
-import java.io.IOException;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.UnknownHostException;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.StreamSupport;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,13 +17,6 @@ import org.junit.jupiter.api.Test;
  * others, or one replaced at a new address, is found later; addresses stay addresses.
  */
 class DnsMembersTest {
-  final List<HazelcastInstance> started = new ArrayList<>();
-
-  @AfterEach
-  void stop() {
-    started.forEach(HazelcastInstance::shutdown);
-  }
-
   static InetAddress ip(String s) {
     try {
       return InetAddress.getByName(s);
@@ -78,28 +61,6 @@ class DnsMembersTest {
         new Case(List.of("10.0.0.2:5701", "mgr2:5701"), true),
         new Case(List.of("localhost"), true))) {
       assertThat(DnsMembers.namesHosts(c.members())).as(c.members().toString()).isEqualTo(c.names());
-    }
-  }
-
-  @Test
-  @Tag("integration")
-  void membersNamedByHostFormOneCluster() throws IOException {
-    String cluster = "dns-" + UUID.randomUUID();
-    ClusterTrust trust = ClusterTrust.derive(ClusterSecret.of(UUID.randomUUID().toString().getBytes(), "test"));
-    List<Integer> ports = List.of(freePort(), freePort());
-    for (int i = 0; i < 2; i++) {
-      ClusterSettings s = new ClusterSettings(cluster, "127.0.0.1", ports.get(i),
-          ports.stream().map(p -> "localhost:" + p).toList(), "node-" + i);
-      assertThat(s.memberConfig(trust).getNetworkConfig().getJoin().getTcpIpConfig().isEnabled()).isFalse();
-      started.add(Hazelcast.newHazelcastInstance(s.memberConfig(trust)));
-    }
-    await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
-        assertThat(started).allSatisfy(h -> assertThat(h.getCluster().getMembers()).hasSize(2)));
-  }
-
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
     }
   }
 }

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What every {@link ScheduleStore} promises the scheduler and the API, run on each implementation
- * ({@link InMemoryScheduleStoreTest}, {@link HazelcastScheduleStoreContractTest}), so the
+ * ({@link InMemoryScheduleStoreTest}, {@link HazelcastScheduleStoreContractIT}), so the
  * in-memory store the logic is unit-tested on keeps the cluster's contract.
  */
 abstract class ScheduleStoreContract {

@@ -16,13 +16,10 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Date;
-import java.util.List;
 import org.bouncycastle.bcpg.HashAlgorithmTags;
 import org.bouncycastle.bcpg.SymmetricKeyAlgorithmTags;
 import org.bouncycastle.openpgp.PGPEncryptedDataGenerator;
@@ -31,11 +28,8 @@ import org.bouncycastle.openpgp.PGPLiteralDataGenerator;
 import org.bouncycastle.openpgp.operator.jcajce.JcaPGPDigestCalculatorProviderBuilder;
 import org.bouncycastle.openpgp.operator.jcajce.JcePBEKeyEncryptionMethodGenerator;
 import org.bouncycastle.openpgp.operator.jcajce.JcePGPDataEncryptorBuilder;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** The bulk OpenPGP reader on what our writer and GnuPG 2.2 write, whole and damaged. */
@@ -149,52 +143,5 @@ class PgpMessageReaderTest {
     }
     await().atMost(Duration.ofSeconds(10)).until(() -> Thread.getAllStackTraces().keySet().stream()
         .noneMatch(t -> t.getName().equals("mke-backup-decrypt")));
-  }
-
-  /** What GnuPG 2.2 writes: S2K with SHA-1, definite lengths from a file, partial ones from a pipe. */
-  @Tag("integration")
-  @ParameterizedTest
-  @CsvSource({"none,0", "none,5000", "none,3145745", "zip,5000", "zip,3145745", "zlib,0", "zlib,3145745",
-      "bzip2,5000", "bzip2,3145745", "none,41943040", "zlib,41943040"})
-  void readsWhatGnupgWrites(String compression, int size, @TempDir Path dir) throws Exception {
-    // Half random, half zeros, so compression has something to do.
-    byte[] plain = data(size, size);
-    Arrays.fill(plain, size / 2, size, (byte) 0);
-    Path in = dir.resolve("in.bin");
-    Files.write(in, plain);
-    for (boolean fromPipe : new boolean[] {false, true}) {
-      Path out = dir.resolve("out.gpg");
-      ProcessBuilder gpg = new ProcessBuilder("gpg", "--batch", "--yes", "--homedir", dir.toString(),
-          "--pinentry-mode", "loopback", "--passphrase", SECRET, "--symmetric", "--cipher-algo", "AES256",
-          "--compress-algo", compression, "--output", out.toString())
-          .redirectErrorStream(true);
-      if (fromPipe) {
-        gpg.redirectInput(in.toFile());
-      } else {
-        gpg.command().add(in.toString());
-      }
-      Process p = gpg.start();
-      String log = new String(p.getInputStream().readAllBytes());
-      assertThat(p.waitFor()).as(log).isZero();
-      byte[] message = Files.readAllBytes(out);
-      assertThat(readFast(message, SECRET)).as("%s, %d bytes, from a pipe: %s", compression, size, fromPipe)
-          .isEqualTo(plain);
-      if (size > 100_000 && !fromPipe) {
-        byte[] flipped = message.clone();
-        flipped[flipped.length / 2] ^= 0x10;
-        assertThat(failure(flipped).code()).isEqualTo(ErrorCode.ARCHIVE_CORRUPT);
-        for (int cut : List.of(flipped.length / 2, flipped.length - 1)) {
-          assertThat(failure(Arrays.copyOf(message, cut)).code())
-              .isIn(ErrorCode.ARCHIVE_INCOMPLETE, ErrorCode.ARCHIVE_CORRUPT);
-        }
-      }
-    }
-    // The agent gpg started would otherwise race the removal of the directory.
-    new ProcessBuilder("gpgconf", "--homedir", dir.toString(), "--kill", "gpg-agent").start().waitFor();
-    await().atMost(Duration.ofSeconds(10)).until(() -> {
-      try (var files = Files.list(dir)) {
-        return files.noneMatch(f -> f.getFileName().toString().startsWith("S.gpg-agent"));
-      }
-    });
   }
 }

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
  * token is refused from its expiry on even while cached.
  */
 @Tag("integration")
-class TokenStoreTest {
+class TokenStoreIT {
   final List<HazelcastInstance> members = new ArrayList<>();
   final UserAccount admin = new UserAccount("admin", Passwords.hash("password-1234".toCharArray()),
       Set.of(UserAccount.ADMIN));

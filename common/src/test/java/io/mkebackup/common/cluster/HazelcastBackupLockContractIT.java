@@ -16,12 +16,12 @@ import org.junit.jupiter.api.TestInstance;
  */
 @Tag("integration")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class HazelcastBackupLockContractTest extends BackupLockContract {
+class HazelcastBackupLockContractIT extends BackupLockContract {
   HazelcastInstance member;
 
   @BeforeAll
   void startMember() {
-    int port = BackupLockTest.freePort();
+    int port = BackupLockIT.freePort();
     member = Hazelcast.newHazelcastInstance(new ClusterSettings("lock-contract-" + UUID.randomUUID(), "127.0.0.1",
         port, List.of("127.0.0.1:" + port), "node").memberConfig(
         ClusterTrust.derive(ClusterSecret.of(UUID.randomUUID().toString().getBytes(), "test"))));

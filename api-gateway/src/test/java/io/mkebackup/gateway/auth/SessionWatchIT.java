@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
  * once when it is logged out, within seconds when it expires; streams of other tokens go on.
  */
 @Tag("integration")
-class SessionWatchTest {
+class SessionWatchIT {
   HazelcastInstance member;
   Vertx vertx;
 

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  * inside a mounted directory, and is never guessed.
  */
 @Tag("integration")
-class SelfContainerHostPathTest {
+class SelfContainerHostPathIT {
   static final String IMAGE = "mke-backup-host-path-test:" + UUID.randomUUID().toString().substring(0, 8);
   static final String NAME = "mke-backup-host-path-" + UUID.randomUUID().toString().substring(0, 8);
   static String id;

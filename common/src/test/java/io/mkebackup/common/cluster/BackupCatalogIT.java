@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * IN_PROGRESS record, so a FAILED written by another member never turns into SUCCESS.
  */
 @Tag("integration")
-class BackupCatalogTest {
+class BackupCatalogIT {
   @TempDir
   Path dir;
   HazelcastInstance member;
@@ -34,7 +34,7 @@ class BackupCatalogTest {
   }
 
   HazelcastBackupCatalog catalog() {
-    int port = BackupLockTest.freePort();
+    int port = BackupLockIT.freePort();
     member = Hazelcast.newHazelcastInstance(new ClusterSettings("catalog-" + UUID.randomUUID(), "127.0.0.1", port,
         List.of("127.0.0.1:" + port), "node").memberConfig(
         ClusterTrust.derive(ClusterSecret.of(UUID.randomUUID().toString().getBytes(), "test"))));

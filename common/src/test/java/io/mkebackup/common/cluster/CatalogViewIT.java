@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
  * value it cannot read instead of failing the list.
  */
 @Tag("integration")
-class CatalogViewTest {
+class CatalogViewIT {
   HazelcastInstance member;
   HazelcastBackupCatalog catalog;
   final List<BackupRecord> all = new ArrayList<>();

@@ -13,16 +13,16 @@ import org.junit.jupiter.api.TestInstance;
 /**
  * The {@link BackupCatalog} contract on {@link HazelcastBackupCatalog}, on one real member (its
  * maps emptied before each test): what shows the in-memory catalog keeps the cluster's contract.
- * The member's view, which follows the map through entry events, is {@link CatalogViewTest}'s.
+ * The member's view, which follows the map through entry events, is {@link CatalogViewIT}'s.
  */
 @Tag("integration")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class HazelcastBackupCatalogContractTest extends BackupCatalogContract {
+class HazelcastBackupCatalogContractIT extends BackupCatalogContract {
   HazelcastInstance member;
 
   @BeforeAll
   void startMember() {
-    int port = BackupLockTest.freePort();
+    int port = BackupLockIT.freePort();
     member = Hazelcast.newHazelcastInstance(new ClusterSettings("catalog-contract-" + UUID.randomUUID(), "127.0.0.1",
         port, List.of("127.0.0.1:" + port), "node").memberConfig(
         ClusterTrust.derive(ClusterSecret.of(UUID.randomUUID().toString().getBytes(), "test"))));

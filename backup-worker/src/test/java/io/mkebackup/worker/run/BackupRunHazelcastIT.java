@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Tag;
 
 /** {@link BackupRunContract} on a real Hazelcast member holding the catalog and the lock. */
 @Tag("integration")
-class BackupRunHazelcastTest extends BackupRunContract {
+class BackupRunHazelcastIT extends BackupRunContract {
   HazelcastInstance member;
 
   @Override

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
  * frees only its own lock, only from its own thread.
  */
 @Tag("integration")
-class BackupLockTest {
+class BackupLockIT {
   final String cluster = "lock-" + UUID.randomUUID();
   final List<Integer> ports = List.of(freePort(), freePort(), freePort());
   final List<HazelcastInstance> started = new ArrayList<>();

@@ -35,14 +35,14 @@ import org.junit.jupiter.api.io.TempDir;
  * from the catalog comes back.
  */
 @Tag("integration")
-class RogueMemberTest {
+class RogueHazelcastMemberIT {
   @TempDir
   Path base;
   final String configuredName = "rogue-" + UUID.randomUUID();
   final ClusterTrust trust = ClusterTrust.derive(ClusterSecret.of(("rogue-secret-" + UUID.randomUUID())
       .getBytes(StandardCharsets.UTF_8), "test"));
-  final int portA = ClusterMapTrustTest.freePort();
-  final int portRogue = ClusterMapTrustTest.freePort();
+  final int portA = ClusterMapTrustIT.freePort();
+  final int portRogue = ClusterMapTrustIT.freePort();
   final List<HazelcastInstance> started = new ArrayList<>();
 
   /** A Serializable type of the classpath whose readObject would run code: counts its calls. */

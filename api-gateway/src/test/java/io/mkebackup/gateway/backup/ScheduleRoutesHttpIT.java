@@ -37,7 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("integration")
 @ExtendWith(VertxExtension.class)
-class ScheduleRoutesHttpTest {
+class ScheduleRoutesHttpIT {
   @TempDir
   Path backups;
   HazelcastInstance member;

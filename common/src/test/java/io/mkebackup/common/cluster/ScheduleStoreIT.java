@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * when the cluster restarts and the stale member starts first.
  */
 @Tag("integration")
-class ScheduleStoreTest {
+class ScheduleStoreIT {
   @TempDir
   Path dirA;
   @TempDir

@@ -46,7 +46,7 @@ import org.junit.jupiter.api.Test;
  * member's port nor as a member of the Hazelcast cluster registering for the jobs' address.
  */
 @Tag("integration")
-class EventBusTrustTest {
+class EventBusTrustIT {
   final String configuredName = "eb-" + UUID.randomUUID();
   final String secret = "event-bus-test-secret-" + UUID.randomUUID();
   final int portA = freePort();

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
  * the cluster's backup lock is held for it, and marked FAILED once the lock is free.
  */
 @Tag("integration")
-class OrphanReaperTest {
+class OrphanReaperIT {
   HazelcastInstance member;
   BackupCatalog catalog;
   BackupLock lock;

@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * come back sealed.
  */
 @Tag("integration")
-class ClusterMapTrustTest {
+class ClusterMapTrustIT {
   @TempDir
   Path base;
   final String configuredName = "maps-" + UUID.randomUUID();
