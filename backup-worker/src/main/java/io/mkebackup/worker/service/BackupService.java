@@ -106,17 +106,27 @@ public final class BackupService implements AutoCloseable {
       }
       running++;
     }
-    threads.execute(() -> {
-      try {
-        startNow(job, accepted, finished);
-      } finally {
-        synchronized (this) {
-          running--;
-          notifyAll();
+    try {
+      threads.execute(() -> {
+        try {
+          startNow(job, accepted, finished);
+        } finally {
+          ended();
         }
-      }
-    });
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // closed under it: nothing runs, nothing is counted, the caller hears why
+      ended();
+      closeQuietly(job);
+      accepted.completeExceptionally(new io.mkebackup.common.BackupException(ErrorCode.WORKER_UNAVAILABLE,
+          "the manager on " + node() + " is stopping; try again on another manager"));
+    }
     return accepted;
+  }
+
+  private synchronized void ended() {
+    running--;
+    notifyAll();
   }
 
   private void startNow(BackupJob job, CompletableFuture<BackupRecord> accepted,

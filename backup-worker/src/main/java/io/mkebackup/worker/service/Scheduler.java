@@ -45,6 +45,9 @@ public final class Scheduler implements AutoCloseable {
   private final BackupCatalog catalog;
   private final Backups service;
   private Chore chore;
+  /** Held for a whole pass; see {@link #pass}. */
+  private final Object passing = new Object();
+  private volatile boolean closed;
 
   /**
    * What the scheduler asks of this member's backup service: {@link BackupService} in a manager; a
@@ -101,14 +104,26 @@ public final class Scheduler implements AutoCloseable {
 
   /** Looks twice a second, on a worker pool of its own. */
   public synchronized void start(Vertx vertx) {
-    chore = new Chore(vertx, "mke-backup-scheduler", () -> {
+    chore = new Chore(vertx, "mke-backup-scheduler", () -> pass(Instant.now()));
+    chore.every(Duration.ofMillis(500), Duration.ofMillis(500));
+  }
+
+  /**
+   * One pass of the chore: a look, unless closed. {@link #close} waits for a pass in progress, so a
+   * tick this member claimed has started its backup (which a stopping manager then lets finish)
+   * before the manager stops taking jobs: a claimed tick is never dropped on the way out.
+   */
+  void pass(Instant now) {
+    synchronized (passing) {
+      if (closed) {
+        return;
+      }
       try {
-        look(Instant.now());
+        look(now);
       } catch (RuntimeException e) {
         LOG.log(Level.WARNING, "schedules: " + e.getMessage(), e);
       }
-    });
-    chore.every(Duration.ofMillis(500), Duration.ofMillis(500));
+    }
   }
 
   /** One look at every schedule; fires the ticks this member wins. */
@@ -119,6 +134,9 @@ public final class Scheduler implements AutoCloseable {
       return;
     }
     for (Schedule s : schedules.list()) {
+      if (closed) {
+        return;
+      }
       if (s.paused()) {
         continue;
       }
@@ -253,8 +271,12 @@ public final class Scheduler implements AutoCloseable {
 
   @Override
   public synchronized void close() {
+    closed = true;
     if (chore != null) {
       chore.close();
+    }
+    synchronized (passing) {
+      // a pass in progress has ended: its claimed ticks have started
     }
   }
 }

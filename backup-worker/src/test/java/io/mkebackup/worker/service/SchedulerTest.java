@@ -158,6 +158,32 @@ class SchedulerTest {
     assertThat(r.ownerMember()).isEqualTo("member-1");
   }
 
+  /**
+   * A manager stopping closes its scheduler, then stops taking jobs: close waits for the pass in
+   * progress, so the tick it claimed has started its backup; no pass runs after.
+   */
+  @Test
+  void closeWaitsForThePassInProgressAndNoPassRunsAfter() throws Exception {
+    hourly(false, 0);
+    java.util.concurrent.CountDownLatch starting = new java.util.concurrent.CountDownLatch(1);
+    CompletableFuture<BackupRecord> accepted = new CompletableFuture<>();
+    service.answer = job -> {
+      starting.countDown();
+      return accepted;
+    };
+    CompletableFuture<Void> pass = CompletableFuture.runAsync(() -> scheduler.pass(at(HOUR + 1)));
+    assertThat(starting.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    CompletableFuture<Void> closing = CompletableFuture.runAsync(scheduler::close);
+    org.awaitility.Awaitility.await().during(java.time.Duration.ofMillis(300))
+        .atMost(java.time.Duration.ofSeconds(5)).until(() -> !closing.isDone());
+    accepted.complete(service.running(service.started.get(0)));
+    closing.get(10, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(pass).isDone();
+    hourly(false, 0);
+    scheduler.pass(at(HOUR + 2));
+    assertThat(service.started).as("nothing claimed after close").hasSize(1);
+  }
+
   @Test
   void aTickRefusedForAnotherReasonIsRecordedFailedWithThatReason() {
     hourly(false, 0);

@@ -11,7 +11,7 @@ import java.util.Objects;
 
 /**
  * How a manager joins the backup cluster: Hazelcast over TCP/IP to the listed members (no
- * multicast), bound to one address, with failure detection short enough that a dead member's
+ * multicast; a listed host name is looked up again at every look, {@link DnsMembers}), bound to one address, with failure detection short enough that a dead member's
  * backup is marked FAILED within 15 seconds.
  *
  * @param clusterName the configured name; the Hazelcast cluster's name is derived from it and the
@@ -23,7 +23,7 @@ import java.util.Objects;
  * @param nodeName this manager's node name, published as a member attribute
  * @param size how many managers make the cluster, the majority being counted of it; 0: as many as
  *     {@code members} lists (this one counted). A Swarm's {@code tasks.<service>} name lists only the
- *     tasks started when this one resolved it, so there the count is given.
+ *     tasks healthy at the moment it is resolved, so there the count is given.
  */
 public record ClusterSettings(String clusterName, String bindHost, int port, List<String> members, String nodeName,
     int size) {
@@ -169,7 +169,7 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     MapConfig lock = new MapConfig(LOCK_MAP).setBackupCount(1);
     int configured = configuredMembers();
     if (configured >= 3) {
-      // Hazelcast applies a map's split-brain protection to its entry locks too (BackupLockTest
+      // Hazelcast applies a map's split-brain protection to its entry locks too (BackupLockIT
       // shows it for 5.3.8): on the minority side of a partition neither a member nor a CLI
       // client connected there can take the lock, write its holder entry or renew a lease.
       // BackupLock checks the member count as well, for a clear refusal.

@@ -30,8 +30,9 @@ import java.util.function.Function;
  * once at start, as a TCP/IP member list is, a task that started before the others would never see
  * them, and a task replaced in a rolling update would never be looked for at its new address.
  * Entries that are IP addresses stay as they are; a name that does not resolve now adds nothing
- * (it may later). Java caches a lookup for 30 s unless {@code networkaddress.cache.ttl} says
- * otherwise; the image sets 5 s.
+ * (it may later). Java caches a lookup for 30 s by default; the image sets 5 s with
+ * {@code -Dsun.net.inetaddr.ttl=5}, which Java honours while the security property
+ * {@code networkaddress.cache.ttl} is unset (as it is in the JDK's own java.security).
  */
 public final class DnsMembers extends AbstractDiscoveryStrategy {
   static final PropertyDefinition MEMBERS = new SimplePropertyDefinition("members", PropertyTypeConverter.STRING);

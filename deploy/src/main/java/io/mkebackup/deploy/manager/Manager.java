@@ -278,7 +278,7 @@ public final class Manager implements AutoCloseable {
    * Leaves the cluster. With a stop wait ({@code stopWaitSeconds}), this member first stops
    * firing schedules and taking jobs (a job sent here goes to another manager's worker) and lets
    * the backup running here finish, for at most that long. A backup still running after it is
-   * failed by the remaining members.
+   * interrupted here, and the remaining members mark it FAILED.
    */
   @Override
   public void close() throws Exception {

@@ -154,6 +154,9 @@ public record ManagerConfig(
     String bind = r.string("bindAddress", "127.0.0.1");
     int clusterPort = r.port("clusterPort", 5701);
     List<String> members = r.list("clusterMembers", List.of());
+    for (String m : members) {
+      checkMember(m);
+    }
     String clusterSize = r.string("clusterSize", "");
     if (!clusterSize.isEmpty() && !SWARM.equals(clusterSize) && !clusterSize.matches("[1-9][0-9]?")) {
       throw invalid("clusterSize", "clusterSize (MKE_BACKUP_CLUSTER_SIZE) must be the number of managers (1 to 99)"
@@ -249,6 +252,36 @@ public record ManagerConfig(
         clientCaCert(r.string("clientCaCert", AUTO)), Duration.ofSeconds(minEvery), history,
         EngineConfig.maxFreeze(r.decimal("maxFreezeSeconds", EngineConfig.DEFAULT_MAX_FREEZE.toSeconds()),
             "maxFreezeSeconds"), clusterSize, Duration.ofSeconds(stopWait));
+  }
+
+  /**
+   * A clusterMembers entry: {@code host:port}, {@code host} (port 5701) or {@code [v6]:port}; the
+   * host is a name or an address, the port 1 to 65535. Checked here, where the error can name the
+   * key, rather than when the cluster first looks for members.
+   */
+  static void checkMember(String entry) {
+    String e = entry.trim();
+    String host = e;
+    String port = null;
+    if (e.startsWith("[")) {
+      int close = e.indexOf(']');
+      host = close < 0 ? "" : e.substring(1, close);
+      String rest = close < 0 ? "x" : e.substring(close + 1);
+      if (!rest.isEmpty()) {
+        port = rest.startsWith(":") ? rest.substring(1) : "x";
+      }
+    } else if (e.indexOf(':') != e.lastIndexOf(':')) {
+      host = ""; // an IPv6 address without brackets: its port cannot be told apart
+    } else if (e.contains(":")) {
+      host = e.substring(0, e.indexOf(':'));
+      port = e.substring(e.indexOf(':') + 1);
+    }
+    boolean portOk = port == null || port.matches("[0-9]{1,5}") && Integer.parseInt(port) >= 1
+        && Integer.parseInt(port) <= 65_535;
+    if (host.isEmpty() || !host.matches("[A-Za-z0-9._:-]+") || !portOk) {
+      throw invalid("clusterMembers", "clusterMembers: \"" + io.mkebackup.common.io.FileNames.printable(entry, 100)
+          + "\" is not host:port (a name or an address, [address]:port for IPv6, a port from 1 to 65535)");
+    }
   }
 
   /** clusterSize: as many managers as the Swarm of this node's Docker engine has. */
@@ -366,7 +399,7 @@ public record ManagerConfig(
         return dflt;
       }
       if (v instanceof JsonArray a) {
-        return a.stream().map(String::valueOf).toList();
+        return a.stream().map(String::valueOf).map(String::trim).filter(s -> !s.isEmpty()).toList();
       }
       return Arrays.stream(String.valueOf(v).split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
     }

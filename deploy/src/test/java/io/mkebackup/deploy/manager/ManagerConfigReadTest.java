@@ -66,6 +66,24 @@ class ManagerConfigReadTest {
   }
 
   @Test
+  void clusterMembersAreHostPortEntriesAndABrokenOneIsRefusedNamingTheKey() {
+    for (String good : new String[] {"10.0.1.3:5701", "tasks.manager:5701", "mgr-2", "[fd00::2]:5701", "[::1]",
+        "a:1,b:65535"}) {
+      Map<String, String> env = Map.of("MKE_BACKUP_DATA_DIR", dir.toString(), "MKE_BACKUP_DEFAULT_DIR", dir.toString(),
+          "MKE_BACKUP_CLUSTER_MEMBERS", good);
+      assertThat(ManagerConfig.read(null, env, NO_GENERATED_PASSWORD).clusterMembers()).as(good).isNotEmpty();
+    }
+    for (String bad : new String[] {"tasks.manager:abc", "host:", ":5701", "host:0", "host:65536", "fe80::1",
+        "[::1]x", "[::1]:", "a b:5701", "host:5701:1"}) {
+      Map<String, String> env = Map.of("MKE_BACKUP_DATA_DIR", dir.toString(), "MKE_BACKUP_DEFAULT_DIR", dir.toString(),
+          "MKE_BACKUP_CLUSTER_MEMBERS", bad);
+      assertThatThrownBy(() -> ManagerConfig.read(null, env, NO_GENERATED_PASSWORD)).as(bad)
+          .isInstanceOfSatisfying(BackupException.class, e -> assertThat(e.field()).isEqualTo("clusterMembers"))
+          .hasMessageContaining("is not host:port");
+    }
+  }
+
+  @Test
   void clusterSizeIsANumberOrSwarmAndCountsTheMajorityInsteadOfTheMembersList() {
     Map<String, String> base = Map.of("MKE_BACKUP_DATA_DIR", dir.toString(), "MKE_BACKUP_DEFAULT_DIR", dir.toString(),
         "MKE_BACKUP_CLUSTER_MEMBERS", "10.0.1.3:5701");
