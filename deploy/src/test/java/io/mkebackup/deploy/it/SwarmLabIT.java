@@ -398,7 +398,22 @@ class SwarmLabIT {
             return accepted[0].status() == 200;
           });
       majorityBackup = accepted[0].json().getString("backupId");
-      JsonObject done = awaitState(0, t, majorityBackup, "SUCCESS", java.time.Duration.ofSeconds(120));
+      JsonObject done;
+      try {
+        done = awaitState(0, t, majorityBackup, "SUCCESS", java.time.Duration.ofSeconds(120));
+      } catch (AssertionError e) {
+        // Seen twice in full runs at load 20-25: the node's own etcd (not the cut) slower than the
+        // CLI's 15 s. One more backup, said in the output; any other failure fails the test.
+        if (!String.valueOf(e.getMessage()).contains("did not answer within 15 s")) {
+          throw e;
+        }
+        System.out.printf("SwarmLabIT: the majority's backup failed on etcd's time-out, taken again: %s%n",
+            e.getMessage());
+        Api.Response again = apis.get(0).post("/api/ucp/backup", body(file), t);
+        assertThat(again.status()).as(again.body()).isEqualTo(200);
+        majorityBackup = again.json().getString("backupId");
+        done = awaitState(0, t, majorityBackup, "SUCCESS", java.time.Duration.ofSeconds(120));
+      }
       assertThat(done.getString("nodeLocation")).isNotEqualTo("node" + (cut + 1));
       assertThat(share.resolve(file)).isRegularFile();
       // Nothing the minority was asked for was written.
@@ -415,6 +430,7 @@ class SwarmLabIT {
         (System.nanoTime() - healedAt) / 1e9);
     // One history: every node lists the majority's backup, and the same records.
     String t2 = apis.get(0).login("admin", password());
+    String majorityId = majorityBackup;
     org.awaitility.Awaitility.await("one history on every node").atMost(java.time.Duration.ofSeconds(60))
         .pollInterval(java.time.Duration.ofSeconds(1)).ignoreExceptions().until(() -> {
           List<Object> reference = apis.get(0).get("/api/ucp/backups", t2).array().getList();
@@ -423,7 +439,7 @@ class SwarmLabIT {
               return false;
             }
           }
-          return reference.toString().contains(majorityBackup);
+          return reference.toString().contains(majorityId);
         });
     System.out.printf("SwarmLabIT: partition, majority backup and healing took %.1f s%n",
         (System.nanoTime() - t0) / 1e9);
