@@ -83,9 +83,8 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
   public static List<String> expand(List<String> members) {
     java.util.LinkedHashSet<String> out = new java.util.LinkedHashSet<>();
     for (String m : members) {
-      int colon = m.lastIndexOf(':');
-      String host = colon < 0 ? m : m.substring(0, colon);
-      String port = colon < 0 ? "5701" : m.substring(colon + 1);
+      String host = DnsMembers.host(m);
+      int port = DnsMembers.port(m);
       try {
         for (java.net.InetAddress a : java.net.InetAddress.getAllByName(host)) {
           out.add(a.getHostAddress() + ":" + port);

@@ -91,12 +91,14 @@ public final class DnsMembers extends AbstractDiscoveryStrategy {
     }
   }
 
-  private static String host(String entry) {
+  /** An entry's host: what comes before its last colon (ManagerConfig has checked the entry). */
+  static String host(String entry) {
     int colon = entry.lastIndexOf(':');
     return (colon < 0 ? entry : entry.substring(0, colon)).trim();
   }
 
-  private static int port(String entry) {
+  /** An entry's port, 5701 when it gives none. */
+  static int port(String entry) {
     int colon = entry.lastIndexOf(':');
     return colon < 0 ? 5701 : Integer.parseInt(entry.substring(colon + 1).trim());
   }

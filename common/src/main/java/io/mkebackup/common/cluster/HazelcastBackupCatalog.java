@@ -55,16 +55,7 @@ public final class HazelcastBackupCatalog implements BackupCatalog {
 
   @Override
   public Optional<JsonObject> contents(String id) {
-    String v = contents.get(id);
-    if (v == null) {
-      return Optional.empty();
-    }
-    try {
-      return Optional.of(new JsonObject(v));
-    } catch (RuntimeException e) {
-      unreadable.report(id + " (contents)", e);
-      return Optional.empty();
-    }
+    return unreadable.json(id + " (contents)", contents.get(id));
   }
 
   /** Drops a backup's contents: its archive was removed, or its record is. */
@@ -153,16 +144,7 @@ public final class HazelcastBackupCatalog implements BackupCatalog {
 
   /** The record a stored value holds, or null (logged once, counted) when it cannot be read. */
   BackupRecord parse(String id, String json) {
-    try {
-      BackupRecord r = BackupRecord.fromStoredJson(new JsonObject(json));
-      if (!r.id().equals(id)) {
-        throw new IllegalArgumentException("it names another id, " + r.id());
-      }
-      return r;
-    } catch (RuntimeException e) {
-      unreadable.report(id, e);
-      return null;
-    }
+    return unreadable.read(id, json, BackupRecord::fromStoredJson, BackupRecord::id, r -> { });
   }
 
   /**

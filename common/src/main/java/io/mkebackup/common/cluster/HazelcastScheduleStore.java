@@ -55,17 +55,7 @@ public final class HazelcastScheduleStore implements ScheduleStore {
   }
 
   private Schedule parse(String id, String json) {
-    try {
-      Schedule s = Schedule.fromJson(new JsonObject(json));
-      if (!s.id().equals(id)) {
-        throw new IllegalArgumentException("it names another id, " + s.id());
-      }
-      s.cadence();
-      return s;
-    } catch (RuntimeException e) {
-      unreadable.report(id, e);
-      return null;
-    }
+    return unreadable.read(id, json, Schedule::fromJson, Schedule::id, Schedule::cadence);
   }
 
   /** How many schedules the last {@link #list()} skipped because they cannot be read. */

@@ -39,16 +39,7 @@ public final class InMemoryBackupCatalog implements BackupCatalog {
 
   @Override
   public Optional<JsonObject> contents(String id) {
-    String v = contents.get(id);
-    if (v == null) {
-      return Optional.empty();
-    }
-    try {
-      return Optional.of(new JsonObject(v));
-    } catch (RuntimeException e) {
-      unreadable.report(id + " (contents)", e);
-      return Optional.empty();
-    }
+    return unreadable.json(id + " (contents)", contents.get(id));
   }
 
   @Override
@@ -129,18 +120,8 @@ public final class InMemoryBackupCatalog implements BackupCatalog {
     return true;
   }
 
-  // As HazelcastBackupCatalog.parse: the stored id must be the key.
   private BackupRecord parse(String id, String json) {
-    try {
-      BackupRecord r = BackupRecord.fromStoredJson(new JsonObject(json));
-      if (!r.id().equals(id)) {
-        throw new IllegalArgumentException("it names another id, " + r.id());
-      }
-      return r;
-    } catch (RuntimeException e) {
-      unreadable.report(id, e);
-      return null;
-    }
+    return unreadable.read(id, json, BackupRecord::fromStoredJson, BackupRecord::id, r -> { });
   }
 
   /** The view follows the map; under this object's lock, so changes reach it in order. */

@@ -1,7 +1,6 @@
 package io.mkebackup.common.cluster;
 
 import io.mkebackup.common.schedule.Schedule;
-import io.vertx.core.json.JsonObject;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -45,19 +44,9 @@ public final class InMemoryScheduleStore implements ScheduleStore {
     return v == null ? Optional.empty() : Optional.ofNullable(parse(id, v));
   }
 
-  // As HazelcastScheduleStore.parse: the stored id must be the key, and the cadence must parse.
+  /** The stored id must be the key, and the cadence must parse ({@link Unreadable#read}). */
   private Schedule parse(String id, String json) {
-    try {
-      Schedule s = Schedule.fromJson(new JsonObject(json));
-      if (!s.id().equals(id)) {
-        throw new IllegalArgumentException("it names another id, " + s.id());
-      }
-      s.cadence();
-      return s;
-    } catch (RuntimeException e) {
-      unreadable.report(id, e);
-      return null;
-    }
+    return unreadable.read(id, json, Schedule::fromJson, Schedule::id, Schedule::cadence);
   }
 
   @Override

@@ -59,6 +59,40 @@ final class Unreadable {
     return out;
   }
 
+  /**
+   * The value {@code parse} makes of a stored entry, checked by {@code check}, or null (reported)
+   * when either throws or the value names another id than its key: the one reading of a stored
+   * entry, for both implementations of a store.
+   */
+  <T> T read(String key, String json, java.util.function.Function<io.vertx.core.json.JsonObject, T> parse,
+      java.util.function.Function<T, String> idOf, java.util.function.Consumer<T> check) {
+    try {
+      T value = parse.apply(new io.vertx.core.json.JsonObject(json));
+      String id = idOf.apply(value);
+      if (!id.equals(key)) {
+        throw new IllegalArgumentException("it names another id, " + id);
+      }
+      check.accept(value);
+      return value;
+    } catch (RuntimeException e) {
+      report(key, e);
+      return null;
+    }
+  }
+
+  /** A stored JSON object, or empty when there is none or it cannot be read (reported as {@code name}). */
+  java.util.Optional<io.vertx.core.json.JsonObject> json(String name, String json) {
+    if (json == null) {
+      return java.util.Optional.empty();
+    }
+    try {
+      return java.util.Optional.of(new io.vertx.core.json.JsonObject(json));
+    } catch (RuntimeException e) {
+      report(name, e);
+      return java.util.Optional.empty();
+    }
+  }
+
   /** Mirror files left out at start-up. */
   int files() {
     return files.get();
