@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Reads the Surefire and Failsafe XML reports a `mvn verify` wrote (only those newer than a marker
 file, so reports of earlier runs do not count), prints how many tests ran, failed and were skipped,
+names each failed test with the first line of its message (CI keeps only the end of the output),
 and exits 1 when a test was skipped that deploy/test-skips-allowed.txt does not list with a reason.
 
 usage: test-reports.py <marker-file> <allow-list> <report-dir>...
@@ -23,7 +24,8 @@ def main(marker, allow_list, dirs):
                     print(f"test-reports: {allow_list}: {name} has no reason", file=sys.stderr)
                     return 1
                 allowed[name] = reason.strip()
-    ran = failed = 0
+    ran = 0
+    failed = []
     skipped = []
     for d in dirs:
         for report in sorted(glob.glob(os.path.join(d, "TEST-*.xml"))):
@@ -34,11 +36,18 @@ def main(marker, allow_list, dirs):
                 name = f"{case.get('classname')}#{case.get('name')}"
                 if case.find("skipped") is not None:
                     skipped.append(name)
-                elif case.find("failure") is not None or case.find("error") is not None:
-                    failed += 1
+                else:
+                    problem = case.find("failure")
+                    problem = problem if problem is not None else case.find("error")
+                    if problem is not None:
+                        message = (problem.get("message") or problem.get("type") or "").strip()
+                        first = message.splitlines()[0] if message else "(no message)"
+                        failed.append(f"{name} ({os.path.basename(d.rstrip('/'))}): {first[:300]}")
     refused = [n for n in skipped if n not in allowed and n.split("(")[0] not in allowed]
-    print(f"test-reports: {ran} tests ran, {failed} failed, {len(skipped)} skipped"
+    print(f"test-reports: {ran} tests ran, {len(failed)} failed, {len(skipped)} skipped"
           f" ({len(skipped) - len(refused)} of them allowed by {os.path.basename(allow_list)})")
+    for f in failed:
+        print(f"test-reports: failed: {f}")
     for n in refused:
         print(f"test-reports: skipped, and not allowed to be: {n}", file=sys.stderr)
     return 1 if refused else 0
