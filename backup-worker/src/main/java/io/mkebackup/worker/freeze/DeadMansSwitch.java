@@ -98,11 +98,11 @@ public final class DeadMansSwitch implements FreezeGuard, AutoCloseable {
    * rewrites with the container before asking its pause.
    */
   @Override
-  public void pausing(String containerId) {}
+  public void pausing(String containerId, java.time.Duration within) {}
 
   /** Nothing to do: the freezer rewrites the record without that container. */
   @Override
-  public void notPaused(String containerId) {}
+  public void notPaused(String containerId, java.time.Duration within) {}
 
   /** Leaves the thaw to the switch: it sees the end of its pipe and unpauses what the record lists. */
   @Override

@@ -24,15 +24,20 @@ interface FreezeGuard {
    * The container with this id is about to be paused: returns once the switch would unpause it,
    * so that it knows of every container that may have been paused before its pause is asked.
    *
-   * @throws IOException when the switch cannot be told: then the container must not be paused
+   * @param within how long the switch may take to answer: once the freeze has started, what is
+   *     left of its maximum, so that a switch that does not answer never holds the containers
+   *     already paused past it
+   * @throws IOException when the switch cannot be told within that time: then the container must
+   *     not be paused
    */
-  void pausing(String containerId) throws IOException;
+  void pausing(String containerId, java.time.Duration within) throws IOException;
 
   /**
    * The pause of that container, told before, did not happen (someone else had paused it, which
    * is theirs to unpause, or it is gone): returns once the switch no longer would unpause it.
    *
+   * @param within how long the switch may take to answer, as for {@link #pausing}
    * @throws IOException when the switch cannot be told: then it must not be left to thaw on its own
    */
-  void notPaused(String containerId) throws IOException;
+  void notPaused(String containerId, java.time.Duration within) throws IOException;
 }

@@ -179,16 +179,22 @@ public final class Freezer {
      * right after the pause, the switch and the next start unpause it) and no more if the pause
      * did not happen: they name only containers this tool paused, never one someone else paused
      * meanwhile, which is theirs to unpause. A switch that cannot be told stops the freeze before
-     * that pause.
+     * that pause. Once the first pause is done, the maximum counts: a switch slow to answer, or a
+     * slow pause, never holds the containers already paused past it.
      */
     private void pauseAll(List<Mounter> writers) throws IOException {
       for (Mounter m : writers) {
+        Duration left = left();
+        if (left.isZero()) {
+          throw new IOException("the freeze reached its maximum of " + max.toMillis() + " ms before " + m.name()
+              + " could be paused: " + paused.size() + " container(s) paused so far are unpaused again");
+        }
         List<Mounter> with = new ArrayList<>(paused);
         with.add(m);
         writeRecord(record, dockerHost, with);
         if (sw != null) {
           try {
-            sw.pausing(m.id());
+            sw.pausing(m.id(), left);
           } catch (IOException e) {
             writeRecord(record, dockerHost, paused);
             throw new IOException("cannot pause " + m.name() + ": " + e.getMessage(), e);
@@ -213,7 +219,7 @@ public final class Freezer {
           alreadyPaused.add(m.name());
           writeRecord(record, dockerHost, paused);
           if (sw != null) {
-            sw.notPaused(m.id()); // else the freeze fails and its close removes the switch, and with it the id
+            sw.notPaused(m.id(), left()); // else the freeze fails and its close removes the switch, and with it the id
           }
         } catch (RuntimeException e) {
           writeRecord(record, dockerHost, paused); // the pause failed: it is not ours to undo
@@ -225,9 +231,10 @@ public final class Freezer {
           startNanos = System.nanoTime();
         }
       }
+      long timeLeft = left().toNanos();
       timer = Threads.start("mke-backup-freeze-timer", () -> {
         try {
-          if (!closing.await(max.toNanos(), TimeUnit.NANOSECONDS)) {
+          if (!closing.await(timeLeft, TimeUnit.NANOSECONDS)) {
             expired = true;
             thaw();
           }
@@ -235,6 +242,18 @@ public final class Freezer {
           Thread.currentThread().interrupt();
         }
       });
+    }
+
+    /**
+     * What is left of the maximum: all of it before the first pause, then the maximum less the time
+     * since the first pause returned (zero once past).
+     */
+    private synchronized Duration left() {
+      if (paused.isEmpty()) {
+        return max;
+      }
+      Duration left = max.minusNanos(System.nanoTime() - startNanos);
+      return left.isNegative() ? Duration.ZERO : left;
     }
 
     /** The names of the containers this freeze paused. */

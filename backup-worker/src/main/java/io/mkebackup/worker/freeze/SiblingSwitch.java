@@ -17,6 +17,7 @@ import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -70,7 +71,10 @@ public final class SiblingSwitch implements FreezeGuard {
   static final String REFUSED = "refused ";
   /** Keeps the sibling's JVM small: it only waits and, maybe, unpauses. */
   static final String JAVA_OPTIONS = "JAVA_TOOL_OPTIONS=-Xmx48m -XX:+UseSerialGC -XX:TieredStopAtLevel=1";
-  /** How long the backup waits for the sibling to answer a line before it gives up the pause. */
+  /**
+   * How long the backup waits for the sibling to answer a line before it gives up the pause, at
+   * most: once the freeze has started, the wait is also bounded by what is left of its maximum.
+   */
   static final long ANSWER_SECONDS = 30;
   private static final String CONTAINER_ID = "[0-9a-f]{12,64}";
   /** Put in the answers' queue when the sibling's output ends. */
@@ -174,31 +178,32 @@ public final class SiblingSwitch implements FreezeGuard {
 
   /** The container with this id is about to be paused: returns once the sibling knows. */
   @Override
-  public void pausing(String containerId) throws IOException {
-    tell(PAUSING + containerId);
+  public void pausing(String containerId, Duration within) throws IOException {
+    tell(PAUSING + containerId, within);
   }
 
   /** The pause of that container did not happen: returns once the sibling no longer counts it. */
   @Override
-  public void notPaused(String containerId) throws IOException {
-    tell(NOT_PAUSED + containerId);
+  public void notPaused(String containerId, Duration within) throws IOException {
+    tell(NOT_PAUSED + containerId, within);
   }
 
   /**
    * One line to the sibling, and its answer: the line is only in the sibling's hands once it says
    * so (what this process writes may still be in a buffer of the engine's when it dies).
    */
-  private synchronized void tell(String line) throws IOException {
+  private synchronized void tell(String line, Duration within) throws IOException {
     ByteBuffer b = ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.US_ASCII));
     long start = System.nanoTime();
+    long waitMillis = Math.max(0, Math.min(TimeUnit.SECONDS.toMillis(ANSWER_SECONDS), within.toMillis()));
     try {
       while (b.hasRemaining()) {
         stream.write(b);
       }
-      String answer = answers.poll(ANSWER_SECONDS, TimeUnit.SECONDS);
+      String answer = answers.poll(waitMillis, TimeUnit.MILLISECONDS);
       if (answer == null) {
         throw new IOException("the dead man's switch (container " + name + ") did not answer '" + line + "' within "
-            + ANSWER_SECONDS + " s");
+            + waitMillis + " ms");
       }
       if (!answer.equals(NOTED + line)) {
         throw new IOException("the dead man's switch (container " + name + ") answered '" + line + "' with '"

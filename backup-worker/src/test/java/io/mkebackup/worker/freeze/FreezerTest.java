@@ -135,6 +135,10 @@ class FreezerTest {
     final Engine engine;
     final Set<String> wouldUnpause = new java.util.LinkedHashSet<>();
     String refuse = "";
+    /** Answers about this container only after this long, or not at all when it is longer than allowed. */
+    String slow = "";
+    Duration slowBy = Duration.ZERO;
+    final Map<String, Duration> allowed = new java.util.HashMap<>();
     boolean disarmed;
 
     Guard(Engine engine) {
@@ -142,9 +146,20 @@ class FreezerTest {
     }
 
     @Override
-    public void pausing(String containerId) throws java.io.IOException {
+    public void pausing(String containerId, Duration within) throws java.io.IOException {
+      allowed.put(containerId, within);
       if (containerId.equals(refuse)) {
         throw new java.io.IOException("the switch did not answer");
+      }
+      if (containerId.equals(slow)) {
+        try {
+          Thread.sleep(Math.min(slowBy.toMillis(), within.toMillis()));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        if (slowBy.compareTo(within) > 0) {
+          throw new java.io.IOException("the switch did not answer within " + within.toMillis() + " ms");
+        }
       }
       synchronized (engine) {
         engine.calls.add("switch: pausing " + containerId);
@@ -153,7 +168,7 @@ class FreezerTest {
     }
 
     @Override
-    public void notPaused(String containerId) {
+    public void notPaused(String containerId, Duration within) {
       synchronized (engine) {
         engine.calls.add("switch: not paused " + containerId);
         wouldUnpause.remove(containerId);
@@ -218,6 +233,58 @@ class FreezerTest {
     assertThat(engine.paused).isEmpty();
     assertThat(guard.disarmed).isTrue();
     assertThat(root.resolve("frozen-run-1.1")).doesNotExist();
+  }
+
+  /**
+   * Once the first container is paused, a switch slow to answer about the next is given only what
+   * is left of the freeze's maximum: it never holds the first past it.
+   */
+  @Test
+  void aSwitchSlowToAnswerNeverHoldsTheFreezePastItsMaximum(@TempDir Path root) throws Exception {
+    Engine engine = new Engine();
+    Guard guard = new Guard(engine);
+    guard.slow = B;
+    guard.slowBy = Duration.ofSeconds(30); // SiblingSwitch's own limit: longer than the freeze may last
+    Freezer freezer = new Freezer(engine, "fake", root, Files.createDirectory(root.resolve("run-1")),
+        (r, deadline) -> guard);
+    Duration max = Duration.ofMillis(700);
+    long start = System.nanoTime();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> freezer.freeze(List.of(writer(A), writer(B)), max))
+        .isInstanceOf(java.io.IOException.class).hasMessageContaining("cannot pause c-b");
+    Duration took = Duration.ofNanos(System.nanoTime() - start);
+    assertThat(guard.allowed.get(A)).isEqualTo(max); // nothing paused yet: the whole maximum
+    assertThat(guard.allowed.get(B)).isPositive().isLessThan(max);
+    assertThat(took).as("the freeze failed once its maximum was used up, not after the switch's 30 s")
+        .isLessThan(Duration.ofSeconds(10));
+    assertThat(engine.calls).containsExactly("switch: pausing " + A, "pause " + A, "unpause " + A);
+    assertThat(engine.paused).isEmpty();
+  }
+
+  /** A switch that answered, but only after the maximum: the next container is not paused at all. */
+  @Test
+  void noPauseIsAskedOnceTheMaximumIsUsedUp(@TempDir Path root) throws Exception {
+    Engine engine = new Engine();
+    Guard guard = new Guard(engine);
+    guard.slow = B;
+    guard.slowBy = Duration.ofMillis(400);
+    Freezer freezer = new Freezer(engine, "fake", root, Files.createDirectory(root.resolve("run-1")),
+        (r, deadline) -> guard);
+    // B's answer comes in time (400 ms of 500), but pausing B then C: C finds nothing left.
+    engine.beforePause = () -> {
+      if (engine.paused.contains(A) && !engine.paused.contains(B)) {
+        try {
+          Thread.sleep(150); // B's pause itself is slow: the maximum is used up when it returns
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    };
+    String c = "c".repeat(64);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> freezer.freeze(List.of(writer(A), writer(B),
+        new Mounter(c, "c-c", true, true, false)), Duration.ofMillis(500)))
+        .isInstanceOf(java.io.IOException.class).hasMessageContaining("reached its maximum of 500 ms before c-c");
+    assertThat(engine.calls).doesNotContain("pause " + c).contains("unpause " + A, "unpause " + B);
+    assertThat(engine.paused).isEmpty();
   }
 
   @Test

@@ -59,7 +59,9 @@ final class ManagerCluster implements AutoCloseable {
    */
   static ManagerCluster start(int count, java.util.function.Function<DemoFixture, Map<String, String>> envOf,
       List<String> hosts, long volumeMib) throws Exception {
+    long t0 = System.nanoTime();
     DemoFixture demo = DemoFixture.create(200, volumeMib);
+    long t1 = System.nanoTime();
     ManagerCluster c = null;
     try {
       Map<String, String> extraEnv = envOf.apply(demo);
@@ -91,6 +93,8 @@ final class ManagerCluster implements AutoCloseable {
         m.start();
       }
       c.awaitReady(count);
+      System.out.printf("ManagerCluster: the demo state took %.1f s, %d managers ready %.1f s after%n",
+          (t1 - t0) / 1e9, count, (System.nanoTime() - t1) / 1e9);
       return c;
     } catch (Exception | Error e) {
       if (c != null) {
