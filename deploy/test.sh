@@ -27,6 +27,8 @@ status=0
 lab=()
 if [ $# = 0 ] && [ "${MKE_TEST_SKIP_LAB:-}" != 1 ]; then
   lab=(-Dit.excludedGroups=)
+  # SwarmLabIT removes the lab as soon as it is done, so it does not load the tests after it.
+  export MKE_LAB_DOWN_AFTER=1
 fi
 mvn -B verify "${lab[@]}" "$@" || status=$?
 if [ "${#lab[@]}" != 0 ]; then

@@ -35,7 +35,7 @@ final class Cli {
   static Result runAs(List<String> wrapper, List<String> jvmOptions, List<String> args, String stdin, Path stdout)
       throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>(wrapper);
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.addAll(ProductJvm.java());
     cmd.addAll(jvmOptions);
     cmd.add("-jar");
     cmd.add(JAR.toAbsolutePath().toString());
@@ -62,8 +62,8 @@ final class Cli {
    */
   static Result run(List<String> args, Path stdin, java.util.Map<String, String> env) throws IOException,
       InterruptedException {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-jar", JAR.toAbsolutePath().toString()));
+    List<String> cmd = new ArrayList<>(ProductJvm.java());
+    cmd.addAll(List.of("-jar", JAR.toAbsolutePath().toString()));
     cmd.addAll(args);
     Path out = Files.createTempFile("cli-out-", ".bin");
     Path err = Files.createTempFile("cli-err-", ".txt");

@@ -204,8 +204,8 @@ class LiveAuthStoreIT {
   void killedMidFreezeTheAuthStoreRunsAgainWithinAMinute(@TempDir Path dir) throws Exception {
     // A read-rate cap makes the frozen copy last long enough to kill the process in it: the
     // whole copy (a staged one reads so little while paused that no cap makes it last).
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-jar", Cli.JAR.toAbsolutePath().toString(), "backup", "--no-passphrase", "--file",
+    List<String> cmd = new ArrayList<>(ProductJvm.java());
+    cmd.addAll(List.of("-jar", Cli.JAR.toAbsolutePath().toString(), "backup", "--no-passphrase", "--file",
         dir.resolve("killed.tar").toString(), "--etcd-endpoint", "none", "--max-rate", "0.5"));
     cmd.addAll(demo.cliOptions());
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("out.txt").toFile());

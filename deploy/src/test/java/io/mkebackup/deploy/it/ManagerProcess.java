@@ -37,8 +37,7 @@ final class ManagerProcess implements AutoCloseable {
 
   /** Starts the JVM; its stdout and stderr are appended to {@link #log}. */
   ManagerProcess start() throws IOException {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    List<String> cmd = new ArrayList<>(ProductJvm.java());
     cmd.add("-Xmx256m");
     cmd.add("-jar");
     cmd.add(Cli.JAR.toAbsolutePath().toString());

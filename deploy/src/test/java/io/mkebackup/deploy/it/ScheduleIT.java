@@ -168,8 +168,8 @@ class ScheduleIT {
   @Order(3)
   void aTickCollidingWithAManualBackupIsRecordedAsSkipped() throws Exception {
     // A manual CLI backup to a pipe nobody reads holds the cluster's lock.
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-jar", Cli.JAR.toAbsolutePath().toString(), "backup", "--no-passphrase",
+    List<String> cmd = new ArrayList<>(ProductJvm.java());
+    cmd.addAll(List.of("-jar", Cli.JAR.toAbsolutePath().toString(), "backup", "--no-passphrase",
         "--cluster-members", "127.0.0.1:" + cluster.managers.get(0).clusterPort,
         "--cluster-name", "it-" + cluster.demo.prefix));
     cmd.addAll(cluster.demo.cliOptions());

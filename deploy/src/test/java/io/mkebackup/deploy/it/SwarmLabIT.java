@@ -27,6 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
  * engine with its own MKE state (ucp-* volumes, ucp-kv, client bundle), the share bind-mounted on
  * every node, deploy/swarm/mke-backup-stack.yml deployed as an admin would. The lab is brought up
  * once for the class (reused when it is up) and left up for the next run; lab.sh down removes it.
+ * With MKE_LAB_DOWN_AFTER=1 (deploy/test.sh's full run) the class removes it when done: its nodes'
+ * engines, managers and health checks would otherwise load the machine under every later test.
  * Not in the default run (tag swarm-lab): deploy/swarm/lab-test.sh runs it.
  */
 @Tag("integration")
@@ -48,6 +50,17 @@ class SwarmLabIT {
 
   @TempDir
   static Path tmp;
+
+  @org.junit.jupiter.api.AfterAll
+  static void labDownWhenAsked() throws Exception {
+    if ("1".equals(System.getenv("MKE_LAB_DOWN_AFTER"))) {
+      long t0 = System.nanoTime();
+      Tools.Out down = Tools.sh(LAB + " down");
+      System.out.printf("SwarmLabIT: lab.sh down (MKE_LAB_DOWN_AFTER=1) took %.1f s, exit %d%n",
+          (System.nanoTime() - t0) / 1e9, down.exit());
+      assertThat(down.exit()).as(down.text()).isZero();
+    }
+  }
 
   @BeforeAll
   static void labUp() throws Exception {
@@ -378,6 +391,8 @@ class SwarmLabIT {
     cutOff(cut, true);
     long cutAt = System.nanoTime();
     String majorityBackup;
+    String schedule = null;
+    String prefix = "lab-cut-" + Long.toString(System.nanoTime(), 36);
     try {
       // The cut-off node sees itself alone (1 of 3) once its heartbeats time out: it refuses.
       String[][] last = new String[1][];
@@ -418,8 +433,29 @@ class SwarmLabIT {
       assertThat(share.resolve(file)).isRegularFile();
       // Nothing the minority was asked for was written.
       assertThat(Tools.listing(share)).noneMatch(n -> n.startsWith("lab-minority-"));
+      // A schedule made now, while the cut-off node already knows it is alone: its ticks are fired
+      // by the majority, once each; the cut-off node fires none (a tick it fired would be a second
+      // record of that tick, or a record of its own, once the histories are one again).
+      Api.Response created = apis.get(0).post("/api/ucp/backup/schedules", new JsonObject().put("cron", "@every 1m")
+          .put("hostPath", "/backups").put("includeLogs", false).put("fileNamePrefix", prefix)
+          .put("passphraseFile", "/run/secrets/mke_backup_passphrase").encode(), t);
+      assertThat(created.status()).as(created.body()).isEqualTo(201);
+      schedule = created.json().getString("id");
+      long scheduledAt = System.nanoTime();
+      org.awaitility.Awaitility.await("a tick during the cut succeeded").atMost(java.time.Duration.ofSeconds(150))
+          .pollInterval(java.time.Duration.ofSeconds(2)).until(() -> scheduled(0, t, prefix).stream()
+              .anyMatch(r -> "SUCCESS".equals(r.getString("backupState"))));
+      System.out.printf("SwarmLabIT: a tick during the cut succeeded %.1f s after its schedule was made%n",
+          (System.nanoTime() - scheduledAt) / 1e9);
     } finally {
-      cutOff(cut, false);
+      try {
+        // Deleted on the majority before the healing (the cut-off node never had it): no tick after.
+        if (schedule != null) {
+          assertThat(apis.get(0).delete("/api/ucp/backup/schedules/" + schedule, t).status()).isIn(200, 204);
+        }
+      } finally {
+        cutOff(cut, false);
+      }
     }
     long healedAt = System.nanoTime();
     org.awaitility.Awaitility.await("node" + (cut + 1) + " back in the cluster of three")
@@ -441,8 +477,34 @@ class SwarmLabIT {
           }
           return reference.toString().contains(majorityId);
         });
-    System.out.printf("SwarmLabIT: partition, majority backup and healing took %.1f s%n",
+    // The schedule's ticks, all during the cut: each once, by the majority, and SUCCESS.
+    List<JsonObject> during = scheduled(0, t2, prefix);
+    List<Long> ticks = during.stream().map(r -> tickMillis(r, prefix)).toList();
+    assertThat(ticks).as("ticks during the cut: " + during).isNotEmpty();
+    assertThat(new java.util.HashSet<>(ticks)).as("no tick of the cut ran twice: " + during).hasSameSizeAs(ticks);
+    assertThat(during).as("the cut-off node fired no tick: " + during)
+        .noneMatch(r -> ("node" + (cut + 1)).equals(r.getString("nodeLocation")))
+        .allMatch(r -> "SUCCESS".equals(r.getString("backupState")));
+    System.out.printf("SwarmLabIT: partition, majority backup, %d tick(s) and healing took %.1f s%n", ticks.size(),
         (System.nanoTime() - t0) / 1e9);
+  }
+
+  /** The records node {@code node} lists of a schedule's backups (their file names start with its prefix). */
+  static List<JsonObject> scheduled(int node, String token, String prefix) {
+    try {
+      return apis.get(node).get("/api/ucp/backups", token).array().stream().map(o -> (JsonObject) o)
+          .filter(r -> r.getString("fileName", "").startsWith(prefix + "-")).toList();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** A scheduled backup's tick, from its file name ({@code <prefix>-yyyyMMddTHHmmssZ...}). */
+  static long tickMillis(JsonObject record, String prefix) {
+    String name = record.getString("fileName");
+    return java.time.Instant.from(java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
+        .withZone(java.time.ZoneOffset.UTC).parse(name.substring(prefix.length() + 1, prefix.length() + 17)))
+        .toEpochMilli();
   }
 
   /** Every file of node {@code i}'s ucp-* volumes but ucp-kv's (etcd's data): path to SHA-256. */
@@ -621,18 +683,8 @@ class SwarmLabIT {
       assertThat(apis.get(i).get("/api/ucp/backups", t).status()).as("node" + (i + 1)).isEqualTo(200);
     }
     // A tick after the update fires too, then the schedule's history is read.
-    java.time.format.DateTimeFormatter stamp = java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
-        .withZone(java.time.ZoneOffset.UTC);
-    java.util.function.Supplier<List<JsonObject>> records = () -> {
-      try {
-        return apis.get(0).get("/api/ucp/backups", t).array().stream().map(o -> (JsonObject) o)
-            .filter(r -> r.getString("fileName", "").startsWith(prefix + "-")).toList();
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    };
-    java.util.function.ToLongFunction<JsonObject> tick = r -> java.time.Instant.from(stamp.parse(r.getString("fileName")
-        .substring(prefix.length() + 1, prefix.length() + 17))).toEpochMilli();
+    java.util.function.Supplier<List<JsonObject>> records = () -> scheduled(0, t, prefix);
+    java.util.function.ToLongFunction<JsonObject> tick = r -> tickMillis(r, prefix);
     org.awaitility.Awaitility.await("a tick after the update succeeded").atMost(java.time.Duration.ofSeconds(150))
         .pollInterval(java.time.Duration.ofSeconds(2)).until(() -> records.get().stream()
             .anyMatch(r -> tick.applyAsLong(r) > updateEnd && "SUCCESS".equals(r.getString("backupState"))));
