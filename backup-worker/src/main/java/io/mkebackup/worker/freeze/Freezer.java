@@ -222,8 +222,20 @@ public final class Freezer {
             sw.notPaused(m.id(), left()); // else the freeze fails and its close removes the switch, and with it the id
           }
         } catch (RuntimeException e) {
-          writeRecord(record, dockerHost, paused); // the pause failed: it is not ours to undo
-          throw e; // the freeze fails, and its close removes the switch with what it was told
+          // Any other failure (the engine answered 500, or the call timed out) leaves the pause's
+          // outcome unknown: it may have happened. The container stays in the record and in what
+          // the switch knows, and counts as paused by this freeze, whose close (the freeze fails)
+          // unpauses it, which does nothing if it was not paused; should that fail too, the switch
+          // and the next start unpause it.
+          LOG.warning("pausing container " + m.name() + " failed (" + e.getMessage() + "): it may be paused all the"
+              + " same, so it is unpaused with the others");
+          synchronized (this) {
+            if (paused.isEmpty()) {
+              startNanos = System.nanoTime();
+            }
+            paused.add(m);
+          }
+          throw e;
         }
       }
       synchronized (this) {

@@ -30,13 +30,22 @@ class FreezerTest {
     final List<String> calls = new ArrayList<>();
     /** Run at each pause, before it happens (a check of what the switch and the record know then). */
     Runnable beforePause = () -> {};
+    /** The pause of this container fails with a server error: after it happened when {@link #failAfter}. */
+    String failing = "";
+    boolean failAfter;
 
     @Override
     public synchronized void pause(String id) {
       beforePause.run();
       calls.add("pause " + id);
+      if (id.equals(failing) && !failAfter) {
+        throw new com.github.dockerjava.api.exception.InternalServerErrorException("engine failed");
+      }
       if (!paused.add(id)) {
         throw new com.github.dockerjava.api.exception.ConflictException("Container " + id + " is already paused");
+      }
+      if (id.equals(failing)) {
+        throw new com.github.dockerjava.api.exception.InternalServerErrorException("timed out after pausing");
       }
     }
 
@@ -285,6 +294,30 @@ class FreezerTest {
         .isInstanceOf(java.io.IOException.class).hasMessageContaining("reached its maximum of 500 ms before c-c");
     assertThat(engine.calls).doesNotContain("pause " + c).contains("unpause " + A, "unpause " + B);
     assertThat(engine.paused).isEmpty();
+  }
+
+  /**
+   * A pause that failed with anything but "already paused" or "gone" may have happened all the
+   * same: the failed freeze unpauses that container too, and the switch is told nothing that
+   * would make it forget it before then.
+   */
+  @Test
+  void aPauseWhoseOutcomeIsUnknownIsUndoneWithTheOthers(@TempDir Path root) throws Exception {
+    for (boolean happened : new boolean[] {true, false}) {
+      Engine engine = new Engine();
+      engine.failing = B;
+      engine.failAfter = happened;
+      Guard guard = new Guard(engine);
+      Path dir = Files.createDirectories(root.resolve("case-" + happened));
+      Freezer freezer = new Freezer(engine, "fake", dir, Files.createDirectory(dir.resolve("run-1")), (r, deadline) -> guard);
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> freezer.freeze(List.of(writer(A), writer(B)),
+          Duration.ofSeconds(30))).as("pause happened: " + happened)
+          .isInstanceOf(com.github.dockerjava.api.exception.InternalServerErrorException.class);
+      assertThat(engine.paused).as("pause happened: " + happened).isEmpty();
+      assertThat(engine.calls).as("pause happened: " + happened).contains("unpause " + B, "unpause " + A)
+          .doesNotContain("switch: not paused " + B);
+      assertThat(guard.disarmed).isTrue();
+    }
   }
 
   @Test
