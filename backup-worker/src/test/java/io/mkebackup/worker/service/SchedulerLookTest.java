@@ -11,7 +11,7 @@ import io.mkebackup.common.cluster.InMemoryScheduleStore;
 import io.mkebackup.common.cluster.ScheduleStore;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.common.schedule.Schedule;
-import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.backup.EngineConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;

@@ -1,7 +1,7 @@
 package io.mkebackup.deploy.cli;
 
-import io.mkebackup.worker.engine.EngineConfig;
-import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.backup.EngineConfig;
+import io.mkebackup.worker.backup.EngineConfig.SourceMode;
 import io.mkebackup.worker.source.EtcdEndpoint;
 import java.net.InetAddress;
 import java.net.UnknownHostException;

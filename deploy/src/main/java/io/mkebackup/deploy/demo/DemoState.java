@@ -17,7 +17,7 @@ import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.ProductInfo;
 import io.mkebackup.common.progress.ProgressFormat;
 import io.mkebackup.common.tls.Certificates;
-import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.backup.EngineConfig;
 import io.mkebackup.worker.source.DockerEngine;
 import io.mkebackup.worker.source.EtcdClient;
 import io.mkebackup.worker.source.EtcdEndpoint;

@@ -2,7 +2,7 @@ package io.mkebackup.deploy.manager;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.gateway.auth.ClientCertificates;
-import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.backup.EngineConfig;
 import io.mkebackup.worker.source.DockerEngine;
 import java.io.IOException;
 import java.nio.file.Files;

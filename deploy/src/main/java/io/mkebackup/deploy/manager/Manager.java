@@ -17,7 +17,7 @@ import io.mkebackup.gateway.Operations;
 import io.mkebackup.gateway.auth.Passwords;
 import io.mkebackup.gateway.auth.TokenStore;
 import io.mkebackup.gateway.tls.ServerCertificate;
-import io.mkebackup.worker.engine.ClusterRootCa;
+import io.mkebackup.worker.backup.ClusterRootCa;
 import io.mkebackup.worker.service.BackupMetrics;
 import io.mkebackup.worker.service.BackupService;
 import io.mkebackup.worker.service.BackupWorkerVerticle;

@@ -2,8 +2,8 @@ package io.mkebackup.deploy.manager;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.gateway.auth.UserAccount;
-import io.mkebackup.worker.engine.EngineConfig;
-import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.backup.EngineConfig;
+import io.mkebackup.worker.backup.EngineConfig.SourceMode;
 import io.mkebackup.worker.service.HistoryRetention;
 import io.mkebackup.worker.source.EtcdEndpoint;
 import io.vertx.core.json.JsonArray;

@@ -1,8 +1,8 @@
 package io.mkebackup.deploy.it;
 
 import io.mkebackup.deploy.demo.DemoState;
-import io.mkebackup.worker.engine.EngineConfig;
-import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.backup.EngineConfig;
+import io.mkebackup.worker.backup.EngineConfig.SourceMode;
 import io.mkebackup.worker.source.DockerEngine;
 import io.mkebackup.worker.source.EtcdEndpoint;
 import java.io.IOException;

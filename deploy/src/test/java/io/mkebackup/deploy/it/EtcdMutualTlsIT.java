@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
-import io.mkebackup.worker.engine.BackupEngine;
-import io.mkebackup.worker.engine.BackupRequest;
-import io.mkebackup.worker.engine.EngineConfig;
-import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.backup.BackupEngine;
+import io.mkebackup.worker.backup.BackupRequest;
+import io.mkebackup.worker.backup.EngineConfig;
+import io.mkebackup.worker.backup.EngineConfig.SourceMode;
 import io.mkebackup.worker.pipeline.ArchiveVerifier;
 import io.mkebackup.worker.pipeline.VerifyReport;
 import io.mkebackup.worker.source.EtcdClient;

@@ -3,7 +3,7 @@ package io.mkebackup.deploy.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.backup.EngineConfig;
 import io.mkebackup.worker.source.DockerEngine;
 import java.io.IOException;
 import java.io.OutputStream;

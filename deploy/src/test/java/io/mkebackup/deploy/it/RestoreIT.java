@@ -3,7 +3,7 @@ package io.mkebackup.deploy.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.etcd.jetcd.api.KeyValue;
-import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.backup.EngineConfig;
 import io.mkebackup.worker.source.DockerEngine;
 import io.mkebackup.worker.source.EtcdClient;
 import io.vertx.core.json.JsonObject;

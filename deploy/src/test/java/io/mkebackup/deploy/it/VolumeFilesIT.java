@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
-import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.backup.EngineConfig;
 import io.mkebackup.worker.source.DockerEngine;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package io.mkebackup.worker.engine;
+package io.mkebackup.worker.backup;
 
 import java.nio.file.Path;
 import java.time.Instant;

@@ -1,4 +1,4 @@
-package io.mkebackup.worker.engine;
+package io.mkebackup.worker.backup;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -9,7 +9,7 @@ import io.mkebackup.common.io.Fence;
 import io.mkebackup.common.progress.ProgressEvent;
 import io.mkebackup.common.progress.ProgressEvent.Kind;
 import io.mkebackup.common.progress.Step;
-import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.backup.EngineConfig.SourceMode;
 import io.mkebackup.worker.source.ContainerEngine;
 import io.mkebackup.worker.source.DockerEngine.ContainerConfig;
 import io.mkebackup.worker.source.DockerEngine.VolumeInfo;

@@ -1,8 +1,8 @@
-package io.mkebackup.worker.engine;
+package io.mkebackup.worker.backup;
 
 import io.mkebackup.common.archive.ArchiveMetadata;
 import io.mkebackup.common.progress.ProgressEvent;
-import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.backup.EngineConfig.SourceMode;
 import io.mkebackup.worker.pipeline.ArchiveWriter;
 import io.mkebackup.worker.pipeline.EntryInfo;
 import io.mkebackup.worker.source.DockerEngine.VolumeInfo;

@@ -1,10 +1,10 @@
-package io.mkebackup.worker.engine;
+package io.mkebackup.worker.backup;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mkebackup.common.archive.ArchiveMetadata;
 import io.mkebackup.common.progress.Step;
-import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.backup.EngineConfig.SourceMode;
 import io.mkebackup.worker.freeze.Freezer;
 import io.mkebackup.worker.source.ContainerEngine.Mounter;
 import io.mkebackup.worker.source.DiskVolumeSource;

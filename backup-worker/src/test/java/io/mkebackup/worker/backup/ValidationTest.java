@@ -1,11 +1,11 @@
-package io.mkebackup.worker.engine;
+package io.mkebackup.worker.backup;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
-import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.backup.EngineConfig.SourceMode;
 import io.mkebackup.worker.source.DockerEngine.VolumeInfo;
 import io.mkebackup.worker.source.EtcdEndpoint;
 import java.io.RandomAccessFile;

@@ -1,4 +1,4 @@
-package io.mkebackup.worker.engine;
+package io.mkebackup.worker.backup;
 
 import io.mkebackup.common.Passphrase;
 import java.io.OutputStream;

@@ -1,4 +1,4 @@
-package io.mkebackup.worker.engine;
+package io.mkebackup.worker.backup;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
@@ -28,8 +28,13 @@ import java.util.List;
  * to ask for what changed) it is copied whole while paused.
  */
 final class VolumeCopy {
-  /** The engine's logger: the freeze lines keep the name they always had. */
-  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(BackupEngine.class.getName());
+  /**
+   * The logger the freeze lines always had, by its old name (the class and its package were
+   * renamed): the log still says {@code BackupEngine:} on them, so what users grep for still
+   * matches.
+   */
+  private static final java.util.logging.Logger LOG =
+      java.util.logging.Logger.getLogger("io.mkebackup.worker.engine.BackupEngine");
 
   private final EngineConfig config;
   private final ContainerEngine docker;

@@ -1,4 +1,4 @@
-package io.mkebackup.worker.engine;
+package io.mkebackup.worker.backup;
 
 import io.etcd.jetcd.api.StatusResponse;
 import io.mkebackup.common.archive.ArchiveLayout;

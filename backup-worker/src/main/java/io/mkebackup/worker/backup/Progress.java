@@ -1,4 +1,4 @@
-package io.mkebackup.worker.engine;
+package io.mkebackup.worker.backup;
 
 import io.mkebackup.worker.pipeline.ArchiveWriter.ByteCounter;
 import io.mkebackup.common.progress.ProgressEvent;

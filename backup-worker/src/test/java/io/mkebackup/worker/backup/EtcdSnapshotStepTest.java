@@ -1,4 +1,4 @@
-package io.mkebackup.worker.engine;
+package io.mkebackup.worker.backup;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
