@@ -74,7 +74,7 @@ final class Validation {
     // Decided once per volume: the helper mounts and the copy must agree.
     Map<String, Boolean> diskChoices = new HashMap<>();
     Predicate<VolumeInfo> fromDisk = v -> diskChoices.computeIfAbsent(v.fullName(), n -> useDisk(v));
-    VolumePlan plan = VolumePlan.of(volumes, config.excludedVolumes(), fromDisk, BackupEngine::sizeOnDisk);
+    VolumePlan plan = VolumePlan.of(volumes, config.excludedVolumes(), fromDisk, BackupProcedure::sizeOnDisk);
     long estimate = (etcdStatus == null ? 0 : etcdStatus.getDbSize()) + plan.diskBytes();
     p.estimate(estimate);
     String targetText = targetDir == null ? "standard output" : checkSpace(request, targetDir, estimate);

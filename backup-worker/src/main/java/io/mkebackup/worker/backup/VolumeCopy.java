@@ -150,7 +150,7 @@ final class VolumeCopy {
 
   /** A stage in the spool for a volume read from disk, or null (and a warning) when the spool lacks the room. */
   private StagedCopy stage(VolumeInfo v, DiskVolumeSource disk) throws IOException {
-    long need = BackupEngine.sizeOnDisk(v.mountpoint());
+    long need = BackupProcedure.sizeOnDisk(v.mountpoint());
     need += need / 10 + (64L << 20);
     long free = Storage.freeBytes(spool);
     if (free >= need) {

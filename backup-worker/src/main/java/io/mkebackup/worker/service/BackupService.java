@@ -10,7 +10,7 @@ import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.io.Fence;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.common.record.BackupRecord;
-import io.mkebackup.worker.backup.BackupEngine;
+import io.mkebackup.worker.backup.BackupProcedure;
 import io.mkebackup.worker.backup.BackupRequest;
 import io.mkebackup.worker.backup.BackupResult;
 import io.mkebackup.worker.backup.EngineConfig;
@@ -198,7 +198,7 @@ public final class BackupService implements AutoCloseable {
     Path log = job.logFileName().isEmpty() ? null : job.hostPath().resolve(job.logFileName());
     try (SpoolDirectory spool = SpoolDirectory.create(engine.spoolDir())) {
       Path metadata = spool.dir().resolve("metadata.json");
-      BackupResult result = new BackupEngine(engine, fence)
+      BackupResult result = new BackupProcedure(engine, fence)
           .run(new BackupRequest(job.id(), job.passphrase(), file, null, log, "hostPath", metadata), progress);
       keepContents(job.id(), metadata);
       return result;

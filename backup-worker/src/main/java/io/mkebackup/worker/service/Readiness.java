@@ -5,7 +5,7 @@ import io.mkebackup.common.BackupException;
 import io.mkebackup.common.Threads;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.io.Storage;
-import io.mkebackup.worker.backup.BackupEngine;
+import io.mkebackup.worker.backup.BackupProcedure;
 import io.mkebackup.worker.backup.EngineConfig;
 import io.mkebackup.worker.source.DockerEngine;
 import io.mkebackup.worker.source.EtcdSource;
@@ -104,7 +104,7 @@ public final class Readiness implements AutoCloseable {
       if (engine.etcd() == null) {
         return "not configured (ucp-kv is left out of backups)";
       }
-      try (EtcdSource source = BackupEngine.connectEtcd(engine)) {
+      try (EtcdSource source = BackupProcedure.connectEtcd(engine)) {
         return "etcd " + source.status().getVersion() + " at " + source.url();
       }
     });

@@ -16,7 +16,7 @@ class ContainerConfigsTest {
   @Test
   void eachContainersInspectDocumentGoesInAsItsNameDotJsonAndIsNamed() throws Exception {
     StepFixture f = new StepFixture(dir);
-    BackupEngineTest.FakeEngine docker = new BackupEngineTest.FakeEngine();
+    BackupProcedureTest.FakeEngine docker = new BackupProcedureTest.FakeEngine();
     docker.containers.add(new ContainerConfig("ucp-auth-api", "{\"Id\": \"a\"}".getBytes(StandardCharsets.UTF_8)));
     docker.containers.add(new ContainerConfig("ucp-controller", "{\"Id\": \"c\"}".getBytes(StandardCharsets.UTF_8)));
 

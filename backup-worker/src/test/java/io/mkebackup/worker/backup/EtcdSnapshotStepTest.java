@@ -21,7 +21,7 @@ class EtcdSnapshotStepTest {
   @Test
   void theSnapshotGoesInUnderUcpBackupIsRecordedAndLeavesNothingInTheSpool() throws Exception {
     StepFixture f = new StepFixture(dir);
-    BackupEngineTest.FakeEtcd etcd = new BackupEngineTest.FakeEtcd(8);
+    BackupProcedureTest.FakeEtcd etcd = new BackupProcedureTest.FakeEtcd(8);
     Path spool = Files.createDirectory(dir.resolve("run"));
 
     ArchiveMetadata.Etcd recorded = new EtcdSnapshotStep(etcd, etcd.status()).write(f.archive, f.progress, spool);

@@ -24,8 +24,8 @@ class ValidationTest {
     return new BackupRequest("run-1", null, dir.resolve("b.tar"), null, null, "hostPath");
   }
 
-  BackupEngineTest.FakeEngine engine(StepFixture f) throws Exception {
-    BackupEngineTest.FakeEngine docker = new BackupEngineTest.FakeEngine();
+  BackupProcedureTest.FakeEngine engine(StepFixture f) throws Exception {
+    BackupProcedureTest.FakeEngine docker = new BackupProcedureTest.FakeEngine();
     docker.volumes.add(f.volume("ucp-auth-store-data", Map.of("db", "12345")));
     docker.volumes.add(f.volume("ucp-controller-server-certs", Map.of("key.pem", "key")));
     docker.volumes.add(f.volume("ucp-kv", Map.of("member", "not copied")));
@@ -36,7 +36,7 @@ class ValidationTest {
   @Test
   void withoutEtcdThePlanCopiesTheVolumesEstimatesTheirBytesAndWarnsThatUcpKvIsLeftOut() throws Exception {
     StepFixture f = new StepFixture(dir);
-    BackupEngineTest.FakeEngine docker = engine(f);
+    BackupProcedureTest.FakeEngine docker = engine(f);
     RunResources opened = new RunResources();
 
     BackupPlan plan = new Validation(f.config(SourceMode.DISK, null), host -> docker, c -> {
@@ -57,8 +57,8 @@ class ValidationTest {
   @Test
   void withEtcdTheEstimateCountsItsDatabaseAndTheRunHoldsTheConnection() throws Exception {
     StepFixture f = new StepFixture(dir);
-    BackupEngineTest.FakeEngine docker = engine(f);
-    BackupEngineTest.FakeEtcd etcd = new BackupEngineTest.FakeEtcd(2);
+    BackupProcedureTest.FakeEngine docker = engine(f);
+    BackupProcedureTest.FakeEtcd etcd = new BackupProcedureTest.FakeEtcd(2);
     RunResources opened = new RunResources();
 
     BackupPlan plan = new Validation(f.config(SourceMode.DISK, EtcdEndpoint.auto()), host -> docker, c -> etcd)
@@ -75,7 +75,7 @@ class ValidationTest {
   @Test
   void aTargetWithoutRoomForTheEstimateIsRefusedNamingItsFieldAndTheEngineIsLeftToTheRunToClose() throws Exception {
     StepFixture f = new StepFixture(dir);
-    BackupEngineTest.FakeEngine docker = engine(f);
+    BackupProcedureTest.FakeEngine docker = engine(f);
     // A sparse file: 4 TiB to read, no room taken.
     try (RandomAccessFile huge = new RandomAccessFile(
         Files.createFile(f.root.resolve("volumes/ucp-auth-store-data/huge")).toFile(), "rw")) {
@@ -96,7 +96,7 @@ class ValidationTest {
   @Test
   void anEngineWithoutUcpVolumesIsNoMkeState() throws Exception {
     StepFixture f = new StepFixture(dir);
-    BackupEngineTest.FakeEngine docker = new BackupEngineTest.FakeEngine();
+    BackupProcedureTest.FakeEngine docker = new BackupProcedureTest.FakeEngine();
     assertThatThrownBy(() -> new Validation(f.config(SourceMode.DISK, null), host -> docker, c -> null)
         .plan(request(), new RunResources(), f.progress)).isInstanceOfSatisfying(BackupException.class,
             e -> assertThat(e.code()).isEqualTo(ErrorCode.NO_MKE_STATE)).hasMessageContaining("fake://engine");

@@ -26,7 +26,7 @@ class VolumeCopyTest {
   Path dir;
 
   /** An engine whose volume has the given mounters, and which records pauses and unpauses. */
-  static final class Mounted extends BackupEngineTest.FakeEngine {
+  static final class Mounted extends BackupProcedureTest.FakeEngine {
     final List<Mounter> mounters;
     final List<String> calls = new ArrayList<>();
 

@@ -22,7 +22,7 @@ class VolumeSourcesTest {
   Path dir;
 
   /** Records the helper it is asked for; the auth store has a running writer. */
-  static final class HelperEngine extends BackupEngineTest.FakeEngine {
+  static final class HelperEngine extends BackupProcedureTest.FakeEngine {
     final List<String> helpers = new ArrayList<>();
 
     @Override

@@ -7,7 +7,7 @@ import io.mkebackup.common.progress.ProgressEvent.Kind;
 import io.mkebackup.common.progress.ProgressFormat;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.deploy.Logging;
-import io.mkebackup.worker.backup.BackupEngine;
+import io.mkebackup.worker.backup.BackupProcedure;
 import io.mkebackup.worker.backup.BackupRequest;
 import io.mkebackup.worker.backup.BackupResult;
 import io.mkebackup.worker.run.BackupRun;
@@ -118,7 +118,7 @@ public final class BackupCommand implements Callable<Integer> {
         Logging.cli(true);
       }
       BackupRun.Outcome outcome = cluster.run(id, p != null, file, logFile, (fence, events) ->
-          new BackupEngine(engine.toConfig(), fence)
+          new BackupProcedure(engine.toConfig(), fence)
               .run(new BackupRequest(id, p, file, stdout, logFile, "--file"), printer(err)));
       if (outcome.failure() instanceof RuntimeException e) {
         throw e;

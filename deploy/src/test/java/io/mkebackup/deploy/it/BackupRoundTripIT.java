@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mkebackup.common.Passphrase;
 import io.mkebackup.common.archive.ArchiveLayout;
 import io.mkebackup.common.progress.ProgressEvent;
-import io.mkebackup.worker.backup.BackupEngine;
+import io.mkebackup.worker.backup.BackupProcedure;
 import io.mkebackup.worker.backup.BackupRequest;
 import io.mkebackup.worker.backup.BackupResult;
 import io.mkebackup.worker.backup.EngineConfig.SourceMode;
@@ -54,7 +54,7 @@ class BackupRoundTripIT {
 
   static BackupResult backup(SourceMode mode, Path file, String passphrase, List<ProgressEvent> events) {
     try (Passphrase p = passphrase == null ? null : Passphrase.of(passphrase, "passphrase")) {
-      return new BackupEngine(demo.config(mode)).run(
+      return new BackupProcedure(demo.config(mode)).run(
           new BackupRequest(UUID.randomUUID().toString(), p, file, null, null, "file"), events::add);
     }
   }

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
-import io.mkebackup.worker.backup.BackupEngine;
+import io.mkebackup.worker.backup.BackupProcedure;
 import io.mkebackup.worker.backup.BackupRequest;
 import io.mkebackup.worker.backup.EngineConfig;
 import io.mkebackup.worker.backup.EngineConfig.SourceMode;
@@ -79,7 +79,7 @@ class EtcdMutualTlsIT {
   void snapshotsOverMutualTls(@TempDir Path dir) throws Exception {
     EngineConfig config = demo.config(SourceMode.AUTO).withEtcd(mutualTls());
     Path archive = dir.resolve("tls.tar");
-    new BackupEngine(config).run(new BackupRequest(UUID.randomUUID().toString(), null, archive, null, null, "file"),
+    new BackupProcedure(config).run(new BackupRequest(UUID.randomUUID().toString(), null, archive, null, null, "file"),
         e -> {});
     try (InputStream in = Files.newInputStream(archive)) {
       VerifyReport r = ArchiveVerifier.verify(in, null, "passphrase");
@@ -91,7 +91,7 @@ class EtcdMutualTlsIT {
   /** A backup through {@code endpoint} fails naming etcd's URL and writes nothing into {@code backups}. */
   static void refusedWithNothingWritten(EtcdEndpoint endpoint, Path backups) throws Exception {
     EngineConfig config = demo.config(SourceMode.AUTO).withEtcd(endpoint);
-    assertThatThrownBy(() -> new BackupEngine(config).run(
+    assertThatThrownBy(() -> new BackupProcedure(config).run(
         new BackupRequest(UUID.randomUUID().toString(), null, backups.resolve("x.tar"), null, null, "file"), e -> {}))
         .isInstanceOfSatisfying(BackupException.class, e -> {
           assertThat(e.code()).isEqualTo(ErrorCode.ETCD_UNAVAILABLE);

@@ -38,13 +38,13 @@ import java.util.function.Function;
  * optional OpenPGP encryption into a file that appears only when complete (or to a stream).
  * Blocking: call it from a worker thread, never an event loop.
  */
-public final class BackupEngine {
+public final class BackupProcedure {
   private final EngineConfig config;
   private final Fence fence;
   private final Function<String, ContainerEngine> engines;
   private final Function<EngineConfig, EtcdSource> etcdSources;
 
-  public BackupEngine(EngineConfig config) {
+  public BackupProcedure(EngineConfig config) {
     this(config, Fence.NONE);
   }
 
@@ -52,23 +52,23 @@ public final class BackupEngine {
    * @param fence asked before every chunk the writer writes and before the archive and its log are
    *     renamed into place: a backup that lost the cluster's lock stops and leaves nothing behind
    */
-  public BackupEngine(EngineConfig config, Fence fence) {
+  public BackupProcedure(EngineConfig config, Fence fence) {
     this(config, fence, DockerEngine::connect);
   }
 
   /**
-   * As {@link #BackupEngine(EngineConfig, Fence)}, with the container engine connected by
+   * As {@link #BackupProcedure(EngineConfig, Fence)}, with the container engine connected by
    * {@code engines} from the configured Docker host (a test's own engine, say).
    */
-  public BackupEngine(EngineConfig config, Fence fence, Function<String, ContainerEngine> engines) {
-    this(config, fence, engines, BackupEngine::connectEtcd);
+  public BackupProcedure(EngineConfig config, Fence fence, Function<String, ContainerEngine> engines) {
+    this(config, fence, engines, BackupProcedure::connectEtcd);
   }
 
   /**
-   * As {@link #BackupEngine(EngineConfig, Fence, Function)}, with etcd (when the configuration
+   * As {@link #BackupProcedure(EngineConfig, Fence, Function)}, with etcd (when the configuration
    * names one) found and connected by {@code etcdSources}, on a thread of the run's own.
    */
-  public BackupEngine(EngineConfig config, Fence fence, Function<String, ContainerEngine> engines,
+  public BackupProcedure(EngineConfig config, Fence fence, Function<String, ContainerEngine> engines,
       Function<EngineConfig, EtcdSource> etcdSources) {
     this.config = config;
     this.fence = fence;

@@ -34,12 +34,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The whole backup engine in-process, without Docker or root: a container engine of the test's
+ * The whole backup procedure in-process, without Docker or root: a container engine of the test's
  * own whose volumes are directories here, read by the real disk source into the real pipeline.
  * What the archive holds, in which order the steps report, and what a failing volume or a lost
  * lease leave behind (nothing, and the older file of the same name).
  */
-class BackupEngineTest {
+class BackupProcedureTest {
   @TempDir
   Path volumes;
   @TempDir
@@ -117,14 +117,14 @@ class BackupEngineTest {
     docker.volumes.sort(java.util.Comparator.comparing(VolumeInfo::name));
   }
 
-  BackupEngine engine(Fence fence) {
+  BackupProcedure procedure(Fence fence) {
     EngineConfig config = new EngineConfig("node-a", "fake://engine", "", EngineConfig.DEFAULT_EXCLUDED,
         SourceMode.DISK, null, EngineConfig.DEFAULT_HELPER_IMAGE, spool, 0);
-    return new BackupEngine(config, fence, host -> docker);
+    return new BackupProcedure(config, fence, host -> docker);
   }
 
   BackupResult run(Fence fence, Path file) {
-    return engine(fence).run(new BackupRequest(UUID.randomUUID().toString(), null, file, null, null, "hostPath"),
+    return procedure(fence).run(new BackupRequest(UUID.randomUUID().toString(), null, file, null, null, "hostPath"),
         events::add);
   }
 
@@ -194,8 +194,8 @@ class BackupEngineTest {
         throw new BackupException(ErrorCode.LEASE_LOST, "this manager lost the cluster's backup lock");
       }
     };
-    BackupEngine engine = engine(fence);
-    assertThatThrownBy(() -> engine.run(new BackupRequest(UUID.randomUUID().toString(), null, file, null, null,
+    BackupProcedure procedure = procedure(fence);
+    assertThatThrownBy(() -> procedure.run(new BackupRequest(UUID.randomUUID().toString(), null, file, null, null,
         "hostPath"), e -> {
           events.add(e);
           if (e.kind() == Kind.DONE && e.step() == Step.VOLUME) {
@@ -232,7 +232,7 @@ class BackupEngineTest {
     EngineConfig config = new EngineConfig("node-a", "fake://engine", "", EngineConfig.DEFAULT_EXCLUDED,
         SourceMode.DISK, EtcdEndpoint.auto(), EngineConfig.DEFAULT_HELPER_IMAGE, spool, 0);
 
-    assertThatThrownBy(() -> new BackupEngine(config, Fence.NONE, host -> docker, c -> refusing).run(
+    assertThatThrownBy(() -> new BackupProcedure(config, Fence.NONE, host -> docker, c -> refusing).run(
         new BackupRequest(UUID.randomUUID().toString(), null, file, null, null, "hostPath"), events::add))
         .isInstanceOfSatisfying(BackupException.class, e -> {
           assertThat(e.code()).isEqualTo(ErrorCode.ETCD_UNAVAILABLE);
@@ -292,7 +292,7 @@ class BackupEngineTest {
         SourceMode.DISK, EtcdEndpoint.auto(), EngineConfig.DEFAULT_HELPER_IMAGE, spool, 0);
     Path file = backups.resolve("b.tar");
 
-    new BackupEngine(config, Fence.NONE, host -> docker, c -> etcd)
+    new BackupProcedure(config, Fence.NONE, host -> docker, c -> etcd)
         .run(new BackupRequest(UUID.randomUUID().toString(), null, file, null, null, "hostPath"), events::add);
 
     List<String> names = entries(file);
