@@ -39,12 +39,12 @@ import java.util.function.Function;
  * Blocking: call it from a worker thread, never an event loop.
  */
 public final class BackupProcedure {
-  private final EngineConfig config;
+  private final BackupConfig config;
   private final Fence fence;
   private final Function<String, ContainerEngine> engines;
-  private final Function<EngineConfig, EtcdSource> etcdSources;
+  private final Function<BackupConfig, EtcdSource> etcdSources;
 
-  public BackupProcedure(EngineConfig config) {
+  public BackupProcedure(BackupConfig config) {
     this(config, Fence.NONE);
   }
 
@@ -52,24 +52,24 @@ public final class BackupProcedure {
    * @param fence asked before every chunk the writer writes and before the archive and its log are
    *     renamed into place: a backup that lost the cluster's lock stops and leaves nothing behind
    */
-  public BackupProcedure(EngineConfig config, Fence fence) {
+  public BackupProcedure(BackupConfig config, Fence fence) {
     this(config, fence, DockerEngine::connect);
   }
 
   /**
-   * As {@link #BackupProcedure(EngineConfig, Fence)}, with the container engine connected by
+   * As {@link #BackupProcedure(BackupConfig, Fence)}, with the container engine connected by
    * {@code engines} from the configured Docker host (a test's own engine, say).
    */
-  public BackupProcedure(EngineConfig config, Fence fence, Function<String, ContainerEngine> engines) {
+  public BackupProcedure(BackupConfig config, Fence fence, Function<String, ContainerEngine> engines) {
     this(config, fence, engines, BackupProcedure::connectEtcd);
   }
 
   /**
-   * As {@link #BackupProcedure(EngineConfig, Fence, Function)}, with etcd (when the configuration
+   * As {@link #BackupProcedure(BackupConfig, Fence, Function)}, with etcd (when the configuration
    * names one) found and connected by {@code etcdSources}, on a thread of the run's own.
    */
-  public BackupProcedure(EngineConfig config, Fence fence, Function<String, ContainerEngine> engines,
-      Function<EngineConfig, EtcdSource> etcdSources) {
+  public BackupProcedure(BackupConfig config, Fence fence, Function<String, ContainerEngine> engines,
+      Function<BackupConfig, EtcdSource> etcdSources) {
     this.config = config;
     this.fence = fence;
     this.engines = engines;
@@ -80,12 +80,12 @@ public final class BackupProcedure {
    * The real etcd of a configuration (which names one): found through ucp-kv when it says auto,
    * connected with jetcd. Readiness asks it too.
    */
-  public static EtcdSource connectEtcd(EngineConfig config) {
+  public static EtcdSource connectEtcd(BackupConfig config) {
     return EtcdSnapshotSource.connect(EtcdDiscovery.resolve(config.etcd(), config.dockerHost(), config.volumePrefix(),
         config.helperImage()));
   }
 
-  public EngineConfig config() {
+  public BackupConfig config() {
     return config;
   }
 

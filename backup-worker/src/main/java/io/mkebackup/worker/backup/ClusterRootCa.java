@@ -31,20 +31,20 @@ public final class ClusterRootCa {
    * @param fileField how the configuration names the file (for errors): clusterSecretFile or
    *     --cluster-secret-file
    */
-  public static ClusterSecret secret(Path secretFile, String fileField, EngineConfig engine) {
+  public static ClusterSecret secret(Path secretFile, String fileField, BackupConfig config) {
     if (secretFile != null) {
       return ClusterSecret.fromFile(secretFile, fileField);
     }
-    String volume = engine.volumePrefix() + VOLUME;
-    try (DockerEngine docker = DockerEngine.connect(engine.dockerHost())) {
+    String volume = config.volumePrefix() + VOLUME;
+    try (DockerEngine docker = DockerEngine.connect(config.dockerHost())) {
       Optional<Path> mountpoint = docker.volumeMountpoint(volume);
       if (mountpoint.isEmpty()) {
         throw new BackupException(ErrorCode.NO_MKE_STATE, fileField, "no cluster secret: the Docker engine at "
-            + engine.dockerHost() + " has no volume " + volume + " (this is not an MKE manager) and " + fileField
+            + config.dockerHost() + " has no volume " + volume + " (this is not an MKE manager) and " + fileField
             + " is not set. Put one random secret in a file on every manager ('head -c 32 /dev/urandom | base64"
             + " > FILE; chmod 600 FILE') and set " + fileField + " to it", null);
       }
-      byte[] pem = readKey(docker, engine, volume);
+      byte[] pem = readKey(docker, config, volume);
       try {
         return ClusterSecret.fromRootCaKey(pem, "the key of MKE's cluster root CA (volume " + volume + ")");
       } finally {
@@ -64,8 +64,8 @@ public final class ClusterRootCa {
    * trusts goes through: from the mountpoint without following a link or opening anything but the
    * regular file listed, else through a helper container's archive API.
    */
-  private static byte[] readKey(DockerEngine docker, EngineConfig engine, String volume) {
-    byte[] key = docker.readVolumeFiles(engine.helperImage(), volume, List.of(KEY_FILE), MAX_KEY_BYTES).get(KEY_FILE);
+  private static byte[] readKey(DockerEngine docker, BackupConfig config, String volume) {
+    byte[] key = docker.readVolumeFiles(config.helperImage(), volume, List.of(KEY_FILE), MAX_KEY_BYTES).get(KEY_FILE);
     if (key == null) {
       throw new BackupException(ErrorCode.VOLUME_READ_FAILED, "volume " + volume + " has no " + KEY_FILE
           + ": it is not MKE's cluster root CA");

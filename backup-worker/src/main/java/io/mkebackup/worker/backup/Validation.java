@@ -33,12 +33,12 @@ final class Validation {
   /** Encryption adds a few bytes per MiB; tar adds a header per file. Leave room for both. */
   static final double SPACE_MARGIN = 1.05;
 
-  private final EngineConfig config;
+  private final BackupConfig config;
   private final Function<String, ContainerEngine> engines;
-  private final Function<EngineConfig, EtcdSource> etcdSources;
+  private final Function<BackupConfig, EtcdSource> etcdSources;
 
-  Validation(EngineConfig config, Function<String, ContainerEngine> engines,
-      Function<EngineConfig, EtcdSource> etcdSources) {
+  Validation(BackupConfig config, Function<String, ContainerEngine> engines,
+      Function<BackupConfig, EtcdSource> etcdSources) {
     this.config = config;
     this.engines = engines;
     this.etcdSources = etcdSources;

@@ -36,7 +36,7 @@ final class VolumeCopy {
   private static final java.util.logging.Logger LOG =
       java.util.logging.Logger.getLogger("io.mkebackup.worker.engine.BackupEngine");
 
-  private final EngineConfig config;
+  private final BackupConfig config;
   private final ContainerEngine docker;
   private final Freezer freezer;
   private final Path spool;
@@ -49,7 +49,7 @@ final class VolumeCopy {
    * @param spool the run's private directory, where a volume is staged
    * @param warnings the list the volume sources add to; cleared for each volume, said after it
    */
-  VolumeCopy(EngineConfig config, ContainerEngine docker, Freezer freezer, Path spool, ArchiveWriter archive,
+  VolumeCopy(BackupConfig config, ContainerEngine docker, Freezer freezer, Path spool, ArchiveWriter archive,
       Progress p, List<String> warnings) {
     this.config = config;
     this.docker = docker;

@@ -32,7 +32,7 @@ final class VolumeSources {
    * @param freezer null when volumes are copied without pausing their writers
    * @param warnings where both sources say what they met (files that changed while read)
    */
-  static VolumeSources open(BackupPlan plan, Freezer freezer, EngineConfig config, String runId,
+  static VolumeSources open(BackupPlan plan, Freezer freezer, BackupConfig config, String runId,
       Consumer<String> warnings, RunResources opened) {
     VolumeSource disk = new DiskVolumeSource(warnings);
     if (!plan.volumes().needHelper()) {

@@ -9,7 +9,7 @@ import io.mkebackup.common.io.Fence;
 import io.mkebackup.common.progress.ProgressEvent;
 import io.mkebackup.common.progress.ProgressEvent.Kind;
 import io.mkebackup.common.progress.Step;
-import io.mkebackup.worker.backup.EngineConfig.SourceMode;
+import io.mkebackup.worker.backup.BackupConfig.SourceMode;
 import io.mkebackup.worker.source.ContainerEngine;
 import io.mkebackup.worker.source.DockerEngine.ContainerConfig;
 import io.mkebackup.worker.source.DockerEngine.VolumeInfo;
@@ -118,8 +118,8 @@ class BackupProcedureTest {
   }
 
   BackupProcedure procedure(Fence fence) {
-    EngineConfig config = new EngineConfig("node-a", "fake://engine", "", EngineConfig.DEFAULT_EXCLUDED,
-        SourceMode.DISK, null, EngineConfig.DEFAULT_HELPER_IMAGE, spool, 0);
+    BackupConfig config = new BackupConfig("node-a", "fake://engine", "", BackupConfig.DEFAULT_EXCLUDED,
+        SourceMode.DISK, null, BackupConfig.DEFAULT_HELPER_IMAGE, spool, 0);
     return new BackupProcedure(config, fence, host -> docker);
   }
 
@@ -229,8 +229,8 @@ class BackupProcedureTest {
         throw new BackupException(ErrorCode.ETCD_UNAVAILABLE, "etcd (ucp-kv) does not answer at " + url());
       }
     };
-    EngineConfig config = new EngineConfig("node-a", "fake://engine", "", EngineConfig.DEFAULT_EXCLUDED,
-        SourceMode.DISK, EtcdEndpoint.auto(), EngineConfig.DEFAULT_HELPER_IMAGE, spool, 0);
+    BackupConfig config = new BackupConfig("node-a", "fake://engine", "", BackupConfig.DEFAULT_EXCLUDED,
+        SourceMode.DISK, EtcdEndpoint.auto(), BackupConfig.DEFAULT_HELPER_IMAGE, spool, 0);
 
     assertThatThrownBy(() -> new BackupProcedure(config, Fence.NONE, host -> docker, c -> refusing).run(
         new BackupRequest(UUID.randomUUID().toString(), null, file, null, null, "hostPath"), events::add))
@@ -288,8 +288,8 @@ class BackupProcedureTest {
   @Test
   void theEtcdSnapshotGoesInAfterTheVolumesAndBeforeTheAuthStoreAndIsRecorded() throws Exception {
     FakeEtcd etcd = new FakeEtcd(40);
-    EngineConfig config = new EngineConfig("node-a", "fake://engine", "", EngineConfig.DEFAULT_EXCLUDED,
-        SourceMode.DISK, EtcdEndpoint.auto(), EngineConfig.DEFAULT_HELPER_IMAGE, spool, 0);
+    BackupConfig config = new BackupConfig("node-a", "fake://engine", "", BackupConfig.DEFAULT_EXCLUDED,
+        SourceMode.DISK, EtcdEndpoint.auto(), BackupConfig.DEFAULT_HELPER_IMAGE, spool, 0);
     Path file = backups.resolve("b.tar");
 
     new BackupProcedure(config, Fence.NONE, host -> docker, c -> etcd)

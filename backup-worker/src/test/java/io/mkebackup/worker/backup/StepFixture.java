@@ -2,7 +2,7 @@ package io.mkebackup.worker.backup;
 
 import io.mkebackup.common.archive.ArchiveMetadata;
 import io.mkebackup.common.progress.ProgressEvent;
-import io.mkebackup.worker.backup.EngineConfig.SourceMode;
+import io.mkebackup.worker.backup.BackupConfig.SourceMode;
 import io.mkebackup.worker.pipeline.ArchiveWriter;
 import io.mkebackup.worker.pipeline.EntryInfo;
 import io.mkebackup.worker.source.DockerEngine.VolumeInfo;
@@ -36,9 +36,9 @@ final class StepFixture {
     archive = new ArchiveWriter(tar, Files.createDirectories(root.resolve("spool")), "t", false);
   }
 
-  EngineConfig config(SourceMode mode, EtcdEndpoint etcd) {
-    return new EngineConfig("node-a", "fake://engine", "", EngineConfig.DEFAULT_EXCLUDED, mode, etcd,
-        EngineConfig.DEFAULT_HELPER_IMAGE, root.resolve("spool"), 0);
+  BackupConfig config(SourceMode mode, EtcdEndpoint etcd) {
+    return new BackupConfig("node-a", "fake://engine", "", BackupConfig.DEFAULT_EXCLUDED, mode, etcd,
+        BackupConfig.DEFAULT_HELPER_IMAGE, root.resolve("spool"), 0);
   }
 
   VolumeInfo volume(String name, Map<String, String> files) throws IOException {

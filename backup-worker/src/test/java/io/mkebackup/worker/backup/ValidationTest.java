@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
-import io.mkebackup.worker.backup.EngineConfig.SourceMode;
+import io.mkebackup.worker.backup.BackupConfig.SourceMode;
 import io.mkebackup.worker.source.DockerEngine.VolumeInfo;
 import io.mkebackup.worker.source.EtcdEndpoint;
 import java.io.RandomAccessFile;

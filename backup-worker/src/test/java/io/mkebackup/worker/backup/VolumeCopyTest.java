@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.mkebackup.common.archive.ArchiveMetadata;
 import io.mkebackup.common.progress.Step;
-import io.mkebackup.worker.backup.EngineConfig.SourceMode;
+import io.mkebackup.worker.backup.BackupConfig.SourceMode;
 import io.mkebackup.worker.freeze.Freezer;
 import io.mkebackup.worker.source.ContainerEngine.Mounter;
 import io.mkebackup.worker.source.DiskVolumeSource;

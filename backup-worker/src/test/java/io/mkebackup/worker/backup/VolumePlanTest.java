@@ -27,7 +27,7 @@ class VolumePlanTest {
 
   @Test
   void everyVolumeButTheExcludedAndKvWithTheAuthStoreLast() {
-    VolumePlan plan = VolumePlan.of(MANAGER, EngineConfig.DEFAULT_EXCLUDED, v -> true, p -> 10);
+    VolumePlan plan = VolumePlan.of(MANAGER, BackupConfig.DEFAULT_EXCLUDED, v -> true, p -> 10);
 
     assertThat(names(plan.toCopy())).containsExactly("ucp-auth-api-certs", "ucp-auth-store-certs",
         "ucp-auth-worker-certs", "ucp-client-root-ca", "ucp-cluster-root-ca", "ucp-controller-client-certs",
@@ -39,7 +39,7 @@ class VolumePlanTest {
 
   @Test
   void aVolumeNotReadFromDiskNeedsTheHelperAndCountsNoBytes() {
-    VolumePlan plan = VolumePlan.of(MANAGER, EngineConfig.DEFAULT_EXCLUDED,
+    VolumePlan plan = VolumePlan.of(MANAGER, BackupConfig.DEFAULT_EXCLUDED,
         v -> !v.name().equals("ucp-kv-certs"), p -> 10);
     assertThat(plan.needHelper()).isTrue();
     assertThat(plan.diskBytes()).isEqualTo(8 * 10);

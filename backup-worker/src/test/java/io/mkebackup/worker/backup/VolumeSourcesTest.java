@@ -2,7 +2,7 @@ package io.mkebackup.worker.backup;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.mkebackup.worker.backup.EngineConfig.SourceMode;
+import io.mkebackup.worker.backup.BackupConfig.SourceMode;
 import io.mkebackup.worker.freeze.Freezer;
 import io.mkebackup.worker.source.ContainerEngine.Mounter;
 import io.mkebackup.worker.source.DiskVolumeSource;

@@ -1,7 +1,7 @@
 package io.mkebackup.deploy.cli;
 
-import io.mkebackup.worker.backup.EngineConfig;
-import io.mkebackup.worker.backup.EngineConfig.SourceMode;
+import io.mkebackup.worker.backup.BackupConfig;
+import io.mkebackup.worker.backup.BackupConfig.SourceMode;
 import io.mkebackup.worker.source.EtcdEndpoint;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -64,7 +64,7 @@ public final class EngineOptions {
           + " unpaused and the backup fails (default 30; env MKE_BACKUP_MAX_FREEZE_SECONDS)")
   double maxFreezeSeconds;
 
-  EngineConfig toConfig() {
+  BackupConfig toConfig() {
     String nodeName = node;
     if (nodeName == null || nodeName.isBlank()) {
       try {
@@ -92,9 +92,9 @@ public final class EngineOptions {
       }
       etcd = new EtcdEndpoint(etcdEndpoint, etcdCa, etcdCert, etcdKey, Duration.ofSeconds(10));
     }
-    Set<String> exclude = excluded == null ? EngineConfig.DEFAULT_EXCLUDED : new HashSet<>(excluded);
-    return new EngineConfig(nodeName, dockerHost, volumePrefix, exclude, mode, etcd,
-        EngineConfig.DEFAULT_HELPER_IMAGE, null, EngineConfig.rate(maxRateMib, "--max-rate"),
-        EngineConfig.maxFreeze(maxFreezeSeconds, "--max-freeze"));
+    Set<String> exclude = excluded == null ? BackupConfig.DEFAULT_EXCLUDED : new HashSet<>(excluded);
+    return new BackupConfig(nodeName, dockerHost, volumePrefix, exclude, mode, etcd,
+        BackupConfig.DEFAULT_HELPER_IMAGE, null, BackupConfig.rate(maxRateMib, "--max-rate"),
+        BackupConfig.maxFreeze(maxFreezeSeconds, "--max-freeze"));
   }
 }

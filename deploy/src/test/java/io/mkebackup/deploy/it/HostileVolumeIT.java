@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.Passphrase;
 import io.mkebackup.common.io.FileNames;
+import io.mkebackup.worker.backup.BackupConfig;
+import io.mkebackup.worker.backup.BackupConfig.SourceMode;
 import io.mkebackup.worker.backup.BackupProcedure;
 import io.mkebackup.worker.backup.BackupRequest;
-import io.mkebackup.worker.backup.EngineConfig;
-import io.mkebackup.worker.backup.EngineConfig.SourceMode;
 import io.mkebackup.worker.pipeline.SpoolDirectory;
 import io.mkebackup.worker.source.DockerEngine;
 import io.mkebackup.worker.source.EtcdClient;
@@ -316,7 +316,7 @@ class HostileVolumeIT {
           "--volume-prefix", restorePrefix, "--etcd-peer-url", "http://127.0.0.1:" + DemoFixture.freePort()), null,
           noLocale);
       assertThat(restored.exit()).as(restored.stderr()).isZero();
-      try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
+      try (DockerEngine docker = DockerEngine.connect(BackupConfig.DEFAULT_DOCKER_HOST)) {
         Path copy = docker.volumeMountpoint(restorePrefix + "ucp-auth-api-certs").orElseThrow();
         assertThat(names(copy)).isEqualTo(original);
       }
@@ -333,7 +333,7 @@ class HostileVolumeIT {
       Files.deleteIfExists(volume.resolve(FileNames.relative(bad)));
       Files.deleteIfExists(volume.resolve(FileNames.relative(badDir + "/inner.txt")));
       Files.deleteIfExists(volume.resolve(FileNames.relative(badDir)));
-      try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
+      try (DockerEngine docker = DockerEngine.connect(BackupConfig.DEFAULT_DOCKER_HOST)) {
         for (String v : docker.volumeNames(restorePrefix)) {
           docker.removeVolume(v);
         }

@@ -8,7 +8,7 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * How the backup engine finds the MKE state of this manager. Built once (from CLI options or the
+ * How the backup procedure finds the MKE state of this manager. Built once (from CLI options or the
  * service configuration) and immutable.
  *
  * @param nodeName recorded as the backup's node
@@ -27,7 +27,7 @@ import java.util.Set;
  * @param maxFreeze the longest a volume's writers may stay paused for its copy; past it they are
  *     unpaused and the backup fails (default {@link #DEFAULT_MAX_FREEZE})
  */
-public record EngineConfig(
+public record BackupConfig(
     String nodeName,
     String dockerHost,
     String volumePrefix,
@@ -50,13 +50,13 @@ public record EngineConfig(
 
   public static final Duration DEFAULT_MAX_FREEZE = Duration.ofSeconds(30);
 
-  public EngineConfig(String nodeName, String dockerHost, String volumePrefix, Set<String> excludedVolumes,
+  public BackupConfig(String nodeName, String dockerHost, String volumePrefix, Set<String> excludedVolumes,
       SourceMode sourceMode, EtcdEndpoint etcd, String helperImage, Path spoolDir, long maxBytesPerSecond) {
     this(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir,
         maxBytesPerSecond, DEFAULT_MAX_FREEZE);
   }
 
-  public EngineConfig {
+  public BackupConfig {
     Objects.requireNonNull(nodeName);
     Objects.requireNonNull(dockerHost);
     volumePrefix = volumePrefix == null ? "" : volumePrefix;
@@ -83,25 +83,25 @@ public record EngineConfig(
     return (long) (mib * 1024 * 1024);
   }
 
-  public static EngineConfig defaults(String nodeName) {
-    return new EngineConfig(nodeName, DEFAULT_DOCKER_HOST, "", DEFAULT_EXCLUDED, SourceMode.AUTO,
+  public static BackupConfig defaults(String nodeName) {
+    return new BackupConfig(nodeName, DEFAULT_DOCKER_HOST, "", DEFAULT_EXCLUDED, SourceMode.AUTO,
         EtcdEndpoint.auto(), DEFAULT_HELPER_IMAGE, null, 0);
   }
 
-  public EngineConfig withVolumePrefix(String prefix) {
-    return new EngineConfig(nodeName, dockerHost, prefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir, maxBytesPerSecond, maxFreeze);
+  public BackupConfig withVolumePrefix(String prefix) {
+    return new BackupConfig(nodeName, dockerHost, prefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir, maxBytesPerSecond, maxFreeze);
   }
 
-  public EngineConfig withSourceMode(SourceMode mode) {
-    return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, mode, etcd, helperImage, spoolDir, maxBytesPerSecond, maxFreeze);
+  public BackupConfig withSourceMode(SourceMode mode) {
+    return new BackupConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, mode, etcd, helperImage, spoolDir, maxBytesPerSecond, maxFreeze);
   }
 
-  public EngineConfig withEtcd(EtcdEndpoint endpoint) {
-    return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, endpoint, helperImage, spoolDir, maxBytesPerSecond, maxFreeze);
+  public BackupConfig withEtcd(EtcdEndpoint endpoint) {
+    return new BackupConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, endpoint, helperImage, spoolDir, maxBytesPerSecond, maxFreeze);
   }
 
-  public EngineConfig withMaxFreeze(Duration max) {
-    return new EngineConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir, maxBytesPerSecond, max);
+  public BackupConfig withMaxFreeze(Duration max) {
+    return new BackupConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir, maxBytesPerSecond, max);
   }
 
   /** Seconds to the longest freeze, refusing what is not a positive number (the CLI's and the manager's field). */
@@ -113,8 +113,8 @@ public record EngineConfig(
     return Duration.ofMillis((long) (seconds * 1000));
   }
 
-  public EngineConfig withDockerHost(String host) {
-    return new EngineConfig(nodeName, host, volumePrefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir, maxBytesPerSecond, maxFreeze);
+  public BackupConfig withDockerHost(String host) {
+    return new BackupConfig(nodeName, host, volumePrefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir, maxBytesPerSecond, maxFreeze);
   }
 
   /** How volume bytes are read. */
