@@ -12,8 +12,11 @@ import java.util.List;
 import java.util.Set;
 import picocli.CommandLine.Option;
 
-/** Where the engine finds this manager's state; each option also reads an MKE_BACKUP_* variable. */
-public final class EngineOptions {
+/**
+ * Where a backup finds this manager's state and how it may read it (the options that make its
+ * {@link BackupConfig}); each option also reads an MKE_BACKUP_* variable.
+ */
+public final class BackupConfigOptions {
   @Option(names = "--docker-host", paramLabel = "URL",
       defaultValue = "${env:MKE_BACKUP_DOCKER_HOST:-unix:///var/run/docker.sock}",
       description = "Docker engine (default: ${DEFAULT-VALUE}; env MKE_BACKUP_DOCKER_HOST)")
