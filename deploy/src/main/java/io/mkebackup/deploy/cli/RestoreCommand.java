@@ -4,7 +4,7 @@ import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
 import io.mkebackup.worker.restore.EngineRestore;
-import io.mkebackup.worker.restore.RestoreEngine;
+import io.mkebackup.worker.restore.RestoreProcedure;
 import io.mkebackup.worker.source.SelfContainer;
 import java.io.IOException;
 import java.io.InputStream;
@@ -124,12 +124,12 @@ public final class RestoreCommand implements Callable<Integer> {
   }
 
   private int restore(InputStream archive, long size, String label, Passphrase p, PrintWriter err) throws IOException {
-    RestoreEngine engine = new RestoreEngine(new RestoreEngine.Options(dockerHost, volumePrefix, force, dryRun,
+    RestoreProcedure procedure = new RestoreProcedure(new RestoreProcedure.Options(dockerHost, volumePrefix, force, dryRun,
         etcdName(), etcdPeerUrl, keepSetid), line -> {
           err.println(line);
           err.flush();
         });
-    RestoreEngine.Report r = engine.run(archive, size, label, p);
+    RestoreProcedure.Report r = procedure.run(archive, size, label, p);
     if (!dryRun) {
       err.println("OK: restored " + r.volumes().size() + " volumes from a " + r.productVersion() + " backup"
           + (r.etcd() ? "; start etcd on the restored ucp-kv (its data directory is datav3)" : ""));

@@ -32,12 +32,12 @@ import java.util.function.Consumer;
  * etcd snapshot with {@code etcdctl snapshot restore} (which checks the snapshot's hash). A
  * failure at any point leaves every existing volume as it was and removes the volumes it created.
  */
-public final class RestoreEngine {
+public final class RestoreProcedure {
   /** Label on the volumes a restore creates. */
   public static final String LABEL = "io.mkebackup.restored-from";
 
   /**
-   * @param volumePrefix prefix of the volume names on the engine (as the backup's engine option)
+   * @param volumePrefix prefix of the volume names on the engine (as the backup's --volume-prefix)
    * @param force restore another major.minor version, and replace the contents of non-empty volumes
    * @param etcdName the etcd member name of the restored ucp-kv
    * @param etcdPeerUrl the peer URL the restored member advertises
@@ -53,7 +53,7 @@ public final class RestoreEngine {
   private final Options options;
   private final Consumer<String> progress;
 
-  public RestoreEngine(Options options, Consumer<String> progress) {
+  public RestoreProcedure(Options options, Consumer<String> progress) {
     this.options = options;
     this.progress = progress;
   }

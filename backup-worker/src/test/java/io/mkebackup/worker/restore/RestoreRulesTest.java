@@ -7,13 +7,17 @@ import io.mkebackup.common.BackupException;
 import io.mkebackup.common.archive.ArchiveNames;
 import org.junit.jupiter.api.Test;
 
-class RestoreEngineTest {
+/**
+ * Two rules a restore applies before it writes anything, without running one: archives compare by
+ * major.minor version, and an entry's name cannot leave its volume.
+ */
+class RestoreRulesTest {
   @Test
   void versionsCompareByMajorMinor() {
-    assertThat(RestoreEngine.majorMinor("3.7.0-SNAPSHOT")).isEqualTo("3.7");
-    assertThat(RestoreEngine.majorMinor("3.7.12")).isEqualTo(RestoreEngine.majorMinor("3.7.0"));
-    assertThat(RestoreEngine.majorMinor("3.6.4")).isNotEqualTo(RestoreEngine.majorMinor("3.7.0"));
-    assertThat(RestoreEngine.majorMinor("4.7.0")).isNotEqualTo(RestoreEngine.majorMinor("3.7.0"));
+    assertThat(RestoreProcedure.majorMinor("3.7.0-SNAPSHOT")).isEqualTo("3.7");
+    assertThat(RestoreProcedure.majorMinor("3.7.12")).isEqualTo(RestoreProcedure.majorMinor("3.7.0"));
+    assertThat(RestoreProcedure.majorMinor("3.6.4")).isNotEqualTo(RestoreProcedure.majorMinor("3.7.0"));
+    assertThat(RestoreProcedure.majorMinor("4.7.0")).isNotEqualTo(RestoreProcedure.majorMinor("3.7.0"));
   }
 
   @Test
