@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.mkebackup.worker.backup.BackupConfig;
-import io.mkebackup.worker.restore.EngineRestore;
+import io.mkebackup.worker.restore.SiblingRestore;
 import io.mkebackup.worker.source.DockerEngine;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -72,8 +72,8 @@ class ContainerRestoreIT {
 
   /** Sibling containers of this test's restores (named by the restore container's label value). */
   List<String> helpers() throws Exception {
-    Tools.Out ps = Tools.sh("docker ps -a --filter label=" + EngineRestore.LABEL + " --format '{{.ID}} {{.Label \""
-        + EngineRestore.LABEL + "\"}}'");
+    Tools.Out ps = Tools.sh("docker ps -a --filter label=" + SiblingRestore.LABEL + " --format '{{.ID}} {{.Label \""
+        + SiblingRestore.LABEL + "\"}}'");
     assertThat(ps.exit()).as(ps.text()).isZero();
     List<String> mine = new java.util.ArrayList<>();
     for (String line : ps.text().lines().filter(l -> !l.isBlank()).toList()) {

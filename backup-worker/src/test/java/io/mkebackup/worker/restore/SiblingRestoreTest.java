@@ -11,7 +11,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The relay of a sibling restore's output: the engine's multiplexed frames, as dockerd writes them. */
-class EngineRestoreTest {
+class SiblingRestoreTest {
   static void frame(ByteArrayOutputStream out, int stream, String text) {
     byte[] b = text.getBytes(StandardCharsets.UTF_8);
     out.writeBytes(new byte[] {(byte) stream, 0, 0, 0, (byte) (b.length >>> 24), (byte) (b.length >>> 16),
@@ -25,10 +25,10 @@ class EngineRestoreTest {
     frame(s, 2, "verify: reading");
     frame(s, 2, " the archive once\nvolume x: wri");
     frame(s, 2, "ting\n");
-    frame(s, 1, EngineRestore.EXIT_LINE + "1\n");
+    frame(s, 1, SiblingRestore.EXIT_LINE + "1\n");
     frame(s, 2, "mke-backup: error: no\n");
     List<String> lines = new ArrayList<>();
-    Integer exit = EngineRestore.relayOutput(new ByteArrayInputStream(s.toByteArray()), lines::add);
+    Integer exit = SiblingRestore.relayOutput(new ByteArrayInputStream(s.toByteArray()), lines::add);
     assertThat(lines).containsExactly("verify: reading the archive once", "volume x: writing",
         "mke-backup: error: no");
     assertThat(exit).isEqualTo(1);
@@ -42,9 +42,9 @@ class EngineRestoreTest {
     byte[] b = s.toByteArray();
     List<String> lines = new ArrayList<>();
     // cut inside a frame's header too
-    assertThat(EngineRestore.relayOutput(new ByteArrayInputStream(b, 0, b.length - 2), lines::add)).isNull();
+    assertThat(SiblingRestore.relayOutput(new ByteArrayInputStream(b, 0, b.length - 2), lines::add)).isNull();
     assertThat(lines).containsExactly("cut in the mi");
-    frame(s, 1, EngineRestore.EXIT_LINE + "0; rm -rf /\n");
-    assertThat(EngineRestore.relayOutput(new ByteArrayInputStream(s.toByteArray()), l -> {})).isNull();
+    frame(s, 1, SiblingRestore.EXIT_LINE + "0; rm -rf /\n");
+    assertThat(SiblingRestore.relayOutput(new ByteArrayInputStream(s.toByteArray()), l -> {})).isNull();
   }
 }

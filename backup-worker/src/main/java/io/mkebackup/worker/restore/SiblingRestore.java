@@ -39,13 +39,13 @@ import java.util.function.Consumer;
  * back as it was and removing those it created, and exits. A sibling created but never started
  * (killed in between) is removed by the next restore.
  */
-public final class EngineRestore {
+public final class SiblingRestore {
   /** Label on the sibling containers; its value is the id of the container that started it. */
   public static final String LABEL = "io.mkebackup.restore-helper";
   /** The last line of a relayed restore's stdout: its exit code. */
   public static final String EXIT_LINE = "mke-backup-restore-exit ";
 
-  private EngineRestore() {}
+  private SiblingRestore() {}
 
   /**
    * The container this process runs in when the volumes' directories are not visible from it
