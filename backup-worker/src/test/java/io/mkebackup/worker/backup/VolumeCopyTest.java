@@ -14,6 +14,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -91,6 +94,37 @@ class VolumeCopyTest {
     assertThat(f.entries()).containsEntry("./ucp-auth-store-data/a", "123");
     assertThat(f.said()).anyMatch(s -> s.startsWith("frozen auth-store ucp-auth-store-data: ucp-auth-store paused ")
         && s.contains("that changed since an unpaused copy of 5 B"));
+  }
+
+  @Test
+  void theFreezeLineIsLoggedUnderTheNameTheLogHasAlwaysShown() throws Exception {
+    // The manager's log prints the logger's last name ("BackupEngine: auth-store ...: ... paused"):
+    // the class was renamed, the line users grep for was not.
+    Logger logger = Logger.getLogger("io.mkebackup.worker.engine.BackupEngine");
+    List<LogRecord> logged = new ArrayList<>();
+    Handler keep = new Handler() {
+      @Override
+      public void publish(LogRecord r) {
+        logged.add(r);
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    logger.addHandler(keep);
+    try {
+      StepFixture f = new StepFixture(dir);
+      copy(f, new Mounted(new Mounter("c1", "ucp-auth-store", true, true, false)), true, new ArrayList<>());
+    } finally {
+      logger.removeHandler(keep);
+    }
+    assertThat(logged).singleElement().satisfies(r -> {
+      assertThat(r.getLoggerName()).isEqualTo("io.mkebackup.worker.engine.BackupEngine");
+      assertThat(r.getMessage()).startsWith("auth-store ucp-auth-store-data: ucp-auth-store paused ");
+    });
   }
 
   @Test
