@@ -32,7 +32,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
  */
 final class Staging implements ArchiveSink {
   private final DockerEngine docker;
-  private final RestoreEngine.Options options;
+  private final RestoreProcedure.Options options;
   private final String label;
   private final long archiveBytes;
   private final LongSupplier consumed;
@@ -47,7 +47,7 @@ final class Staging implements ArchiveSink {
    * @param archiveBytes the archive's size when known (a file), else -1
    * @param consumed how many of the archive's bytes were read so far
    */
-  Staging(DockerEngine docker, RestoreEngine.Options options, String label, long archiveBytes, LongSupplier consumed,
+  Staging(DockerEngine docker, RestoreProcedure.Options options, String label, long archiveBytes, LongSupplier consumed,
       Consumer<String> progress) {
     this.docker = docker;
     this.options = options;
@@ -91,7 +91,7 @@ final class Staging implements ArchiveSink {
     }
     Path mount = existing.orElse(null);
     if (mount == null) {
-      mount = docker.createVolume(full, Map.of(RestoreEngine.LABEL, label));
+      mount = docker.createVolume(full, Map.of(RestoreProcedure.LABEL, label));
     }
     try {
       v = StagedVolume.open(full, mount, existing.isEmpty(), hadContents, options.keepSetid());

@@ -9,7 +9,7 @@ import io.mkebackup.common.io.Fence;
 import io.mkebackup.common.progress.ProgressEvent;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.common.record.BackupRecord;
-import io.mkebackup.worker.engine.BackupResult;
+import io.mkebackup.worker.backup.BackupResult;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Supplier;

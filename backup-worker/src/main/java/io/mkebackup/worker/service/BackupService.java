@@ -10,10 +10,10 @@ import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.io.Fence;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.common.record.BackupRecord;
-import io.mkebackup.worker.engine.BackupEngine;
-import io.mkebackup.worker.engine.BackupRequest;
-import io.mkebackup.worker.engine.BackupResult;
-import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.backup.BackupConfig;
+import io.mkebackup.worker.backup.BackupProcedure;
+import io.mkebackup.worker.backup.BackupRequest;
+import io.mkebackup.worker.backup.BackupResult;
 import io.mkebackup.worker.pipeline.SpoolDirectory;
 import io.mkebackup.worker.run.BackupRun;
 import java.nio.file.Path;
@@ -33,7 +33,7 @@ import java.util.logging.Logger;
 public final class BackupService implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(BackupService.class.getName());
 
-  private final EngineConfig engine;
+  private final BackupConfig config;
   private final JobRules rules;
   private final BackupCatalog catalog;
   private final BackupLock lock;
@@ -51,9 +51,9 @@ public final class BackupService implements AutoCloseable {
    *     gives a member a new one when it merges back after a split)
    * @param publisher where progress goes (the event bus); called from the backup's thread
    */
-  public BackupService(EngineConfig engine, JobRules rules, BackupCatalog catalog, BackupLock lock, Supplier<String> memberId,
+  public BackupService(BackupConfig config, JobRules rules, BackupCatalog catalog, BackupLock lock, Supplier<String> memberId,
       ProgressListener publisher) {
-    this.engine = engine;
+    this.config = config;
     this.rules = rules;
     this.catalog = catalog;
     this.lock = lock;
@@ -68,7 +68,7 @@ public final class BackupService implements AutoCloseable {
   }
 
   public String node() {
-    return engine.nodeName();
+    return config.nodeName();
   }
 
   public JobRules rules() {
@@ -196,9 +196,9 @@ public final class BackupService implements AutoCloseable {
   private BackupResult backup(BackupJob job, Fence fence, ProgressListener progress) {
     Path file = job.hostPath().resolve(job.fileName());
     Path log = job.logFileName().isEmpty() ? null : job.hostPath().resolve(job.logFileName());
-    try (SpoolDirectory spool = SpoolDirectory.create(engine.spoolDir())) {
+    try (SpoolDirectory spool = SpoolDirectory.create(config.spoolDir())) {
       Path metadata = spool.dir().resolve("metadata.json");
-      BackupResult result = new BackupEngine(engine, fence)
+      BackupResult result = new BackupProcedure(config, fence)
           .run(new BackupRequest(job.id(), job.passphrase(), file, null, log, "hostPath", metadata), progress);
       keepContents(job.id(), metadata);
       return result;

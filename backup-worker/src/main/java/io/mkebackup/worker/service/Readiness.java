@@ -5,8 +5,8 @@ import io.mkebackup.common.BackupException;
 import io.mkebackup.common.Threads;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.io.Storage;
-import io.mkebackup.worker.engine.BackupEngine;
-import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.backup.BackupConfig;
+import io.mkebackup.worker.backup.BackupProcedure;
 import io.mkebackup.worker.source.DockerEngine;
 import io.mkebackup.worker.source.EtcdSource;
 import io.vertx.core.json.JsonObject;
@@ -32,7 +32,7 @@ public final class Readiness implements AutoCloseable {
   /** How long one check may take. */
   static final Duration CHECK_WITHIN = Duration.ofSeconds(5);
 
-  private final EngineConfig engine;
+  private final BackupConfig config;
   private final HazelcastInstance hazelcast;
   private final BackupLock lock;
   private final Path backupDir;
@@ -42,8 +42,8 @@ public final class Readiness implements AutoCloseable {
 
   private record Report(JsonObject json, long at) {}
 
-  public Readiness(EngineConfig engine, HazelcastInstance hazelcast, BackupLock lock, Path backupDir) {
-    this.engine = engine;
+  public Readiness(BackupConfig config, HazelcastInstance hazelcast, BackupLock lock, Path backupDir) {
+    this.config = config;
     this.hazelcast = hazelcast;
     this.lock = lock;
     this.backupDir = backupDir;
@@ -96,15 +96,15 @@ public final class Readiness implements AutoCloseable {
       return lock.membership();
     });
     CompletableFuture<JsonObject> docker = check(() -> {
-      try (DockerEngine d = DockerEngine.connect(engine.dockerHost())) {
-        return "Docker " + d.version() + " at " + engine.dockerHost();
+      try (DockerEngine d = DockerEngine.connect(config.dockerHost())) {
+        return "Docker " + d.version() + " at " + config.dockerHost();
       }
     });
     CompletableFuture<JsonObject> etcd = check(() -> {
-      if (engine.etcd() == null) {
+      if (config.etcd() == null) {
         return "not configured (ucp-kv is left out of backups)";
       }
-      try (EtcdSource source = BackupEngine.connectEtcd(engine)) {
+      try (EtcdSource source = BackupProcedure.connectEtcd(config)) {
         return "etcd " + source.status().getVersion() + " at " + source.url();
       }
     });
@@ -119,7 +119,7 @@ public final class Readiness implements AutoCloseable {
           .put("etcd", etcd.join())
           .put("backupDirectory", dir.join());
       boolean ready = checks.stream().allMatch(e -> ((JsonObject) e.getValue()).getBoolean("ok"));
-      return new JsonObject().put("ready", ready).put("node", engine.nodeName()).put("checks", checks);
+      return new JsonObject().put("ready", ready).put("node", config.nodeName()).put("checks", checks);
     });
   }
 

@@ -10,7 +10,7 @@ import java.util.Set;
 /**
  * What a backup asks of the container engine: its ucp-* volumes and containers, and a
  * never-started helper container whose archive API streams volumes this process cannot read.
- * {@link DockerEngine} is the real one; a test can hand the backup engine its own.
+ * {@link DockerEngine} is the real one; a test can hand the backup procedure its own.
  */
 public interface ContainerEngine extends AutoCloseable {
   /** Where the engine is, for messages. */

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 /**
  * Where a backup's etcd snapshot comes from: one etcd member, asked for its status and then for a
  * snapshot. {@link EtcdSnapshotSource} is the real one (jetcd's API over gRPC); a unit test can
- * run the whole engine on one of its own.
+ * run the whole backup procedure on one of its own.
  */
 public interface EtcdSource extends AutoCloseable {
   /** The member's URL, as the archive's metadata records it. */

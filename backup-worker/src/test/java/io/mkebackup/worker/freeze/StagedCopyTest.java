@@ -122,7 +122,7 @@ class StagedCopyTest {
     try (StagedCopy copy = new StagedCopy(new DiskVolumeSource(w -> { }), v, dir, StagedCopyTest::later)) {
       copy.preCopy();
       Files.write(vol.resolve("db"), new byte[4 << 20]); // grown: read again, paused
-      // The engine's counter throws once maxFreezeSeconds has passed (BackupEngine.copyVolume).
+      // The backup's counter throws once maxFreezeSeconds has passed (VolumeCopy.copy).
       IllegalStateException tooLong = new IllegalStateException("past maxFreezeSeconds");
       long[] read = {0};
       assertThatThrownBy(() -> copy.frozenPass(n -> {

@@ -12,7 +12,7 @@ import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.common.progress.Step;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.common.record.BackupState;
-import io.mkebackup.worker.engine.BackupResult;
+import io.mkebackup.worker.backup.BackupResult;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;

@@ -11,7 +11,7 @@ import io.mkebackup.common.cluster.InMemoryScheduleStore;
 import io.mkebackup.common.cluster.ScheduleStore;
 import io.mkebackup.common.record.BackupRecord;
 import io.mkebackup.common.schedule.Schedule;
-import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.backup.BackupConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -43,7 +43,7 @@ class SchedulerLookTest {
     catalog = new InMemoryBackupCatalog();
     schedules = new InMemoryScheduleStore();
     InMemoryBackupLock lock = new InMemoryBackupLock();
-    service = new BackupService(EngineConfig.defaults("n"), new JobRules(List.of(backups.toRealPath()),
+    service = new BackupService(BackupConfig.defaults("n"), new JobRules(List.of(backups.toRealPath()),
         backups.toRealPath()), catalog, lock, () -> "m", e -> { });
     scheduler = new Scheduler(schedules, catalog, service);
     running = lock.acquire("a-backup-the-test-runs", "n");

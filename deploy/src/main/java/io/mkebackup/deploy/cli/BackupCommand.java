@@ -7,9 +7,9 @@ import io.mkebackup.common.progress.ProgressEvent.Kind;
 import io.mkebackup.common.progress.ProgressFormat;
 import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.deploy.Logging;
-import io.mkebackup.worker.engine.BackupEngine;
-import io.mkebackup.worker.engine.BackupRequest;
-import io.mkebackup.worker.engine.BackupResult;
+import io.mkebackup.worker.backup.BackupProcedure;
+import io.mkebackup.worker.backup.BackupRequest;
+import io.mkebackup.worker.backup.BackupResult;
 import io.mkebackup.worker.run.BackupRun;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -35,7 +35,7 @@ public final class BackupCommand implements Callable<Integer> {
   CommandSpec spec;
 
   @Mixin
-  EngineOptions engine;
+  BackupConfigOptions configOptions;
 
   @Option(names = "--file", paramLabel = "PATH",
       description = "write the archive here (atomically, mode 0600) instead of to stdout")
@@ -96,14 +96,14 @@ public final class BackupCommand implements Callable<Integer> {
     if (file != null && file.getFileName() == null) {
       throw BackupException.invalid("--file", "--file must name a file");
     }
-    var container = InContainer.detect(engine.dockerHost);
+    var container = InContainer.detect(configOptions.dockerHost);
     if (container.isPresent()) {
       if (file != null) {
         file = InContainer.target(file, container.get());
       }
-      if (engine.node == null || engine.node.isBlank()) {
+      if (configOptions.node == null || configOptions.node.isBlank()) {
         // The container's host name is its id; the manager node is what the record should name.
-        engine.node = InContainer.engineNodeName(engine.dockerHost);
+        configOptions.node = InContainer.engineNodeName(configOptions.dockerHost);
       }
     }
     if (file != null) {
@@ -113,12 +113,12 @@ public final class BackupCommand implements Callable<Integer> {
     String id = UUID.randomUUID().toString();
     OutputStream stdout = file == null ? new FileOutputStream(FileDescriptor.out) : null;
     try (Passphrase p = Passphrases.open(passphrase, passphraseFile, System.in, err);
-        ClusterLease cluster = ClusterLease.join(clusterMembers, clusterName, clusterSecretFile, engine.toConfig())) {
+        ClusterLease cluster = ClusterLease.join(clusterMembers, clusterName, clusterSecretFile, configOptions.toConfig())) {
       if (debug) {
         Logging.cli(true);
       }
       BackupRun.Outcome outcome = cluster.run(id, p != null, file, logFile, (fence, events) ->
-          new BackupEngine(engine.toConfig(), fence)
+          new BackupProcedure(configOptions.toConfig(), fence)
               .run(new BackupRequest(id, p, file, stdout, logFile, "--file"), printer(err)));
       if (outcome.failure() instanceof RuntimeException e) {
         throw e;

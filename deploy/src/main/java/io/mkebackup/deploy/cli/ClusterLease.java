@@ -10,8 +10,8 @@ import io.mkebackup.common.cluster.HazelcastBackupCatalog;
 import io.mkebackup.common.cluster.HazelcastBackupLock;
 import io.mkebackup.common.io.Fence;
 import io.mkebackup.common.record.BackupRecord;
-import io.mkebackup.worker.engine.ClusterRootCa;
-import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.backup.BackupConfig;
+import io.mkebackup.worker.backup.ClusterRootCa;
 import io.mkebackup.worker.run.BackupRun;
 import java.nio.file.Path;
 import java.util.List;
@@ -34,12 +34,12 @@ final class ClusterLease implements AutoCloseable {
    * @param secretFile the cluster secret's file, or null to derive the secret from this manager's
    *     MKE cluster root CA as the managers do
    */
-  static ClusterLease join(List<String> members, String clusterName, Path secretFile, EngineConfig engine) {
+  static ClusterLease join(List<String> members, String clusterName, Path secretFile, BackupConfig config) {
     if (members == null || members.isEmpty()) {
       return new ClusterLease(null, null);
     }
-    String node = engine.nodeName();
-    ClusterTrust trust = ClusterTrust.derive(ClusterRootCa.secret(secretFile, "--cluster-secret-file", engine));
+    String node = config.nodeName();
+    ClusterTrust trust = ClusterTrust.derive(ClusterRootCa.secret(secretFile, "--cluster-secret-file", config));
     try {
       return new ClusterLease(HazelcastClient.newHazelcastClient(
           new ClusterSettings(clusterName, "127.0.0.1", 0, members, node).clientConfig(trust)), node);

@@ -3,8 +3,8 @@ package io.mkebackup.deploy.cli;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Passphrase;
-import io.mkebackup.worker.restore.EngineRestore;
-import io.mkebackup.worker.restore.RestoreEngine;
+import io.mkebackup.worker.restore.RestoreProcedure;
+import io.mkebackup.worker.restore.SiblingRestore;
 import io.mkebackup.worker.source.SelfContainer;
 import java.io.IOException;
 import java.io.InputStream;
@@ -110,10 +110,10 @@ public final class RestoreCommand implements Callable<Integer> {
       // the file meanwhile. Its size (unknown on stdin) bounds the space staging needs.
       long size = file != null && Files.isRegularFile(file) ? Files.size(file) : -1;
       String label = file == null ? "stdin" : String.valueOf(file.getFileName());
-      Optional<SelfContainer> self = EngineRestore.needed(dockerHost);
+      Optional<SelfContainer> self = SiblingRestore.needed(dockerHost);
       if (self.isPresent()) {
         // In a container given only the Docker socket (as MKE runs its restore): through the engine.
-        return EngineRestore.run(dockerHost, self.get(), siblingArgs(size, label, p == null),
+        return SiblingRestore.run(dockerHost, self.get(), siblingArgs(size, label, p == null),
             p == null ? null : p.utf8(), archive, line -> {
               err.println(line);
               err.flush();
@@ -124,12 +124,12 @@ public final class RestoreCommand implements Callable<Integer> {
   }
 
   private int restore(InputStream archive, long size, String label, Passphrase p, PrintWriter err) throws IOException {
-    RestoreEngine engine = new RestoreEngine(new RestoreEngine.Options(dockerHost, volumePrefix, force, dryRun,
+    RestoreProcedure procedure = new RestoreProcedure(new RestoreProcedure.Options(dockerHost, volumePrefix, force, dryRun,
         etcdName(), etcdPeerUrl, keepSetid), line -> {
           err.println(line);
           err.flush();
         });
-    RestoreEngine.Report r = engine.run(archive, size, label, p);
+    RestoreProcedure.Report r = procedure.run(archive, size, label, p);
     if (!dryRun) {
       err.println("OK: restored " + r.volumes().size() + " volumes from a " + r.productVersion() + " backup"
           + (r.etcd() ? "; start etcd on the restored ucp-kv (its data directory is datav3)" : ""));
@@ -175,7 +175,7 @@ public final class RestoreCommand implements Callable<Integer> {
       code = MkeBackupCommand.exitCode(e);
     }
     err.flush();
-    System.out.println(EngineRestore.EXIT_LINE + code);
+    System.out.println(SiblingRestore.EXIT_LINE + code);
     System.out.flush();
     return code;
   }

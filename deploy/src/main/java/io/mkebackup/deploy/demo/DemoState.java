@@ -17,7 +17,7 @@ import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.ProductInfo;
 import io.mkebackup.common.progress.ProgressFormat;
 import io.mkebackup.common.tls.Certificates;
-import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.backup.BackupConfig;
 import io.mkebackup.worker.source.DockerEngine;
 import io.mkebackup.worker.source.EtcdClient;
 import io.mkebackup.worker.source.EtcdEndpoint;
@@ -154,7 +154,7 @@ public final class DemoState {
 
   public void ensure() throws IOException {
     try (Docker docker = Docker.connect(o.dockerHost())) {
-      docker.engine().ensureHelperImage(EngineConfig.DEFAULT_HELPER_IMAGE);
+      docker.engine().ensureHelperImage(BackupConfig.DEFAULT_HELPER_IMAGE);
       Certificates.Issued clusterCa = null;
       Certificates.Issued clientCa = null;
       // Root CAs first: the component certificates are signed by them.
@@ -407,7 +407,7 @@ public final class DemoState {
       for (String v : c.getValue()) {
         binds.add(new Bind(o.prefix() + v, new Volume("/var/lib/docker/ucp/" + v)));
       }
-      docker.raw().createContainerCmd(EngineConfig.DEFAULT_HELPER_IMAGE)
+      docker.raw().createContainerCmd(BackupConfig.DEFAULT_HELPER_IMAGE)
           .withName(full)
           .withCmd("/bin/" + c.getKey())
           .withEnv("UCP_VERSION=" + ProductInfo.version(), "UCP_COMPONENT=" + c.getKey())

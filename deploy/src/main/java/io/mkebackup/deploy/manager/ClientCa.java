@@ -2,7 +2,7 @@ package io.mkebackup.deploy.manager;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.gateway.auth.ClientCertificates;
-import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.backup.BackupConfig;
 import io.mkebackup.worker.source.DockerEngine;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -37,7 +37,7 @@ final class ClientCa {
     }
     String volume = config.volumePrefix() + VOLUME;
     try (DockerEngine docker = DockerEngine.connect(config.dockerHost())) {
-      byte[] pem = docker.readVolumeFiles(EngineConfig.DEFAULT_HELPER_IMAGE, volume, List.of("cert.pem"), 64 * 1024)
+      byte[] pem = docker.readVolumeFiles(BackupConfig.DEFAULT_HELPER_IMAGE, volume, List.of("cert.pem"), 64 * 1024)
           .get("cert.pem");
       if (pem == null) {
         throw new IllegalStateException(volume + " has no cert.pem");

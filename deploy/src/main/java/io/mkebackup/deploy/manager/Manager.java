@@ -17,7 +17,7 @@ import io.mkebackup.gateway.Operations;
 import io.mkebackup.gateway.auth.Passwords;
 import io.mkebackup.gateway.auth.TokenStore;
 import io.mkebackup.gateway.tls.ServerCertificate;
-import io.mkebackup.worker.engine.ClusterRootCa;
+import io.mkebackup.worker.backup.ClusterRootCa;
 import io.mkebackup.worker.service.BackupMetrics;
 import io.mkebackup.worker.service.BackupService;
 import io.mkebackup.worker.service.BackupWorkerVerticle;
@@ -100,10 +100,10 @@ public final class Manager implements AutoCloseable {
     // Containers a backup of this manager paused and did not unpause (it died mid-copy) run again
     // first; then the spools of backups that were running when this manager died (clear etcd
     // snapshots among them).
-    Path spoolRoot = io.mkebackup.worker.pipeline.SpoolDirectory.root(config.engine().spoolDir());
+    Path spoolRoot = io.mkebackup.worker.pipeline.SpoolDirectory.root(config.backupConfig().spoolDir());
     Runnable thaw = () -> {
       try (io.mkebackup.worker.source.DockerEngine docker =
-          io.mkebackup.worker.source.DockerEngine.connect(config.engine().dockerHost())) {
+          io.mkebackup.worker.source.DockerEngine.connect(config.backupConfig().dockerHost())) {
         io.mkebackup.worker.freeze.Freezer.recover(spoolRoot, docker);
       } catch (RuntimeException e) {
         java.util.logging.Logger.getLogger(Manager.class.getName()).warning("cannot check for containers left paused"
@@ -126,7 +126,7 @@ public final class Manager implements AutoCloseable {
         config.clusterMembers().isEmpty() ? List.of(clusterHost + ":" + config.clusterPort())
             : config.clusterMembers(), config.nodeName(), clusterSize(config));
     ClusterTrust trust = ClusterTrust.derive(ClusterRootCa.secret(config.clusterSecretFile(), "clusterSecretFile",
-        config.engine()));
+        config.backupConfig()));
     ForeignMembers.watch(trust.fingerprint());
     HazelcastClusterManager clusterManager = new HazelcastClusterManager(settings.memberConfig(trust));
     VertxOptions options = new VertxOptions()
@@ -159,13 +159,13 @@ public final class Manager implements AutoCloseable {
       reaper.start(vertx);
       // Read at each backup: Hazelcast gives a member a new id when it merges back after a split.
       java.util.function.Supplier<String> memberId = () -> hazelcast.getCluster().getLocalMember().getUuid().toString();
-      BackupService service = new BackupService(config.engine(), new JobRules(realRoots, config.defaultBackupDir()),
+      BackupService service = new BackupService(config.backupConfig(), new JobRules(realRoots, config.defaultBackupDir()),
           catalog, lock, memberId, publisher);
       BackupMetrics metrics = new BackupMetrics(io.vertx.micrometer.backends.BackendRegistries.getDefaultNow(),
           catalog, lock, hazelcast);
       metrics.watch(schedules);
       service.meter(metrics);
-      Readiness readiness = new Readiness(config.engine(), hazelcast, lock, config.defaultBackupDir());
+      Readiness readiness = new Readiness(config.backupConfig(), hazelcast, lock, config.defaultBackupDir());
       // One member prunes the history: the oldest (Hazelcast lists it first), with a majority.
       HistoryRetention history = new HistoryRetention(catalog, config.history(), () -> lock.hasMajority()
           && MemberProof.provenMembers(hazelcast).get(0).localMember());

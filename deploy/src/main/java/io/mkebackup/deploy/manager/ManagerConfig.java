@@ -2,8 +2,8 @@ package io.mkebackup.deploy.manager;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.gateway.auth.UserAccount;
-import io.mkebackup.worker.engine.EngineConfig;
-import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.backup.BackupConfig;
+import io.mkebackup.worker.backup.BackupConfig.SourceMode;
 import io.mkebackup.worker.service.HistoryRetention;
 import io.mkebackup.worker.source.EtcdEndpoint;
 import io.vertx.core.json.JsonArray;
@@ -173,7 +173,7 @@ public record ManagerConfig(
     for (String s : r.list("allowedBackupRoots", List.of(defaultDir.toString()))) {
       roots.add(absolute("allowedBackupRoots", s));
     }
-    String etcdUrl = r.string("etcdEndpoint", EngineConfig.DEFAULT_ETCD);
+    String etcdUrl = r.string("etcdEndpoint", BackupConfig.DEFAULT_ETCD);
     EtcdEndpoint etcd = "none".equalsIgnoreCase(etcdUrl) ? null : new EtcdEndpoint(etcdUrl,
         r.path("etcdCacert", null), r.path("etcdCert", null), r.path("etcdKey", null), Duration.ofSeconds(10));
     if (etcd != null && etcd.isAuto() && (etcd.caCert() != null || etcd.clientCert() != null || etcd.clientKey() != null)) {
@@ -246,11 +246,11 @@ public record ManagerConfig(
     }
     return new ManagerConfig(node, bind, r.string("clusterName", "mke-backup"), clusterPort, members, httpsPort,
         r.path("tlsCert", null), r.path("tlsKey", null), roots, defaultDir, dataDir,
-        r.string("dockerHost", EngineConfig.DEFAULT_DOCKER_HOST), etcd, r.string("volumePrefix", ""), mode,
-        EngineConfig.rate(r.decimal("maxRateMib", 0), "maxRateMib"), Duration.ofSeconds(ttl),
+        r.string("dockerHost", BackupConfig.DEFAULT_DOCKER_HOST), etcd, r.string("volumePrefix", ""), mode,
+        BackupConfig.rate(r.decimal("maxRateMib", 0), "maxRateMib"), Duration.ofSeconds(ttl),
         adminUser, hash, users, r.bool("worker", true), r.path("clusterSecretFile", null),
         clientCaCert(r.string("clientCaCert", AUTO)), Duration.ofSeconds(minEvery), history,
-        EngineConfig.maxFreeze(r.decimal("maxFreezeSeconds", EngineConfig.DEFAULT_MAX_FREEZE.toSeconds()),
+        BackupConfig.maxFreeze(r.decimal("maxFreezeSeconds", BackupConfig.DEFAULT_MAX_FREEZE.toSeconds()),
             "maxFreezeSeconds"), clusterSize, Duration.ofSeconds(stopWait));
   }
 
@@ -298,9 +298,9 @@ public record ManagerConfig(
     return absolute("clientCaCert", value).toString();
   }
 
-  public EngineConfig engine() {
-    return new EngineConfig(nodeName, dockerHost, volumePrefix, EngineConfig.DEFAULT_EXCLUDED, sourceMode, etcd,
-        EngineConfig.DEFAULT_HELPER_IMAGE, dataDir.resolve("spool"), maxBytesPerSecond, maxFreeze);
+  public BackupConfig backupConfig() {
+    return new BackupConfig(nodeName, dockerHost, volumePrefix, BackupConfig.DEFAULT_EXCLUDED, sourceMode, etcd,
+        BackupConfig.DEFAULT_HELPER_IMAGE, dataDir.resolve("spool"), maxBytesPerSecond, maxFreeze);
   }
 
   @Override

@@ -6,10 +6,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mkebackup.common.Passphrase;
 import io.mkebackup.common.archive.ArchiveLayout;
 import io.mkebackup.common.progress.ProgressEvent;
-import io.mkebackup.worker.engine.BackupEngine;
-import io.mkebackup.worker.engine.BackupRequest;
-import io.mkebackup.worker.engine.BackupResult;
-import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.backup.BackupConfig.SourceMode;
+import io.mkebackup.worker.backup.BackupProcedure;
+import io.mkebackup.worker.backup.BackupRequest;
+import io.mkebackup.worker.backup.BackupResult;
 import io.mkebackup.worker.pipeline.ArchiveVerifier;
 import io.mkebackup.worker.pipeline.VerifyReport;
 import java.io.IOException;
@@ -54,7 +54,7 @@ class BackupRoundTripIT {
 
   static BackupResult backup(SourceMode mode, Path file, String passphrase, List<ProgressEvent> events) {
     try (Passphrase p = passphrase == null ? null : Passphrase.of(passphrase, "passphrase")) {
-      return new BackupEngine(demo.config(mode)).run(
+      return new BackupProcedure(demo.config(mode)).run(
           new BackupRequest(UUID.randomUUID().toString(), p, file, null, null, "file"), events::add);
     }
   }

@@ -3,8 +3,8 @@ package io.mkebackup.deploy.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.mkebackup.worker.engine.EngineConfig;
-import io.mkebackup.worker.restore.EngineRestore;
+import io.mkebackup.worker.backup.BackupConfig;
+import io.mkebackup.worker.restore.SiblingRestore;
 import io.mkebackup.worker.source.DockerEngine;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -64,7 +64,7 @@ class ContainerRestoreIT {
       // Whatever happened, no sibling of a restore of this test may be left, in any state.
       assertThat(helpers()).as("restore siblings left").isEmpty();
     } finally {
-      try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
+      try (DockerEngine docker = DockerEngine.connect(BackupConfig.DEFAULT_DOCKER_HOST)) {
         docker.volumeNames(prefix).forEach(docker::removeVolume);
       }
     }
@@ -72,8 +72,8 @@ class ContainerRestoreIT {
 
   /** Sibling containers of this test's restores (named by the restore container's label value). */
   List<String> helpers() throws Exception {
-    Tools.Out ps = Tools.sh("docker ps -a --filter label=" + EngineRestore.LABEL + " --format '{{.ID}} {{.Label \""
-        + EngineRestore.LABEL + "\"}}'");
+    Tools.Out ps = Tools.sh("docker ps -a --filter label=" + SiblingRestore.LABEL + " --format '{{.ID}} {{.Label \""
+        + SiblingRestore.LABEL + "\"}}'");
     assertThat(ps.exit()).as(ps.text()).isZero();
     List<String> mine = new java.util.ArrayList<>();
     for (String line : ps.text().lines().filter(l -> !l.isBlank()).toList()) {
@@ -99,7 +99,7 @@ class ContainerRestoreIT {
   }
 
   List<String> volumes() {
-    try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
+    try (DockerEngine docker = DockerEngine.connect(BackupConfig.DEFAULT_DOCKER_HOST)) {
       return docker.volumeNames(prefix);
     }
   }
@@ -180,7 +180,7 @@ class ContainerRestoreIT {
       String[] why) throws Exception {
     String canaryVolume = "canary-" + prefix;
     Path canary;
-    try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
+    try (DockerEngine docker = DockerEngine.connect(BackupConfig.DEFAULT_DOCKER_HOST)) {
       canary = docker.createVolume(canaryVolume, Map.of());
     }
     try {
@@ -198,7 +198,7 @@ class ContainerRestoreIT {
         assertThat(helpers()).isEmpty();
       }
     } finally {
-      try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
+      try (DockerEngine docker = DockerEngine.connect(BackupConfig.DEFAULT_DOCKER_HOST)) {
         docker.removeVolume(canaryVolume);
       }
     }
@@ -217,7 +217,7 @@ class ContainerRestoreIT {
     Path archive = CraftedArchive.backup().file("./ucp-a/big", 0644, big).write(dir.resolve("big.tar"));
     byte[] bytes = Files.readAllBytes(archive);
     Path existing;
-    try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
+    try (DockerEngine docker = DockerEngine.connect(BackupConfig.DEFAULT_DOCKER_HOST)) {
       existing = docker.createVolume(prefix + "ucp-a", Map.of());
     }
     Files.writeString(existing.resolve("old.txt"), "the volume's old contents");

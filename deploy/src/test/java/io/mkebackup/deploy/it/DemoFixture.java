@@ -1,8 +1,8 @@
 package io.mkebackup.deploy.it;
 
 import io.mkebackup.deploy.demo.DemoState;
-import io.mkebackup.worker.engine.EngineConfig;
-import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.backup.BackupConfig;
+import io.mkebackup.worker.backup.BackupConfig.SourceMode;
 import io.mkebackup.worker.source.DockerEngine;
 import io.mkebackup.worker.source.EtcdEndpoint;
 import java.io.IOException;
@@ -19,7 +19,7 @@ import java.util.UUID;
  * A demo MKE state of a test's own: volumes and containers under a unique name prefix, the
  * {@code <prefix>ucp-kv} etcd container published on a free port, created on the real Docker engine
  * and removed again on close. The one place tests learn how to reach that state: {@link #config},
- * {@link #cliOptions()} and {@link #managerEnv()} let the engine find etcd through the Docker API, as
+ * {@link #cliOptions()} and {@link #managerEnv()} let the backup find etcd through the Docker API, as
  * it does on MKE; {@link #etcdEndpoint()} is a direct (mutual TLS) client's.
  */
 final class DemoFixture implements AutoCloseable {
@@ -40,7 +40,7 @@ final class DemoFixture implements AutoCloseable {
   }
 
   static DemoFixture create(int etcdKeys, long volumeMib) throws IOException {
-    return create(EngineConfig.DEFAULT_DOCKER_HOST, "it" + UUID.randomUUID().toString().substring(0, 8) + "-", etcdKeys,
+    return create(BackupConfig.DEFAULT_DOCKER_HOST, "it" + UUID.randomUUID().toString().substring(0, 8) + "-", etcdKeys,
         volumeMib);
   }
 
@@ -71,7 +71,7 @@ final class DemoFixture implements AutoCloseable {
    * rows per transaction), as {@code demo-state} without --static-auth-store makes it.
    */
   void startAuthStoreWriter(DemoState.AuthStore authStore) throws IOException {
-    DemoState.Options o = new DemoState.Options(EngineConfig.DEFAULT_DOCKER_HOST, prefix, 0, 0, clientPort, peerPort,
+    DemoState.Options o = new DemoState.Options(BackupConfig.DEFAULT_DOCKER_HOST, prefix, 0, 0, clientPort, peerPort,
         stateDir, "admin", authStore);
     new DemoState(o, new PrintWriter(output, true)).ensure();
   }
@@ -86,9 +86,9 @@ final class DemoFixture implements AutoCloseable {
     return DemoState.etcdEndpoint(mountpoint("ucp-kv-certs"), clientPort);
   }
 
-  /** The engine's configuration for this state; etcd is found through the Docker API (auto). */
-  EngineConfig config(SourceMode mode) {
-    return EngineConfig.defaults("it-node").withVolumePrefix(prefix).withSourceMode(mode);
+  /** The backup's configuration for this state; etcd is found through the Docker API (auto). */
+  BackupConfig config(SourceMode mode) {
+    return BackupConfig.defaults("it-node").withVolumePrefix(prefix).withSourceMode(mode);
   }
 
   /** The CLI options that point a backup at this state (etcd: auto, the default). */

@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
-import io.mkebackup.worker.engine.BackupEngine;
-import io.mkebackup.worker.engine.BackupRequest;
-import io.mkebackup.worker.engine.EngineConfig;
-import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.backup.BackupConfig;
+import io.mkebackup.worker.backup.BackupConfig.SourceMode;
+import io.mkebackup.worker.backup.BackupProcedure;
+import io.mkebackup.worker.backup.BackupRequest;
 import io.mkebackup.worker.pipeline.ArchiveVerifier;
 import io.mkebackup.worker.pipeline.VerifyReport;
 import io.mkebackup.worker.source.EtcdClient;
@@ -77,9 +77,9 @@ class EtcdMutualTlsIT {
 
   @Test
   void snapshotsOverMutualTls(@TempDir Path dir) throws Exception {
-    EngineConfig config = demo.config(SourceMode.AUTO).withEtcd(mutualTls());
+    BackupConfig config = demo.config(SourceMode.AUTO).withEtcd(mutualTls());
     Path archive = dir.resolve("tls.tar");
-    new BackupEngine(config).run(new BackupRequest(UUID.randomUUID().toString(), null, archive, null, null, "file"),
+    new BackupProcedure(config).run(new BackupRequest(UUID.randomUUID().toString(), null, archive, null, null, "file"),
         e -> {});
     try (InputStream in = Files.newInputStream(archive)) {
       VerifyReport r = ArchiveVerifier.verify(in, null, "passphrase");
@@ -90,8 +90,8 @@ class EtcdMutualTlsIT {
 
   /** A backup through {@code endpoint} fails naming etcd's URL and writes nothing into {@code backups}. */
   static void refusedWithNothingWritten(EtcdEndpoint endpoint, Path backups) throws Exception {
-    EngineConfig config = demo.config(SourceMode.AUTO).withEtcd(endpoint);
-    assertThatThrownBy(() -> new BackupEngine(config).run(
+    BackupConfig config = demo.config(SourceMode.AUTO).withEtcd(endpoint);
+    assertThatThrownBy(() -> new BackupProcedure(config).run(
         new BackupRequest(UUID.randomUUID().toString(), null, backups.resolve("x.tar"), null, null, "file"), e -> {}))
         .isInstanceOfSatisfying(BackupException.class, e -> {
           assertThat(e.code()).isEqualTo(ErrorCode.ETCD_UNAVAILABLE);

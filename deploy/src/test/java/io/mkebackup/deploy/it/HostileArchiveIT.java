@@ -3,7 +3,7 @@ package io.mkebackup.deploy.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.backup.BackupConfig;
 import io.mkebackup.worker.source.DockerEngine;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -55,7 +55,7 @@ class HostileArchiveIT {
 
   @AfterEach
   void cleanUp() throws Exception {
-    try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
+    try (DockerEngine docker = DockerEngine.connect(BackupConfig.DEFAULT_DOCKER_HOST)) {
       for (String v : volumes(docker)) {
         docker.removeVolume(v);
       }
@@ -69,7 +69,7 @@ class HostileArchiveIT {
   }
 
   List<String> volumes() {
-    try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
+    try (DockerEngine docker = DockerEngine.connect(BackupConfig.DEFAULT_DOCKER_HOST)) {
       return volumes(docker);
     }
   }
@@ -247,7 +247,7 @@ class HostileArchiveIT {
     new Random(1).nextBytes(big);
     Path archive = CraftedArchive.backup().file("./ucp-a/big", 0644, big).write(dir.resolve("big.tar"));
     Path mount;
-    try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
+    try (DockerEngine docker = DockerEngine.connect(BackupConfig.DEFAULT_DOCKER_HOST)) {
       mount = docker.createVolume(prefix + "ucp-a", Map.of());
     }
     Tools.Out mounted = Tools.sh("mount -t tmpfs -o size=2m tmpfs " + mount);
@@ -277,7 +277,7 @@ class HostileArchiveIT {
   }
 
   static Path mount(String volume) {
-    try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
+    try (DockerEngine docker = DockerEngine.connect(BackupConfig.DEFAULT_DOCKER_HOST)) {
       return docker.volumeMountpoint(volume).orElseThrow();
     }
   }

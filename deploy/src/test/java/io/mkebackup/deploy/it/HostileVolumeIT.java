@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.Passphrase;
 import io.mkebackup.common.io.FileNames;
-import io.mkebackup.worker.engine.BackupEngine;
-import io.mkebackup.worker.engine.BackupRequest;
-import io.mkebackup.worker.engine.EngineConfig;
-import io.mkebackup.worker.engine.EngineConfig.SourceMode;
+import io.mkebackup.worker.backup.BackupConfig;
+import io.mkebackup.worker.backup.BackupConfig.SourceMode;
+import io.mkebackup.worker.backup.BackupProcedure;
+import io.mkebackup.worker.backup.BackupRequest;
 import io.mkebackup.worker.pipeline.SpoolDirectory;
 import io.mkebackup.worker.source.DockerEngine;
 import io.mkebackup.worker.source.EtcdClient;
@@ -96,7 +96,7 @@ class HostileVolumeIT {
     Map<String, String> canaryBefore = HostileArchiveIT.tree(canary);
     Path archive = dir.resolve("b.tar");
     try (Passphrase p = Passphrase.of(SECRET, "passphrase")) {
-      new BackupEngine(demo.config(SourceMode.DISK)).run(new BackupRequest(id, p, archive, null, null, "file"),
+      new BackupProcedure(demo.config(SourceMode.DISK)).run(new BackupRequest(id, p, archive, null, null, "file"),
           e -> {});
     }
     assertThat(HostileArchiveIT.tree(canary)).isEqualTo(canaryBefore);
@@ -189,7 +189,7 @@ class HostileVolumeIT {
       for (int run = 0; run < 8 || failures.isEmpty() && run < 60; run++) {
         Path archive = dir.resolve("race-" + run + ".tar");
         try {
-          new BackupEngine(demo.config(SourceMode.DISK)).run(
+          new BackupProcedure(demo.config(SourceMode.DISK)).run(
               new BackupRequest(UUID.randomUUID().toString(), null, archive, null, null, "file"), e -> {});
           succeeded++;
           assertThat(contains(Files.readAllBytes(archive), marker)).as("canary in " + archive).isFalse();
@@ -223,7 +223,7 @@ class HostileVolumeIT {
     try {
       Path archive = dir.resolve("links.tar");
       List<io.mkebackup.common.progress.ProgressEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
-      new BackupEngine(demo.config(SourceMode.DISK)).run(
+      new BackupProcedure(demo.config(SourceMode.DISK)).run(
           new BackupRequest(UUID.randomUUID().toString(), null, archive, null, null, "file"), events::add);
       List<String> warnings = events.stream()
           .filter(e -> e.kind() == io.mkebackup.common.progress.ProgressEvent.Kind.WARNING)
@@ -316,7 +316,7 @@ class HostileVolumeIT {
           "--volume-prefix", restorePrefix, "--etcd-peer-url", "http://127.0.0.1:" + DemoFixture.freePort()), null,
           noLocale);
       assertThat(restored.exit()).as(restored.stderr()).isZero();
-      try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
+      try (DockerEngine docker = DockerEngine.connect(BackupConfig.DEFAULT_DOCKER_HOST)) {
         Path copy = docker.volumeMountpoint(restorePrefix + "ucp-auth-api-certs").orElseThrow();
         assertThat(names(copy)).isEqualTo(original);
       }
@@ -333,7 +333,7 @@ class HostileVolumeIT {
       Files.deleteIfExists(volume.resolve(FileNames.relative(bad)));
       Files.deleteIfExists(volume.resolve(FileNames.relative(badDir + "/inner.txt")));
       Files.deleteIfExists(volume.resolve(FileNames.relative(badDir)));
-      try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
+      try (DockerEngine docker = DockerEngine.connect(BackupConfig.DEFAULT_DOCKER_HOST)) {
         for (String v : docker.volumeNames(restorePrefix)) {
           docker.removeVolume(v);
         }

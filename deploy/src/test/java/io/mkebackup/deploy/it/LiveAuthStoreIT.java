@@ -236,7 +236,7 @@ class LiveAuthStoreIT {
     Path file = dir.resolve("bounded.tar");
     Files.writeString(file, "an older backup");
     // The whole copy, capped, outlasts the bound (a staged copy checks the same bound per chunk it
-    // reads paused and after the unpause: StagedCopyTest, BackupEngine.copyVolume).
+    // reads paused and after the unpause: StagedCopyTest, VolumeCopy.copy).
     Cli.Result r = Cli.run(withDemo("backup", "--no-passphrase", "--file", file.toString(), "--etcd-endpoint", "none",
         "--max-rate", "0.5", "--max-freeze", "1"), null, env("whole"));
     assertThat(r.exit()).as(r.stderr()).isEqualTo(1);

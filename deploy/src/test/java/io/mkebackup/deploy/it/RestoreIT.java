@@ -3,7 +3,7 @@ package io.mkebackup.deploy.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.etcd.jetcd.api.KeyValue;
-import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.backup.BackupConfig;
 import io.mkebackup.worker.source.DockerEngine;
 import io.mkebackup.worker.source.EtcdClient;
 import io.vertx.core.json.JsonObject;
@@ -37,9 +37,9 @@ class RestoreIT {
   /** Every ucp-* volume's tree: path -> type, mode, owner, mtime (µs) and content hash or link. */
   static Map<String, String> trees(DemoFixture demo) throws IOException {
     Map<String, String> all = new TreeMap<>();
-    try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
+    try (DockerEngine docker = DockerEngine.connect(BackupConfig.DEFAULT_DOCKER_HOST)) {
       for (DockerEngine.VolumeInfo v : docker.ucpVolumes(demo.prefix)) {
-        if (EngineConfig.DEFAULT_EXCLUDED.contains(v.name()) || v.name().equals("ucp-kv")) {
+        if (BackupConfig.DEFAULT_EXCLUDED.contains(v.name()) || v.name().equals("ucp-kv")) {
           continue;
         }
         try (Stream<Path> walk = Files.walk(v.mountpoint())) {
@@ -88,7 +88,7 @@ class RestoreIT {
   }
 
   static List<String> volumes(DemoFixture demo) {
-    try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
+    try (DockerEngine docker = DockerEngine.connect(BackupConfig.DEFAULT_DOCKER_HOST)) {
       return docker.ucpVolumes(demo.prefix).stream().map(DockerEngine.VolumeInfo::name).toList();
     }
   }

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
-import io.mkebackup.worker.engine.EngineConfig;
+import io.mkebackup.worker.backup.BackupConfig;
 import io.mkebackup.worker.source.DockerEngine;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -27,18 +27,18 @@ class VolumeFilesIT {
   void aLinkOrAHugeFileInACertificateVolumeIsRefused(@TempDir Path outside) throws Exception {
     String volume = "it" + UUID.randomUUID().toString().substring(0, 8) + "-ucp-kv-certs";
     Path canary = Files.writeString(outside.resolve("secret.pem"), "-----BEGIN PRIVATE KEY-----\ncanary\n");
-    try (DockerEngine docker = DockerEngine.connect(EngineConfig.DEFAULT_DOCKER_HOST)) {
+    try (DockerEngine docker = DockerEngine.connect(BackupConfig.DEFAULT_DOCKER_HOST)) {
       Path mount = docker.createVolume(volume, Map.of("io.mkebackup.demo", "volume-files-it"));
       try {
         Files.writeString(mount.resolve("ca.pem"), "a certificate\n");
         Files.createSymbolicLink(mount.resolve("key.pem"), canary);
         Files.write(mount.resolve("cert.pem"), new byte[70 * 1024]);
-        Map<String, byte[]> read = docker.readVolumeFiles(EngineConfig.DEFAULT_HELPER_IMAGE, volume,
+        Map<String, byte[]> read = docker.readVolumeFiles(BackupConfig.DEFAULT_HELPER_IMAGE, volume,
             List.of("ca.pem", "missing.pem"), 64 * 1024);
         assertThat(read).containsOnlyKeys("ca.pem");
         assertThat(new String(read.get("ca.pem"), StandardCharsets.US_ASCII)).isEqualTo("a certificate\n");
         for (String hostile : List.of("key.pem", "cert.pem")) {
-          assertThatThrownBy(() -> docker.readVolumeFiles(EngineConfig.DEFAULT_HELPER_IMAGE, volume, List.of(hostile),
+          assertThatThrownBy(() -> docker.readVolumeFiles(BackupConfig.DEFAULT_HELPER_IMAGE, volume, List.of(hostile),
               64 * 1024)).isInstanceOfSatisfying(BackupException.class, e -> {
                 assertThat(e.code()).isEqualTo(ErrorCode.VOLUME_READ_FAILED);
                 assertThat(e.getMessage()).contains(hostile + " in volume " + volume + " is not a regular file")
