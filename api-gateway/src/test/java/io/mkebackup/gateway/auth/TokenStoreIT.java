@@ -59,8 +59,8 @@ class TokenStoreIT {
   @Test
   void aTokenLoggedOutOnOneMemberIsRefusedOnAnotherThatRememberedIt() throws Exception {
     List<HazelcastInstance> m = cluster(2);
-    TokenStore a = new TokenStore(m.get(0), Duration.ofHours(1));
-    TokenStore b = new TokenStore(m.get(1), Duration.ofHours(1));
+    TokenStore a = new HazelcastTokenStore(m.get(0), Duration.ofHours(1));
+    TokenStore b = new HazelcastTokenStore(m.get(1), Duration.ofHours(1));
     String token = a.issue(admin);
     String other = a.issue(admin);
     assertThat(b.lookup(token)).map(TokenStore.Session::username).contains("admin");
@@ -79,7 +79,7 @@ class TokenStoreIT {
     // Time is the subject: the store's clock is the test's (the map's own expiry, an hour away in
     // real time, plays no part).
     TestClock clock = new TestClock(Instant.parse("2026-06-01T00:00:00Z"));
-    TokenStore store = new TokenStore(m.get(0), Duration.ofHours(1), clock);
+    HazelcastTokenStore store = new HazelcastTokenStore(m.get(0), Duration.ofHours(1), clock);
     String token = store.issue(admin);
     assertThat(store.lookup(token)).isPresent();
     assertThat(store.isCached(token)).as("remembered after the first lookup").isTrue();
