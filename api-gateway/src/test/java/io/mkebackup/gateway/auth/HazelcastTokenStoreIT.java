@@ -10,16 +10,12 @@ import io.mkebackup.common.cluster.ClusterSettings;
 import io.mkebackup.common.cluster.ClusterTrust;
 import java.io.IOException;
 import java.net.ServerSocket;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -30,7 +26,7 @@ import org.junit.jupiter.api.Test;
  * token is refused from its expiry on even while cached.
  */
 @Tag("integration")
-class TokenStoreIT {
+class HazelcastTokenStoreIT {
   final List<HazelcastInstance> members = new ArrayList<>();
   final UserAccount admin = new UserAccount("admin", Passwords.hash("password-1234".toCharArray()),
       Set.of(UserAccount.ADMIN));
@@ -89,38 +85,5 @@ class TokenStoreIT {
     assertThat(store.isCached(token)).as("still remembered").isTrue();
     assertThat(store.lookup(token)).as("at its expiry, remembered or not").isEmpty();
     assertThat(store.lookup(token)).as("and after").isEmpty();
-  }
-
-  /** A clock that moves only when told to. */
-  static final class TestClock extends Clock {
-    private final AtomicLong millis;
-
-    TestClock(Instant start) {
-      millis = new AtomicLong(start.toEpochMilli());
-    }
-
-    void advance(Duration d) {
-      millis.addAndGet(d.toMillis());
-    }
-
-    @Override
-    public long millis() {
-      return millis.get();
-    }
-
-    @Override
-    public Instant instant() {
-      return Instant.ofEpochMilli(millis.get());
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      throw new UnsupportedOperationException();
-    }
   }
 }
