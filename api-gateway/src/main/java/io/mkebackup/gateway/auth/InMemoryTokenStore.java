@@ -32,7 +32,9 @@ import java.util.function.Consumer;
  * lookup, revoke, endedOf, the login counts), on the calling thread. Hazelcast announces it
  * within seconds from its own sweep or when the entry is next read, on its event threads; here
  * nothing runs in the background, so a test decides when by calling the store. Listeners run
- * on the caller's thread, outside the store's lock.
+ * on the caller's thread, outside the store's lock. {@link #announceExpiries(boolean)} can
+ * silence expiries (logouts are still announced), as a member that has not yet heard of one: for
+ * tests of what must end sessions without the event, such as {@link SessionWatch}'s sweep.
  *
  * <p>What it does not model: Hazelcast itself (members, backup copies, partitions, merges after a
  * split, the seal on values, the map's own time-to-live in whole seconds and its eviction of
@@ -50,6 +52,7 @@ public final class InMemoryTokenStore implements TokenStore {
   /** Failure counts by pair, with the instant (clock millis) each count is forgotten. */
   private final Map<String, Failures> failures = new HashMap<>();
   private final List<Consumer<String>> listeners = new CopyOnWriteArrayList<>();
+  private volatile boolean announceExpiries = true;
 
   private record Entry(Session session, long expiresAt) {}
 
@@ -58,6 +61,11 @@ public final class InMemoryTokenStore implements TokenStore {
   public InMemoryTokenStore(Duration ttl, Clock clock) {
     this.ttl = ttl;
     this.clock = clock;
+  }
+
+  /** Whether expiries are announced to {@link #onEnded} listeners from now on (true at first). */
+  public void announceExpiries(boolean announce) {
+    this.announceExpiries = announce;
   }
 
   @Override
@@ -167,7 +175,9 @@ public final class InMemoryTokenStore implements TokenStore {
       Map.Entry<String, Entry> e = i.next();
       if (now >= e.getValue().expiresAt()) {
         i.remove();
-        ended.add(e.getKey());
+        if (announceExpiries) {
+          ended.add(e.getKey());
+        }
       }
     }
     failures.values().removeIf(f -> now >= f.until());

@@ -78,4 +78,19 @@ class InMemoryTokenStoreTest extends TokenStoreContract {
     store.revoke(early);
     assertThat(ended).as("once").containsExactly(TokenStore.key(early));
   }
+
+  @Test
+  void silencedExpiriesAreNotAnnouncedLogoutsStillAre() {
+    InMemoryTokenStore store = (InMemoryTokenStore) store();
+    List<String> ended = new ArrayList<>();
+    store.onEnded(ended::add);
+    store.announceExpiries(false);
+    String expires = store.issue(ADMIN);
+    String out = store.issue(ADMIN);
+    store.revoke(out);
+    clock.advance(TTL);
+    assertThat(store.lookup(expires)).isEmpty();
+    assertThat(store.endedOf(Set.of(TokenStore.key(expires)))).containsExactly(TokenStore.key(expires));
+    assertThat(ended).containsExactly(TokenStore.key(out));
+  }
 }

@@ -15,9 +15,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link SessionWatch} on the in-memory token store and a real Vert.x, no cluster: a logout ends
- * the token's streams (each once) through the store's ended event, an expiry through the sweep at
- * an instant the test chooses, and streams of other tokens, or closed ones, are left alone. Every
+ * {@link SessionWatch} on the in-memory token store and a real Vert.x, no cluster: a logout or an
+ * announced expiry ends the token's streams (each once) through the store's ended event, an expiry
+ * not announced (yet) through the sweep at an instant the test chooses, and streams of other tokens, or closed ones, are left alone. Every
  * step runs on the watch's context and the test waits for that context to have run what was
  * queued before it (no sleeping); {@link SessionWatchIT} does the same on a Hazelcast member.
  */
@@ -96,6 +96,8 @@ class SessionWatchTest {
 
   @Test
   void theSweepEndsTheStreamsOfTokensThatExpiredAndOnlyThose() throws Exception {
+    // As on a member the expiry's event has not reached: only the sweep can end these streams.
+    tokens.announceExpiries(false);
     String early = tokens.issue(ADMIN);
     clock.advance(TTL.dividedBy(2));
     String late = tokens.issue(ADMIN);
@@ -115,6 +117,25 @@ class SessionWatchTest {
     assertThat(earlyEnded).isDone();
     assertThat(onContext(watch::watched)).isEqualTo(1);
     assertThat(lateEnded).hasValue(0);
+  }
+
+  @Test
+  void anExpiryTheStoreAnnouncesEndsTheStreamsWithoutASweep() throws Exception {
+    String early = tokens.issue(ADMIN);
+    String late;
+    clock.advance(TTL.dividedBy(2));
+    late = tokens.issue(ADMIN);
+    AtomicInteger earlyEnded = new AtomicInteger();
+    AtomicInteger lateEnded = new AtomicInteger();
+    onContext(() -> {
+      watch.watch(early, earlyEnded::incrementAndGet);
+      return watch.watch(late, lateEnded::incrementAndGet);
+    });
+    clock.advance(TTL.dividedBy(2));
+    assertThat(tokens.lookup(late)).as("the store's next call announces the expiry").isPresent();
+    assertThat(onContext(earlyEnded::get)).isEqualTo(1);
+    assertThat(lateEnded).hasValue(0);
+    assertThat(onContext(watch::watched)).isEqualTo(1);
   }
 
   @Test
