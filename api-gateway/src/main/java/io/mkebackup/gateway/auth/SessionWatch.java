@@ -83,8 +83,14 @@ public final class SessionWatch implements TokenWatch {
       return Future.succeededFuture(Set.of());
     }
     Set<String> keys = new HashSet<>(byKey.keySet());
+    // The streams are ended inside map, not in a listener beside it: the returned future then
+    // completes only after they are (a listener added later on this context may otherwise run
+    // before one queued from the worker thread).
     return vertx.executeBlocking(() -> tokens.endedOf(keys), false)
-        .onSuccess(ended -> ended.forEach(this::end))
+        .map(ended -> {
+          ended.forEach(this::end);
+          return ended;
+        })
         .onFailure(e -> LOG.fine("cannot check the tokens of open streams: " + e.getMessage()));
   }
 
