@@ -1,6 +1,7 @@
 package io.mkebackup.gateway.auth;
 
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.util.HashSet;
 import java.util.Map;
@@ -72,13 +73,24 @@ public final class SessionWatch implements TokenWatch {
     return byKey.size();
   }
 
-  private void sweep() {
+  /**
+   * Asks the store which watched tokens have ended and ends their streams; every
+   * {@link #SWEEP_MS} (tests call it at the instants they choose, and wait for what it returns,
+   * which completes once the ended tokens' streams are ended). Call on the watch's context.
+   */
+  Future<Set<String>> sweep() {
     if (byKey.isEmpty()) {
-      return;
+      return Future.succeededFuture(Set.of());
     }
     Set<String> keys = new HashSet<>(byKey.keySet());
-    vertx.executeBlocking(() -> tokens.endedOf(keys), false)
-        .onSuccess(ended -> ended.forEach(this::end))
+    // The streams are ended inside map, not in a listener beside it: the returned future then
+    // completes only after they are (a listener added later on this context may otherwise run
+    // before one queued from the worker thread).
+    return vertx.executeBlocking(() -> tokens.endedOf(keys), false)
+        .map(ended -> {
+          ended.forEach(this::end);
+          return ended;
+        })
         .onFailure(e -> LOG.fine("cannot check the tokens of open streams: " + e.getMessage()));
   }
 

@@ -1,223 +1,93 @@
 package io.mkebackup.gateway.auth;
 
-import com.hazelcast.core.HazelcastInstance;
-import io.mkebackup.common.cluster.ClusterSettings;
-import io.mkebackup.common.cluster.SealedMap;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.Base64;
-import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
 
 /**
- * Login tokens valid on every manager: random 256-bit tokens whose SHA-256 (never the token) keys
- * a cluster map entry that expires with the token. Blocking calls: use off the event loop.
+ * Login tokens valid on every manager, and the count of failed logins that throttles guessing.
+ * A token is random (256 bits); only its SHA-256 ({@link #key}) is ever stored. Two
+ * implementations: {@link HazelcastTokenStore} (the cluster's, which the manager uses) and
+ * {@link InMemoryTokenStore} (one process, for unit tests of the logic above it, such as
+ * {@link SessionWatch}). Both are held to one contract (TokenStoreContract in the tests). Calls
+ * other than {@link #lookupAsync} may block on the cluster: use them off the event loop.
  */
-public final class TokenStore {
-  private static final SecureRandom RANDOM = new SecureRandom();
+public interface TokenStore {
   /**
    * Failed logins of one user from one client address within {@link #LOCKOUT} before that pair's
    * logins are refused. Counting per address means guesses from one place never lock the real
    * admin out from another.
    */
-  public static final int MAX_FAILURES = 5;
-  public static final Duration LOCKOUT = Duration.ofMinutes(5);
+  int MAX_FAILURES = 5;
+  /** How long a pair's failure count lives after its latest failure (and so how long a lockout lasts). */
+  Duration LOCKOUT = Duration.ofMinutes(5);
   /**
    * User names that are not accounts share one count per address (under the empty name, which no
    * login can give): random names cannot grow the map.
    */
-  static final String UNKNOWN_USER = "";
-
-  private final SealedMap map;
-  private final SealedMap failures;
-  private final Duration ttl;
-
-  /**
-   * Sessions this member has looked up recently, by token key, each trusted for at most
-   * {@link #CACHED_FOR} (and never past its expiry): an API call then costs no cluster round trip.
-   * A logout or expiry anywhere in the cluster removes the entry as soon as its event arrives here
-   * (milliseconds; a logout on this member removes it at once).
-   */
-  private final java.util.concurrent.ConcurrentHashMap<String, Cached> cache = new java.util.concurrent.ConcurrentHashMap<>();
-  static final long CACHED_FOR_NANOS = Duration.ofSeconds(5).toNanos();
-  static final int MAX_CACHED = 10_000;
-
-  /** Cached until {@code untilNanos} (monotonic) and never from {@code expiresAt} (the clock's millis) on. */
-  private record Cached(Session session, long untilNanos, long expiresAt) {}
-
-  /** Whose time tokens expire by (a test's own clock in tests). */
-  private final java.time.Clock clock;
-
-  /**
-   * Counts logouts and expiries seen here: a lookup caches what it read only if none happened
-   * while it was reading, so a read that started before a logout cannot put the session back.
-   */
-  private final java.util.concurrent.atomic.AtomicLong ended = new java.util.concurrent.atomic.AtomicLong();
-
-  public TokenStore(HazelcastInstance hazelcast, Duration ttl) {
-    this(hazelcast, ttl, java.time.Clock.systemUTC());
-  }
-
-  TokenStore(HazelcastInstance hazelcast, Duration ttl, java.time.Clock clock) {
-    this.clock = clock;
-    this.map = SealedMap.of(hazelcast, ClusterSettings.TOKEN_MAP);
-    this.failures = SealedMap.of(hazelcast, ClusterSettings.LOGIN_FAILURES_MAP);
-    this.ttl = ttl;
-    map.listenEnded(key -> {
-      ended.incrementAndGet();
-      cache.remove(key);
-    });
-  }
-
-  /**
-   * The key failed logins are counted under: the account (or one shared name for every unknown
-   * one) and the client's address.
-   */
-  public static String pair(String username, boolean known, String address) {
-    return (known ? username : UNKNOWN_USER) + "\n" + address;
-  }
-
-  /**
-   * How long this (user, address) pair is still refused, cluster-wide; zero when it may try.
-   * Asked before the password is checked, so a refused guess costs no BCrypt.
-   */
-  public Duration throttled(String pair) {
-    SealedMap.View v = failures.view(pair);
-    Integer n = v == null ? null : count(v.value());
-    if (n == null || n < MAX_FAILURES) {
-      return Duration.ZERO;
-    }
-    long left = v.expirationTime() - System.currentTimeMillis();
-    return left <= 0 ? Duration.ZERO : Duration.ofMillis(left);
-  }
-
-  private static Integer count(String value) {
-    try {
-      return value == null ? null : Integer.valueOf(value);
-    } catch (NumberFormatException e) {
-      return null;
-    }
-  }
-
-  /** Counts a failed login of the pair; the count expires {@link #LOCKOUT} after the latest failure. */
-  public void failed(String pair) {
-    failures.lock(pair);
-    try {
-      Integer n = count(failures.get(pair));
-      failures.set(pair, String.valueOf(n == null ? 1 : n + 1), LOCKOUT.toSeconds(), TimeUnit.SECONDS);
-    } finally {
-      failures.unlock(pair);
-    }
-  }
-
-  public void succeeded(String pair) {
-    failures.delete(pair);
-  }
-
-  /**
-   * Calls {@code ended} with the key ({@link #key}) of every token logged out or expired anywhere
-   * in the cluster, so streams opened with it can end.
-   */
-  public void onEnded(java.util.function.Consumer<String> ended) {
-    map.listenEnded(ended);
-  }
-
-  /** Of these token keys, the ones that no longer name a session (logged out or expired). */
-  public Set<String> endedOf(Set<String> keys) {
-    Set<String> live = map.getAll(keys).keySet();
-    Set<String> ended = new HashSet<>(keys);
-    ended.removeAll(live);
-    return ended;
-  }
+  String UNKNOWN_USER = "";
 
   /** A logged-in user, as a token says. */
-  public record Session(String username, Set<String> roles) {
+  record Session(String username, Set<String> roles) {
     public boolean admin() {
       return roles.contains(UserAccount.ADMIN);
     }
   }
 
-  public String issue(UserAccount user) {
-    byte[] raw = new byte[32];
-    RANDOM.nextBytes(raw);
-    String token = Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
-    map.set(key(token), new JsonObject().put("username", user.username())
-        .put("roles", new JsonArray(user.roles().stream().sorted().toList()))
-        .put("expiresAt", clock.millis() + ttl.toMillis()).encode(), ttl.toSeconds(), TimeUnit.SECONDS);
-    return token;
-  }
+  /** A new token for the user, valid until the store's time-to-live has passed on its clock. */
+  String issue(UserAccount user);
 
-  public Optional<Session> lookup(String token) {
+  /** The token's session; empty when it is unknown, logged out, expired or not a token at all. */
+  default Optional<Session> lookup(String token) {
     return lookupAsync(token).toCompletableFuture().join();
   }
 
   /**
    * As {@link #lookup}, without holding a thread while the cluster answers: for the event loop
-   * (the returned stage completes on a Hazelcast thread).
+   * (with Hazelcast, the returned stage completes on a Hazelcast thread).
    */
-  public java.util.concurrent.CompletionStage<Optional<Session>> lookupAsync(String token) {
-    if (token == null || token.isBlank() || token.length() > 200) {
-      return java.util.concurrent.CompletableFuture.completedFuture(Optional.empty());
-    }
-    String key = key(token);
-    Cached c = cache.get(key);
-    if (c != null && System.nanoTime() - c.untilNanos() < 0) {
-      if (clock.millis() < c.expiresAt()) {
-        return java.util.concurrent.CompletableFuture.completedFuture(Optional.of(c.session()));
-      }
-      cache.remove(key, c);
-    }
-    long endedBefore = ended.get();
-    return map.getAsync(key).thenApply(v -> {
-      if (v == null) {
-        return Optional.empty();
-      }
-      JsonObject j = new JsonObject(v);
-      // Never past the token's own expiry, which its value carries (the map's own expiry may lag).
-      long expiresAt = j.getLong("expiresAt", Long.MAX_VALUE);
-      long left = expiresAt - clock.millis();
-      if (left <= 0) {
-        return Optional.empty();
-      }
-      Session s = session(j);
-      if (ended.get() == endedBefore) {
-        if (cache.size() >= MAX_CACHED) {
-          cache.clear();
-        }
-        cache.put(key, new Cached(s, System.nanoTime() + Math.min(CACHED_FOR_NANOS, left * 1_000_000L), expiresAt));
-      }
-      return Optional.of(s);
-    });
+  CompletionStage<Optional<Session>> lookupAsync(String token);
+
+  /** Ends the token on every manager (a logout); a token already gone is no error. */
+  void revoke(String token);
+
+  /**
+   * Calls {@code ended} with the key ({@link #key}) of every token logged out or expired anywhere
+   * in the cluster, so streams opened with it can end.
+   */
+  void onEnded(Consumer<String> ended);
+
+  /** Of these token keys, the ones that no longer name a session (logged out or expired). */
+  Set<String> endedOf(Set<String> keys);
+
+  /**
+   * How long this (user, address) pair ({@link #pair}) is still refused, cluster-wide; zero when
+   * it may try. Asked before the password is checked, so a refused guess costs no BCrypt.
+   */
+  Duration throttled(String pair);
+
+  /** Counts a failed login of the pair; the count expires {@link #LOCKOUT} after the latest failure. */
+  void failed(String pair);
+
+  /** A successful login of the pair: its failures are forgotten. */
+  void succeeded(String pair);
+
+  /**
+   * The key failed logins are counted under: the account (or one shared name for every unknown
+   * one) and the client's address.
+   */
+  static String pair(String username, boolean known, String address) {
+    return (known ? username : UNKNOWN_USER) + "\n" + address;
   }
 
-  private static Session session(JsonObject j) {
-    Set<String> roles = new HashSet<>();
-    j.getJsonArray("roles").forEach(r -> roles.add(String.valueOf(r)));
-    return new Session(j.getString("username"), Set.copyOf(roles));
-  }
-
-  /** Whether this member holds the token's session in its cache (tests). */
-  boolean isCached(String token) {
-    return cache.containsKey(key(token));
-  }
-
-  public void revoke(String token) {
-    String key = key(token);
-    ended.incrementAndGet();
-    map.delete(key);
-    cache.remove(key);
-  }
-
-  /** The cluster map's key for a token: its SHA-256, never the token. */
-  public static String key(String token) {
+  /** The store's key for a token: its SHA-256, never the token. */
+  static String key(String token) {
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8)));
     } catch (NoSuchAlgorithmException e) {

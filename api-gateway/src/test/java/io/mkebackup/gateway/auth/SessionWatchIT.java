@@ -46,8 +46,8 @@ class SessionWatchIT {
         List.of("127.0.0.1:" + port), "node").memberConfig(io.mkebackup.common.cluster.ClusterTrust.derive(
         io.mkebackup.common.cluster.ClusterSecret.of(UUID.randomUUID().toString().getBytes(), "test"))));
     vertx = Vertx.vertx();
-    TokenStore tokens = new TokenStore(member, Duration.ofSeconds(2));
-    TokenStore longLived = new TokenStore(member, Duration.ofHours(1));
+    TokenStore tokens = new HazelcastTokenStore(member, Duration.ofSeconds(2));
+    TokenStore longLived = new HazelcastTokenStore(member, Duration.ofHours(1));
     UserAccount admin = new UserAccount("admin", Passwords.hash("password-1234".toCharArray()), Set.of(UserAccount.ADMIN));
     String expiring = tokens.issue(admin);
     String loggedOut = longLived.issue(admin);

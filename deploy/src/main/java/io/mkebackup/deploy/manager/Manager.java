@@ -14,8 +14,8 @@ import io.mkebackup.common.progress.ProgressListener;
 import io.mkebackup.gateway.ApiGatewayVerticle;
 import io.mkebackup.gateway.GatewayConfig;
 import io.mkebackup.gateway.Operations;
+import io.mkebackup.gateway.auth.HazelcastTokenStore;
 import io.mkebackup.gateway.auth.Passwords;
-import io.mkebackup.gateway.auth.TokenStore;
 import io.mkebackup.gateway.tls.ServerCertificate;
 import io.mkebackup.worker.backup.ClusterRootCa;
 import io.mkebackup.worker.service.BackupMetrics;
@@ -192,7 +192,7 @@ public final class Manager implements AutoCloseable {
       GatewayConfig gateway = new GatewayConfig(node, AUTO.equals(config.bindAddress()) ? "0.0.0.0"
           : config.bindAddress(), config.httpsPort(), realRoots, config.defaultBackupDir(), config.users(),
           ClientCa.load(config), config.minEvery());
-      ApiGatewayVerticle api = new ApiGatewayVerticle(gateway, pem, catalog, new TokenStore(hazelcast, config.tokenTtl()),
+      ApiGatewayVerticle api = new ApiGatewayVerticle(gateway, pem, catalog, new HazelcastTokenStore(hazelcast, config.tokenTtl()),
           schedules, operations);
       vertx.deployVerticle(api).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       LOG.info("manager " + node + " ready at https://" + clusterHost + ":" + api.actualPort() + " (cluster "

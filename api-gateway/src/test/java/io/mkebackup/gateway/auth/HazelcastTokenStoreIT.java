@@ -10,16 +10,12 @@ import io.mkebackup.common.cluster.ClusterSettings;
 import io.mkebackup.common.cluster.ClusterTrust;
 import java.io.IOException;
 import java.net.ServerSocket;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -30,7 +26,7 @@ import org.junit.jupiter.api.Test;
  * token is refused from its expiry on even while cached.
  */
 @Tag("integration")
-class TokenStoreIT {
+class HazelcastTokenStoreIT {
   final List<HazelcastInstance> members = new ArrayList<>();
   final UserAccount admin = new UserAccount("admin", Passwords.hash("password-1234".toCharArray()),
       Set.of(UserAccount.ADMIN));
@@ -59,8 +55,8 @@ class TokenStoreIT {
   @Test
   void aTokenLoggedOutOnOneMemberIsRefusedOnAnotherThatRememberedIt() throws Exception {
     List<HazelcastInstance> m = cluster(2);
-    TokenStore a = new TokenStore(m.get(0), Duration.ofHours(1));
-    TokenStore b = new TokenStore(m.get(1), Duration.ofHours(1));
+    TokenStore a = new HazelcastTokenStore(m.get(0), Duration.ofHours(1));
+    TokenStore b = new HazelcastTokenStore(m.get(1), Duration.ofHours(1));
     String token = a.issue(admin);
     String other = a.issue(admin);
     assertThat(b.lookup(token)).map(TokenStore.Session::username).contains("admin");
@@ -79,7 +75,7 @@ class TokenStoreIT {
     // Time is the subject: the store's clock is the test's (the map's own expiry, an hour away in
     // real time, plays no part).
     TestClock clock = new TestClock(Instant.parse("2026-06-01T00:00:00Z"));
-    TokenStore store = new TokenStore(m.get(0), Duration.ofHours(1), clock);
+    HazelcastTokenStore store = new HazelcastTokenStore(m.get(0), Duration.ofHours(1), clock);
     String token = store.issue(admin);
     assertThat(store.lookup(token)).isPresent();
     assertThat(store.isCached(token)).as("remembered after the first lookup").isTrue();
@@ -89,38 +85,5 @@ class TokenStoreIT {
     assertThat(store.isCached(token)).as("still remembered").isTrue();
     assertThat(store.lookup(token)).as("at its expiry, remembered or not").isEmpty();
     assertThat(store.lookup(token)).as("and after").isEmpty();
-  }
-
-  /** A clock that moves only when told to. */
-  static final class TestClock extends Clock {
-    private final AtomicLong millis;
-
-    TestClock(Instant start) {
-      millis = new AtomicLong(start.toEpochMilli());
-    }
-
-    void advance(Duration d) {
-      millis.addAndGet(d.toMillis());
-    }
-
-    @Override
-    public long millis() {
-      return millis.get();
-    }
-
-    @Override
-    public Instant instant() {
-      return Instant.ofEpochMilli(millis.get());
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      throw new UnsupportedOperationException();
-    }
   }
 }
