@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reads the Surefire and Failsafe XML reports a `mvn verify` wrote (only those newer than a marker
 file, so reports of earlier runs do not count), prints how many tests ran, failed and were skipped,
-names each failed test with the first line of its message (CI keeps only the end of the output),
+names each failed test with the first lines of its message (CI keeps only the end of the output),
 and exits 1 when a test was skipped that deploy/test-skips-allowed.txt does not list with a reason.
 
 usage: test-reports.py <marker-file> <allow-list> <report-dir>...
@@ -41,8 +41,10 @@ def main(marker, allow_list, dirs):
                     problem = problem if problem is not None else case.find("error")
                     if problem is not None:
                         message = (problem.get("message") or problem.get("type") or "").strip()
-                        first = message.splitlines()[0] if message else "(no message)"
-                        failed.append(f"{name} ({os.path.basename(d.rstrip('/'))}): {first[:300]}")
+                        # AssertJ's first line is often only the .as() text: three lines say more.
+                        lines = [l.strip() for l in message.splitlines() if l.strip()][:3]
+                        first = " | ".join(lines) if lines else "(no message)"
+                        failed.append(f"{name} ({os.path.basename(d.rstrip('/'))}): {first[:500]}")
     refused = [n for n in skipped if n not in allowed and n.split("(")[0] not in allowed]
     print(f"test-reports: {ran} tests ran, {len(failed)} failed, {len(skipped)} skipped"
           f" ({len(skipped) - len(refused)} of them allowed by {os.path.basename(allow_list)})")

@@ -116,6 +116,10 @@ public final class Freezer {
     Path record = spoolRoot.resolve(RECORD_PREFIX + run.getFileName() + "." + (++sequence));
     writeRecord(record, dockerHost, List.of());
     FreezeGuard sw = null;
+    // The switch counts its deadline from its own start, after this: the freeze ends a second
+    // before it, so that the switch never thaws a copy in progress unnoticed.
+    long switchDeadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(max.toMillis() + SWITCH_MARGIN_MILLIS
+        - 1_000);
     try {
       if (arming != null) {
         sw = arming.arm(record, max.toMillis() + SWITCH_MARGIN_MILLIS);
@@ -124,7 +128,7 @@ public final class Freezer {
       Files.deleteIfExists(record);
       throw e;
     }
-    Freeze f = new Freeze(record, sw, max);
+    Freeze f = new Freeze(record, sw, max, sw == null ? Long.MAX_VALUE : switchDeadlineNanos);
     try {
       f.pauseAll(writers);
     } catch (RuntimeException | IOException e) {
@@ -159,6 +163,8 @@ public final class Freezer {
     private final Path record;
     private final FreezeGuard sw;
     private final Duration max;
+    /** A second before the switch's own deadline (Long.MAX_VALUE without a switch). */
+    private final long switchDeadlineNanos;
     private final List<Mounter> paused = new ArrayList<>();
     private final List<String> alreadyPaused = new ArrayList<>();
     private final CountDownLatch closing = new CountDownLatch(1);
@@ -168,10 +174,11 @@ public final class Freezer {
     private boolean thawFailed;
     private Thread timer;
 
-    private Freeze(Path record, FreezeGuard sw, Duration max) {
+    private Freeze(Path record, FreezeGuard sw, Duration max, long switchDeadlineNanos) {
       this.record = record;
       this.sw = sw;
       this.max = max;
+      this.switchDeadlineNanos = switchDeadlineNanos;
     }
 
     /**
@@ -179,15 +186,16 @@ public final class Freezer {
      * right after the pause, the switch and the next start unpause it) and no more if the pause
      * did not happen: they name only containers this tool paused, never one someone else paused
      * meanwhile, which is theirs to unpause. A switch that cannot be told stops the freeze before
-     * that pause. Once the first pause is done, the maximum counts: a switch slow to answer, or a
-     * slow pause, never holds the containers already paused past it.
+     * that pause. Once the first pause is done, the maximum counts: the switch's answer is waited
+     * for no longer than what is left of it, and no pause is asked once it is used up. A pause
+     * itself is not bounded (the engine's call); one that outlasts the maximum is caught by the
+     * timer, which then has nothing left and thaws at once, the freeze said expired.
      */
     private void pauseAll(List<Mounter> writers) throws IOException {
       for (Mounter m : writers) {
         Duration left = left();
-        if (left.isZero()) {
-          throw new IOException("the freeze reached its maximum of " + max.toMillis() + " ms before " + m.name()
-              + " could be paused: " + paused.size() + " container(s) paused so far are unpaused again");
+        if (left.toMillis() == 0) {
+          throw tooLong(m);
         }
         List<Mounter> with = new ArrayList<>(paused);
         with.add(m);
@@ -197,6 +205,9 @@ public final class Freezer {
             sw.pausing(m.id(), left);
           } catch (IOException e) {
             writeRecord(record, dockerHost, paused);
+            if (left().toMillis() == 0) {
+              throw tooLong(m); // the switch's answer was waited for as long as the maximum allowed
+            }
             throw new IOException("cannot pause " + m.name() + ": " + e.getMessage(), e);
           }
         }
@@ -257,15 +268,25 @@ public final class Freezer {
     }
 
     /**
-     * What is left of the maximum: all of it before the first pause, then the maximum less the time
-     * since the first pause returned (zero once past).
+     * What is left of the maximum once the first pause returned (the maximum less the time since);
+     * never past a second before the switch's deadline, which also bounds the time before the first
+     * pause; zero once past either.
      */
     private synchronized Duration left() {
-      if (paused.isEmpty()) {
-        return max;
+      long now = System.nanoTime();
+      long left = paused.isEmpty() ? Long.MAX_VALUE : max.toNanos() - (now - startNanos);
+      if (switchDeadlineNanos != Long.MAX_VALUE) {
+        left = Math.min(left, switchDeadlineNanos - now);
       }
-      Duration left = max.minusNanos(System.nanoTime() - startNanos);
-      return left.isNegative() ? Duration.ZERO : left;
+      return Duration.ofNanos(Math.max(0, left));
+    }
+
+    /** The maximum was used up before {@code next} could be paused: the backup's error names it. */
+    private IOException tooLong(Mounter next) {
+      return new IOException(new io.mkebackup.common.BackupException(io.mkebackup.common.ErrorCode.FREEZE_TOO_LONG,
+          "maxFreezeSeconds", "pausing the writers reached maxFreezeSeconds (" + max.toMillis() / 1000.0 + " s) before "
+          + next.name() + " could be paused; the containers paused so far are being unpaused and the backup stopped;"
+          + " the older backup file is left in place. Raise maxFreezeSeconds (--max-freeze)", null));
     }
 
     /** The names of the containers this freeze paused. */

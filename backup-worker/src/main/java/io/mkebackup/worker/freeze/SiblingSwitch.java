@@ -195,7 +195,9 @@ public final class SiblingSwitch implements FreezeGuard {
   private synchronized void tell(String line, Duration within) throws IOException {
     ByteBuffer b = ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.US_ASCII));
     long start = System.nanoTime();
-    long waitMillis = Math.max(0, Math.min(TimeUnit.SECONDS.toMillis(ANSWER_SECONDS), within.toMillis()));
+    // Rounded up: a wait cut short by the freeze's maximum lasts until that maximum is used up.
+    long waitMillis = Math.max(0, Math.min(TimeUnit.SECONDS.toMillis(ANSWER_SECONDS),
+        within.plusNanos(999_999).toMillis()));
     try {
       while (b.hasRemaining()) {
         stream.write(b);

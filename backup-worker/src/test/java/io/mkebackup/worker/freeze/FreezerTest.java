@@ -162,7 +162,8 @@ class FreezerTest {
       }
       if (containerId.equals(slow)) {
         try {
-          Thread.sleep(Math.min(slowBy.toMillis(), within.toMillis()));
+          long nanos = Math.min(slowBy.toNanos(), within.toNanos());
+          Thread.sleep(nanos / 1_000_000, (int) (nanos % 1_000_000));
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         }
@@ -259,13 +260,58 @@ class FreezerTest {
     Duration max = Duration.ofMillis(700);
     long start = System.nanoTime();
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> freezer.freeze(List.of(writer(A), writer(B)), max))
-        .isInstanceOf(java.io.IOException.class).hasMessageContaining("cannot pause c-b");
+        .isInstanceOf(java.io.IOException.class).cause().isInstanceOf(io.mkebackup.common.BackupException.class)
+        .hasMessageContaining("reached maxFreezeSeconds (0.7 s) before c-b could be paused")
+        .extracting(e -> ((io.mkebackup.common.BackupException) e).code())
+        .isEqualTo(io.mkebackup.common.ErrorCode.FREEZE_TOO_LONG);
     Duration took = Duration.ofNanos(System.nanoTime() - start);
-    assertThat(guard.allowed.get(A)).isEqualTo(max); // nothing paused yet: the whole maximum
+    // Nothing paused yet: only the switch's deadline (the maximum and a margin) bounds that wait.
+    assertThat(guard.allowed.get(A)).isGreaterThan(max)
+        .isLessThanOrEqualTo(max.plusMillis(Freezer.SWITCH_MARGIN_MILLIS - 1_000));
     assertThat(guard.allowed.get(B)).isPositive().isLessThan(max);
     assertThat(took).as("the freeze failed once its maximum was used up, not after the switch's 30 s")
         .isLessThan(Duration.ofSeconds(10));
     assertThat(engine.calls).containsExactly("switch: pausing " + A, "pause " + A, "unpause " + A);
+    assertThat(engine.paused).isEmpty();
+  }
+
+  /**
+   * The switch counts its deadline (the maximum and a margin) from when it was armed, so time
+   * spent before the first pause comes off the freeze too: the freeze never outlives the switch,
+   * which would thaw a copy in progress unnoticed.
+   */
+  @Test
+  void theFreezeEndsBeforeTheSwitchsDeadline(@TempDir Path root) throws Exception {
+    Engine engine = new Engine();
+    Guard guard = new Guard(engine);
+    engine.beforePause = () -> {
+      if (engine.paused.isEmpty()) {
+        try {
+          Thread.sleep(Freezer.SWITCH_MARGIN_MILLIS - 800); // A's pause is slow: the switch runs meanwhile
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    };
+    Freezer freezer = new Freezer(engine, "fake", root, Files.createDirectory(root.resolve("run-1")),
+        (r, deadline) -> guard);
+    Duration max = Duration.ofMillis(300);
+    Freezer.Freeze f = null;
+    try {
+      f = freezer.freeze(List.of(writer(A), writer(B)), max);
+      // B was asked with what is left before the switch's deadline (about 100 ms), not the 300 ms.
+      assertThat(guard.allowed.get(B)).isLessThan(Duration.ofMillis(200));
+      Freezer.Freeze frozen = f;
+      await().atMost(Duration.ofSeconds(5)).until(frozen::expired);
+    } catch (java.io.IOException e) {
+      // or, on a slow machine, nothing was left by then: B was never asked
+      assertThat(e).cause().hasMessageContaining("reached maxFreezeSeconds");
+      assertThat(guard.allowed).doesNotContainKey(B);
+    } finally {
+      if (f != null) {
+        f.close();
+      }
+    }
     assertThat(engine.paused).isEmpty();
   }
 
@@ -291,7 +337,8 @@ class FreezerTest {
     String c = "c".repeat(64);
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> freezer.freeze(List.of(writer(A), writer(B),
         new Mounter(c, "c-c", true, true, false)), Duration.ofMillis(500)))
-        .isInstanceOf(java.io.IOException.class).hasMessageContaining("reached its maximum of 500 ms before c-c");
+        .isInstanceOf(java.io.IOException.class).cause()
+        .hasMessageContaining("reached maxFreezeSeconds (0.5 s) before c-c could be paused");
     assertThat(engine.calls).doesNotContain("pause " + c).contains("unpause " + A, "unpause " + B);
     assertThat(engine.paused).isEmpty();
   }

@@ -17,9 +17,11 @@ import java.util.concurrent.TimeUnit;
  * classes from the 68 MB jar, and the tests start hundreds (three managers at a time, CLI runs):
  * three managers starting together were ready in 24 s without the archive and 19 s with it here.
  *
- * <p>The archive is made once per built jar (its name carries the jar's size and time), by a
- * manager of one member that starts and is stopped, under a lock across the test JVMs that run at
- * once. If it cannot be made, tests run plain {@code java}: slower, nothing else changes. The
+ * <p>The archive is made once per built jar and JVM (its name carries the jar's size and time and
+ * the JVM's version), by a manager of one member that starts and is stopped, then checked with
+ * {@code -Xshare:on}, under a lock across the test JVMs that run at once. If it cannot be made,
+ * tests run plain {@code java}: slower, nothing else changes; a marker file beside it says why, and
+ * the other test JVMs of the build do not try again. The
  * archive's own messages are kept off (a JVM that cannot use it would say so on stdout, where a
  * CLI writes its archive).
  */
@@ -42,12 +44,24 @@ final class ProductJvm {
   private static List<String> archiveOptions() {
     Path jar = Cli.JAR.toAbsolutePath();
     try {
+      // The jar and the JVM it was made by: another of either cannot use it.
       Path archive = jar.resolveSibling("mke-backup-" + Files.size(jar) + "-"
-          + Files.getLastModifiedTime(jar).toMillis() + ".jsa");
+          + Files.getLastModifiedTime(jar).toMillis() + "-" + System.getProperty("java.vm.version").replaceAll(
+              "[^A-Za-z0-9.]", "_") + ".jsa");
+      Path failed = archive.resolveSibling(archive.getFileName() + ".failed");
       try (RandomAccessFile lockFile = new RandomAccessFile(jar.resolveSibling("mke-backup.jsa.lock").toFile(), "rw");
           FileLock lock = lockFile.getChannel().lock()) {
+        if (Files.exists(failed)) {
+          // another test JVM of this build tried and said why: not tried again
+          return List.of();
+        }
         if (!Files.exists(archive)) {
-          make(jar, archive);
+          try {
+            make(jar, archive);
+          } catch (IOException | RuntimeException e) {
+            Files.writeString(failed, String.valueOf(e.getMessage()));
+            throw e;
+          }
         }
       }
       return List.of("-XX:SharedArchiveFile=" + archive, "-Xlog:cds*=off");
@@ -71,7 +85,7 @@ final class ProductJvm {
       Files.writeString(secret, "cds-training-secret-" + System.nanoTime());
       Path log = dir.resolve("manager.log");
       ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-XX:ArchiveClassesAtExit=" + partial, "-Xlog:cds*=off", "-Xmx256m", "-jar", jar.toString(), "manager")
+          "-XX:ArchiveClassesAtExit=" + partial, "-Xmx256m", "-jar", jar.toString(), "manager")
           .redirectErrorStream(true).redirectOutput(log.toFile());
       pb.environment().keySet().removeIf(k -> k.startsWith("MKE_"));
       int clusterPort = DemoFixture.freePort();
@@ -89,6 +103,7 @@ final class ProductJvm {
       pb.environment().put("MKE_ADMIN_PASSWORD", "cds-training-password-" + System.nanoTime());
       pb.environment().put("MKE_BACKUP_NODE_NAME", "cds-training");
       Process p = pb.start();
+      boolean exited;
       try {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (!Files.readString(log).contains(" ready at ")) {
@@ -99,18 +114,28 @@ final class ProductJvm {
         }
       } finally {
         p.destroy(); // SIGTERM: the JVM exits normally and writes the archive
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+        exited = p.waitFor(60, TimeUnit.SECONDS);
+        if (!exited) {
           p.destroyForcibly();
         }
       }
-      if (!Files.exists(partial) || Files.size(partial) == 0) {
-        throw new IOException("the training manager wrote no archive: " + tail(log));
+      if (!exited || !Files.exists(partial) || Files.size(partial) == 0) {
+        throw new IOException("the training manager wrote no whole archive: " + tail(log));
+      }
+      // -Xshare:on fails when the archive cannot be mapped, where the tests' -Xshare:auto would go
+      // on without it.
+      Process check = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+          "-XX:SharedArchiveFile=" + partial, "-Xshare:on", "-jar", jar.toString(), "--version")
+          .redirectErrorStream(true).redirectOutput(dir.resolve("check.log").toFile()).start();
+      if (!check.waitFor(60, TimeUnit.SECONDS) || check.exitValue() != 0) {
+        check.destroyForcibly();
+        throw new IOException("the archive made cannot be used: " + tail(dir.resolve("check.log")));
       }
       Files.move(partial, archive, StandardCopyOption.ATOMIC_MOVE);
       // Archives of earlier builds of the jar are of no use any more.
-      try (var old = Files.newDirectoryStream(archive.getParent(), "mke-backup-*.jsa")) {
+      try (var old = Files.newDirectoryStream(archive.getParent(), "mke-backup-*.jsa*")) {
         for (Path f : old) {
-          if (!f.equals(archive)) {
+          if (!f.equals(archive) && !f.getFileName().toString().endsWith(".part")) {
             Files.deleteIfExists(f);
           }
         }
