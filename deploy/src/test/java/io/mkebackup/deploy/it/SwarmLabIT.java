@@ -394,12 +394,9 @@ class SwarmLabIT {
     // (a tick it fired would be a second record of that tick, or one of its own, once the
     // histories are one again).
     String prefix = "lab-cut-" + Long.toString(System.nanoTime(), 36);
-    Api.Response created = apis.get(0).post("/api/ucp/backup/schedules", new JsonObject().put("cron", "@every 1m")
-        .put("hostPath", "/backups").put("includeLogs", false).put("fileNamePrefix", prefix)
-        .put("passphraseFile", "/run/secrets/mke_backup_passphrase").encode(), t);
-    assertThat(created.status()).as(created.body()).isEqualTo(201);
-    String schedule = created.json().getString("id");
-    long firstTick = java.time.Instant.parse(created.json().getString("nextTick")).toEpochMilli();
+    JsonObject created = everyMinute(t, prefix);
+    String schedule = created.getString("id");
+    long firstTick = java.time.Instant.parse(created.getString("nextTick")).toEpochMilli();
     try {
       cutUnderSchedule(t0, t, cut, schedule, prefix, firstTick);
     } finally {
@@ -532,6 +529,15 @@ class SwarmLabIT {
         .noneMatch(l -> l.contains("schedule " + schedule));
     System.out.printf("SwarmLabIT: partition, majority backup, %d tick(s) and healing took %.1f s%n", ticks.size(),
         (System.nanoTime() - t0) / 1e9);
+  }
+
+  /** A schedule made through node1: a backup every minute into the share, files named {@code <prefix>-...}. */
+  static JsonObject everyMinute(String token, String prefix) throws Exception {
+    Api.Response created = apis.get(0).post("/api/ucp/backup/schedules", new JsonObject().put("cron", "@every 1m")
+        .put("hostPath", "/backups").put("includeLogs", false).put("fileNamePrefix", prefix)
+        .put("passphraseFile", "/run/secrets/mke_backup_passphrase").encode(), token);
+    assertThat(created.status()).as(created.body()).isEqualTo(201);
+    return created.json();
   }
 
   /** The records node {@code node} lists of a schedule's backups (their file names start with its prefix). */
@@ -669,11 +675,7 @@ class SwarmLabIT {
     long t0 = System.nanoTime();
     String t = apis.get(0).login("admin", password());
     String prefix = "lab-rolling-" + Long.toString(System.nanoTime(), 36);
-    Api.Response created = apis.get(0).post("/api/ucp/backup/schedules", new JsonObject().put("cron", "@every 1m")
-        .put("hostPath", "/backups").put("includeLogs", false).put("fileNamePrefix", prefix)
-        .put("passphraseFile", "/run/secrets/mke_backup_passphrase").encode(), t);
-    assertThat(created.status()).as(created.body()).isEqualTo(201);
-    String schedule = created.json().getString("id");
+    String schedule = everyMinute(t, prefix).getString("id");
     try {
       rollingUpdateUnderSchedule(t, prefix);
     } finally {
