@@ -30,7 +30,15 @@ class OperationsIT {
       String id = api.post("/api/ucp/backup", new JsonObject().put("noPassphrase", true).encode(), token).json()
           .getString("backupId");
       c.awaitState(0, token, id, BackupState.SUCCESS, Duration.ofSeconds(60));
-      String metrics = api.get("/metrics", null).body();
+      // The last success is read from the member's view of the catalog, which follows the record
+      // a moment after the record itself says SUCCESS (seen once in a full run): the next scrape has it.
+      String[] scraped = {""};
+      org.awaitility.Awaitility.await("the last success in /metrics").atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(200)).until(() -> {
+            scraped[0] = api.get("/metrics", null).body();
+            return scraped[0].contains("mke_backup_last_success_timestamp_seconds{schedule=\"all\"}");
+          });
+      String metrics = scraped[0];
       assertThat(metrics).contains("mke_backup_attempts_total{origin=\"api\"} 1.0")
           .contains("mke_backup_successes_total{origin=\"api\"} 1.0")
           .contains("mke_backup_duration_seconds_count 1")
