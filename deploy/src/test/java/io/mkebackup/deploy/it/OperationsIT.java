@@ -17,7 +17,12 @@ class OperationsIT {
     try (ManagerCluster c = ManagerCluster.start(1, Map.of())) {
       Api api = c.api(0);
       assertThat(api.get("/_ping", null).body()).isEqualTo("OK");
-      Api.Response anonymous = api.get("/_ready", null);
+      // Ready a moment after it answers (seen once at load 10: {"ready":false} just after start).
+      Api.Response[] answered = new Api.Response[1];
+      org.awaitility.Awaitility.await("anonymous /_ready answers 200").atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+          .until(() -> (answered[0] = api.get("/_ready", null)).status() == 200);
+      Api.Response anonymous = answered[0];
       assertThat(anonymous.status()).as(anonymous.body()).isEqualTo(200);
       assertThat(anonymous.json()).isEqualTo(new JsonObject().put("ready", true));
       String token = c.token(0);

@@ -336,9 +336,19 @@ class SwarmLabIT {
     System.out.printf("SwarmLabIT: node%d ready again %.1f s after its container started%n", r + 1,
         (System.nanoTime() - startedAt) / 1e9);
     String t = apis.get(r).login("admin", password());
-    JsonObject ready = apis.get(r).get("/_ready", t).json();
-    assertThat(ready.getJsonObject("checks").getJsonObject("cluster").getString("detail"))
-        .isEqualTo("3 of 3 configured managers");
+    // Ready once it sees a majority; the third manager's proof may come a little later (seen at
+    // load 10: "2 of 3 configured managers (and 1 unproven ...)" right after ready).
+    String[] detail = {""};
+    try {
+      org.awaitility.Awaitility.await("node" + (r + 1) + " sees 3 of 3").atMost(java.time.Duration.ofSeconds(60))
+          .pollInterval(java.time.Duration.ofMillis(500)).ignoreExceptions().until(() -> {
+            detail[0] = apis.get(r).get("/_ready", t).json().getJsonObject("checks").getJsonObject("cluster")
+                .getString("detail");
+            return detail[0].equals("3 of 3 configured managers");
+          });
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError(e.getMessage() + "; last: " + detail[0], e);
+    }
     List<Object> history = apis.get(survivor).get("/api/ucp/backups", t).array().getList();
     assertThat(history).isNotEmpty();
     for (int i = 0; i < NODES; i++) {
@@ -383,7 +393,10 @@ class SwarmLabIT {
   }
 
   @Test
-  @Order(5)
+  // Last: in a full run the cut (about 75 s, to see a tick during it) once left the lab's swarm
+  // without a leader for minutes after healing (its managers' raft is cut off too), and the recovery
+  // drill's lab.sh up and the rolling update, which need the swarm, failed after it.
+  @Order(8)
   void aNodeCutOffRefusesWithNoMajorityTheOthersBackUpAndAfterHealingThereIsOneHistory() throws Exception {
     long t0 = System.nanoTime();
     int cut = NODES - 1;
