@@ -47,25 +47,8 @@ public final class BackupWorkerVerticle extends VerticleBase {
 
   /** Failures travel as {@link BusErrors} encodes them: the error's JSON, its code by name. */
   static void fail(Message<?> message, Throwable t) {
-    BusErrors.fail(message, asBackupError(t));
-  }
-
-  /**
-   * The error a failure is for the caller. A cluster call refused for want of a majority (this
-   * member was cut off from the others and did not know it yet when the job was taken) is
-   * NO_MAJORITY, as the API documents (503), not INTERNAL (seen on the Swarm lab).
-   */
-  static BackupException asBackupError(Throwable t) {
     Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-    if (e instanceof BackupException b) {
-      return b;
-    }
-    if (e instanceof com.hazelcast.splitbrainprotection.SplitBrainProtectionException) {
-      return new BackupException(ErrorCode.NO_MAJORITY, "the cluster has no majority: this manager lost sight of the"
-          + " other managers while taking the backup, so that two sides of a network partition never back up at"
-          + " once; check the network between the managers, or start the backup on a manager that sees the others",
-          e);
-    }
-    return new BackupException(ErrorCode.INTERNAL, "the worker failed: " + e.getMessage(), e);
+    BusErrors.fail(message, e instanceof BackupException b ? b
+        : new BackupException(ErrorCode.INTERNAL, "the worker failed: " + e.getMessage(), e));
   }
 }

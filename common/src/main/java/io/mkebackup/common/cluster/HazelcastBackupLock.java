@@ -110,6 +110,11 @@ public final class HazelcastBackupLock implements BackupLock {
   public BackupLease acquire(String backupId, String node) {
     try {
       return take(backupId, node);
+    } catch (SplitBrainProtectionException e) {
+      // The lock map's own protection refused a call (tryLock, the holder's read) while this
+      // member's count still said majority: it was cut off and did not know it yet (seen on the
+      // Swarm lab, where this reached the API as 500 INTERNAL).
+      throw noMajority();
     } catch (com.hazelcast.core.OperationTimeoutException e) {
       throw new BackupException(ErrorCode.CLUSTER_UNAVAILABLE, "the cluster did not answer within "
           + ClusterSettings.CALL_TIMEOUT_MILLIS / 1000 + " s while this manager took the backup lock: a member holding"

@@ -92,6 +92,22 @@ class BackupLockIT {
         .isInstanceOf(com.hazelcast.splitbrainprotection.SplitBrainProtectionException.class);
   }
 
+  /**
+   * The member's count says majority but the lock map's own protection refuses (as for a member cut
+   * off a moment ago that does not know it yet; here, a lock told of one manager on a member
+   * configured for three): NO_MAJORITY, not Hazelcast's exception.
+   */
+  @Test
+  void theMapsOwnRefusalIsNoMajority() {
+    HazelcastInstance a = member(0);
+    HazelcastBackupLock lock = new HazelcastBackupLock(a, 1);
+    assertThat(lock.hasMajority()).isTrue();
+    assertThatThrownBy(() -> onHolder(() -> lock.acquire("b1", "node-0")))
+        .hasRootCauseInstanceOf(BackupException.class)
+        .rootCause().satisfies(e -> assertThat(((BackupException) e).code()).isEqualTo(ErrorCode.NO_MAJORITY))
+        .hasMessageContaining("the cluster has no majority");
+  }
+
   @Test
   void aLeaseLastsWhileAMajorityConfirmsItAndIsLostForGoodWhenNot() throws Exception {
     HazelcastInstance a = member(0);
