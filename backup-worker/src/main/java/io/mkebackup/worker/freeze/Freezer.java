@@ -213,16 +213,10 @@ public final class Freezer {
         }
         try {
           docker.pause(m.id());
-          synchronized (this) {
-            // The freeze starts when the first pause returns (runc answers once the cgroup is
-            // frozen), not when it is asked: under load dockerd takes 100 ms and more to get
-            // there, time the container still runs, and a freeze of a few hundred ms would be
-            // overstated by half.
-            if (paused.isEmpty()) {
-              startNanos = System.nanoTime();
-            }
-            paused.add(m);
-          }
+          // The freeze starts when the first pause returns (runc answers once the cgroup is
+          // frozen), not when it is asked: under load dockerd takes 100 ms and more to get there,
+          // time the container still runs, and a freeze of a few hundred ms would be overstated by half.
+          markPaused(m);
         } catch (com.github.dockerjava.api.exception.ConflictException | com.github.dockerjava.api.exception.NotFoundException e) {
           // paused by someone else meanwhile (frozen anyway, and theirs to unpause), or gone
           LOG.info("container " + m.name() + " was paused by someone else (or is gone) before this backup's pause: "
@@ -240,12 +234,7 @@ public final class Freezer {
           // and the next start unpause it.
           LOG.warning("pausing container " + m.name() + " failed (" + e.getMessage() + "): it may be paused all the"
               + " same, so it is unpaused with the others");
-          synchronized (this) {
-            if (paused.isEmpty()) {
-              startNanos = System.nanoTime();
-            }
-            paused.add(m);
-          }
+          markPaused(m);
           throw e;
         }
       }
@@ -279,6 +268,14 @@ public final class Freezer {
         left = Math.min(left, switchDeadlineNanos - now);
       }
       return Duration.ofNanos(Math.max(0, left));
+    }
+
+    /** {@code m} counts as paused by this freeze; the first one starts its clock. */
+    private synchronized void markPaused(Mounter m) {
+      if (paused.isEmpty()) {
+        startNanos = System.nanoTime();
+      }
+      paused.add(m);
     }
 
     /** The maximum was used up before {@code next} could be paused: the backup's error names it. */
