@@ -44,7 +44,7 @@ def main(marker, allow_list, dirs):
                         # AssertJ's first line is often only the .as() text: three lines say more.
                         lines = [l.strip() for l in message.splitlines() if l.strip()][:3]
                         first = " | ".join(lines) if lines else "(no message)"
-                        failed.append(f"{name} ({os.path.basename(d.rstrip('/'))}): {first[:500]}")
+                        failed.append(f"{name} ({os.path.basename(d.rstrip('/'))}): {first[:800]}")
     refused = [n for n in skipped if n not in allowed and n.split("(")[0] not in allowed]
     print(f"test-reports: {ran} tests ran, {len(failed)} failed, {len(skipped)} skipped"
           f" ({len(skipped) - len(refused)} of them allowed by {os.path.basename(allow_list)})")

@@ -32,6 +32,8 @@ import java.util.function.Predicate;
 final class Validation {
   /** Encryption adds a few bytes per MiB; tar adds a header per file. Leave room for both. */
   static final double SPACE_MARGIN = 1.05;
+  /** Beyond etcd's own time-out: finding ucp-kv through the Docker engine. */
+  static final java.time.Duration FIND_ETCD_WITHIN = java.time.Duration.ofSeconds(15);
 
   private final BackupConfig config;
   private final Function<String, ContainerEngine> engines;
@@ -110,9 +112,13 @@ final class Validation {
     return request.file() + " (" + ProgressFormat.bytes(free) + " free)";
   }
 
-  /** The connection, waited for no longer than etcd's own timeout and a margin. */
+  /**
+   * The connection, waited for no longer than etcd's own time-out and a margin for finding it
+   * through the Docker engine ({@code auto}: a few engine calls, slow on a loaded manager).
+   */
   private static EtcdReady join(CompletableFuture<EtcdReady> f, EtcdEndpoint etcd) {
-    long wait = (etcd.timeout() == null ? 10_000 : etcd.timeout().toMillis()) + 5_000;
+    long wait = (etcd.timeout() == null ? EtcdEndpoint.DEFAULT_TIMEOUT : etcd.timeout()).toMillis()
+        + FIND_ETCD_WITHIN.toMillis();
     try {
       return f.get(wait, java.util.concurrent.TimeUnit.MILLISECONDS);
     } catch (java.util.concurrent.ExecutionException e) {

@@ -17,13 +17,31 @@ import java.time.Duration;
 public record EtcdEndpoint(String url, Path caCert, Path clientCert, Path clientKey, Duration timeout, Pem pem,
     String authority) {
   public static final String AUTO = "auto";
+  /**
+   * How long one etcd call (the status, a key read) may take. 30 s, not less: a loaded manager
+   * (seen on the Swarm lab at load 20) took more than 10 s to connect and answer, and a
+   * refused connection still fails at once.
+   */
+  public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
 
   public EtcdEndpoint(String url, Path caCert, Path clientCert, Path clientKey, Duration timeout) {
     this(url, caCert, clientCert, clientKey, timeout, null, null);
   }
 
   public static EtcdEndpoint plain(String url) {
-    return new EtcdEndpoint(url, null, null, null, Duration.ofSeconds(10));
+    return new EtcdEndpoint(url, null, null, null, DEFAULT_TIMEOUT);
+  }
+
+  /**
+   * A configured time-out in seconds, checked: 1 to 600, the error naming {@code field} (as
+   * {@code named} in its text).
+   */
+  public static Duration timeout(long seconds, String field, String named) {
+    if (seconds < 1 || seconds > 600) {
+      throw io.mkebackup.common.BackupException.invalid(field, named + " must be a number of seconds from 1 to 600, not "
+          + seconds);
+    }
+    return Duration.ofSeconds(seconds);
   }
 
   public static EtcdEndpoint auto() {

@@ -6,7 +6,6 @@ import io.mkebackup.worker.source.EtcdEndpoint;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -28,6 +27,12 @@ public final class BackupConfigOptions {
           + " and its client certificates (ucp-kv-certs) through the Docker API as MKE does, or 'none' to leave"
           + " ucp-kv out (default: ${DEFAULT-VALUE}; env MKE_BACKUP_ETCD_ENDPOINT)")
   String etcdEndpoint;
+
+  @Option(names = "--etcd-timeout", paramLabel = "SECONDS",
+      defaultValue = "${env:MKE_BACKUP_ETCD_TIMEOUT_SECONDS:-30}",
+      description = "how long one etcd call may take, 1 to 600 (default: ${DEFAULT-VALUE}; env"
+          + " MKE_BACKUP_ETCD_TIMEOUT_SECONDS)")
+  long etcdTimeoutSeconds;
 
   @Option(names = "--etcd-cacert", paramLabel = "PEM", defaultValue = "${env:MKE_BACKUP_ETCD_CACERT}",
       description = "CA bundle that signed etcd's server certificate (https endpoints)")
@@ -93,7 +98,8 @@ public final class BackupConfigOptions {
         throw io.mkebackup.common.BackupException.invalid("--etcd-cert", "--etcd-cacert, --etcd-cert and --etcd-key"
             + " go with an --etcd-endpoint URL; with --etcd-endpoint auto they come from the ucp-kv-certs volume");
       }
-      etcd = new EtcdEndpoint(etcdEndpoint, etcdCa, etcdCert, etcdKey, Duration.ofSeconds(10));
+      etcd = new EtcdEndpoint(etcdEndpoint, etcdCa, etcdCert, etcdKey,
+          EtcdEndpoint.timeout(etcdTimeoutSeconds, "--etcd-timeout", "--etcd-timeout"));
     }
     Set<String> exclude = excluded == null ? BackupConfig.DEFAULT_EXCLUDED : new HashSet<>(excluded);
     return new BackupConfig(nodeName, dockerHost, volumePrefix, exclude, mode, etcd,

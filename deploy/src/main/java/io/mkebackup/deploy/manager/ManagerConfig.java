@@ -76,6 +76,7 @@ public record ManagerConfig(
       "etcdCacert", "MKE_BACKUP_ETCD_CACERT",
       "etcdCert", "MKE_BACKUP_ETCD_CERT",
       "etcdKey", "MKE_BACKUP_ETCD_KEY",
+      "etcdTimeoutSeconds", "MKE_BACKUP_ETCD_TIMEOUT_SECONDS",
       "volumePrefix", "MKE_BACKUP_VOLUME_PREFIX",
       "source", "MKE_BACKUP_SOURCE",
       "maxRateMib", "MKE_BACKUP_MAX_RATE_MIB",
@@ -175,7 +176,9 @@ public record ManagerConfig(
     }
     String etcdUrl = r.string("etcdEndpoint", BackupConfig.DEFAULT_ETCD);
     EtcdEndpoint etcd = "none".equalsIgnoreCase(etcdUrl) ? null : new EtcdEndpoint(etcdUrl,
-        r.path("etcdCacert", null), r.path("etcdCert", null), r.path("etcdKey", null), Duration.ofSeconds(10));
+        r.path("etcdCacert", null), r.path("etcdCert", null), r.path("etcdKey", null),
+        EtcdEndpoint.timeout(r.number("etcdTimeoutSeconds", EtcdEndpoint.DEFAULT_TIMEOUT.toSeconds()),
+            "etcdTimeoutSeconds", "etcdTimeoutSeconds (MKE_BACKUP_ETCD_TIMEOUT_SECONDS)"));
     if (etcd != null && etcd.isAuto() && (etcd.caCert() != null || etcd.clientCert() != null || etcd.clientKey() != null)) {
       throw invalid("etcdCert", "etcdCacert, etcdCert and etcdKey go with an etcdEndpoint URL; with etcdEndpoint auto"
           + " (the default) they come from the ucp-kv-certs volume");

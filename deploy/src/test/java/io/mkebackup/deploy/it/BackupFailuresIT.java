@@ -162,6 +162,49 @@ class BackupFailuresIT {
     assertUntouched(dir, existing);
   }
 
+  /**
+   * An etcd that takes the connection and never answers: given up after --etcd-timeout (not the
+   * default 30 s), named; a time-out out of range is refused naming the option.
+   */
+  @Test
+  void aSilentEtcdIsGivenUpAfterEtcdTimeout(@TempDir Path dir) throws Exception {
+    Path existing = withExistingBackup(dir);
+    try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      List<java.net.Socket> held = java.util.Collections.synchronizedList(new ArrayList<>());
+      Thread accept = new Thread(() -> {
+        try {
+          while (true) {
+            held.add(silent.accept());
+          }
+        } catch (IOException closed) {
+          // the test is over
+        }
+      });
+      accept.setDaemon(true);
+      accept.start();
+      List<String> args = new ArrayList<>(List.of("backup", "--volume-prefix", demo.prefix, "--etcd-endpoint",
+          "http://127.0.0.1:" + silent.getLocalPort(), "--etcd-timeout", "2", "--file", existing.toString(),
+          "--passphrase", SECRET));
+      long start = System.nanoTime();
+      Cli.Result r = Cli.run(args);
+      double seconds = (System.nanoTime() - start) / 1e9;
+      assertOneLineFailure(r, 1, "etcd (ucp-kv) does not answer at http://127.0.0.1:" + silent.getLocalPort(),
+          "DEADLINE_EXCEEDED");
+      assertThat(seconds).as("given up after about 2 s, not 30").isLessThan(20);
+      assertThat(held).as("it did connect").isNotEmpty();
+      for (java.net.Socket s : held) {
+        s.close();
+      }
+    }
+    assertUntouched(dir, existing);
+    for (String bad : new String[] {"0", "601"}) {
+      assertOneLineFailure(Cli.run(List.of("backup", "--etcd-endpoint", "http://127.0.0.1:1", "--etcd-timeout", bad,
+          "--file", existing.toString(), "--passphrase", SECRET)), 2,
+          "--etcd-timeout must be a number of seconds from 1 to 600, not " + bad);
+    }
+    assertUntouched(dir, existing);
+  }
+
   @Test
   void unreachableDockerEngineIsNamed(@TempDir Path dir) throws Exception {
     Path existing = withExistingBackup(dir);

@@ -52,6 +52,24 @@ class ManagerConfigReadTest {
   }
 
   @Test
+  void etcdsTimeOutIsThirtySecondsOrWhatIsConfiguredFromOneTo600() {
+    Map<String, String> base = Map.of("MKE_BACKUP_DATA_DIR", dir.toString(), "MKE_BACKUP_DEFAULT_DIR", dir.toString());
+    assertThat(ManagerConfig.read(null, base, NO_GENERATED_PASSWORD).etcd().timeout())
+        .isEqualTo(java.time.Duration.ofSeconds(30));
+    Map<String, String> env = new java.util.HashMap<>(base);
+    env.put("MKE_BACKUP_ETCD_TIMEOUT_SECONDS", "90");
+    assertThat(ManagerConfig.read(null, env, NO_GENERATED_PASSWORD).etcd().timeout())
+        .isEqualTo(java.time.Duration.ofSeconds(90));
+    for (String bad : new String[] {"0", "601", "-5"}) {
+      env.put("MKE_BACKUP_ETCD_TIMEOUT_SECONDS", bad);
+      assertThatThrownBy(() -> ManagerConfig.read(null, env, NO_GENERATED_PASSWORD)).as(bad)
+          .isInstanceOfSatisfying(BackupException.class, e -> assertThat(e.field()).isEqualTo("etcdTimeoutSeconds"))
+          .hasMessage("etcdTimeoutSeconds (MKE_BACKUP_ETCD_TIMEOUT_SECONDS) must be a number of seconds from 1 to 600,"
+              + " not " + bad);
+    }
+  }
+
+  @Test
   void aFileThatIsNotAJsonObjectOrCannotBeReadIsRefusedNamingConfig() throws IOException {
     Path broken = file("{\"nodeName\": ");
     assertThatThrownBy(() -> ManagerConfig.read(broken, Map.of(), NO_GENERATED_PASSWORD))
