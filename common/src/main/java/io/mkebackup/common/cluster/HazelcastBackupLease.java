@@ -107,6 +107,34 @@ public final class HazelcastBackupLease implements BackupLease {
     }
   }
 
+  /**
+   * The first renewal, made before the backup starts, on the thread that took the lock: a member cut
+   * off a moment ago still counts a majority until it drops the others (several seconds), and if it
+   * owns the lock key's partition it takes the lock locally. Its term must then start from a round
+   * trip the others answered, as every renewal's does, or it could outlast the moment they take the
+   * lock themselves. Refused: the lock is freed and the backup is refused with
+   * {@link ErrorCode#NO_MAJORITY}.
+   */
+  void confirmFirst() {
+    long start = System.nanoTime();
+    String refused;
+    try {
+      refused = confirm();
+    } catch (RuntimeException e) {
+      refused = "the cluster did not answer (" + e.getClass().getSimpleName() + ")";
+    }
+    if (refused == null) {
+      deadline = start + TERM.toNanos();
+      return;
+    }
+    release();
+    throw new BackupException(ErrorCode.NO_MAJORITY, "the cluster has no majority: the other managers did not"
+        + " confirm within " + ANSWER_WITHIN.toSeconds() + " s that this manager is one of theirs ("
+        + (refused.startsWith("!") ? refused.substring(1) : refused) + "), so this manager may be cut off from them"
+        + " without knowing it yet; nothing was started; check the network between the managers, or start the backup"
+        + " on another manager");
+  }
+
   private synchronized void lose(String why) {
     if (lost == null) {
       lost = why;
@@ -148,6 +176,9 @@ public final class HazelcastBackupLease implements BackupLease {
     long until = System.nanoTime() + ANSWER_WITHIN.toNanos();
     int yes = 0;
     for (Future<Boolean> f : answers.values()) {
+      if (yes >= needed) {
+        break; // enough: a member that is slow to answer (paused, cut off) delays nothing
+      }
       try {
         if (Boolean.TRUE.equals(f.get(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS))) {
           yes++;

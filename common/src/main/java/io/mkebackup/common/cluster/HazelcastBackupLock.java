@@ -24,7 +24,9 @@ import java.util.logging.Logger;
  * it: the lock map has Hazelcast split-brain protection (which Hazelcast applies to its entry
  * locks as well, and which also guards CLI clients, since their members decide), and the member
  * count is checked before and after the lock is taken, for a refusal that says why. A holder gets
- * a {@link BackupLease}: its writer stops as soon as the lease is not renewed in time.
+ * a {@link BackupLease}, which the other managers confirm once before it is handed out (a member
+ * cut off a moment ago still counts a majority and may own the key): its writer stops as soon as
+ * the lease is not renewed in time.
  *
  * <p>Anything that knows the cluster's derived name (a Hazelcast member or client without the
  * secret) can take the entry lock and put back a sealed holder entry it read earlier, so a held
@@ -172,7 +174,9 @@ public final class HazelcastBackupLock implements BackupLock {
       unlockQuietly();
       throw e;
     }
-    return new HazelcastBackupLease(this, backupId);
+    HazelcastBackupLease lease = new HazelcastBackupLease(this, backupId);
+    lease.confirmFirst();
+    return lease;
   }
 
   /**

@@ -130,6 +130,37 @@ class BackupLockIT {
     await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> !lease.valid());
   }
 
+  /**
+   * A member that counts a majority but whose lease the others do not confirm (as one cut off a
+   * moment ago that owns the lock key): refused with NO_MAJORITY before the backup starts, the
+   * lock freed. Here the other member's lease executor is kept busy, so its answer never comes.
+   */
+  @Test
+  void aLockTheOthersDoNotConfirmIsFreedAndTheBackupRefused() throws Exception {
+    HazelcastInstance a = member(0);
+    HazelcastInstance b = member(1);
+    HazelcastBackupLock lock = new HazelcastBackupLock(a, 3);
+    await().atMost(Duration.ofSeconds(30)).until(lock::hasMajority);
+    try (BusyLeaseExecutor busy = BusyLeaseExecutor.on(a, b.getCluster().getLocalMember())) {
+      long start = System.nanoTime();
+      assertThatThrownBy(() -> onHolder(() -> lock.acquire("b1", "node-0")))
+          .rootCause().isInstanceOf(BackupException.class)
+          .satisfies(e -> assertThat(((BackupException) e).code()).isEqualTo(ErrorCode.NO_MAJORITY))
+          .hasMessageContaining("did not confirm")
+          .hasMessageContaining("0 of the 1 other managers needed confirmed it");
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+      assertThat(lock.held()).as("the unconfirmed lock was freed").isFalse();
+    }
+    // Answered again: the same backup takes the lock.
+    BackupLease lease = onHolder(() -> lock.acquire("b1", "node-0"));
+    assertThat(lease.valid()).isTrue();
+    onHolder(() -> {
+      lease.release();
+      return null;
+    });
+    assertThat(lock.held()).isFalse();
+  }
+
   @Test
   void aBackupFreesOnlyItsOwnLockAndOnlyFromItsOwnThread() throws Exception {
     HazelcastInstance a = member(0);
