@@ -431,15 +431,15 @@ class SwarmLabIT {
     String task = inNode(cut, "docker ps -q --filter label=com.docker.swarm.service.name=mke-backup_manager").strip();
     assertThat(task).as("one manager task on node" + (cut + 1)).matches("[0-9a-f]{12,64}");
     String majorityBackup;
+    List<String> notRefusedAll = new ArrayList<>();
     cutOff(cut, true);
     long cutAt = System.nanoTime();
     long cutAtMillis = System.currentTimeMillis();
     try {
-      // The cut-off node sees itself alone (1 of 3) once its heartbeats time out: it refuses.
-      // Until then it may still accept one (it does not know yet): such a backup may even finish,
-      // as one started just before the cut would. What it refused must never be written.
+      // The cut-off node sees itself alone (1 of 3) once its heartbeats time out. Before that it
+      // still counts a majority, but the others cannot confirm a lock it takes: it refuses too.
       String[][] last = new String[1][];
-      List<String> notRefused = new ArrayList<>(); // any answer but 503
+      List<String> notRefused = notRefusedAll; // any answer but 503
       List<String> refused = new ArrayList<>();
       org.awaitility.Awaitility.await("node" + (cut + 1) + " refuses with 503 NO_MAJORITY")
           .atMost(java.time.Duration.ofSeconds(90)).pollInterval(java.time.Duration.ofSeconds(1)).until(() -> {
@@ -470,9 +470,10 @@ class SwarmLabIT {
       try {
         done = awaitState(0, t, majorityBackup, "SUCCESS", java.time.Duration.ofSeconds(120));
       } catch (AssertionError e) {
-        // Seen twice in full runs at load 20-25: the node's own etcd (not the cut) slower than the
-        // CLI's 15 s. One more backup, said in the output; any other failure fails the test.
-        if (!String.valueOf(e.getMessage()).contains("did not answer within 15 s")) {
+        // Seen in full runs at load 20-25 when etcd's time-out was 10 s: the node's own etcd (not
+        // the cut) too slow. One more backup, said in the output; any other failure fails the test.
+        String m = String.valueOf(e.getMessage());
+        if (!(m.contains("etcd at ") && m.contains("did not answer within"))) {
           throw e;
         }
         System.out.printf("SwarmLabIT: the majority's backup failed on etcd's time-out, taken again: %s%n",
@@ -484,10 +485,10 @@ class SwarmLabIT {
       }
       assertThat(done.getString("nodeLocation")).isNotEqualTo("node" + (cut + 1));
       assertThat(share.resolve(file)).isRegularFile();
-      // Nothing the cut-off node refused was written; what it accepted before it knew is said.
+      // Nothing the cut-off node was sent after the cut was written, refused at once or not.
       assertThat(Tools.listing(share)).as("refused: " + refused).noneMatch(refused::contains);
-      System.out.printf("SwarmLabIT: the cut-off node did not refuse %d backup(s) before it knew; of those on the"
-          + " share: %s%n", notRefused.size(), Tools.listing(share).stream().filter(notRefused::contains).toList());
+      // It refuses from the first request on: its lock is not confirmed by the others.
+      assertThat(notRefused).as("requests the cut-off node did not refuse with 503").isEmpty();
       org.awaitility.Awaitility.await("the first tick succeeded during the cut").atMost(java.time.Duration.ofSeconds(150))
           .pollInterval(java.time.Duration.ofSeconds(2)).until(() -> scheduled(0, t, prefix).stream()
               .anyMatch(r -> "SUCCESS".equals(r.getString("backupState"))));
@@ -527,6 +528,9 @@ class SwarmLabIT {
             r.getString("shortError", ""));
       }
     }
+    // Nor after healing (a request the cut-off node held on to must not run late).
+    assertThat(Tools.listing(share)).as("sent to the cut-off node after the cut: " + notRefusedAll)
+        .noneMatch(notRefusedAll::contains);
     // Deleted once the histories are one (a later tick may be fired by any node: not counted).
     assertThat(apis.get(0).delete("/api/ucp/backup/schedules/" + schedule, t2).status()).isIn(200, 204);
     // The ticks due during the cut, once each has ended: each once, by the majority, SUCCESS (or
