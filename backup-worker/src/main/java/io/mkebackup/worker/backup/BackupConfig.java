@@ -113,6 +113,17 @@ public record BackupConfig(
     return Duration.ofMillis((long) (seconds * 1000));
   }
 
+  /** The same, with etcd's calls given at most {@code most} (readiness checks, which have less time). */
+  public BackupConfig withEtcdTimeoutAtMost(java.time.Duration most) {
+    if (etcd == null || etcd.timeout() == null || etcd.timeout().compareTo(most) <= 0) {
+      return this;
+    }
+    EtcdEndpoint e = new EtcdEndpoint(etcd.url(), etcd.caCert(), etcd.clientCert(), etcd.clientKey(), most, etcd.pem(),
+        etcd.authority());
+    return new BackupConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, e, helperImage, spoolDir,
+        maxBytesPerSecond, maxFreeze);
+  }
+
   public BackupConfig withDockerHost(String host) {
     return new BackupConfig(nodeName, host, volumePrefix, excludedVolumes, sourceMode, etcd, helperImage, spoolDir, maxBytesPerSecond, maxFreeze);
   }

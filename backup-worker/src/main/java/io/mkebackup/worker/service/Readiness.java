@@ -104,7 +104,9 @@ public final class Readiness implements AutoCloseable {
       if (config.etcd() == null) {
         return "not configured (ucp-kv is left out of backups)";
       }
-      try (EtcdSource source = BackupProcedure.connectEtcd(config)) {
+      // At most the check's own time: a silent etcd must not keep the pool's threads for its
+      // whole configured time-out (up to 600 s) while later reports queue behind it.
+      try (EtcdSource source = BackupProcedure.connectEtcd(config.withEtcdTimeoutAtMost(CHECK_WITHIN))) {
         return "etcd " + source.status().getVersion() + " at " + source.url();
       }
     });

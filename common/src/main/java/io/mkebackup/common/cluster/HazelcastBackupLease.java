@@ -7,7 +7,10 @@ import io.mkebackup.common.BackupException;
 import io.mkebackup.common.ErrorCode;
 import io.mkebackup.common.Threads;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Future;
@@ -32,20 +35,22 @@ public final class HazelcastBackupLease implements BackupLease {
   static final Duration RENEW_EVERY = Duration.ofSeconds(1);
   /** How long a renewal waits for the other members' answers. */
   static final Duration ANSWER_WITHIN = Duration.ofSeconds(2);
+  private static final long ANSWER_POLL_NANOS = 5_000_000L;
+  /** How long the first confirmation may be asked for again (each ask waits {@link #ANSWER_WITHIN}). */
+  static final Duration CONFIRM_FIRST_WITHIN = Duration.ofSeconds(4);
 
   private final HazelcastBackupLock lock;
   private final String backupId;
   private volatile long deadline;
   private volatile String lost;
-  private final ScheduledFuture<?> renewal;
+  /** Renews every second once the first confirmation came ({@link #confirmFirst}); null before. */
+  private volatile ScheduledFuture<?> renewal;
   private boolean released;
 
   HazelcastBackupLease(HazelcastBackupLock lock, String backupId) {
     this.lock = lock;
     this.backupId = backupId;
     this.deadline = System.nanoTime() + TERM.toNanos();
-    this.renewal = Threads.scheduler("mke-backup-lease").scheduleWithFixedDelay(this::renew, RENEW_EVERY.toMillis(), RENEW_EVERY.toMillis(),
-        TimeUnit.MILLISECONDS);
   }
 
   @Override
@@ -112,27 +117,60 @@ public final class HazelcastBackupLease implements BackupLease {
    * off a moment ago still counts a majority until it drops the others (several seconds), and if it
    * owns the lock key's partition it takes the lock locally. Its term must then start from a round
    * trip the others answered, as every renewal's does, or it could outlast the moment they take the
-   * lock themselves. Refused: the lock is freed and the backup is refused with
-   * {@link ErrorCode#NO_MAJORITY}.
+   * lock themselves. Asked again for up to {@link #CONFIRM_FIRST_WITHIN} while this member still
+   * counts a majority (a manager that joined a moment ago may not have proved itself to the others
+   * yet). Refused: the lock is freed and the backup is refused with {@link ErrorCode#NO_MAJORITY};
+   * confirmed: the term runs from the confirmed round trip, and renewals start.
    */
   void confirmFirst() {
-    long start = System.nanoTime();
+    long giveUp = System.nanoTime() + CONFIRM_FIRST_WITHIN.toNanos();
     String refused;
-    try {
-      refused = confirm();
-    } catch (RuntimeException e) {
-      refused = "the cluster did not answer (" + e.getClass().getSimpleName() + ")";
+    while (true) {
+      long start = System.nanoTime();
+      try {
+        refused = confirm();
+      } catch (RuntimeException e) {
+        refused = "the cluster did not answer (" + e.getClass().getSimpleName() + ")";
+      }
+      if (refused == null) {
+        deadline = start + TERM.toNanos();
+        renewal = Threads.scheduler("mke-backup-lease").scheduleWithFixedDelay(this::renew, RENEW_EVERY.toMillis(),
+            RENEW_EVERY.toMillis(), TimeUnit.MILLISECONDS);
+        return;
+      }
+      if (refused.startsWith("!") || System.nanoTime() - giveUp >= 0 || !lock.hasMajority()) {
+        break;
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(250_000_000L);
+      if (Thread.currentThread().isInterrupted()) {
+        refused = "interrupted";
+        break;
+      }
     }
-    if (refused == null) {
-      deadline = start + TERM.toNanos();
-      return;
-    }
-    release();
+    abandon();
     throw new BackupException(ErrorCode.NO_MAJORITY, "the cluster has no majority: the other managers did not"
-        + " confirm within " + ANSWER_WITHIN.toSeconds() + " s that this manager is one of theirs ("
-        + (refused.startsWith("!") ? refused.substring(1) : refused) + "), so this manager may be cut off from them"
-        + " without knowing it yet; nothing was started; check the network between the managers, or start the backup"
-        + " on another manager");
+        + " confirm within " + CONFIRM_FIRST_WITHIN.toSeconds() + " s that this manager holds the backup lock as one"
+        + " of theirs (" + (refused.startsWith("!") ? refused.substring(1) : refused) + "), so this manager may be"
+        + " cut off from them without knowing it yet; nothing was started; check the network between the managers,"
+        + " or start the backup on another manager");
+  }
+
+  /**
+   * Frees a lock whose first confirmation failed, on the taking thread: its release, else a bare
+   * unlock; either way this process stops saying it holds the backup.
+   */
+  private void abandon() {
+    released = true;
+    lost = "not confirmed by the other managers";
+    try {
+      lock.release(backupId);
+    } catch (RuntimeException e) {
+      LOG.warning("backup " + backupId + ": cannot free the unconfirmed backup lock (" + e.getClass().getSimpleName()
+          + "); unlocking it, else Hazelcast frees it when this member leaves");
+      lock.unlockQuietly();
+    } finally {
+      HazelcastBackupLock.TAKING.remove(backupId);
+    }
   }
 
   private synchronized void lose(String why) {
@@ -140,8 +178,9 @@ public final class HazelcastBackupLease implements BackupLease {
       lost = why;
       LOG.warning("backup " + backupId + " lost its lease on the backup lock: " + why);
     }
-    if (renewal != null) {
-      renewal.cancel(false);
+    ScheduledFuture<?> r = renewal;
+    if (r != null) {
+      r.cancel(false);
     }
   }
 
@@ -173,21 +212,42 @@ public final class HazelcastBackupLease implements BackupLease {
     }
     IExecutorService exec = hz.getExecutorService(EXECUTOR);
     Map<Member, Future<Boolean>> answers = exec.submitToMembers(new Confirm(self.getUuid(), backupId), others);
+    // Answers counted as they come, until enough said yes: a member that does not answer (paused,
+    // cut off) costs nothing while the others suffice. Unanswered asks are left to end on their
+    // own, not cancelled: Hazelcast's cancel waits for the member to answer the cancellation, which
+    // a cut-off member never does, and a renewal that waited for it outlived the lease's term.
     long until = System.nanoTime() + ANSWER_WITHIN.toNanos();
+    List<Future<Boolean>> pending = new ArrayList<>(answers.values());
     int yes = 0;
-    for (Future<Boolean> f : answers.values()) {
-      if (yes >= needed) {
-        break; // enough: a member that is slow to answer (paused, cut off) delays nothing
-      }
-      try {
-        if (Boolean.TRUE.equals(f.get(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS))) {
-          yes++;
+    while (true) {
+      for (Iterator<Future<Boolean>> it = pending.iterator(); it.hasNext();) {
+        Future<Boolean> f = it.next();
+        if (f.isDone()) {
+          it.remove();
+          if (Boolean.TRUE.equals(answered(f))) {
+            yes++;
+          }
         }
-      } catch (Exception e) {
-        f.cancel(true);
       }
+      if (yes >= needed || pending.isEmpty() || System.nanoTime() - until >= 0) {
+        break;
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(ANSWER_POLL_NANOS);
     }
     return yes >= needed ? null : yes + " of the " + needed + " other managers needed confirmed it";
+  }
+
+  /** A finished ask's answer; null when it failed (the member left, refused the task, ...). */
+  private static Boolean answered(Future<Boolean> done) {
+    try {
+      return done.get(0, TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException
+        | java.util.concurrent.CancellationException e) {
+      return null;
+    }
   }
 
   @Override
@@ -196,7 +256,10 @@ public final class HazelcastBackupLease implements BackupLease {
       return;
     }
     released = true;
-    renewal.cancel(false);
+    ScheduledFuture<?> r = renewal;
+    if (r != null) {
+      r.cancel(false);
+    }
     if (lost == null) {
       lost = "released";
     }

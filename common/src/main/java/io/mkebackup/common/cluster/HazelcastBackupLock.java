@@ -24,9 +24,9 @@ import java.util.logging.Logger;
  * it: the lock map has Hazelcast split-brain protection (which Hazelcast applies to its entry
  * locks as well, and which also guards CLI clients, since their members decide), and the member
  * count is checked before and after the lock is taken, for a refusal that says why. A holder gets
- * a {@link BackupLease}, which the other managers confirm once before it is handed out (a member
- * cut off a moment ago still counts a majority and may own the key): its writer stops as soon as
- * the lease is not renewed in time.
+ * a {@link BackupLease}, which on a member the other managers confirm once before it is handed
+ * out (a member cut off a moment ago still counts a majority and may own the key; a CLI client's
+ * lease cannot be confirmed that way): its writer stops as soon as the lease is not renewed in time.
  *
  * <p>Anything that knows the cluster's derived name (a Hazelcast member or client without the
  * secret) can take the entry lock and put back a sealed holder entry it read earlier, so a held
@@ -297,7 +297,7 @@ public final class HazelcastBackupLock implements BackupLock {
         + " on a manager that sees the others");
   }
 
-  private void unlockQuietly() {
+  void unlockQuietly() {
     try {
       map.unlock(KEY);
     } catch (RuntimeException ignored) {

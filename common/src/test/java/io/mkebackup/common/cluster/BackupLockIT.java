@@ -48,6 +48,41 @@ class BackupLockIT {
     return h;
   }
 
+  /** A member on its own loopback address (127.0.0.{i+1}), so that a test can cut it off. */
+  HazelcastInstance memberAt(int i) {
+    ClusterSettings s = new ClusterSettings(cluster, "127.0.0." + (i + 1), ports.get(i),
+        java.util.stream.IntStream.range(0, 3).mapToObj(j -> "127.0.0." + (j + 1) + ":" + ports.get(j)).toList(),
+        "node-" + i);
+    HazelcastInstance h = Hazelcast.newHazelcastInstance(s.memberConfig(trust));
+    started.add(h);
+    return h;
+  }
+
+  /**
+   * A manager cut off while another holds the lease (a host lost mid-backup): the two left are a
+   * majority, and the lease lives on. (A renewal used to wait for the cut-off member's cancelled
+   * answer until the others dropped it, longer than the lease's term.)
+   */
+  @Test
+  void aLeaseOutlivesAManagerCutOffMidBackup() throws Exception {
+    HazelcastInstance a = memberAt(0);
+    memberAt(1);
+    memberAt(2);
+    HazelcastBackupLock lock = new HazelcastBackupLock(a, 3);
+    await().atMost(Duration.ofSeconds(30)).until(() -> MemberProof.provenMembers(a).size() == 3);
+    BackupLease lease = onHolder(() -> lock.acquire("b1", "node-0"));
+    try (LoopbackCut cut = LoopbackCut.off("127.0.0.3")) {
+      await("the others drop the cut-off member").atMost(Duration.ofSeconds(30))
+          .until(() -> a.getCluster().getMembers().size() == 2);
+      assertThat(lease.valid()).as("valid until the cut-off member was dropped").isTrue();
+      await().during(BackupLease.TERM.plusSeconds(2)).atMost(BackupLease.TERM.plusSeconds(4)).until(lease::valid);
+    }
+    onHolder(() -> {
+      lease.release();
+      return null;
+    });
+  }
+
   /** Runs on the holder thread, the one that owns the lock (Hazelcast's locks belong to a thread). */
   <T> T onHolder(java.util.concurrent.Callable<T> call) throws Exception {
     return CompletableFuture.supplyAsync(() -> {
