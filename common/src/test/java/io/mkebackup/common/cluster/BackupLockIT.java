@@ -48,10 +48,13 @@ class BackupLockIT {
     return h;
   }
 
-  /** A member on its own loopback address (127.0.0.{i+1}), so that a test can cut it off. */
+  /**
+   * A member on its own loopback address (127.0.0.{i+2}), so that a test can cut it off without
+   * cutting 127.0.0.1, which the other tests use.
+   */
   HazelcastInstance memberAt(int i) {
-    ClusterSettings s = new ClusterSettings(cluster, "127.0.0." + (i + 1), ports.get(i),
-        java.util.stream.IntStream.range(0, 3).mapToObj(j -> "127.0.0." + (j + 1) + ":" + ports.get(j)).toList(),
+    ClusterSettings s = new ClusterSettings(cluster, "127.0.0." + (i + 2), ports.get(i),
+        java.util.stream.IntStream.range(0, 3).mapToObj(j -> "127.0.0." + (j + 2) + ":" + ports.get(j)).toList(),
         "node-" + i);
     HazelcastInstance h = Hazelcast.newHazelcastInstance(s.memberConfig(trust));
     started.add(h);
