@@ -138,7 +138,7 @@ public final class SiblingSwitch implements FreezeGuard {
             } else if (line.startsWith(NOTED) || line.startsWith(REFUSED)) {
               answers.add(line);
             } else if (!line.startsWith("Picked up JAVA_TOOL_OPTIONS")) {
-              LOG.info("dead man's switch (container " + n + "): " + line);
+              LOG.info(outputLine(n, line));
             }
           });
         } catch (IOException closed) {
@@ -280,6 +280,15 @@ public final class SiblingSwitch implements FreezeGuard {
    * A container's output as the engine sends it to an attach without a terminal, frame by frame
    * (an 8-byte header: the stream, then the length): each line of stdout and stderr, until its end.
    */
+  /**
+   * A line the switch's container wrote, as this process logs it: escaped and cut, since the
+   * container's output is not ours to trust (a control character could forge a log line).
+   */
+  static String outputLine(String container, String line) {
+    return "dead man's switch (container " + container + "): "
+        + io.mkebackup.common.io.FileNames.printable(line, 1000);
+  }
+
   static void readLines(InputStream in, Consumer<String> lines) throws IOException {
     StringBuilder[] partial = {new StringBuilder(), new StringBuilder()};
     byte[] header = new byte[8];

@@ -21,6 +21,15 @@ class SiblingSwitchTest {
   static final String B = "b".repeat(64);
 
   @Test
+  void theSwitchsOutputIsLoggedEscapedAndCut() {
+    String forged = "ok\nINFO: backup b1 SUCCESS\u001b[2J";
+    String logged = SiblingSwitch.outputLine("c1", forged);
+    assertThat(logged).isEqualTo("dead man's switch (container c1): ok\\x0AINFO: backup b1 SUCCESS\\x1B[2J")
+        .doesNotContain("\n");
+    assertThat(SiblingSwitch.outputLine("c1", "x".repeat(5000))).hasSizeLessThan(1100).endsWith("...");
+  }
+
+  @Test
   void itUnpausesOnlyWhatItWasToldIsBeingPausedAndNotTakenBack() {
     SiblingSwitch.Told told = new SiblingSwitch.Told();
     ByteArrayOutputStream answers = new ByteArrayOutputStream();
