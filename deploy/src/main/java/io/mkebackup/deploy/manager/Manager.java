@@ -122,9 +122,13 @@ public final class Manager implements AutoCloseable {
     if (pem.generated()) {
       LOG.info("generated a self-signed HTTPS certificate in " + pem.cert());
     }
-    ClusterSettings settings = new ClusterSettings(config.clusterName(), clusterHost, config.clusterPort(),
+    ClusterSettings resolving = new ClusterSettings(config.clusterName(), clusterHost, config.clusterPort(),
         config.clusterMembers().isEmpty() ? List.of(clusterHost + ":" + config.clusterPort())
             : config.clusterMembers(), config.nodeName(), clusterSize(config));
+    // Counted once (names in the members list resolve anew at each count, and DNS may answer
+    // differently): the split-brain protection and the lock count the same managers.
+    ClusterSettings settings = new ClusterSettings(resolving.clusterName(), resolving.bindHost(), resolving.port(),
+        resolving.members(), resolving.nodeName(), resolving.configuredMembers());
     ClusterTrust trust = ClusterTrust.derive(ClusterRootCa.secret(config.clusterSecretFile(), "clusterSecretFile",
         config.backupConfig()));
     ForeignMembers.watch(trust.fingerprint());
