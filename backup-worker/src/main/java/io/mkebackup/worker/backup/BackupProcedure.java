@@ -137,9 +137,9 @@ public final class BackupProcedure {
   private BackupResult write(BackupRequest request, BackupPlan plan, Freezer freezer, List<String> warnings,
       Instant createdAt, Progress p, RunResources opened) throws IOException {
     Path spool = opened.spool.dir();
-    Pipeline.Sink sink = request.file() != null ? Pipeline.file(request.file(), request.id())
+    Pipeline.Destination destination = request.file() != null ? Pipeline.file(request.file(), request.id())
         : Pipeline.stream(request.stream());
-    try (Pipeline pipeline = Pipeline.open(sink, fence, request.encrypted() ? request.passphrase() : null,
+    try (Pipeline pipeline = Pipeline.open(destination, fence, request.encrypted() ? request.passphrase() : null,
         request.file() == null ? "backup.tar" : request.file().getFileName().toString(), spool, request.id())) {
       ArchiveWriter archive = pipeline.archive();
       List<String> volumeWarnings = new ArrayList<>();

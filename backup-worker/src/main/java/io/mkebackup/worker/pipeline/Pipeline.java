@@ -15,16 +15,16 @@ import java.nio.file.Path;
 
 /**
  * The stages one archive goes through, threads joined by bounded queues: tar (the caller's
- * thread) [-> OpenPGP framing -> encrypting thread] -> pipe -> writer thread -> sink. The caller
+ * thread) [-> OpenPGP framing -> encrypting thread] -> pipe -> writer thread -> destination. The caller
  * writes the entries to {@link #archive()} and then calls {@link #finish}; closing a pipeline that
- * did not finish stops its threads and leaves nothing at the sink, so one try-with-resources
+ * did not finish stops its threads and leaves nothing at the destination, so one try-with-resources
  * cleans up after any failure.
  */
 public final class Pipeline implements AutoCloseable {
   static final int PIPE_BUFFER = 1 << 20;
 
   /** Where the archive's bytes go. */
-  public interface Sink {
+  public interface Destination {
     /** The stream the writer thread writes to; its errors name the target. */
     OutputStream stream();
 
@@ -40,7 +40,7 @@ public final class Pipeline implements AutoCloseable {
     void abort();
   }
 
-  private final Sink sink;
+  private final Destination destination;
   private final Fence fence;
   private AsyncOutputStream pipe;
   private PgpEncryptingOutputStream encryptor;
@@ -48,7 +48,7 @@ public final class Pipeline implements AutoCloseable {
   private boolean finished;
 
   /**
-   * Starts the stages. The pipeline owns the sink from now on, also when this fails.
+   * Starts the stages. The pipeline owns the destination from now on, also when this fails.
    *
    * @param fence asked before every chunk the writer thread writes and before the commit: a
    *     backup that lost the cluster's lock stops and leaves nothing behind
@@ -57,16 +57,16 @@ public final class Pipeline implements AutoCloseable {
    * @param spoolDir a private directory for the writer's entry list
    * @param tag the backup's id, naming the threads
    */
-  public static Pipeline open(Sink sink, Fence fence, Passphrase passphrase, String literalName, Path spoolDir,
+  public static Pipeline open(Destination destination, Fence fence, Passphrase passphrase, String literalName, Path spoolDir,
       String tag) throws IOException {
-    Pipeline p = new Pipeline(sink, fence);
+    Pipeline p = new Pipeline(destination, fence);
     try {
       // This thread reads and frames the tar (and, encrypted, hashes the files and frames the
       // literal packet and its MDC); unencrypted, a thread of its own hashes large files
       // (SHA-256); encrypted, AES/CFB cannot be split (each block needs the one before), so its
       // thread does nothing else. Hashing on a thread of its own when encrypting was 3-4% slower
       // in A/B runs (4.74 s against 4.55 s for 1.4 GB): both cores are busy already.
-      p.pipe = new AsyncOutputStream(new Fenced(sink.stream(), fence), PIPE_BUFFER, 3, "mke-backup-writer-" + tag);
+      p.pipe = new AsyncOutputStream(new Fenced(destination.stream(), fence), PIPE_BUFFER, 3, "mke-backup-writer-" + tag);
       OutputStream top = p.pipe;
       if (passphrase != null) {
         p.encryptor = new PgpEncryptingOutputStream(p.pipe, passphrase, literalName, true);
@@ -80,8 +80,8 @@ public final class Pipeline implements AutoCloseable {
     }
   }
 
-  private Pipeline(Sink sink, Fence fence) {
-    this.sink = sink;
+  private Pipeline(Destination destination, Fence fence) {
+    this.destination = destination;
     this.fence = fence;
   }
 
@@ -91,7 +91,7 @@ public final class Pipeline implements AutoCloseable {
   }
 
   /**
-   * Writes the metadata entry and the tar's end, drains every stage and commits the sink.
+   * Writes the metadata entry and the tar's end, drains every stage and commits the destination.
    *
    * @return the archive's size in bytes
    */
@@ -101,12 +101,12 @@ public final class Pipeline implements AutoCloseable {
       encryptor.finish();
     }
     pipe.finish();
-    long bytes = sink.commit(fence);
+    long bytes = destination.commit(fence);
     finished = true;
     return bytes;
   }
 
-  /** Unless finished: stops every stage's thread and aborts the sink. Then drops the entry list. */
+  /** Unless finished: stops every stage's thread and aborts the destination. Then drops the entry list. */
   @Override
   public void close() {
     if (!finished) {
@@ -116,7 +116,7 @@ public final class Pipeline implements AutoCloseable {
       if (pipe != null) {
         pipe.abort();
       }
-      sink.abort();
+      destination.abort();
     }
     if (writer != null) {
       try {
@@ -134,10 +134,10 @@ public final class Pipeline implements AutoCloseable {
    * @param tag the backup's id, in the temporary's name, so the leftovers of a member that died
    *     can be found
    */
-  public static Sink file(Path target, String tag) {
+  public static Destination file(Path target, String tag) {
     AtomicFile file = AtomicFile.create(target, tag, true);
     TargetErrors stream = new TargetErrors(file.stream(), target.toAbsolutePath().getParent());
-    return new Sink() {
+    return new Destination() {
       @Override
       public OutputStream stream() {
         return stream;
@@ -157,9 +157,9 @@ public final class Pipeline implements AutoCloseable {
   }
 
   /** The caller's stream (standard output), which it closes; a write error says the reader may have gone. */
-  public static Sink stream(OutputStream out) {
+  public static Destination stream(OutputStream out) {
     TargetErrors stream = new TargetErrors(out, null);
-    return new Sink() {
+    return new Destination() {
       @Override
       public OutputStream stream() {
         return stream;

@@ -80,14 +80,14 @@ class PipelineTest {
     }
   }
 
-  /** A sink whose stream fails after {@code limit} bytes, as a full disk does. */
-  static final class FullSink implements Pipeline.Sink {
+  /** A destination whose stream fails after {@code limit} bytes, as a full disk does. */
+  static final class FullDestination implements Pipeline.Destination {
     final long limit;
     final AtomicLong written = new AtomicLong();
     final AtomicBoolean aborted = new AtomicBoolean();
     final AtomicBoolean committed = new AtomicBoolean();
 
-    FullSink(long limit) {
+    FullDestination(long limit) {
       this.limit = limit;
     }
 
@@ -168,18 +168,18 @@ class PipelineTest {
 
   @Test
   void aFailingSinkStopsTheRunEarlyAndIsAborted() throws IOException {
-    FullSink sink = new FullSink(2 * MIB);
+    FullDestination destination = new FullDestination(2 * MIB);
     Source source = new Source(256 * MIB, Long.MAX_VALUE);
-    try (Pipeline pipeline = Pipeline.open(sink, Fence.NONE, null, "b.tar", spool, tag)) {
+    try (Pipeline pipeline = Pipeline.open(destination, Fence.NONE, null, "b.tar", spool, tag)) {
       assertThatThrownBy(() -> {
         pipeline.archive().file("./ucp-a/big", FILE, source.size, source, n -> {});
         pipeline.finish(header(), FILE, null);
       }).hasStackTraceContaining("No space left on device");
     }
 
-    assertThat(sink.committed).isFalse();
-    assertThat(sink.aborted).isTrue();
-    // The pipe holds a few MiB: the source stops soon after the sink, not at its end.
+    assertThat(destination.committed).isFalse();
+    assertThat(destination.aborted).isTrue();
+    // The pipe holds a few MiB: the source stops soon after the destination, not at its end.
     assertThat(source.read.get()).isLessThan(32 * MIB);
     awaitThreadsGone();
   }
