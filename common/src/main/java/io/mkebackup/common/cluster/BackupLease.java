@@ -40,8 +40,8 @@ public interface BackupLease extends Fence {
   void release();
 
   /**
-   * Run on another member: whether the asking member is one of its cluster, and a proven one
-   * (the asking member reads the lock itself). Plain {@link DataSerializable} (two strings), no Java serialization.
+   * Run on another member: whether the asking member is one of its cluster and the lock still
+   * names the asking backup. Plain {@link DataSerializable} (two strings), no Java serialization.
    * (Here, by its name {@code BackupLease$Confirm}, so that managers of the version before and
    * after the lease became an interface still understand each other.)
    */
@@ -66,12 +66,9 @@ public interface BackupLease extends Fence {
 
     @Override
     public Boolean call() {
-      // Membership only, answered from this member's own view: reading the lock here would wait
-      // for the member owning its partition, which may be the one that was lost (the holder reads
-      // the lock itself; the backup id is still carried for members of earlier versions).
       HazelcastBackupLock here = new HazelcastBackupLock(hazelcast, 0);
       MemberProof proof = MemberProof.of(hazelcast);
-      return here.isMember(requester) && (proof == null || proof.isProven(requester));
+      return here.isMember(requester) && (proof == null || proof.isProven(requester)) && here.heldBy(backupId);
     }
 
     @Override

@@ -22,8 +22,7 @@ import java.util.logging.Logger;
  * The cluster's {@link BackupLease}: a holder's right to write for its backup, with a deadline on this process's monotonic clock
  * shorter than the time the other members take to declare it dead
  * ({@link ClusterSettings#MAX_NO_HEARTBEAT_SECONDS}). A thread renews it every second, and only
- * when the lock does not name another backup (when the member owning its partition answers within
- * a second; see {@link #lockNamesThisBackup}), this member still sees a majority of the configured
+ * when the lock still names this backup, this member still sees a majority of the configured
  * managers, and enough other members answer (a round trip, not this member's possibly stale view)
  * that this member is one of theirs. A lease that ran out is lost for good: after a pause (GC,
  * SIGSTOP, a stalled VM) longer than its term the others may already have failed the backup,
@@ -37,9 +36,6 @@ public final class HazelcastBackupLease implements BackupLease {
   /** How long a renewal waits for the other members' answers. */
   static final Duration ANSWER_WITHIN = Duration.ofSeconds(2);
   private static final long ANSWER_POLL_NANOS = 5_000_000L;
-  /** How long a renewal waits for the lock's own answer before the others' confirmations decide. */
-  static final Duration READ_WITHIN = Duration.ofMillis(1000);
-  private volatile java.util.concurrent.CompletableFuture<Boolean> reading;
   /** How long the first confirmation may be asked for again (each ask waits {@link #ANSWER_WITHIN}). */
   static final Duration CONFIRM_FIRST_WITHIN = Duration.ofSeconds(4);
 
@@ -196,15 +192,14 @@ public final class HazelcastBackupLease implements BackupLease {
     if (!lock.hasMajority()) {
       return "this manager sees " + lock.membership() + ", not a majority";
     }
-    Boolean named = lockNamesThisBackup();
-    if (Boolean.FALSE.equals(named)) {
+    if (!lock.heldBy(backupId)) {
       return "!the lock is no longer this backup's";
     }
+    // Push the holder entry's until forward: others honour the lock only while it is renewed.
+    lock.renewHolder(backupId);
     int configured = lock.configuredMembers();
     if (configured == 0) {
-      // A client: its reads went to the members, which enforce the majority; unanswered, no renewal.
-      return named == null ? "the cluster did not say within " + READ_WITHIN.toMillis() + " ms whether the lock is"
-          + " still this backup's" : null;
+      return null; // a client: the two reads above went to the members, which enforce the majority
     }
     HazelcastInstance hz = lock.hazelcast();
     Member self = hz.getCluster().getLocalMember();
@@ -240,37 +235,6 @@ public final class HazelcastBackupLease implements BackupLease {
       java.util.concurrent.locks.LockSupport.parkNanos(ANSWER_POLL_NANOS);
     }
     return yes >= needed ? null : yes + " of the " + needed + " other managers needed confirmed it";
-  }
-
-  /**
-   * Whether the lock still names this backup (and, when it does, its holder entry's until pushed
-   * forward: others honour the lock only while it is renewed), as the map answers within
-   * {@link #READ_WITHIN}; null when it does not answer in time. A read waits for the member that
-   * owns the lock key's partition: cut off or paused, it answers nobody until the others drop it
-   * (8 s) and the partition moves, with this backup's lock, to one of them. Meanwhile the others'
-   * confirmations decide, as they may: nobody can take or change the lock while its owner is
-   * unreachable. A read still running is waited for by the next renewal rather than asked again.
-   */
-  private Boolean lockNamesThisBackup() {
-    java.util.concurrent.CompletableFuture<Boolean> r = reading;
-    if (r == null || r.isDone()) {
-      r = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-        boolean named = lock.heldBy(backupId);
-        if (named) {
-          lock.renewHolder(backupId);
-        }
-        return named;
-      }, Threads.each("mke-backup-lease-read"));
-      reading = r;
-    }
-    try {
-      return r.get(READ_WITHIN.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return null;
-    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-      return null; // not answered (in time): the split-brain protection's refusal included
-    }
   }
 
   /** A finished ask's answer; null when it failed (the member left, refused the task, ...). */
