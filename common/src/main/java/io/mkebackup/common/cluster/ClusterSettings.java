@@ -165,8 +165,10 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     c.addMapConfig(new MapConfig(DELETED_CATALOG_MAP).setBackupCount(1));
     c.addMapConfig(new MapConfig(SCHEDULE_MAP).setBackupCount(1));
     c.addMapConfig(new MapConfig(DELETED_SCHEDULE_MAP).setBackupCount(1));
-    MapConfig lock = new MapConfig(LOCK_MAP).setBackupCount(1);
+    // As many copies as members a majority can lose (one with three managers, two with five): the
+    // lock and its holder entry survive whatever a majority survives (Hazelcast's limit is 6).
     int configured = configuredMembers();
+    MapConfig lock = new MapConfig(LOCK_MAP).setBackupCount(lockBackups(configured));
     if (configured >= 3) {
       // Hazelcast applies a map's split-brain protection to its entry locks too (BackupLockIT
       // shows it for 5.3.8): on the minority side of a partition neither a member nor a CLI
@@ -206,6 +208,11 @@ public record ClusterSettings(String clusterName, String bindHost, int port, Lis
     filter.getBlacklist().addPrefixes("java.lang.reflect.", "java.lang.invoke.").addClasses("java.net.URL",
         "java.net.InetAddress", "java.net.Inet4Address", "java.net.Inet6Address");
     return filter;
+  }
+
+  /** Copies of the lock map beside its owner's: the members a majority of {@code configured} can lose. */
+  static int lockBackups(int configured) {
+    return Math.max(1, Math.min(6, configured - BackupLock.majority(configured)));
   }
 
   /** What the CLI uses to take the cluster's backup lock without becoming a member. */

@@ -167,8 +167,10 @@ public final class HazelcastBackupLease implements BackupLease {
     } catch (RuntimeException e) {
       LOG.warning("backup " + backupId + ": cannot free the unconfirmed backup lock (" + e.getClass().getSimpleName()
           + "); unlocking it, else Hazelcast frees it when this member leaves");
-      lock.unlockQuietly();
     } finally {
+      // Whatever release did (it leaves a lock whose entry names another backup alone): this
+      // thread took the lock a moment ago and must not keep it (Hazelcast's locks are reentrant).
+      lock.unlockQuietly();
       HazelcastBackupLock.TAKING.remove(backupId);
     }
   }
@@ -229,7 +231,8 @@ public final class HazelcastBackupLease implements BackupLease {
           }
         }
       }
-      if (yes >= needed || pending.isEmpty() || System.nanoTime() - until >= 0) {
+      if (yes >= needed || pending.isEmpty() || System.nanoTime() - until >= 0
+          || Thread.currentThread().isInterrupted()) {
         break;
       }
       java.util.concurrent.locks.LockSupport.parkNanos(ANSWER_POLL_NANOS);

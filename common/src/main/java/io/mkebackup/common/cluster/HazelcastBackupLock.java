@@ -273,13 +273,27 @@ public final class HazelcastBackupLock implements BackupLock {
 
   /**
    * Pushes the holder entry's {@code until} forward: called by the holder's lease at each renewal,
-   * once it has checked that the lock still names its backup.
+   * once it has checked that the lock still names its backup. A CLI client waits for the write:
+   * the until is all that keeps its lock honoured. A manager does not: it answers "do you hold
+   * it?" itself, and the write waits for the member owning the renewal's key and for its copies,
+   * one of which may be a manager that was just lost (the renewal would then outlast the lease's
+   * term, and the backup fail though a majority remains). One write at a time.
    */
   void renewHolder(String backupId) {
-    map.set(RENEWED_KEY, new JsonObject().put("backupId", backupId)
+    String renewal = new JsonObject().put("backupId", backupId)
         .put("member", hazelcast.getLocalEndpoint().getUuid().toString())
-        .put("until", clock.millis() + HOLD_FOR.toMillis()).encode());
+        .put("until", clock.millis() + HOLD_FOR.toMillis()).encode();
+    if (configuredMembers == 0) {
+      map.set(RENEWED_KEY, renewal);
+      return;
+    }
+    java.util.concurrent.CompletableFuture<Void> last = renewing;
+    if (last == null || last.isDone()) {
+      renewing = map.setAsync(RENEWED_KEY, renewal).toCompletableFuture();
+    }
   }
+
+  private volatile java.util.concurrent.CompletableFuture<Void> renewing;
 
   /** Backups this process is taking or holding the lock for, as {@link Holds} answers. */
   static final java.util.Set<String> TAKING = java.util.concurrent.ConcurrentHashMap.newKeySet();

@@ -200,6 +200,11 @@ public final class SealedMap {
     map.set(key, seal.seal(name(), key, value));
   }
 
+  /** {@link #set(String, String)} without waiting for the owner and the copies to acknowledge it. */
+  public java.util.concurrent.CompletionStage<Void> setAsync(String key, String value) {
+    return map.setAsync(key, seal.seal(name(), key, value));
+  }
+
   public void set(String key, String value, long ttl, TimeUnit unit) {
     map.set(key, seal.seal(name(), key, value), ttl, unit);
   }

@@ -12,13 +12,16 @@ import java.util.UUID;
  * removes the rules (also at JVM exit, should the test die). Needs root, as the tests run here.
  */
 final class LoopbackCut implements AutoCloseable {
-  private final String chain = "MKECUT-" + UUID.randomUUID().toString().substring(0, 8);
+  private final String chain;
   private final Thread cleanup = new Thread(this::remove, "loopback-cut-cleanup");
   private boolean removed;
 
-  private LoopbackCut() {}
+  private LoopbackCut() {
+    this("MKECUT-" + UUID.randomUUID().toString().substring(0, 8));
+  }
 
   static LoopbackCut off(String address) throws IOException, InterruptedException {
+    removeStale();
     LoopbackCut c = new LoopbackCut();
     Runtime.getRuntime().addShutdownHook(c.cleanup);
     try {
@@ -31,6 +34,27 @@ final class LoopbackCut implements AutoCloseable {
       c.close();
       throw e;
     }
+  }
+
+  /**
+   * Chains a test JVM killed before its clean-up left behind (a shutdown hook does not run on
+   * SIGKILL): one JVM cuts at a time here, so any such chain is stale.
+   */
+  private static void removeStale() throws IOException, InterruptedException {
+    Process p = new ProcessBuilder("iptables", "-w", "-S").redirectErrorStream(true).start();
+    String rules = new String(p.getInputStream().readAllBytes());
+    p.waitFor();
+    for (String line : rules.lines().toList()) {
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("^-N (MKECUT-[0-9a-f]{8})$").matcher(line);
+      if (m.matches()) {
+        LoopbackCut stale = new LoopbackCut(m.group(1));
+        stale.remove();
+      }
+    }
+  }
+
+  private LoopbackCut(String chain) {
+    this.chain = chain;
   }
 
   private void iptables(String... args) throws IOException, InterruptedException {
