@@ -94,12 +94,7 @@ public final class HazelcastBackupLease implements BackupLease {
       lose(expired());
       return;
     }
-    String refused;
-    try {
-      refused = confirm();
-    } catch (RuntimeException e) {
-      refused = "the cluster did not answer (" + e.getClass().getSimpleName() + ")";
-    }
+    String refused = attempt();
     if (refused == null) {
       if (System.nanoTime() - deadline < 0) {
         deadline = start + TERM.toNanos();
@@ -127,11 +122,7 @@ public final class HazelcastBackupLease implements BackupLease {
     String refused;
     while (true) {
       long start = System.nanoTime();
-      try {
-        refused = confirm();
-      } catch (RuntimeException e) {
-        refused = "the cluster did not answer (" + e.getClass().getSimpleName() + ")";
-      }
+      refused = attempt();
       if (refused == null) {
         deadline = start + TERM.toNanos();
         renewal = Threads.scheduler("mke-backup-lease").scheduleWithFixedDelay(this::renew, RENEW_EVERY.toMillis(),
@@ -183,6 +174,15 @@ public final class HazelcastBackupLease implements BackupLease {
     ScheduledFuture<?> r = renewal;
     if (r != null) {
       r.cancel(false);
+    }
+  }
+
+  /** {@link #confirm()}, a call that failed counted as a refusal (not final). */
+  private String attempt() {
+    try {
+      return confirm();
+    } catch (RuntimeException e) {
+      return "the cluster did not answer (" + e.getClass().getSimpleName() + ")";
     }
   }
 
