@@ -168,6 +168,7 @@ public final class Freezer {
     private final List<Mounter> paused = new ArrayList<>();
     private final List<String> alreadyPaused = new ArrayList<>();
     private final CountDownLatch closing = new CountDownLatch(1);
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private long startNanos;
     private long endNanos;
     private volatile boolean expired;
@@ -327,9 +328,16 @@ public final class Freezer {
       endNanos = System.nanoTime();
     }
 
-    /** Thaws (if the timer did not), then disarms the switch and removes the record. */
+    /**
+     * Thaws (if the timer did not), then disarms the switch and removes the record. Once: a copy
+     * closes its freeze as soon as it is done and again on its way out, and a switch is disarmed
+     * (its container removed, its engine client closed) only the first time.
+     */
     @Override
     public void close() {
+      if (!closed.compareAndSet(false, true)) {
+        return;
+      }
       closing.countDown();
       thaw();
       if (timer != null) {

@@ -277,10 +277,6 @@ public final class SiblingSwitch implements FreezeGuard {
   }
 
   /**
-   * A container's output as the engine sends it to an attach without a terminal, frame by frame
-   * (an 8-byte header: the stream, then the length): each line of stdout and stderr, until its end.
-   */
-  /**
    * A line the switch's container wrote, as this process logs it: escaped and cut, since the
    * container's output is not ours to trust (a control character could forge a log line).
    */
@@ -289,6 +285,10 @@ public final class SiblingSwitch implements FreezeGuard {
         + io.mkebackup.common.io.FileNames.printable(line, 1000);
   }
 
+  /**
+   * A container's output as the engine sends it to an attach without a terminal, frame by frame
+   * (an 8-byte header: the stream, then the length): each line of stdout and stderr, until its end.
+   */
   static void readLines(InputStream in, Consumer<String> lines) throws IOException {
     StringBuilder[] partial = {new StringBuilder(), new StringBuilder()};
     byte[] header = new byte[8];

@@ -149,6 +149,7 @@ class FreezerTest {
     Duration slowBy = Duration.ZERO;
     final Map<String, Duration> allowed = new java.util.HashMap<>();
     boolean disarmed;
+    int disarms;
 
     Guard(Engine engine) {
       this.engine = engine;
@@ -188,6 +189,7 @@ class FreezerTest {
     @Override
     public void disarm() {
       disarmed = true;
+      disarms++;
     }
 
     @Override
@@ -226,6 +228,28 @@ class FreezerTest {
     }
     assertThat(guard.disarmed).isTrue();
     assertThat(engine.paused).containsExactly(B);
+  }
+
+  /**
+   * A copy closes its freeze when it is done and again on its way out: the second close does
+   * nothing. A sibling switch disarmed twice tried to remove its container through an engine
+   * client its first disarm had closed, and warned at every freeze of a manager run as a task.
+   */
+  @Test
+  void aFreezeClosedTwiceThawsAndDisarmsOnce(@TempDir Path root) throws Exception {
+    Engine engine = new Engine();
+    Guard guard = new Guard(engine);
+    Freezer freezer = new Freezer(engine, "fake", root, Files.createDirectory(root.resolve("run-1")),
+        (r, deadline) -> guard);
+    Freezer.Freeze f = freezer.freeze(List.of(writer(A)), Duration.ofSeconds(30));
+    f.close();
+    double seconds = f.seconds();
+    f.close();
+    assertThat(guard.disarms).isEqualTo(1);
+    assertThat(engine.calls).containsExactly("switch: pausing " + A, "pause " + A, "unpause " + A);
+    assertThat(engine.paused).isEmpty();
+    assertThat(f.seconds()).isEqualTo(seconds);
+    assertThat(root.resolve("frozen-run-1.1")).doesNotExist();
   }
 
   /** A switch that cannot be told of a container: that container is not paused, and the freeze fails. */
