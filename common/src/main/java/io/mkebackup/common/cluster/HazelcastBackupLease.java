@@ -46,6 +46,9 @@ public final class HazelcastBackupLease implements BackupLease {
   /** Renews every second once the first confirmation came ({@link #confirmFirst}); null before. */
   private volatile ScheduledFuture<?> renewal;
   private boolean released;
+  /** Renewals refused in a row, and the last one's reason: only the renewal thread writes them. */
+  private volatile int refusals;
+  private volatile String lastRefusal;
 
   HazelcastBackupLease(HazelcastBackupLock lock, String backupId) {
     this.lock = lock;
@@ -95,13 +98,24 @@ public final class HazelcastBackupLease implements BackupLease {
       return;
     }
     String refused = attempt();
+    long tookMillis = (System.nanoTime() - start) / 1_000_000;
     if (refused == null) {
       if (System.nanoTime() - deadline < 0) {
         deadline = start + TERM.toNanos();
       }
+      if (refusals > 0) {
+        LOG.info("backup " + backupId + ": lease renewed again after " + refusals + " refused renewal(s)");
+        refusals = 0;
+        lastRefusal = null;
+      }
       return;
     }
-    LOG.fine("backup " + backupId + ": lease not renewed: " + refused);
+    // The first refusal of a run, and why, said once: a lease lost later says what led to it.
+    if (refusals++ == 0) {
+      LOG.info("backup " + backupId + ": lease not renewed (the try took " + tookMillis + " ms; "
+          + Math.max(0, (deadline - System.nanoTime()) / 1_000_000) + " ms of its term left): " + refused);
+    }
+    lastRefusal = refused + " (" + tookMillis + " ms)";
     if (refused.startsWith("!")) {
       lose(refused.substring(1));
     }
@@ -169,7 +183,9 @@ public final class HazelcastBackupLease implements BackupLease {
   private synchronized void lose(String why) {
     if (lost == null) {
       lost = why;
-      LOG.warning("backup " + backupId + " lost its lease on the backup lock: " + why);
+      String last = lastRefusal;
+      LOG.warning("backup " + backupId + " lost its lease on the backup lock: " + why
+          + (last == null ? "" : "; " + refusals + " renewal(s) refused, the last: " + last));
     }
     ScheduledFuture<?> r = renewal;
     if (r != null) {
