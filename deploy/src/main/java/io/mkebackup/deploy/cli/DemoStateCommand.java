@@ -65,6 +65,14 @@ public final class DemoStateCommand implements Callable<Integer> {
       description = "size of a new live auth store's database in MiB (default ${DEFAULT-VALUE})")
   long authStoreMib;
 
+  @Option(names = "--auth-store-every-ms", paramLabel = "MS", defaultValue = "30",
+      description = "a live auth store's pause between two transactions in ms (default ${DEFAULT-VALUE})")
+  int authStoreEveryMs;
+
+  @Option(names = "--images-only", description = "only build the images the demo runs (etcd, the live auth store)"
+      + " when missing, and print their tags on standard output, one a line")
+  boolean imagesOnly;
+
   @Option(names = "--remove", description = "remove the demo's containers (etcd included), volumes and client bundle")
   boolean remove;
 
@@ -72,6 +80,10 @@ public final class DemoStateCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     if (authStoreMib < 1 || authStoreMib > 1 << 20) {
       throw io.mkebackup.common.BackupException.invalid("--auth-store-mib", "--auth-store-mib must be 1 to 1048576");
+    }
+    if (authStoreEveryMs < 1 || authStoreEveryMs > 60_000) {
+      throw io.mkebackup.common.BackupException.invalid("--auth-store-every-ms", "--auth-store-every-ms must be 1 to"
+          + " 60000");
     }
     if (etcdKeys < 0 || volumeMib < 0) {
       throw io.mkebackup.common.BackupException.invalid("--etcd-keys", "--etcd-keys and --volume-mib cannot be negative");
@@ -92,9 +104,17 @@ public final class DemoStateCommand implements Callable<Integer> {
     Path dir = stateDir != null ? stateDir
         : Path.of("/var/lib/mke-backup-demo", prefix.isEmpty() ? "default" : prefix);
     DemoState demo = new DemoState(new DemoState.Options(dockerHost, prefix, etcdKeys, volumeMib, clientPort,
-        peerPort, dir, bundleUser, staticAuthStore ? null : DemoState.AuthStore.ofMib(authStoreMib), publishAddress),
+        peerPort, dir, bundleUser, staticAuthStore ? null
+            : DemoState.AuthStore.ofMib(authStoreMib).everyMillis(authStoreEveryMs), publishAddress),
         spec.commandLine().getErr());
-    if (remove) {
+    if (remove && imagesOnly) {
+      throw io.mkebackup.common.BackupException.invalid("--images-only", "--images-only and --remove cannot be"
+          + " given together");
+    }
+    if (imagesOnly) {
+      demo.ensureImages().forEach(spec.commandLine().getOut()::println);
+      spec.commandLine().getOut().flush();
+    } else if (remove) {
       demo.remove();
     } else {
       demo.ensure();

@@ -34,6 +34,8 @@ final class AuthStoreImage {
   static final String REPOSITORY = "mke-backup-demo-auth-store";
   /** The database file in the data volume. */
   static final String DATABASE = "auth.db";
+  /** The value of {@link DemoState#LABEL} on the image. */
+  static final String IMAGE_LABEL = "auth-store-image";
 
   /**
    * Arguments: the data directory, the pairs seeded into a new database (and kept), the bytes of
@@ -68,13 +70,27 @@ final class AuthStoreImage {
 
   private AuthStoreImage() {}
 
-  /** The image's tag (named after the script and sqlite3's version), built first when missing. */
+  /**
+   * The image's tag (named after the script and sqlite3's bytes), built first when missing. Without
+   * sqlite3 or a static busybox here (demo-state in the product's own container, FROM scratch), an
+   * image this demo built beforehand and loaded into the engine is used, as {@link EtcdImage} does.
+   */
   static String ensure(DockerClient docker, java.io.PrintWriter out) throws IOException {
-    Path sqlite = EtcdImage.binary("sqlite3", "apt-get install sqlite3");
+    Path sqlite;
     Path busybox = Path.of("/bin/busybox");
-    if (!Files.isExecutable(busybox) || !EtcdImage.libraries(busybox).isEmpty()) {
-      throw new BackupException(ErrorCode.INTERNAL, "demo-state runs the auth store's shell with a static busybox but"
-          + " finds none at /bin/busybox; install it (apt-get install busybox-static) or run deploy/prereqs.sh");
+    try {
+      sqlite = EtcdImage.binary("sqlite3", "apt-get install sqlite3");
+      if (!Files.isExecutable(busybox) || !EtcdImage.libraries(busybox).isEmpty()) {
+        throw new BackupException(ErrorCode.INTERNAL, "demo-state runs the auth store's shell with a static busybox"
+            + " but finds none at /bin/busybox; install it (apt-get install busybox-static) or run"
+            + " deploy/prereqs.sh");
+      }
+    } catch (BackupException cannotBuild) {
+      String built = EtcdImage.existing(docker, IMAGE_LABEL, REPOSITORY);
+      if (built == null) {
+        throw cannotBuild;
+      }
+      return built;
     }
     String tag = REPOSITORY + ":" + tag(sqlite);
     try {
@@ -103,7 +119,7 @@ final class AuthStoreImage {
       }
       try (InputStream in = Files.newInputStream(context.toPath())) {
         docker.buildImageCmd(in).withTags(Set.of(tag)).withPull(false).withRemove(true)
-            .withLabels(Map.of(DemoState.LABEL, "auth-store-image"))
+            .withLabels(Map.of(DemoState.LABEL, IMAGE_LABEL))
             .exec(new BuildImageResultCallback()).awaitImageId(5, TimeUnit.MINUTES);
       }
     } finally {

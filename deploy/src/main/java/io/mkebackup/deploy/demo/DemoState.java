@@ -142,6 +142,11 @@ public final class DemoState {
       return new AuthStore((int) Math.max(1, (mib << 20) / (2L * DEFAULT.rowBytes())), DEFAULT.rowBytes(),
           DEFAULT.pauseMicros());
     }
+
+    /** This store, one transaction every {@code millis} ms. */
+    public AuthStore everyMillis(int millis) {
+      return new AuthStore(seedPairs, rowBytes, Math.multiplyExact(millis, 1000));
+    }
   }
 
   private final Options o;
@@ -150,6 +155,19 @@ public final class DemoState {
   public DemoState(Options options, PrintWriter out) {
     this.o = options;
     this.out = out;
+  }
+
+  /**
+   * Builds the images the demo runs (ucp-kv's etcd, the live auth store) on the engine when missing,
+   * and nothing else: for an engine whose demo-state runs in the product's own container, which has
+   * neither etcd nor sqlite3 to build them from (the Swarm lab saves them into its nodes).
+   *
+   * @return their tags
+   */
+  public List<String> ensureImages() throws IOException {
+    try (Docker docker = Docker.connect(o.dockerHost())) {
+      return List.of(EtcdImage.ensure(docker.raw(), out), AuthStoreImage.ensure(docker.raw(), out));
+    }
   }
 
   public void ensure() throws IOException {
@@ -430,10 +448,13 @@ public final class DemoState {
     String name = o.prefix() + AUTH_STORE;
     String image = AuthStoreImage.ensure(docker.raw(), out);
     AuthStore a = o.authStore();
+    String[] cmd = {UCP_DIR + "ucp-auth-store-data", String.valueOf(a.seedPairs()), String.valueOf(a.rowBytes()),
+        String.valueOf(a.pauseMicros())};
     InspectContainerResponse c = null;
     try {
       c = docker.raw().inspectContainerCmd(name).exec();
-      if (!image.equals(c.getConfig().getImage())) {
+      // Another image, or another rate or size: made again (the database in the volume stays).
+      if (!image.equals(c.getConfig().getImage()) || !java.util.Arrays.equals(cmd, c.getConfig().getCmd())) {
         docker.engine().removeContainer(c.getId());
         out.println("replaced container " + name);
         c = null;
@@ -444,8 +465,7 @@ public final class DemoState {
     if (c == null) {
       docker.raw().createContainerCmd(image)
           .withName(name)
-          .withCmd(UCP_DIR + "ucp-auth-store-data", String.valueOf(a.seedPairs()), String.valueOf(a.rowBytes()),
-              String.valueOf(a.pauseMicros()))
+          .withCmd(cmd)
           .withEnv("UCP_VERSION=" + ProductInfo.version(), "UCP_COMPONENT=" + AUTH_STORE)
           .withLabels(Map.of(LABEL, o.prefix().isEmpty() ? "default" : o.prefix(),
               "com.docker.ucp.version", ProductInfo.version(), "com.docker.ucp.InstanceID", "demo"))

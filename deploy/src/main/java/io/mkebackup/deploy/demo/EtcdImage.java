@@ -29,6 +29,8 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  */
 final class EtcdImage {
   static final String REPOSITORY = "mke-backup-demo-etcd";
+  /** The value of {@link DemoState#LABEL} on the image. */
+  static final String IMAGE_LABEL = "etcd-image";
   private static final Pattern VERSION = Pattern.compile("etcd Version: (\\S+)");
   private static final Pattern LIBRARY = Pattern.compile("(/\\S+)");
 
@@ -41,7 +43,7 @@ final class EtcdImage {
       etcd = binary("etcd");
     } catch (BackupException noEtcd) {
       // demo-state in its own container (FROM scratch, no etcd): an image built beforehand is used
-      String built = existing(docker);
+      String built = existing(docker, IMAGE_LABEL, REPOSITORY);
       if (built == null) {
         throw noEtcd;
       }
@@ -73,7 +75,7 @@ final class EtcdImage {
       }
       try (InputStream in = Files.newInputStream(context.toPath())) {
         docker.buildImageCmd(in).withTags(Set.of(tag)).withPull(false).withRemove(true)
-            .withLabels(Map.of(DemoState.LABEL, "etcd-image"))
+            .withLabels(Map.of(DemoState.LABEL, IMAGE_LABEL))
             .exec(new BuildImageResultCallback()).awaitImageId(5, TimeUnit.MINUTES);
       }
     } finally {
@@ -83,12 +85,12 @@ final class EtcdImage {
     return tag;
   }
 
-  /** A tag of an image of {@link #REPOSITORY} this demo built (labelled so), else null. */
-  static String existing(DockerClient docker) {
-    return docker.listImagesCmd().withLabelFilter(Map.of(DemoState.LABEL, "etcd-image")).exec().stream()
+  /** The newest tag of {@code repository} on an image this demo built (labelled {@code label}), else null. */
+  static String existing(DockerClient docker, String label, String repository) {
+    return docker.listImagesCmd().withLabelFilter(Map.of(DemoState.LABEL, label)).exec().stream()
         .filter(i -> i.getRepoTags() != null)
         .flatMap(i -> java.util.Arrays.stream(i.getRepoTags()))
-        .filter(t -> t.startsWith(REPOSITORY + ":"))
+        .filter(t -> t.startsWith(repository + ":"))
         .sorted(java.util.Comparator.reverseOrder())
         .findFirst().orElse(null);
   }
