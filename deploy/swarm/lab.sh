@@ -85,31 +85,27 @@ product_image() {
   fi
   docker image inspect -f '{{.Id}}' "$image"
 }
-# demo-state's ucp-kv image: this machine's etcd and the libraries it links, FROM scratch, built by
-# the node's engine from a context streamed in (the same image demo-state builds for itself).
-etcd_context() {
-  local etcd ctx
-  etcd=$(command -v etcd) || die "no etcd on this machine (apt-get install etcd-server)"
-  ctx=$(mktemp -d)
-  mkdir -p "$ctx/rootfs/usr/bin"
-  cp -L "$etcd" "$ctx/rootfs/usr/bin/etcd"
-  ldd "$etcd" | awk '/=>/ && $3 ~ /^\// {print $3} /^[ \t]*\// {print $1}' | sort -u | while read -r l; do cp --parents -L "$l" "$ctx/rootfs/"; done
-  printf 'FROM scratch\nCOPY rootfs/ /\nENTRYPOINT ["/usr/bin/etcd"]\n' > "$ctx/Dockerfile"
-  echo "$ctx"
+# demo-state's images (ucp-kv's etcd, the live auth store's SQLite), built on this machine by
+# demo-state itself from its etcd and sqlite3, then saved into each node: the product image has
+# neither to build them from, and demo-state in a node uses the ones it finds there.
+demo_images() {
+  [ -f deploy/target/mke-backup.jar ] || mvn -B -q -DskipTests package
+  deploy/bin/mke-backup demo-state --images-only 2>"$dir/demo-images.log" \
+    || { tail -5 "$dir/demo-images.log" >&2; die "demo-state could not build the demo's images"; }
 }
-etcd_tag() { echo "mke-backup-demo-etcd:$(etcd --version | awk '/etcd Version/ {print tolower($3)}')"; }
 
 load_images() {
-  local n=$1 id=$2 etcd_ctx=$3 have
+  local n=$1 id=$2 have tag
+  shift 2
   have=$(in_node "$n" docker image inspect -f '{{.Id}}' "$in_node_image" 2>/dev/null || true)
   if [ "$have" != "$id" ]; then
     log "node$n: loading $image as $in_node_image"
     docker save "$image" | in_node_i "$n" docker load -q >/dev/null
     in_node "$n" docker tag "$image" "$in_node_image"
   fi
-  if ! in_node "$n" docker image inspect "$(etcd_tag)" >/dev/null 2>&1; then
-    tar -C "$etcd_ctx" -c . | in_node_i "$n" docker build -q -t "$(etcd_tag)" --label io.mkebackup.demo=etcd-image - >/dev/null
-  fi
+  for tag in "$@"; do
+    in_node "$n" docker image inspect "$tag" >/dev/null 2>&1 || docker save "$tag" | in_node_i "$n" docker load -q >/dev/null
+  done
 }
 
 # --- nodes -------------------------------------------------------------------------------------------
@@ -157,10 +153,11 @@ wait_leader() {
 
 demo_state() {
   local n=$1
-  # --static-auth-store: the product image has no sqlite3 or busybox, which demo-state's live auth
-  # store image is built from; until that image is loaded into the nodes like etcd's, the lab's auth
-  # store is static files.
-  local args="--etcd-publish-address 0.0.0.0 --volume-mib ${MKE_LAB_VOLUME_MIB:-96} --static-auth-store"
+  # ucp-auth-store is a live database writer (its image loaded by load_images), as on MKE's managers:
+  # a transaction every 250 ms, not the demo's 30, since three of them share this machine's cores
+  # with three engines and managers.
+  local args="--etcd-publish-address 0.0.0.0 --volume-mib ${MKE_LAB_VOLUME_MIB:-96} --auth-store-mib 16"
+  args+=" --auth-store-every-ms ${MKE_LAB_AUTH_STORE_EVERY_MS:-250}"
   # Already there: ucp-kv running, the node's bundle copied out, made with these arguments (wipe
   # removes ucp-kv).
   if [ -f "$dir/node$n/bundle/cert.pem" ] && [ "$(cat "$dir/node$n/demo-args" 2>/dev/null)" = "$args" ] \
@@ -174,6 +171,27 @@ demo_state() {
   rm -rf "$dir/node$n/bundle"
   docker cp "$(node_name "$n"):/var/lib/mke-backup-demo/default/ucp-bundle-admin" "$dir/node$n/bundle"
   echo "$args" > "$dir/node$n/demo-args"
+}
+
+# One cluster, one pair of root CAs, as MKE's managers share them: a node whose root CA volumes are
+# missing or empty gets another node's (cert.pem, key.pem) before demo-state issues its component
+# certificates and client bundle from them, so a client bundle works on every node. A node that has
+# its own already (a lab brought up by an older lab.sh) keeps them: bring the lab down to share them.
+share_root_cas() {
+  local n=$1 to=$2 from="" i v
+  for i in $(seq 1 "$n"); do
+    [ "$i" = "$to" ] && continue
+    running "$i" && in_node "$i" test -s /var/lib/docker/volumes/ucp-cluster-root-ca/_data/key.pem 2>/dev/null \
+      && in_node "$i" test -s /var/lib/docker/volumes/ucp-client-root-ca/_data/key.pem 2>/dev/null && { from=$i; break; }
+  done
+  [ -n "$from" ] || return 0   # the first node: demo-state makes them
+  for v in ucp-cluster-root-ca ucp-client-root-ca; do
+    in_node "$to" test -s "/var/lib/docker/volumes/$v/_data/cert.pem" 2>/dev/null && continue
+    in_node "$to" docker volume create --label io.mkebackup.demo=default "$v" >/dev/null
+    in_node "$from" tar -C "/var/lib/docker/volumes/$v/_data" -c cert.pem key.pem \
+      | in_node_i "$to" tar -C "/var/lib/docker/volumes/$v/_data" -x --same-owner -p
+    log "node$to: $v from node$from"
+  done
 }
 
 secrets() {
@@ -250,7 +268,7 @@ up() {
   [ "$(count)" -gt "$n" ] && die "the lab has $(count) nodes; bring it down first to have $n"
   mkdir -p "$dir" "$share"
   chmod 700 "$dir"
-  local nimg id ctx
+  local nimg id
   nimg=$(node_image)
   id=$(product_image)
   docker network inspect "$network" >/dev/null 2>&1 \
@@ -260,11 +278,18 @@ up() {
   for i in $(seq 1 "$n"); do wait_engine "$i"; done
   form_swarm "$n"
   wait_leader
-  ctx=$(etcd_context)
-  for i in $(seq 1 "$n"); do load_images "$i" "$id" "$ctx" & done
-  wait
-  rm -rf "$ctx"
-  for i in $(seq 1 "$n"); do demo_state "$i"; done
+  local -a tags
+  mapfile -t tags < <(demo_images)
+  [ "${#tags[@]}" = 2 ] || die "demo-state named ${#tags[@]} images, not 2"
+  local -a pids=()
+  for i in $(seq 1 "$n"); do load_images "$i" "$id" "${tags[@]}" & pids+=($!); done
+  for i in "${!pids[@]}"; do wait "${pids[$i]}" || die "node$((i + 1)): loading the images failed"; done
+  # The first node's state first (its root CAs are the cluster's), then the others side by side.
+  share_root_cas "$n" 1
+  demo_state 1
+  pids=()
+  for i in $(seq 2 "$n"); do { share_root_cas "$n" "$i" && demo_state "$i"; } & pids+=($!); done
+  for i in "${!pids[@]}"; do wait "${pids[$i]}" || die "node$((i + 2)): its MKE state could not be made"; done
   secrets
   deploy_stack "$n" "$id"
   wait_ready "$n"
@@ -302,8 +327,9 @@ case "$cmd" in
   exec) [ $# -ge 2 ] || die "usage: lab.sh exec NODE CMD..."; n=$1; shift; docker exec -i "$(node_name "$n")" "$@" ;;
   kill) [ $# = 1 ] || die "usage: lab.sh kill NODE"; docker kill "$(node_name "$1")" >/dev/null; echo "$1 killed" ;;
   start) [ $# = 1 ] || die "usage: lab.sh start NODE"; name=$(node_name "$1"); docker start "$name" >/dev/null; wait_engine "${1#node}"
-    # The demo's ucp-kv has no restart policy (MKE's has): start it as the node's MKE would.
-    in_node "${1#node}" docker start ucp-kv >/dev/null 2>&1 || true; echo "$1 started" ;;
+    # The demo's ucp-kv and ucp-auth-store have no restart policy (MKE's have): start them as the
+    # node's MKE would.
+    in_node "${1#node}" docker start ucp-kv ucp-auth-store >/dev/null 2>&1 || true; echo "$1 started" ;;
   wipe) [ $# = 1 ] || die "usage: lab.sh wipe NODE"; node_name "$1" >/dev/null; wipe "$1" ;;
   down) down ;;
   *) sed -n '2,/^set -e/p' "$self" | grep '^#' | sed 's/^# \{0,1\}//'; exit 2 ;;

@@ -80,7 +80,11 @@ class LiveAuthStoreIT {
     Path out = Files.createDirectories(dir.resolve("x-" + archive.getFileName()));
     Tools.Out tar = Tools.sh("tar -C " + out + " -xf " + archive + " ./ucp-auth-store-data");
     assertThat(tar.exit()).as(tar.text()).isZero();
-    Path db = out.resolve("ucp-auth-store-data/auth.db");
+    return openDatabase(out.resolve("ucp-auth-store-data/auth.db"));
+  }
+
+  /** What SQLite says of the auth store's database at {@code db}: integrity_check's answer and the broken pairs. */
+  static String openDatabase(Path db) throws Exception {
     assertThat(db).exists();
     Tools.Out check = Tools.sh("sqlite3 " + db + " 'PRAGMA integrity_check;"
         + " SELECT count(*) FROM (SELECT txn FROM pairs GROUP BY txn HAVING count(*) <> 2);'");

@@ -132,6 +132,12 @@ class SwarmLabIT {
       // A token issued by node1 works on every node: one cluster, one token store.
       assertThat(apis.get(i).get("/api/ucp/backups", token).status()).isEqualTo(200);
       assertThat(apis.get(i).get("/api/ucp/backups", null).status()).isEqualTo(401);
+      // Each node's ucp-auth-store is a live database writer, as on MKE's managers.
+      long first = maxTxn(i);
+      assertThat(first).as("node%d's auth store answers", i + 1).isPositive();
+      int node = i;
+      org.awaitility.Awaitility.await("node" + (i + 1) + "'s auth store writes").atMost(java.time.Duration.ofSeconds(30))
+          .pollInterval(java.time.Duration.ofMillis(500)).until(() -> maxTxn(node), txn -> txn > first);
     }
     // Swarm agrees: one running task per manager node.
     String tasks = inNode(0, "docker service ps --filter desired-state=running --format '{{.Node}} {{.CurrentState}}'"
@@ -141,17 +147,20 @@ class SwarmLabIT {
     System.out.printf("SwarmLabIT: cluster check took %.1f s%n", (System.nanoTime() - t0) / 1e9);
   }
 
+  /** One cluster, one client root CA: the client bundle of any node works on every node's API. */
   @Test
   @Order(2)
-  void eachNodesApiAnswersItsOwnClientBundle() throws Exception {
+  void everyNodesApiAnswersEveryNodesClientBundle() throws Exception {
     long t0 = System.nanoTime();
     for (int i = 0; i < NODES; i++) {
-      Path bundle = DIR.resolve("node" + (i + 1)).resolve("bundle");
       String url = "https://" + ips.get(i) + ":8443/api/ucp/backups";
-      // curl checks the task's certificate by the node's address, and presents the bundle.
-      Tools.Out ok = Tools.sh("curl -s -o /dev/null -w '%{http_code}' --cacert " + serverCerts.get(i) + " --cert "
-          + bundle.resolve("cert.pem") + " --key " + bundle.resolve("key.pem") + " " + url);
-      assertThat(ok.text()).as("node%d with its bundle", i + 1).isEqualTo("200");
+      for (int b = 0; b < NODES; b++) {
+        Path bundle = DIR.resolve("node" + (b + 1)).resolve("bundle");
+        // curl checks the task's certificate by the node's address, and presents the bundle.
+        Tools.Out ok = Tools.sh("curl -s -o /dev/null -w '%{http_code}' --cacert " + serverCerts.get(i) + " --cert "
+            + bundle.resolve("cert.pem") + " --key " + bundle.resolve("key.pem") + " " + url);
+        assertThat(ok.text()).as("node%d with node%d's bundle", i + 1, b + 1).isEqualTo("200");
+      }
       Tools.Out none = Tools.sh("curl -s -o /dev/null -w '%{http_code}' --cacert " + serverCerts.get(i) + " " + url);
       assertThat(none.text()).as("node%d without credentials", i + 1).isEqualTo("401");
     }
@@ -242,22 +251,34 @@ class SwarmLabIT {
     assertThat(archive).isRegularFile();
     assertThat(Tools.listing(share)).noneMatch(n -> n.endsWith(".part"));
 
-    // Stock gpg and GNU tar open it, and it is the running node's state: its cluster root CA and
-    // its etcd snapshot, not another node's (each node made its own CA).
+    // Stock gpg and GNU tar open it, and it is the running node's state: the cluster's root CA, and
+    // the node's own ucp-kv certificate (each node's is issued to a key of its own), not another's.
     String decrypt = Tools.gpgDecrypt(archive, PASSPHRASE, gnupg);
     Tools.Out list = Tools.sh(decrypt + " | tar --list");
     assertThat(list.exit()).as(list.text()).isZero();
-    assertThat(list.text()).contains("./ucp-cluster-root-ca/cert.pem", "./ucp-kv.json", "etcd.backup.db");
+    assertThat(list.text()).contains("./ucp-cluster-root-ca/cert.pem", "./ucp-kv-certs/cert.pem", "./ucp-kv.json",
+        "etcd.backup.db");
     Tools.Out ca = Tools.sh(decrypt + " | tar -xO ./ucp-cluster-root-ca/cert.pem");
     assertThat(ca.exit()).as(ca.text()).isZero();
+    Tools.Out kv = Tools.sh(decrypt + " | tar -xO ./ucp-kv-certs/cert.pem");
+    assertThat(kv.exit()).as(kv.text()).isZero();
     for (int i = 0; i < NODES; i++) {
-      String nodesCa = inNode(i, "cat /var/lib/docker/volumes/ucp-cluster-root-ca/_data/cert.pem");
+      assertThat(ca.text()).as("the cluster's one root CA, node%d's too", i + 1)
+          .isEqualTo(inNode(i, "cat /var/lib/docker/volumes/ucp-cluster-root-ca/_data/cert.pem"));
+      String nodesKv = inNode(i, "cat /var/lib/docker/volumes/ucp-kv-certs/_data/cert.pem");
       if (i == r) {
-        assertThat(ca.text()).as("the archive holds %s's CA", runner).isEqualTo(nodesCa);
+        assertThat(kv.text()).as("the archive holds %s's ucp-kv certificate", runner).isEqualTo(nodesKv);
       } else {
-        assertThat(ca.text()).as("not node%d's", i + 1).isNotEqualTo(nodesCa);
+        assertThat(kv.text()).as("not node%d's", i + 1).isNotEqualTo(nodesKv);
       }
     }
+    // The running node's auth store wrote all through the backup: its copy opens, passes SQLite's
+    // own check and has every pair whole (the task froze it through the engine's socket).
+    Path copy = Files.createDirectories(tmp.resolve("auth-store-" + run));
+    Tools.Out extract = Tools.sh(decrypt + " | tar -C " + copy + " -x ./ucp-auth-store-data");
+    assertThat(extract.exit()).as(extract.text()).isZero();
+    assertThat(LiveAuthStoreIT.openDatabase(copy.resolve("ucp-auth-store-data/auth.db")))
+        .as("the archive's auth store").isEqualTo("ok\n0");
     Files.writeString(tmp.resolve("last-archive"), archive.toString(), StandardCharsets.UTF_8);
     System.out.printf("SwarmLabIT: ten concurrent posts, one backup on %s, took %.1f s%n", runner,
         (System.nanoTime() - t0) / 1e9);
@@ -606,6 +627,16 @@ class SwarmLabIT {
     return files;
   }
 
+  /** Where volumeFiles names the auth store's files. */
+  static final String AUTH_STORE_FILES = "./ucp-auth-store-data/_data/";
+
+  /** The last transaction node {@code i}'s running auth store has written, or -1 when it cannot be read. */
+  static long maxTxn(int i) throws Exception {
+    Tools.Out o = Tools.sh("docker exec mkelab-node" + (i + 1) + " docker exec ucp-auth-store /usr/bin/sqlite3"
+        + " /var/lib/docker/ucp/ucp-auth-store-data/auth.db 'SELECT max(txn) FROM pairs;'");
+    return o.exit() == 0 && o.text().strip().matches("[0-9]+") ? Long.parseLong(o.text().strip()) : -1;
+  }
+
   /** Node {@code i}'s etcd keys and the SHA-256 of each value, read with its ucp-kv client certificate. */
   static java.util.Map<String, String> etcdKeys(int i) throws Exception {
     String out = inNode(i, "docker run --rm --network host --entrypoint /usr/bin/etcdctl -e ETCDCTL_API=3"
@@ -632,11 +663,14 @@ class SwarmLabIT {
    */
   @Test
   @Order(6)
-  void theRecoveryDrillBringsANodesStateBackAndItsTaskBacksUpAgain() throws Exception {
+  void theRecoveryDrillBringsANodesStateBackAndItsTaskBacksUpAgain(@TempDir Path gnupg) throws Exception {
     long t0 = System.nanoTime();
     int n = 1;
     String node = "mkelab-node" + (n + 1);
+    // The live auth store writes all along: its files are compared with the archive's, not with
+    // what they were before the backup.
     java.util.Map<String, String> files = volumeFiles(n);
+    files.keySet().removeIf(f -> f.startsWith(AUTH_STORE_FILES));
     java.util.Map<String, String> keys = etcdKeys(n);
     assertThat(files).hasSizeGreaterThan(30);
     assertThat(keys).isNotEmpty();
@@ -653,23 +687,57 @@ class SwarmLabIT {
     assertThat(backup.exit()).as(backup.text()).isZero();
     assertThat(share.resolve(file)).isRegularFile();
 
-    Tools.Out wipe = Tools.sh(LAB + " wipe node" + (n + 1));
-    assertThat(wipe.exit()).as(wipe.text()).isZero();
-    assertThat(volumeFiles(n)).isEmpty();
+    // A drill that fails between the wipe and its own lab.sh up would leave the node without its
+    // MKE state (no ucp-kv) for the tests after it: it is brought up again, on fresh state.
+    boolean upAgain = false;
+    try {
+      Tools.Out wipe = Tools.sh(LAB + " wipe node" + (n + 1));
+      assertThat(wipe.exit()).as(wipe.text()).isZero();
+      assertThat(volumeFiles(n)).isEmpty();
 
-    Tools.Out restore = Tools.sh(seed + "mke-backup:latest restore --passphrase-file /run/pass < " + share.resolve(file));
-    assertThat(restore.exit()).as(restore.text()).isZero();
-    // Every file the seed backs up ("Data not included in the backup": ucp-metrics-data and
-    // ucp-node-certs, which MKE makes again), byte for byte.
-    java.util.Map<String, String> backedUp = new java.util.TreeMap<>(files);
-    backedUp.keySet().removeIf(f -> f.startsWith("./ucp-metrics-data/") || f.startsWith("./ucp-node-certs/"));
-    assertThat(backedUp).hasSizeGreaterThan(30);
-    assertThat(volumeFiles(n)).as("the node's volume files, byte for byte").isEqualTo(backedUp);
-    // etcd on the restored ucp-kv, started as MKE starts it (lab.sh up runs demo-state on the node,
-    // which starts ucp-kv on the volume as it is and changes nothing that exists).
-    Tools.Out up = Tools.sh(LAB + " up " + NODES);
-    assertThat(up.exit()).as(up.text()).isZero();
-    assertThat(etcdKeys(n)).as("the node's etcd keys and values").isEqualTo(keys);
+      Tools.Out restore = Tools.sh(seed + "mke-backup:latest restore --passphrase-file /run/pass < " + share.resolve(file));
+      assertThat(restore.exit()).as(restore.text()).isZero();
+      // Every file the seed backs up ("Data not included in the backup": ucp-metrics-data and
+      // ucp-node-certs, which MKE makes again), byte for byte.
+      java.util.Map<String, String> backedUp = new java.util.TreeMap<>(files);
+      backedUp.keySet().removeIf(f -> f.startsWith("./ucp-metrics-data/") || f.startsWith("./ucp-node-certs/"));
+      assertThat(backedUp).hasSizeGreaterThan(20); // certificates, keys and the auth worker's data
+      java.util.Map<String, String> restored = volumeFiles(n);
+      java.util.Map<String, String> authStore = new java.util.TreeMap<>(restored);
+      authStore.keySet().removeIf(f -> !f.startsWith(AUTH_STORE_FILES));
+      restored.keySet().removeAll(authStore.keySet());
+      assertThat(restored).as("the node's volume files, byte for byte").isEqualTo(backedUp);
+      // The auth store's database, written to all through the backup: the restored files are the
+      // archive's, byte for byte, and SQLite opens them, passes its own check and finds every pair whole.
+      Path copy = Files.createDirectories(tmp.resolve("dr-auth-store-" + System.nanoTime()));
+      Tools.Out extract = Tools.sh(Tools.gpgDecrypt(share.resolve(file), PASSPHRASE, gnupg) + " | tar -C " + copy
+          + " -x ./ucp-auth-store-data");
+      assertThat(extract.exit()).as(extract.text()).isZero();
+      java.util.Map<String, String> archived = new java.util.TreeMap<>();
+      Tools.Out sums = Tools.sh("cd " + copy.resolve("ucp-auth-store-data") + " && find . -type f -exec sha256sum {} +");
+      assertThat(sums.exit()).as(sums.text()).isZero();
+      sums.text().lines().filter(l -> !l.isBlank())
+          .forEach(l -> archived.put(AUTH_STORE_FILES + l.substring(68), l.substring(0, 64)));
+      assertThat(archived).as("the archive's auth store").containsKey(AUTH_STORE_FILES + "auth.db");
+      assertThat(authStore).as("the restored auth store, byte for byte").isEqualTo(archived);
+      Path db = copy.resolve("ucp-auth-store-data/auth.db");
+      assertThat(LiveAuthStoreIT.openDatabase(db)).as("the restored auth store").isEqualTo("ok\n0");
+      long restoredTxn = Long.parseLong(Tools.sh("sqlite3 " + db + " 'SELECT max(txn) FROM pairs;'").text().strip());
+      // etcd on the restored ucp-kv, started as MKE starts it (lab.sh up runs demo-state on the node,
+      // which starts ucp-kv on the volume as it is and changes nothing that exists).
+      Tools.Out up = Tools.sh(LAB + " up " + NODES);
+      upAgain = true;
+      assertThat(up.exit()).as(up.text()).isZero();
+      assertThat(etcdKeys(n)).as("the node's etcd keys and values").isEqualTo(keys);
+      // ... and the auth store's writer, started by demo-state on the restored database, goes on from it.
+      org.awaitility.Awaitility.await("node" + (n + 1) + "'s auth store writes past " + restoredTxn)
+          .atMost(java.time.Duration.ofSeconds(60)).pollInterval(java.time.Duration.ofSeconds(1))
+          .until(() -> maxTxn(n), txn -> txn > restoredTxn);
+    } finally {
+      if (!upAgain) {
+        Tools.sh(LAB + " up " + NODES);
+      }
+    }
 
     String t = apis.get(n).login("admin", password());
     org.awaitility.Awaitility.await("node" + (n + 1) + " ready").atMost(java.time.Duration.ofSeconds(120))
@@ -771,9 +839,16 @@ class SwarmLabIT {
     // A tick after the update fires too, then the schedule's history is read.
     java.util.function.Supplier<List<JsonObject>> records = () -> scheduled(0, t, prefix);
     java.util.function.ToLongFunction<JsonObject> tick = r -> tickMillis(r, prefix);
-    org.awaitility.Awaitility.await("a tick after the update succeeded").atMost(java.time.Duration.ofSeconds(150))
-        .pollInterval(java.time.Duration.ofSeconds(2)).until(() -> records.get().stream()
-            .anyMatch(r -> tick.applyAsLong(r) > updateEnd && "SUCCESS".equals(r.getString("backupState"))));
+    try {
+      org.awaitility.Awaitility.await("a tick after the update succeeded").atMost(java.time.Duration.ofSeconds(150))
+          .pollInterval(java.time.Duration.ofSeconds(2)).until(() -> records.get().stream()
+              .anyMatch(r -> tick.applyAsLong(r) > updateEnd && "SUCCESS".equals(r.getString("backupState"))));
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError("no tick after the update succeeded; its ticks: " + records.get().stream()
+          .filter(r -> tick.applyAsLong(r) > updateEnd).map(r -> r.getString("created_at") + " "
+              + r.getString("nodeLocation") + " " + r.getString("backupState") + " " + r.getString("shortError"))
+          .toList(), e);
+    }
     List<JsonObject> all = records.get();
     List<Long> ticks = all.stream().map(tick::applyAsLong).sorted().toList();
     // The ticks that did not succeed first: CI keeps only the start of a failure's message.
