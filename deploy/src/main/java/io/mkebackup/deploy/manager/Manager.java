@@ -6,6 +6,7 @@ import io.mkebackup.common.bus.JobRules;
 import io.mkebackup.common.cluster.BackupLock;
 import io.mkebackup.common.cluster.ClusterSettings;
 import io.mkebackup.common.cluster.ClusterTrust;
+import io.mkebackup.common.cluster.DataWhenReady;
 import io.mkebackup.common.cluster.HazelcastBackupCatalog;
 import io.mkebackup.common.cluster.HazelcastBackupLock;
 import io.mkebackup.common.cluster.HazelcastScheduleStore;
@@ -132,7 +133,10 @@ public final class Manager implements AutoCloseable {
     ClusterTrust trust = ClusterTrust.derive(ClusterRootCa.secret(config.clusterSecretFile(), "clusterSecretFile",
         config.backupConfig()));
     ForeignMembers.watch(trust.fingerprint());
-    HazelcastClusterManager clusterManager = new HazelcastClusterManager(settings.memberConfig(trust));
+    com.hazelcast.config.Config memberConfig = settings.memberConfig(trust);
+    // A lite member (no partitions) until this manager is ready: see DataWhenReady.
+    DataWhenReady data = DataWhenReady.configure(memberConfig);
+    HazelcastClusterManager clusterManager = new HazelcastClusterManager(memberConfig);
     VertxOptions options = new VertxOptions()
         // The event bus between members carries jobs (a job's passphrase when it goes to another
         // member's worker) and progress: mutual TLS, each member with a certificate of the CA
@@ -204,6 +208,7 @@ public final class Manager implements AutoCloseable {
           + ", event bus on " + clusterManager.getNodeInfo().host() + ":" + clusterManager.getNodeInfo().port()
           + " (mutual TLS), cluster members: " + MemberProof.provenMembers(hazelcast).size() + "; " + loaded
           + " records restored from " + config.dataDir().resolve("catalog") + ")");
+      data.ready();
       return new Manager(vertx, service, reaper, scheduler, history, readiness, worker, config.stopWait());
     } catch (Exception e) {
       vertx.close();

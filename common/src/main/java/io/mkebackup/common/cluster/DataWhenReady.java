@@ -1,0 +1,126 @@
+package io.mkebackup.common.cluster;
+
+import com.hazelcast.cluster.Member;
+import com.hazelcast.cluster.MembershipEvent;
+import com.hazelcast.cluster.MembershipListener;
+import com.hazelcast.config.Config;
+import com.hazelcast.config.ListenerConfig;
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.core.HazelcastInstanceAware;
+import com.hazelcast.core.LifecycleEvent;
+import com.hazelcast.core.LifecycleListener;
+import io.mkebackup.common.Threads;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+
+/**
+ * A manager joins its cluster as a Hazelcast lite member, which owns no partition, and takes its
+ * share of the cluster's data ({@code promoteLocalLiteMember}) once it is ready. A JVM that has just
+ * started is slow for several seconds (class loading, compilation; longer on a small manager that
+ * also runs a backup): had it taken partitions when it joined, every read of an entry it then owned
+ * waited for it, the backup lock among them, and a running backup's lease renewals, which read the
+ * lock, could run past the lease's term (a rolling update on the Swarm lab lost a scheduled backup's
+ * lease while a task that had joined just before it was still starting). A member that finds no
+ * data member in its cluster (the first manager, or the only one left) takes data at once: nothing
+ * else can hold it.
+ *
+ * <p>Checked when the member starts, when a member leaves, when it is {@link #ready()} and every
+ * {@value #CHECK_SECONDS} s after (a member that merged back after a split may have joined again
+ * as it was configured).
+ */
+public final class DataWhenReady implements LifecycleListener, MembershipListener, HazelcastInstanceAware {
+  private static final Logger LOG = Logger.getLogger(DataWhenReady.class.getName());
+  static final int CHECK_SECONDS = 2;
+
+  private volatile HazelcastInstance hazelcast;
+  private volatile boolean ready;
+  private volatile ScheduledFuture<?> checks;
+
+  /** Makes {@code config}'s member join as a lite member, watched by a new instance of this class. */
+  public static DataWhenReady configure(Config config) {
+    DataWhenReady d = new DataWhenReady();
+    config.setLiteMember(true);
+    config.addListenerConfig(new ListenerConfig(d));
+    return d;
+  }
+
+  private DataWhenReady() {}
+
+  @Override
+  public void setHazelcastInstance(HazelcastInstance hazelcast) {
+    this.hazelcast = hazelcast;
+  }
+
+  /** Started (joined): with no data member in the cluster, this one takes data before anything reads it. */
+  @Override
+  public void stateChanged(LifecycleEvent event) {
+    if (event.getState() == LifecycleEvent.LifecycleState.STARTED) {
+      check();
+    }
+  }
+
+  @Override
+  public void memberAdded(MembershipEvent event) {
+    // nothing: a member joining does not change what this one should hold
+  }
+
+  @Override
+  public void memberRemoved(MembershipEvent event) {
+    if (hazelcast != null) {
+      scheduler().execute(this::check);
+    }
+  }
+
+  /** This manager is ready: it takes its share of the data now, and checks it keeps it. */
+  public void ready() {
+    ready = true;
+    ScheduledExecutorService s = scheduler();
+    s.execute(this::check);
+    if (checks == null) {
+      checks = s.scheduleWithFixedDelay(this::check, CHECK_SECONDS, CHECK_SECONDS, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Stops the checks (the manager is stopping). */
+  public void stop() {
+    ScheduledFuture<?> c = checks;
+    if (c != null) {
+      c.cancel(false);
+    }
+  }
+
+  /** Whether this member holds data (is not a lite member). */
+  public boolean holdsData() {
+    HazelcastInstance hz = hazelcast;
+    return hz != null && !hz.getCluster().getLocalMember().isLiteMember();
+  }
+
+  private static ScheduledExecutorService scheduler() {
+    return Threads.scheduler("mke-backup-data-when-ready");
+  }
+
+  private void check() {
+    HazelcastInstance hz = hazelcast;
+    if (hz == null || !hz.getLifecycleService().isRunning()) {
+      return;
+    }
+    Member local = hz.getCluster().getLocalMember();
+    if (!local.isLiteMember()) {
+      return;
+    }
+    boolean noData = hz.getCluster().getMembers().stream().allMatch(Member::isLiteMember);
+    if (!ready && !noData) {
+      return;
+    }
+    try {
+      hz.getCluster().promoteLocalLiteMember();
+      LOG.info("this manager now holds its share of the cluster's data ("
+          + (ready ? "it is ready" : "no other member holds any") + ")");
+    } catch (RuntimeException e) {
+      // Asked again at the next check (a promotion already under way, a master changing, ...).
+      LOG.fine("cannot take a share of the cluster's data yet: " + e);
+    }
+  }
+}
