@@ -118,10 +118,8 @@ public record BackupConfig(
     if (etcd == null || etcd.timeout() == null || etcd.timeout().compareTo(most) <= 0) {
       return this;
     }
-    EtcdEndpoint e = new EtcdEndpoint(etcd.url(), etcd.caCert(), etcd.clientCert(), etcd.clientKey(), most, etcd.pem(),
-        etcd.authority());
-    return new BackupConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, e, helperImage, spoolDir,
-        maxBytesPerSecond, maxFreeze);
+    return new BackupConfig(nodeName, dockerHost, volumePrefix, excludedVolumes, sourceMode, etcd.withTimeout(most),
+        helperImage, spoolDir, maxBytesPerSecond, maxFreeze);
   }
 
   public BackupConfig withDockerHost(String host) {
