@@ -91,6 +91,12 @@ public final class Readiness implements AutoCloseable {
         throw new IllegalStateException("no majority: this manager sees " + lock.membership()
             + "; backups need a majority (a network partition?)");
       }
+      // Ready once it holds its share of the data, a moment after it started serving: a rolling
+      // update then stops the next manager only after this one counts toward the majority.
+      if (!lock.holdsData()) {
+        throw new IllegalStateException("starting: this manager does not hold its share of the cluster's data yet ("
+            + lock.membership() + ")");
+      }
       // An unproven member is named for an admin; it does not make this manager unready (it
       // would be a way to fail every manager's probe), it does not count either.
       return lock.membership();

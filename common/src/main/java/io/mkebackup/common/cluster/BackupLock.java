@@ -51,6 +51,14 @@ public interface BackupLock {
   /** "2 of 3 configured managers" for messages and readiness. */
   String membership();
 
+  /**
+   * Whether this member holds its share of the cluster's data (a manager that is starting holds
+   * none until it is ready: {@link DataWhenReady}).
+   */
+  default boolean holdsData() {
+    return true;
+  }
+
   /** Whether the lock is held and names this backup. */
   boolean heldBy(String backupId);
 

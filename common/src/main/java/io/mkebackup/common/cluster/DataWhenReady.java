@@ -26,17 +26,23 @@ import java.util.logging.Logger;
  * data member in its cluster (the first manager, or the only one left) takes data at once: nothing
  * else can hold it.
  *
- * <p>Checked when the member starts, when a member leaves, when it is {@link #ready()} and every
- * {@value #CHECK_SECONDS} s after (a member that merged back after a split may have joined again
- * as it was configured).
+ * <p>Checked when the member starts, when a member leaves, when it is {@link #ready()}, and every
+ * {@value #CHECK_SECONDS} s from its start until it holds data (a promotion that failed, say while
+ * the master changed, is asked again; a member that merges back after a split keeps its kind).
+ * Hazelcast's split-brain protection counts data members only, and so does
+ * {@link HazelcastBackupLock#hasMajority()}: a manager that is starting does not count yet.
  */
 public final class DataWhenReady implements LifecycleListener, MembershipListener, HazelcastInstanceAware {
   private static final Logger LOG = Logger.getLogger(DataWhenReady.class.getName());
   static final int CHECK_SECONDS = 2;
+  /** Failed promotions in a row after which each further one is a warning, not a fine line. */
+  private static final int WARN_AFTER = 5;
 
   private volatile HazelcastInstance hazelcast;
   private volatile boolean ready;
-  private volatile ScheduledFuture<?> checks;
+  private volatile boolean stopped;
+  private ScheduledFuture<?> checks;
+  private int failures;
 
   /** Makes {@code config}'s member join as a lite member, watched by a new instance of this class. */
   public static DataWhenReady configure(Config config) {
@@ -58,6 +64,7 @@ public final class DataWhenReady implements LifecycleListener, MembershipListene
   public void stateChanged(LifecycleEvent event) {
     if (event.getState() == LifecycleEvent.LifecycleState.STARTED) {
       check();
+      startChecks();
     }
   }
 
@@ -73,21 +80,25 @@ public final class DataWhenReady implements LifecycleListener, MembershipListene
     }
   }
 
-  /** This manager is ready: it takes its share of the data now, and checks it keeps it. */
+  /** This manager is ready: it takes its share of the data now. */
   public void ready() {
     ready = true;
-    ScheduledExecutorService s = scheduler();
-    s.execute(this::check);
-    if (checks == null) {
-      checks = s.scheduleWithFixedDelay(this::check, CHECK_SECONDS, CHECK_SECONDS, TimeUnit.SECONDS);
-    }
+    scheduler().execute(this::check);
+    startChecks();
   }
 
   /** Stops the checks (the manager is stopping). */
-  public void stop() {
-    ScheduledFuture<?> c = checks;
-    if (c != null) {
-      c.cancel(false);
+  public synchronized void stop() {
+    stopped = true;
+    if (checks != null) {
+      checks.cancel(false);
+    }
+  }
+
+  /** The periodic checks, started again if they were stopped from outside (another manager's shutdown in this JVM). */
+  private synchronized void startChecks() {
+    if (!stopped && (checks == null || checks.isDone())) {
+      checks = scheduler().scheduleWithFixedDelay(this::check, CHECK_SECONDS, CHECK_SECONDS, TimeUnit.SECONDS);
     }
   }
 
@@ -101,13 +112,15 @@ public final class DataWhenReady implements LifecycleListener, MembershipListene
     return Threads.scheduler("mke-backup-data-when-ready");
   }
 
-  private void check() {
+  private synchronized void check() {
     HazelcastInstance hz = hazelcast;
-    if (hz == null || !hz.getLifecycleService().isRunning()) {
+    if (stopped || hz == null || !hz.getLifecycleService().isRunning()) {
       return;
     }
-    Member local = hz.getCluster().getLocalMember();
-    if (!local.isLiteMember()) {
+    if (!hz.getCluster().getLocalMember().isLiteMember()) {
+      if (checks != null) {
+        checks.cancel(false); // it keeps its kind from now on, merges included
+      }
       return;
     }
     boolean noData = hz.getCluster().getMembers().stream().allMatch(Member::isLiteMember);
@@ -116,11 +129,18 @@ public final class DataWhenReady implements LifecycleListener, MembershipListene
     }
     try {
       hz.getCluster().promoteLocalLiteMember();
+      failures = 0;
       LOG.info("this manager now holds its share of the cluster's data ("
           + (ready ? "it is ready" : "no other member holds any") + ")");
     } catch (RuntimeException e) {
       // Asked again at the next check (a promotion already under way, a master changing, ...).
-      LOG.fine("cannot take a share of the cluster's data yet: " + e);
+      failures++;
+      String line = "cannot take a share of the cluster's data yet (" + failures + " tries): " + e;
+      if (failures >= WARN_AFTER) {
+        LOG.warning(line + "; until it does, it counts toward no majority");
+      } else {
+        LOG.fine(line);
+      }
     }
   }
 }

@@ -82,21 +82,38 @@ public final class HazelcastBackupLock implements BackupLock {
 
   /**
    * Whether this member's cluster holds a majority of the configured managers (clients: true),
-   * counting only members that proved they hold the cluster secret ({@link MemberProof}).
+   * counting only members that proved they hold the cluster secret ({@link MemberProof}) and hold
+   * data: a manager that is starting is a lite member until it is ready ({@link DataWhenReady}),
+   * and the lock map's split-brain protection, which Hazelcast gives data members only, does not
+   * count it either.
    */
   @Override
   public boolean hasMajority() {
-    return configuredMembers == 0 || MemberProof.provenMembers(hazelcast).size() >= BackupLock.majority(configuredMembers);
+    return configuredMembers == 0 || counted() >= BackupLock.majority(configuredMembers);
   }
 
-  /** "2 of 3 configured managers" for messages and readiness, and the members that do not count. */
+  @Override
+  public boolean holdsData() {
+    return !hazelcast.getCluster().getLocalMember().isLiteMember();
+  }
+
+  private long counted() {
+    return MemberProof.provenMembers(hazelcast).stream().filter(m -> !m.isLiteMember()).count();
+  }
+
+  /**
+   * "2 of 3 configured managers" for messages and readiness, and the members that do not count:
+   * those starting (not holding data yet) and those unproven.
+   */
   @Override
   public String membership() {
-    int n = MemberProof.provenMembers(hazelcast).size();
+    long n = counted();
+    long starting = MemberProof.provenMembers(hazelcast).stream().filter(Member::isLiteMember).count();
     List<Member> unproven = MemberProof.unprovenMembers(hazelcast);
-    String others = unproven.isEmpty() ? "" : " (and " + unproven.size() + " unproven Hazelcast member"
+    String others = (starting == 0 ? "" : " (and " + starting + " starting, counted once ready)")
+        + (unproven.isEmpty() ? "" : " (and " + unproven.size() + " unproven Hazelcast member"
         + (unproven.size() == 1 ? "" : "s") + " that do not count: " + unproven.stream()
-            .map(m -> m.getAddress().toString()).collect(java.util.stream.Collectors.joining(", ")) + ")";
+            .map(m -> m.getAddress().toString()).collect(java.util.stream.Collectors.joining(", ")) + ")");
     return (configuredMembers == 0 ? n + " members" : n + " of " + configuredMembers + " configured managers") + others;
   }
 

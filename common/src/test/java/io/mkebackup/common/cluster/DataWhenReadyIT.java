@@ -69,6 +69,27 @@ class DataWhenReadyIT {
     assertThat(second.hazelcast().getMap("m").get("k")).isEqualTo("v");
   }
 
+  /**
+   * The lock map's split-brain protection counts data members only; the lock's own count agrees,
+   * and says why a starting manager does not count.
+   */
+  @Test
+  void aStartingManagerCountsTowardNoMajorityUntilItHoldsData() {
+    Manager first = manager(0);
+    Manager second = manager(1);
+    await().atMost(Duration.ofSeconds(30)).until(() -> second.hazelcast().getCluster().getMembers().size() == 2);
+    HazelcastBackupLock lock = new HazelcastBackupLock(first.hazelcast(), 3);
+    assertThat(lock.hasMajority()).isFalse();
+    assertThat(lock.membership()).isEqualTo("1 of 3 configured managers (and 1 starting, counted once ready)");
+    HazelcastBackupLock secondsLock = new HazelcastBackupLock(second.hazelcast(), 3);
+    assertThat(secondsLock.holdsData()).isFalse(); // what readiness reads: not ready yet
+    assertThat(lock.holdsData()).isTrue();
+    second.data().ready();
+    await().atMost(Duration.ofSeconds(30)).until(lock::hasMajority);
+    assertThat(lock.membership()).isEqualTo("2 of 3 configured managers");
+    assertThat(secondsLock.holdsData()).isTrue();
+  }
+
   @Test
   void aManagerNotReadyYetTakesTheDataWhenTheLastMemberHoldingItLeaves() {
     Manager first = manager(0);

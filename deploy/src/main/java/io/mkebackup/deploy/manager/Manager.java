@@ -53,12 +53,13 @@ public final class Manager implements AutoCloseable {
   private final Scheduler scheduler;
   private final HistoryRetention history;
   private final Readiness readiness;
+  private final DataWhenReady data;
   /** The worker verticle's deployment (null without a worker), undeployed first when stopping. */
   private final String worker;
   private final java.time.Duration stopWait;
 
   private Manager(Vertx vertx, BackupService service, OrphanReaper reaper, Scheduler scheduler,
-      HistoryRetention history, Readiness readiness, String worker, java.time.Duration stopWait) {
+      HistoryRetention history, Readiness readiness, DataWhenReady data, String worker, java.time.Duration stopWait) {
     this.worker = worker;
     this.stopWait = stopWait;
     this.vertx = vertx;
@@ -67,6 +68,7 @@ public final class Manager implements AutoCloseable {
     this.scheduler = scheduler;
     this.history = history;
     this.readiness = readiness;
+    this.data = data;
   }
 
   /** Reads the configuration file (may be null) and this process's environment. */
@@ -209,8 +211,9 @@ public final class Manager implements AutoCloseable {
           + " (mutual TLS), cluster members: " + MemberProof.provenMembers(hazelcast).size() + "; " + loaded
           + " records restored from " + config.dataDir().resolve("catalog") + ")");
       data.ready();
-      return new Manager(vertx, service, reaper, scheduler, history, readiness, worker, config.stopWait());
+      return new Manager(vertx, service, reaper, scheduler, history, readiness, data, worker, config.stopWait());
     } catch (Exception e) {
+      data.stop();
       vertx.close();
       throw e;
     }
@@ -301,6 +304,7 @@ public final class Manager implements AutoCloseable {
     reaper.close();
     service.close();
     readiness.close();
+    data.stop();
     try {
       vertx.close().toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
     } finally {
