@@ -168,7 +168,8 @@ public final class Freezer {
     private final List<Mounter> paused = new ArrayList<>();
     private final List<String> alreadyPaused = new ArrayList<>();
     private final CountDownLatch closing = new CountDownLatch(1);
-    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+    private final Object closeLock = new Object();
+    private boolean closed;
     private long startNanos;
     private long endNanos;
     private volatile boolean expired;
@@ -331,13 +332,20 @@ public final class Freezer {
     /**
      * Thaws (if the timer did not), then disarms the switch and removes the record. Once: a copy
      * closes its freeze as soon as it is done and again on its way out, and a switch is disarmed
-     * (its container removed, its engine client closed) only the first time.
+     * (its container removed, its engine client closed) only the first time. A second call returns
+     * when the first has finished (its own lock: the timer thread thaws under this object's).
      */
     @Override
     public void close() {
-      if (!closed.compareAndSet(false, true)) {
-        return;
+      synchronized (closeLock) {
+        if (!closed) {
+          closed = true;
+          closeOnce();
+        }
       }
+    }
+
+    private void closeOnce() {
       closing.countDown();
       thaw();
       if (timer != null) {
