@@ -89,7 +89,8 @@ product_image() {
 # demo-state itself from its etcd and sqlite3, then saved into each node: the product image has
 # neither to build them from, and demo-state in a node uses the ones it finds there.
 demo_images() {
-  [ -f deploy/target/mke-backup.jar ] || mvn -B -q -DskipTests package
+  # Standard output is the tags: the build's output goes to standard error.
+  [ -f deploy/target/mke-backup.jar ] || mvn -B -q -DskipTests package >&2
   deploy/bin/mke-backup demo-state --images-only 2>"$dir/demo-images.log" \
     || { tail -5 "$dir/demo-images.log" >&2; die "demo-state could not build the demo's images"; }
 }
@@ -179,12 +180,13 @@ demo_state() {
 # its own already (a lab brought up by an older lab.sh) keeps them: bring the lab down to share them.
 share_root_cas() {
   local n=$1 to=$2 from="" i v
+  # The first node with both (node1 once its demo-state ran: up runs it before the others').
   for i in $(seq 1 "$n"); do
     [ "$i" = "$to" ] && continue
     running "$i" && in_node "$i" test -s /var/lib/docker/volumes/ucp-cluster-root-ca/_data/key.pem 2>/dev/null \
       && in_node "$i" test -s /var/lib/docker/volumes/ucp-client-root-ca/_data/key.pem 2>/dev/null && { from=$i; break; }
   done
-  [ -n "$from" ] || return 0   # the first node: demo-state makes them
+  [ -n "$from" ] || return 0   # none has them yet: this node's demo-state makes them
   for v in ucp-cluster-root-ca ucp-client-root-ca; do
     in_node "$to" test -s "/var/lib/docker/volumes/$v/_data/cert.pem" 2>/dev/null && continue
     in_node "$to" docker volume create --label io.mkebackup.demo=default "$v" >/dev/null
@@ -283,13 +285,17 @@ up() {
   [ "${#tags[@]}" = 2 ] || die "demo-state named ${#tags[@]} images, not 2"
   local -a pids=()
   for i in $(seq 1 "$n"); do load_images "$i" "$id" "${tags[@]}" & pids+=($!); done
-  for i in "${!pids[@]}"; do wait "${pids[$i]}" || die "node$((i + 1)): loading the images failed"; done
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || { kill "${pids[@]}" 2>/dev/null; die "node$((i + 1)): loading the images failed"; }
+  done
   # The first node's state first (its root CAs are the cluster's), then the others side by side.
   share_root_cas "$n" 1
   demo_state 1
   pids=()
   for i in $(seq 2 "$n"); do { share_root_cas "$n" "$i" && demo_state "$i"; } & pids+=($!); done
-  for i in "${!pids[@]}"; do wait "${pids[$i]}" || die "node$((i + 2)): its MKE state could not be made"; done
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || { kill "${pids[@]}" 2>/dev/null; die "node$((i + 2)): its MKE state could not be made"; }
+  done
   secrets
   deploy_stack "$n" "$id"
   wait_ready "$n"

@@ -113,9 +113,10 @@ public final class HazelcastBackupLease implements BackupLease {
     // The first refusal of a run, and why, said once: a lease lost later says what led to it.
     if (refusals++ == 0) {
       LOG.info("backup " + backupId + ": lease not renewed (the try took " + tookMillis + " ms; "
-          + Math.max(0, (deadline - System.nanoTime()) / 1_000_000) + " ms of its term left): " + refused);
+          + Math.max(0, (deadline - System.nanoTime()) / 1_000_000) + " ms of its term left): "
+          + (refused.startsWith("!") ? refused.substring(1) : refused));
     }
-    lastRefusal = refused + " (" + tookMillis + " ms)";
+    lastRefusal = (refused.startsWith("!") ? refused.substring(1) : refused) + " (" + tookMillis + " ms)";
     if (refused.startsWith("!")) {
       lose(refused.substring(1));
     }

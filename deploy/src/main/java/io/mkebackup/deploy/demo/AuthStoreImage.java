@@ -90,6 +90,8 @@ final class AuthStoreImage {
       if (built == null) {
         throw cannotBuild;
       }
+      out.println("no sqlite3 and static busybox here to build the auth store's image from: using image " + built
+          + ", built beforehand");
       return built;
     }
     String tag = REPOSITORY + ":" + tag(sqlite);

@@ -47,6 +47,7 @@ final class EtcdImage {
       if (built == null) {
         throw noEtcd;
       }
+      out.println("no etcd here to build an image from: using image " + built + ", built beforehand");
       return built;
     }
     String tag = REPOSITORY + ":" + version(etcd);
@@ -85,13 +86,17 @@ final class EtcdImage {
     return tag;
   }
 
-  /** The newest tag of {@code repository} on an image this demo built (labelled {@code label}), else null. */
+  /**
+   * A tag of {@code repository} on the newest image (by its creation time) this demo built
+   * (labelled {@code label}), else null.
+   */
   static String existing(DockerClient docker, String label, String repository) {
     return docker.listImagesCmd().withLabelFilter(Map.of(DemoState.LABEL, label)).exec().stream()
         .filter(i -> i.getRepoTags() != null)
+        .sorted(java.util.Comparator.comparing((com.github.dockerjava.api.model.Image i) ->
+            i.getCreated() == null ? 0L : i.getCreated()).reversed())
         .flatMap(i -> java.util.Arrays.stream(i.getRepoTags()))
         .filter(t -> t.startsWith(repository + ":"))
-        .sorted(java.util.Comparator.reverseOrder())
         .findFirst().orElse(null);
   }
 
