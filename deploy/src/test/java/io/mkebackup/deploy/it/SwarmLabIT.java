@@ -54,6 +54,12 @@ class SwarmLabIT {
   @org.junit.jupiter.api.AfterAll
   static void labDownWhenAsked() throws Exception {
     if ("1".equals(System.getenv("MKE_LAB_DOWN_AFTER"))) {
+      // The managers' logs go with the lab: kept in target/ first, for a failure to be read after.
+      Path logs = Path.of("target", "swarm-lab-managers.log").toAbsolutePath();
+      Tools.sh("for n in 1 2 3; do docker exec mkelab-node$n sh -c 'for c in $(docker ps -aq --filter"
+          + " label=com.docker.swarm.service.name=mke-backup_manager); do docker logs $c 2>&1; done'"
+          + " | sed \"s/^/node$n /\"; done > " + logs + " 2>&1");
+      System.out.println("SwarmLabIT: the managers' logs are in " + logs);
       long t0 = System.nanoTime();
       Tools.Out down = Tools.sh(LAB + " down");
       System.out.printf("SwarmLabIT: lab.sh down (MKE_LAB_DOWN_AFTER=1) took %.1f s, exit %d%n",
@@ -120,6 +126,10 @@ class SwarmLabIT {
   @Order(1)
   void theTasksOnThreeNodesFormOneClusterOfThree() throws Exception {
     long t0 = System.nanoTime();
+    // A task counts once it holds its share of the cluster's data, a moment after it is ready.
+    org.awaitility.Awaitility.await("3 of 3 on every node").atMost(java.time.Duration.ofSeconds(60))
+        .pollInterval(java.time.Duration.ofSeconds(1))
+        .until(() -> clusterLines(token).stream().allMatch(l -> l.equals("3 of 3 configured managers")));
     for (int i = 0; i < NODES; i++) {
       Api.Response r = apis.get(i).get("/_ready", token);
       assertThat(r.status()).as(r.body()).isEqualTo(200);
@@ -520,10 +530,23 @@ class SwarmLabIT {
     }
     long healedAt = System.nanoTime();
     long healedAtMillis = System.currentTimeMillis();
-    org.awaitility.Awaitility.await("node" + (cut + 1) + " back in the cluster of three")
-        .atMost(java.time.Duration.ofSeconds(120)).pollInterval(java.time.Duration.ofSeconds(1)).ignoreExceptions()
-        .until(() -> apis.get(cut).get("/_ready", t).json().getJsonObject("checks").getJsonObject("cluster")
-            .getString("detail").equals("3 of 3 configured managers"));
+    String[] lastSeen = {"nothing"};
+    try {
+      org.awaitility.Awaitility.await("node" + (cut + 1) + " back in the cluster of three")
+          .atMost(java.time.Duration.ofSeconds(120)).pollInterval(java.time.Duration.ofSeconds(1)).until(() -> {
+            try {
+              lastSeen[0] = apis.get(cut).get("/_ready", t).body();
+              return new JsonObject(lastSeen[0]).getJsonObject("checks").getJsonObject("cluster").getString("detail")
+                  .equals("3 of 3 configured managers");
+            } catch (Exception e) {
+              lastSeen[0] = e.toString();
+              return false;
+            }
+          });
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError("node" + (cut + 1) + " not back in the cluster of three 120 s after healing; its"
+          + " readiness said last: " + lastSeen[0] + "; the others: " + clusterLines(t), e);
+    }
     System.out.printf("SwarmLabIT: the cut-off node back in the cluster %.1f s after healing%n",
         (System.nanoTime() - healedAt) / 1e9);
     // One history: every node lists the majority's backup, and the same records.
