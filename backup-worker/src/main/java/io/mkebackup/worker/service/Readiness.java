@@ -91,8 +91,8 @@ public final class Readiness implements AutoCloseable {
         throw new IllegalStateException("no majority: this manager sees " + lock.membership()
             + "; backups need a majority (a network partition?)");
       }
-      // Ready once it holds its share of the data, a moment after it started serving: a rolling
-      // update then stops the next manager only after this one counts toward the majority.
+      // A manager opens its port only once it holds its share of the data; this says so should
+      // that ever not hold (it does not count toward the majority until it does).
       if (!lock.holdsData()) {
         throw new IllegalStateException("starting: this manager does not hold its share of the cluster's data yet ("
             + lock.membership() + ")");

@@ -28,7 +28,9 @@ import java.util.logging.Logger;
  *
  * <p>Checked when the member starts, when a member leaves, when it is {@link #ready()}, and every
  * {@value #CHECK_SECONDS} s from its start until it holds data (a promotion that failed, say while
- * the master changed, is asked again; a member that merges back after a split keeps its kind).
+ * the master changed, is asked again; a member that merges back after a split keeps its kind). The
+ * manager waits for it ({@link #awaitData}) before it opens its port, which is all Swarm's health
+ * check looks at: a rolling update stops the next manager only once this one counts.
  * Hazelcast's split-brain protection counts data members only, and so does
  * {@link HazelcastBackupLock#hasMajority()}: a manager that is starting does not count yet.
  */
@@ -41,7 +43,8 @@ public final class DataWhenReady implements LifecycleListener, MembershipListene
   private volatile HazelcastInstance hazelcast;
   private volatile boolean ready;
   private volatile boolean stopped;
-  private ScheduledFuture<?> checks;
+  private final java.util.concurrent.atomic.AtomicReference<ScheduledFuture<?>> checks =
+      new java.util.concurrent.atomic.AtomicReference<>();
   private int failures;
 
   /** Makes {@code config}'s member join as a lite member, watched by a new instance of this class. */
@@ -87,18 +90,35 @@ public final class DataWhenReady implements LifecycleListener, MembershipListene
     startChecks();
   }
 
-  /** Stops the checks (the manager is stopping). */
-  public synchronized void stop() {
-    stopped = true;
-    if (checks != null) {
-      checks.cancel(false);
+  /**
+   * Waits until this member holds data, for at most {@code within}.
+   *
+   * @throws IllegalStateException when it does not by then (the manager does not start)
+   */
+  public void awaitData(java.time.Duration within) throws InterruptedException {
+    long until = System.nanoTime() + within.toNanos();
+    while (!holdsData()) {
+      if (System.nanoTime() - until > 0) {
+        throw new IllegalStateException("this manager could not take its share of the cluster's data within "
+            + within.toSeconds() + " s (see the warnings above); it does not start");
+      }
+      Thread.sleep(100); // the promotion runs on the checks' thread; nothing to wait on here
     }
   }
 
-  /** The periodic checks, started again if they were stopped from outside (another manager's shutdown in this JVM). */
+  /** Stops the checks (the manager is stopping); never waits for a promotion under way. */
+  public void stop() {
+    stopped = true;
+    ScheduledFuture<?> c = checks.get();
+    if (c != null) {
+      c.cancel(false);
+    }
+  }
+
   private synchronized void startChecks() {
-    if (!stopped && (checks == null || checks.isDone())) {
-      checks = scheduler().scheduleWithFixedDelay(this::check, CHECK_SECONDS, CHECK_SECONDS, TimeUnit.SECONDS);
+    ScheduledFuture<?> c = checks.get();
+    if (!stopped && (c == null || c.isDone())) {
+      checks.set(scheduler().scheduleWithFixedDelay(this::check, CHECK_SECONDS, CHECK_SECONDS, TimeUnit.SECONDS));
     }
   }
 
@@ -118,8 +138,9 @@ public final class DataWhenReady implements LifecycleListener, MembershipListene
       return;
     }
     if (!hz.getCluster().getLocalMember().isLiteMember()) {
-      if (checks != null) {
-        checks.cancel(false); // it keeps its kind from now on, merges included
+      ScheduledFuture<?> c = checks.get();
+      if (c != null) {
+        c.cancel(false); // it keeps its kind from now on, merges included
       }
       return;
     }
@@ -136,7 +157,7 @@ public final class DataWhenReady implements LifecycleListener, MembershipListene
       // Asked again at the next check (a promotion already under way, a master changing, ...).
       failures++;
       String line = "cannot take a share of the cluster's data yet (" + failures + " tries): " + e;
-      if (failures >= WARN_AFTER) {
+      if (failures == WARN_AFTER || failures % 30 == 0) { // then once a minute
         LOG.warning(line + "; until it does, it counts toward no majority");
       } else {
         LOG.fine(line);

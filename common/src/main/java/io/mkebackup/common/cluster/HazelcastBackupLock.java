@@ -110,7 +110,7 @@ public final class HazelcastBackupLock implements BackupLock {
     long n = counted();
     long starting = MemberProof.provenMembers(hazelcast).stream().filter(Member::isLiteMember).count();
     List<Member> unproven = MemberProof.unprovenMembers(hazelcast);
-    String others = (starting == 0 ? "" : " (and " + starting + " starting, counted once ready)")
+    String others = (starting == 0 ? "" : " (and " + starting + " starting, counted once it holds data)")
         + (unproven.isEmpty() ? "" : " (and " + unproven.size() + " unproven Hazelcast member"
         + (unproven.size() == 1 ? "" : "s") + " that do not count: " + unproven.stream()
             .map(m -> m.getAddress().toString()).collect(java.util.stream.Collectors.joining(", ")) + ")");

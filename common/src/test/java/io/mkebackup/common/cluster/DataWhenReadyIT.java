@@ -80,7 +80,7 @@ class DataWhenReadyIT {
     await().atMost(Duration.ofSeconds(30)).until(() -> second.hazelcast().getCluster().getMembers().size() == 2);
     HazelcastBackupLock lock = new HazelcastBackupLock(first.hazelcast(), 3);
     assertThat(lock.hasMajority()).isFalse();
-    assertThat(lock.membership()).isEqualTo("1 of 3 configured managers (and 1 starting, counted once ready)");
+    assertThat(lock.membership()).isEqualTo("1 of 3 configured managers (and 1 starting, counted once it holds data)");
     HazelcastBackupLock secondsLock = new HazelcastBackupLock(second.hazelcast(), 3);
     assertThat(secondsLock.holdsData()).isFalse(); // what readiness reads: not ready yet
     assertThat(lock.holdsData()).isTrue();

@@ -204,13 +204,16 @@ public final class Manager implements AutoCloseable {
           ClientCa.load(config), config.minEvery());
       ApiGatewayVerticle api = new ApiGatewayVerticle(gateway, pem, catalog, new HazelcastTokenStore(hazelcast, config.tokenTtl()),
           schedules, operations);
+      // Its share of the cluster's data before its port opens: Swarm's health check only connects
+      // to the port, and a rolling update stops the next manager once this one is healthy.
+      data.ready();
+      data.awaitData(java.time.Duration.ofSeconds(60));
       vertx.deployVerticle(api).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       LOG.info("manager " + node + " ready at https://" + clusterHost + ":" + api.actualPort() + " (cluster "
           + config.clusterName() + ", trust fingerprint " + trust.fingerprint() + " from " + trust.source()
           + ", event bus on " + clusterManager.getNodeInfo().host() + ":" + clusterManager.getNodeInfo().port()
           + " (mutual TLS), cluster members: " + MemberProof.provenMembers(hazelcast).size() + "; " + loaded
           + " records restored from " + config.dataDir().resolve("catalog") + ")");
-      data.ready();
       return new Manager(vertx, service, reaper, scheduler, history, readiness, data, worker, config.stopWait());
     } catch (Exception e) {
       data.stop();
