@@ -41,7 +41,7 @@ class ApiIT {
 
   @BeforeAll
   static void start() throws Exception {
-    Path config = Files.createTempFile("mke-manager-", ".json");
+    Path config = Scratch.file("mke-manager-", ".json");
     Files.writeString(config, new JsonObject().put("users", new JsonArray().add(new JsonObject()
         .put("username", "viewer")
         .put("passwordHash", Passwords.hash(VIEWER_PASSWORD.toCharArray()))
@@ -50,7 +50,7 @@ class ApiIT {
         .put("passwordHash", Passwords.hash(VIEWER_PASSWORD.toCharArray()))
         .put("roles", new JsonArray().add("admin")))).encode());
     cluster = ManagerCluster.start(1, Map.of("MKE_BACKUP_CONFIG", config.toString()));
-    outside = Files.createTempDirectory("mke-outside-roots-");
+    outside = Scratch.dir("mke-outside-roots-");
     admin = cluster.token(0);
   }
 
@@ -366,7 +366,7 @@ class ApiIT {
         "--cluster-members", "127.0.0.1:" + cluster.managers.get(0).clusterPort,
         "--cluster-name", "it-" + cluster.demo.prefix));
     cmd.addAll(cluster.demo.cliOptions());
-    Path cliErr = Files.createTempFile("cli-lock-", ".err");
+    Path cliErr = Scratch.file("cli-lock-", ".err");
     Process cli = new ProcessBuilder(cmd).redirectError(cliErr.toFile()).start();
     try {
       JsonObject[] running = new JsonObject[1];

@@ -106,7 +106,7 @@ class BackupFailuresIT {
     List<String> args = new ArrayList<>(List.of("backup"));
     args.addAll(demo.cliOptions());
     args.addAll(List.of("--file", existing.toString(), "--passphrase", SECRET));
-    Path out = Files.createTempFile("nobody-out-", ".bin");
+    Path out = Scratch.file("nobody-out-", ".bin");
     out.toFile().setWritable(true, false);
     Cli.Result r = Cli.runAs(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"), List.of(),
         args, null, out);

@@ -28,7 +28,7 @@ final class Cli {
   }
 
   static Result run(List<String> args) throws IOException, InterruptedException {
-    return run(List.of(), args, null, Files.createTempFile("cli-out-", ".bin"));
+    return run(List.of(), args, null, Scratch.file("cli-out-", ".bin"));
   }
 
   /** @param wrapper a command put before java, such as setpriv to run as another user */
@@ -40,7 +40,7 @@ final class Cli {
     cmd.add("-jar");
     cmd.add(JAR.toAbsolutePath().toString());
     cmd.addAll(args);
-    Path err = Files.createTempFile("cli-err-", ".txt");
+    Path err = Scratch.file("cli-err-", ".txt");
     Process p = new ProcessBuilder(cmd).redirectOutput(stdout.toFile()).redirectError(err.toFile()).start();
     try (var in = p.getOutputStream()) {
       if (stdin != null) {
@@ -65,8 +65,8 @@ final class Cli {
     List<String> cmd = new ArrayList<>(ProductJvm.java());
     cmd.addAll(List.of("-jar", JAR.toAbsolutePath().toString()));
     cmd.addAll(args);
-    Path out = Files.createTempFile("cli-out-", ".bin");
-    Path err = Files.createTempFile("cli-err-", ".txt");
+    Path out = Scratch.file("cli-out-", ".bin");
+    Path err = Scratch.file("cli-err-", ".txt");
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
     if (stdin != null) {
       pb.redirectInput(stdin.toFile());

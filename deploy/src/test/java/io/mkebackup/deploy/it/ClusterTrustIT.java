@@ -81,7 +81,7 @@ class ClusterTrustIT {
     // The test's own reading of the secret: the key in the demo state's ucp-cluster-root-ca volume.
     byte[] key = Files.readAllBytes(cluster.demo.mountpoint("ucp-cluster-root-ca").resolve("key.pem"));
     trust = ClusterTrust.derive(ClusterSecret.fromRootCaKey(key, "test"));
-    canary = Files.createTempDirectory("mke-trust-canary-");
+    canary = Scratch.dir("mke-trust-canary-");
   }
 
   @AfterAll

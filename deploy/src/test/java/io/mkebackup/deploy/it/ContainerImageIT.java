@@ -41,7 +41,7 @@ class ContainerImageIT {
     try (DemoFixture demo = DemoFixture.create(20, 0)) {
       String p = demo.prefix;
       String net = p + "net";
-      Path backups = Files.createTempDirectory("mke-image-backups-");
+      Path backups = Scratch.dir("mke-image-backups-");
       int port = DemoFixture.freePort();
       String password = "pw-" + UUID.randomUUID();
       try {

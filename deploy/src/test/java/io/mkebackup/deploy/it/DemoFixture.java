@@ -34,7 +34,7 @@ final class DemoFixture implements AutoCloseable {
   private DemoFixture(String dockerHost, String prefix, int etcdKeys, long volumeMib) throws IOException {
     this.prefix = prefix;
     this.dockerHost = dockerHost;
-    stateDir = Files.createTempDirectory("mke-demo-state-");
+    stateDir = Scratch.dir("mke-demo-state-");
     demo = new DemoState(new DemoState.Options(dockerHost, prefix, etcdKeys, volumeMib,
         clientPort, peerPort, stateDir), new PrintWriter(output, true));
   }
@@ -124,5 +124,6 @@ final class DemoFixture implements AutoCloseable {
   @Override
   public void close() throws IOException {
     demo.remove();
+    Scratch.remove(stateDir);
   }
 }

@@ -23,7 +23,7 @@ class DemoScriptIT {
   static final Path LOCAL_CLUSTER = DEMO.resolveSibling("local-cluster.sh");
 
   static Tools.Out script(Map<String, String> env, String command) throws Exception {
-    Path out = Files.createTempFile("demo-", ".txt");
+    Path out = Scratch.file("demo-", ".txt");
     ProcessBuilder pb = new ProcessBuilder("bash", "-o", "pipefail", "-c", command).redirectErrorStream(true)
         .redirectOutput(out.toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("MKE_"));
@@ -41,7 +41,7 @@ class DemoScriptIT {
   @Test
   void theDemoKeepsEverySecretOffTheCommandLine() throws Exception {
     try (DemoFixture demo = DemoFixture.create(50, 0)) {
-      Path dir = Files.createTempDirectory("mke-demo-");
+      Path dir = Scratch.dir("mke-demo-");
       String password = "pw-" + UUID.randomUUID();
       String passphrase = "demo-passphrase-" + UUID.randomUUID();
       Files.writeString(Files.createFile(dir.resolve("demo-passphrase"),

@@ -39,7 +39,7 @@ class GpgArchivesIT {
 
   @BeforeAll
   static void archive() throws Exception {
-    dir = Files.createTempDirectory("gpg-archives-");
+    dir = Scratch.dir("gpg-archives-");
     passFile = dir.resolve("pass");
     Files.writeString(passFile, SECRET + "\n");
     plain = dir.resolve("plain.tar");

@@ -47,7 +47,7 @@ class HostileArchiveIT {
 
   @BeforeEach
   void canary() throws IOException {
-    canary = Files.createTempDirectory("canary-");
+    canary = Scratch.dir("canary-");
     Files.writeString(canary.resolve("keep.txt"), "the canary's own content");
     Files.createDirectory(canary.resolve("cron.d"));
     canaryBefore = tree(canary);

@@ -77,7 +77,7 @@ class HostileVolumeIT {
   @ParameterizedTest
   @EnumSource(Planted.class)
   void spoolsNeverGoToTheBackupDirectory(Planted planted, @TempDir Path dir) throws Exception {
-    Path canary = Files.createTempDirectory("canary-");
+    Path canary = Scratch.dir("canary-");
     Path target = Files.writeString(canary.resolve("target"), "the canary's own content");
     String id = UUID.randomUUID().toString();
     List<String> names = List.of(".mke-backup-etcd-" + id + ".part", ".mke-backup-entries-" + id + ".part",
@@ -142,7 +142,7 @@ class HostileVolumeIT {
   @Test
   void aVolumeSwappingItsFilesForLinksNeverLeaksTheCanary(@TempDir Path dir) throws Exception {
     String marker = "CANARY-" + UUID.randomUUID();
-    Path canary = Files.createTempDirectory("canary-");
+    Path canary = Scratch.dir("canary-");
     for (int k = 0; k < 10; k++) {
       Files.writeString(canary.resolve("f" + k), marker);
     }

@@ -42,7 +42,7 @@ class LiveAuthStoreIT {
   static void up() throws Exception {
     demo = DemoFixture.create(50, 0);
     demo.startAuthStoreWriter(DemoState.AuthStore.DEFAULT);
-    spoolRoot = Files.createTempDirectory("mke-live-spool-"); // 0700, this test's own
+    spoolRoot = Scratch.dir("mke-live-spool-"); // 0700, this test's own
   }
 
   @AfterAll

@@ -24,7 +24,7 @@ class LocalClusterScriptIT {
   @Test
   void upStatusBackupDown() throws Exception {
     try (DemoFixture demo = DemoFixture.create(50, 0)) {
-      Path dir = Files.createTempDirectory("mke-local-cluster-");
+      Path dir = Scratch.dir("mke-local-cluster-");
       String password = "pw-" + UUID.randomUUID();
       int https = DemoFixture.freePort();
       int hz = DemoFixture.freePort();

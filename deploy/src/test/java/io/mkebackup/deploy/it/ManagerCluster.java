@@ -65,7 +65,7 @@ final class ManagerCluster implements AutoCloseable {
     ManagerCluster c = null;
     try {
       Map<String, String> extraEnv = envOf.apply(demo);
-      c = new ManagerCluster(demo, Files.createTempDirectory("mke-cluster-"));
+      c = new ManagerCluster(demo, Scratch.dir("mke-cluster-"));
       if (extraEnv.containsKey("MKE_BACKUP_TLS_CERT")) {
         c.trusted.add(Path.of(extraEnv.get("MKE_BACKUP_TLS_CERT")));
       }
@@ -203,5 +203,6 @@ final class ManagerCluster implements AutoCloseable {
       m.stop();
     }
     demo.close();
+    Scratch.remove(base);
   }
 }

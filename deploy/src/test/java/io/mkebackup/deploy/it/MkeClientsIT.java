@@ -34,7 +34,7 @@ class MkeClientsIT {
 
   @BeforeAll
   static void up() throws Exception {
-    Path config = Files.createTempFile("mke-clients-", ".json");
+    Path config = Scratch.file("mke-clients-", ".json");
     Files.writeString(config, new JsonObject().put("users", new JsonArray().add(new JsonObject()
         .put("username", "viewer").put("passwordHash", Passwords.hash("viewer-password".toCharArray()))
         .put("roles", new JsonArray()))).encode());
@@ -87,14 +87,14 @@ class MkeClientsIT {
     assertThat(record.getString("logFileName")).isEmpty();
     assertThat(record.getString("backupPath")).isEqualTo(dir.toRealPath().toString());
     assertThat(record.getBoolean("encrypted")).isTrue();
-    Tools.Out list = Tools.sh(Tools.gpgDecrypt(file, SECRET, Files.createTempDirectory("gnupg-")) + " | tar --list");
+    Tools.Out list = Tools.sh(Tools.gpgDecrypt(file, SECRET, Scratch.dir("gnupg-")) + " | tar --list");
     assertThat(list.exit()).as(list.text()).isZero();
     assertThat(list.text().lines().count()).isGreaterThanOrEqualTo(27);
   }
 
   /** curl with a client bundle's three files, as MKE's documentation shows it; the status and the body. */
   static Tools.Out curl(Path certDir, String method, String path, String body) throws Exception {
-    Path out = Files.createTempFile("curl-", ".txt");
+    Path out = Scratch.file("curl-", ".txt");
     Tools.Out r = Tools.sh("curl -s -o " + out + " -w '%{http_code}' --cacert " + bundle.resolve("ca.pem")
         + (certDir == null ? "" : " --cert " + certDir.resolve("cert.pem") + " --key " + certDir.resolve("key.pem"))
         + " -X " + method + " " + base + path

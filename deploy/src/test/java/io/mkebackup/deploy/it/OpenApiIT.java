@@ -50,7 +50,7 @@ class OpenApiIT {
       // Vert.x's validator (5.0) knows no text/event-stream or application/yaml bodies: those two
       // media types are checked here by name, and validated as text/plain (status and type).
       assertThat(doc.body()).contains("text/event-stream:").contains("application/yaml:");
-      Path yaml = Files.createTempFile("openapi-", ".yaml");
+      Path yaml = Scratch.file("openapi-", ".yaml");
       String checkable = doc.body();
       for (Map.Entry<String, String> m : UNSUPPORTED.entrySet()) {
         checkable = checkable.replace(m.getKey() + ":", m.getValue() + ":");
@@ -64,7 +64,7 @@ class OpenApiIT {
       String id = api.post("/api/ucp/backup", new JsonObject().put("noPassphrase", true).encode(), token).json()
           .getString("backupId");
       c.awaitState(0, token, id, BackupState.SUCCESS, Duration.ofSeconds(60));
-      Path pass = Files.createTempFile("pass-", ".txt", PosixFilePermissions.asFileAttribute(
+      Path pass = Scratch.file("pass-", ".txt", PosixFilePermissions.asFileAttribute(
           PosixFilePermissions.fromString("rw-------")));
       Files.writeString(pass, "openapi-it-passphrase\n");
       String schedule = new JsonObject().put("cron", "0 3 * * *").put("paused", true)

@@ -227,7 +227,7 @@ class PartitionIT {
   }
 
   static Path passphraseFile() throws Exception {
-    Path f = Files.createTempFile("partition-it-", ".pass", java.nio.file.attribute.PosixFilePermissions
+    Path f = Scratch.file("partition-it-", ".pass", java.nio.file.attribute.PosixFilePermissions
         .asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
     Files.writeString(f, PASSPHRASE + "\n");
     f.toFile().deleteOnExit();

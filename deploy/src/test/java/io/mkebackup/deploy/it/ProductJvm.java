@@ -77,7 +77,7 @@ final class ProductJvm {
   /** A manager of one member runs until ready, is stopped, and its JVM writes the classes it loaded. */
   private static void make(Path jar, Path archive) throws IOException, InterruptedException {
     long t0 = System.nanoTime();
-    Path dir = Files.createTempDirectory("mke-cds-");
+    Path dir = Scratch.dir("mke-cds-");
     Path partial = archive.resolveSibling(archive.getFileName() + ".part");
     Files.deleteIfExists(partial);
     try {

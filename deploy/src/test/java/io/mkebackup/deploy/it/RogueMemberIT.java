@@ -50,7 +50,7 @@ class RogueMemberIT {
   @BeforeAll
   static void start() throws Exception {
     // The managers' cluster secret from a file (as off MKE), which the test reads as they do.
-    secretFile = Files.createTempFile("mke-rogue-secret-", "");
+    secretFile = Scratch.file("mke-rogue-secret-", "");
     byte[] secret = new byte[32];
     new java.security.SecureRandom().nextBytes(secret);
     Files.writeString(secretFile, java.util.Base64.getEncoder().encodeToString(secret));

@@ -40,7 +40,7 @@ class ScheduleIT {
   static void start() throws Exception {
     // Ticks seconds apart keep the test short: lower the 1-minute minimum between scheduled backups.
     cluster = ManagerCluster.start(3, Map.of("MKE_BACKUP_MIN_EVERY_SECONDS", "1"));
-    passphraseFile = Files.createTempFile("mke-schedule-pass-", ".txt",
+    passphraseFile = Scratch.file("mke-schedule-pass-", ".txt",
         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     Files.writeString(passphraseFile, PASSPHRASE + "\n");
     token = cluster.token(0);

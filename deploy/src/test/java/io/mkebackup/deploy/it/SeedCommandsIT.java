@@ -52,7 +52,7 @@ class SeedCommandsIT {
     assertThat(engine.text()).contains(ENGINE);
     try (DockerEngine docker = DockerEngine.connect(ENGINE)) {
       if (!docker.ucpVolumes("").isEmpty()) { // a run that was killed left it: the engine is the tests' own
-        new DemoState(new DemoState.Options(ENGINE, "", 0, 0, 0, 0, Files.createTempDirectory("mke-demo-state-")),
+        new DemoState(new DemoState.Options(ENGINE, "", 0, 0, 0, 0, Scratch.dir("mke-demo-state-")),
             new PrintWriter(System.out, true)).remove();
       }
     }

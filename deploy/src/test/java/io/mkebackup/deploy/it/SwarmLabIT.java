@@ -3,6 +3,7 @@ package io.mkebackup.deploy.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vertx.core.json.JsonObject;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -90,6 +91,7 @@ class SwarmLabIT {
     }
     assertThat(ips).as(up.text()).hasSize(NODES);
     assertThat(share).as(up.text()).isEqualTo(DIR.resolve("share"));
+    removeTestArchives(); // a run that was killed left its own
     for (int i = 0; i < NODES; i++) {
       // Each task's own self-signed certificate, from its data volume on its node: it must name the
       // node's address, which is where clients reach it (host-name checking stays on).
@@ -105,6 +107,27 @@ class SwarmLabIT {
       password = Files.readString(DIR.resolve("admin-password")).strip();
     }
     token = apis.get(0).login("admin", password);
+  }
+
+  /**
+   * Each lab backup is about 220 MiB and a run makes a few dozen: kept, they fill the host's disk
+   * run after run until backups fail for want of space. Every archive these tests make is named
+   * {@code lab-...}; the share's other files are left alone.
+   */
+  @org.junit.jupiter.api.AfterEach
+  void removeArchivesOfThisTest() throws IOException {
+    removeTestArchives();
+  }
+
+  static void removeTestArchives() throws IOException {
+    if (share == null) {
+      return;
+    }
+    for (String name : Tools.listing(share)) {
+      if (name.startsWith("lab-") && name.endsWith(".tar") || name.startsWith(".lab-") && name.endsWith(".part")) {
+        Files.deleteIfExists(share.resolve(name));
+      }
+    }
   }
 
   static String body(String fileName) {

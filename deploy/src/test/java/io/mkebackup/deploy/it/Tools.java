@@ -48,7 +48,7 @@ final class Tools {
 
   /** The passphrase goes to gpg in a 0600 file, never on its command line (where ps shows it). */
   static String gpgDecrypt(Path archive, String passphrase, Path gnupgHome) throws IOException {
-    Path file = Files.createTempFile("gpg-pass-", ".txt",
+    Path file = Scratch.file("gpg-pass-", ".txt",
         java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
             java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
     file.toFile().deleteOnExit();
