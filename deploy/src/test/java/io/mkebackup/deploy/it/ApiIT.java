@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -243,15 +244,33 @@ class ApiIT {
   }
 
   /** A raw-WebSocket SockJS client of the event-bus bridge, queueing the frames it receives. */
+  /**
+   * A SockJS event-bus client over the raw-WebSocket transport. It pings every 5 s, as Vert.x's own
+   * JavaScript client does: the bridge closes a socket that has not pinged for 10 s (its default
+   * ping timeout), which cut a test's bridges off before a backup longer than that ended.
+   */
   static final class BridgeClient implements AutoCloseable {
     final LinkedBlockingQueue<JsonObject> frames = new LinkedBlockingQueue<>();
     final WebSocket ws;
+    /** How the server closed the socket ("1001 Session expired"), once it has. */
+    final CompletableFuture<String> closedByServer = new CompletableFuture<>();
+    private final java.util.concurrent.ScheduledExecutorService pings =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+          Thread t = new Thread(r, "bridge-client-ping");
+          t.setDaemon(true);
+          return t;
+        });
 
     BridgeClient() throws Exception {
       this(api());
     }
 
     BridgeClient(Api api) throws Exception {
+      this(api, true);
+    }
+
+    /** @param ping whether it pings (a client that does not is closed by the bridge) */
+    BridgeClient(Api api, boolean ping) throws Exception {
       ws = api.client().newWebSocketBuilder()
           .buildAsync(URI.create(api.base.replace("https:", "wss:") + "/eventbus/websocket"), new WebSocket.Listener() {
             final StringBuilder partial = new StringBuilder();
@@ -280,10 +299,34 @@ class ApiIT {
               socket.request(1);
               return null;
             }
+
+            @Override
+            public CompletionStage<?> onClose(WebSocket socket, int statusCode, String reason) {
+              closedByServer.complete(statusCode + " " + reason);
+              return null;
+            }
+
+            @Override
+            public void onError(WebSocket socket, Throwable error) {
+              closedByServer.complete("error: " + error);
+            }
           }).get(10, TimeUnit.SECONDS);
+      if (!ping) {
+        return;
+      }
+      pings.scheduleAtFixedRate(() -> {
+        try {
+          if (!ws.isOutputClosed()) {
+            send(new JsonObject().put("type", "ping"));
+          }
+        } catch (RuntimeException closing) {
+          // the socket closed meanwhile: state() says how
+        }
+      }, 5, 5, TimeUnit.SECONDS);
     }
 
-    void send(JsonObject frame) {
+    /** One send at a time: the WebSocket refuses a send while another is under way. */
+    synchronized void send(JsonObject frame) {
       ws.sendText(frame.encode(), true).join();
     }
 
@@ -293,8 +336,14 @@ class ApiIT {
       return out;
     }
 
+    /** What a failure should show: open, or how the server closed it. */
+    String state() {
+      return closedByServer.isDone() ? "closed by the server: " + closedByServer.join() : "open";
+    }
+
     @Override
     public void close() {
+      pings.shutdownNow();
       ws.sendClose(WebSocket.NORMAL_CLOSURE, "done");
     }
   }
@@ -355,6 +404,39 @@ class ApiIT {
       assertThat(anonymousFrames).isNotEmpty().allMatch(x -> "err".equals(x.getString("type")));
       List<JsonObject> viewerFrames = viewer.drain();
       assertThat(viewerFrames).isNotEmpty().allMatch(x -> "err".equals(x.getString("type")));
+    }
+  }
+
+  /**
+   * The bridge frees a socket that stopped pinging (Vert.x's 10 s ping timeout), and keeps one that
+   * pings as Vert.x's own client does. (The tests' client did not ping, and lost a backup's last
+   * events whenever it lasted more than 10 s.)
+   */
+  @Test
+  void theBridgeClosesASocketThatStoppedPingingAndKeepsOneThatPings() throws Exception {
+    try (BridgeClient silent = new BridgeClient(api(), false); BridgeClient pinging = new BridgeClient(api(), true)) {
+      for (BridgeClient b : List.of(silent, pinging)) {
+        b.send(new JsonObject().put("type", "register").put("address", "mke.backup.progress")
+            .put("headers", new JsonObject().put("auth_token", admin)));
+      }
+      long t0 = System.nanoTime();
+      String how = silent.closedByServer.get(30, TimeUnit.SECONDS);
+      long after = (System.nanoTime() - t0) / 1_000_000;
+      assertThat(how).startsWith("1001");
+      assertThat(after).as("closed after %d ms", after).isGreaterThanOrEqualTo(9_000);
+      // The pinging one outlives it by one more ping timeout and is still relayed to.
+      await("the pinging socket stays open").during(Duration.ofSeconds(11)).atMost(Duration.ofSeconds(12))
+          .until(() -> !pinging.closedByServer.isDone());
+      Api.Response started = api().post("/api/ucp/backup", new JsonObject().put("noPassphrase", true).encode(), admin);
+      assertThat(started.status()).as(started.body()).isEqualTo(200);
+      String id = started.json().getString("backupId");
+      List<JsonObject> received = new ArrayList<>();
+      await("the pinging socket relays " + id).atMost(Duration.ofSeconds(60)).until(() -> {
+        received.addAll(pinging.drain());
+        return received.stream().anyMatch(x -> x.getJsonObject("body") != null
+            && id.equals(x.getJsonObject("body").getString("backupId"))
+            && "succeeded".equals(x.getJsonObject("body").getString("kind")));
+      });
     }
   }
 

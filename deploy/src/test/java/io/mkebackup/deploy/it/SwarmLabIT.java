@@ -264,13 +264,18 @@ class SwarmLabIT {
       ApiIT.BridgeClient b = bridges.get(i);
       if (i != r) {
         List<JsonObject> frames = new ArrayList<>();
-        org.awaitility.Awaitility.await("node" + (i + 1) + "'s SockJS bridge relays " + id + " to its end")
-            .atMost(java.time.Duration.ofSeconds(30)).until(() -> {
-              frames.addAll(b.drain());
-              return frames.stream().anyMatch(f -> f.getJsonObject("body") != null
-                  && id.equals(f.getJsonObject("body").getString("backupId"))
-                  && "succeeded".equals(f.getJsonObject("body").getString("kind")));
-            });
+        try {
+          org.awaitility.Awaitility.await("node" + (i + 1) + "'s SockJS bridge relays " + id + " to its end")
+              .atMost(java.time.Duration.ofSeconds(30)).until(() -> {
+                frames.addAll(b.drain());
+                return frames.stream().anyMatch(f -> f.getJsonObject("body") != null
+                    && id.equals(f.getJsonObject("body").getString("backupId"))
+                    && "succeeded".equals(f.getJsonObject("body").getString("kind")));
+              });
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+          throw new AssertionError("node" + (i + 1) + "'s bridge (" + b.state() + ") did not relay " + id
+              + " to its end within 30 s; its frames: " + frames, e);
+        }
         assertThat(frames.stream().filter(f -> f.getJsonObject("body") != null
             && id.equals(f.getJsonObject("body").getString("backupId"))).map(f -> f.getJsonObject("body")
             .getString("step")).distinct()).as("node%d's bridge", i + 1).contains("etcd", "finalize");
