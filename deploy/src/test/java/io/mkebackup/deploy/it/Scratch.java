@@ -1,11 +1,8 @@
 package io.mkebackup.deploy.it;
 
 import java.io.IOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -42,28 +39,7 @@ final class Scratch {
   static void remove(Path p) {
     MADE.remove(p);
     try {
-      if (!Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-        Files.deleteIfExists(p);
-        return;
-      }
-      Files.walkFileTree(p, new SimpleFileVisitor<>() {
-        @Override
-        public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
-          Files.deleteIfExists(f);
-          return FileVisitResult.CONTINUE;
-        }
-
-        @Override
-        public FileVisitResult visitFileFailed(Path f, IOException e) {
-          return FileVisitResult.CONTINUE;
-        }
-
-        @Override
-        public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-          Files.deleteIfExists(d);
-          return FileVisitResult.CONTINUE;
-        }
-      });
+      io.mkebackup.worker.pipeline.SpoolDirectory.deleteTree(p); // a file, or a tree without following links
     } catch (IOException e) {
       System.err.println("Scratch: cannot remove all of " + p + ": " + e);
     }
