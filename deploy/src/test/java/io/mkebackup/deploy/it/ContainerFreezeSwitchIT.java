@@ -232,9 +232,8 @@ class ContainerFreezeSwitchIT {
   }
 
   static long lastTxn() throws Exception {
-    Tools.Out q = Tools.sh("docker exec " + authStore() + " /usr/bin/sqlite3"
-        + " /var/lib/docker/ucp/ucp-auth-store-data/auth.db 'SELECT max(txn) FROM pairs;'");
-    assertThat(q.exit()).as(q.text()).isZero();
-    return Long.parseLong(q.text().strip());
+    long txn = Tools.lastAuthStoreTxn("docker exec " + authStore());
+    assertThat(txn).as("the auth store's last transaction").isNotNegative();
+    return txn;
   }
 }

@@ -263,11 +263,9 @@ class LiveAuthStoreIT {
         .contains("--force does not override this").doesNotContain("plan: restore");
     // Nothing was swapped in: the live database is still the writer's, and it still writes.
     assertThat(names(data.getParent())).isEqualTo(beside); // no staging left beside the volume
-    long before = Long.parseLong(Tools.sh("docker exec " + container() + " /usr/bin/sqlite3"
-        + " /var/lib/docker/ucp/ucp-auth-store-data/auth.db 'SELECT max(txn) FROM pairs;'").text().strip());
-    await().atMost(Duration.ofSeconds(30)).until(() -> Long.parseLong(Tools.sh("docker exec " + container()
-        + " /usr/bin/sqlite3 /var/lib/docker/ucp/ucp-auth-store-data/auth.db 'SELECT max(txn) FROM pairs;'")
-        .text().strip()) > before);
+    long before = Tools.lastAuthStoreTxn("docker exec " + container());
+    assertThat(before).as("the auth store's last transaction").isNotNegative();
+    await().atMost(Duration.ofSeconds(30)).until(() -> Tools.lastAuthStoreTxn("docker exec " + container()) > before);
   }
 
   static List<String> withDemo(String... args) {

@@ -683,9 +683,7 @@ class SwarmLabIT {
 
   /** The last transaction node {@code i}'s running auth store has written, or -1 when it cannot be read. */
   static long maxTxn(int i) throws Exception {
-    Tools.Out o = Tools.sh("docker exec mkelab-node" + (i + 1) + " docker exec ucp-auth-store /usr/bin/sqlite3"
-        + " /var/lib/docker/ucp/ucp-auth-store-data/auth.db 'SELECT max(txn) FROM pairs;'");
-    return o.exit() == 0 && o.text().strip().matches("[0-9]+") ? Long.parseLong(o.text().strip()) : -1;
+    return Tools.lastAuthStoreTxn("docker exec mkelab-node" + (i + 1) + " docker exec ucp-auth-store");
   }
 
   /** Node {@code i}'s etcd keys and the SHA-256 of each value, read with its ucp-kv client certificate. */

@@ -46,6 +46,18 @@ final class Tools {
     }
   }
 
+  /**
+   * The last transaction the demo's auth store writer committed, read with the sqlite3 in its
+   * container; -1 when it cannot be read.
+   *
+   * @param exec what runs a program in that container: {@code docker exec <container>}, or the same
+   *     through a lab node's engine
+   */
+  static long lastAuthStoreTxn(String exec) throws IOException, InterruptedException {
+    Out o = sh(exec + " /usr/bin/sqlite3 /var/lib/docker/ucp/ucp-auth-store-data/auth.db 'SELECT max(txn) FROM pairs;'");
+    return o.exit() == 0 && o.text().strip().matches("[0-9]+") ? Long.parseLong(o.text().strip()) : -1;
+  }
+
   /** The passphrase goes to gpg in a 0600 file, never on its command line (where ps shows it). */
   static String gpgDecrypt(Path archive, String passphrase, Path gnupgHome) throws IOException {
     Path file = Scratch.file("gpg-pass-", ".txt",
