@@ -264,6 +264,26 @@ status() {
   echo "share $share"
 }
 
+# Runs "<command> <node> <args...>" for nodes first..last side by side and waits for them in order.
+# When one fails, the lab says which node and what, after killing the other jobs' subshells (a
+# docker command one of them started may still run to its end).
+on_nodes() {
+  local first=$1 last=$2 what=$3 cmd=$4 k i
+  shift 4
+  local -a pids=() nodes=()
+  for i in $(seq "$first" "$last"); do "$cmd" "$i" "$@" & pids+=($!); nodes+=("$i"); done
+  for k in "${!pids[@]}"; do
+    wait "${pids[$k]}" || { kill "${pids[@]}" 2>/dev/null || true; die "node${nodes[$k]}: $what"; }
+  done
+}
+
+# Node i's MKE state (node_state I N): the cluster's root CAs from node 1, then its demo-state.
+# Two statements, not "a && b": errexit then stops at a failure inside share_root_cas too.
+node_state() {
+  share_root_cas "$2" "$1"
+  demo_state "$1"
+}
+
 up() {
   local n=${1:-3} i
   [[ $n =~ ^[1-9]$ ]] || die "N must be 1 to 9"
@@ -283,19 +303,10 @@ up() {
   local -a tags
   mapfile -t tags < <(demo_images)
   [ "${#tags[@]}" = 2 ] || die "demo-state named ${#tags[@]} images, not 2"
-  local -a pids=()
-  for i in $(seq 1 "$n"); do load_images "$i" "$id" "${tags[@]}" & pids+=($!); done
-  for i in "${!pids[@]}"; do
-    wait "${pids[$i]}" || { kill "${pids[@]}" 2>/dev/null; die "node$((i + 1)): loading the images failed"; }
-  done
+  on_nodes 1 "$n" "loading the images failed" load_images "$id" "${tags[@]}"
   # The first node's state first (its root CAs are the cluster's), then the others side by side.
-  share_root_cas "$n" 1
-  demo_state 1
-  pids=()
-  for i in $(seq 2 "$n"); do { share_root_cas "$n" "$i" && demo_state "$i"; } & pids+=($!); done
-  for i in "${!pids[@]}"; do
-    wait "${pids[$i]}" || { kill "${pids[@]}" 2>/dev/null; die "node$((i + 2)): its MKE state could not be made"; }
-  done
+  node_state 1 "$n"
+  on_nodes 2 "$n" "its MKE state could not be made" node_state "$n"
   secrets
   deploy_stack "$n" "$id"
   wait_ready "$n"
