@@ -243,9 +243,8 @@ class ApiIT {
         .doesNotContain(cluster.password);
   }
 
-  /** A raw-WebSocket SockJS client of the event-bus bridge, queueing the frames it receives. */
   /**
-   * A SockJS event-bus client over the raw-WebSocket transport. It pings every 5 s, as Vert.x's own
+   * A SockJS event-bus client over the raw-WebSocket transport, queueing the frames it receives. It pings every 5 s, as Vert.x's own
    * JavaScript client does: the bridge closes a socket that has not pinged for 10 s (its default
    * ping timeout), which cut a test's bridges off before a backup longer than that ended.
    */
@@ -341,10 +340,13 @@ class ApiIT {
       return closedByServer.isDone() ? "closed by the server: " + closedByServer.join() : "open";
     }
 
+    /** Stops pinging and closes; a second call does nothing more. */
     @Override
     public void close() {
       pings.shutdownNow();
-      ws.sendClose(WebSocket.NORMAL_CLOSURE, "done");
+      if (!ws.isOutputClosed()) {
+        ws.sendClose(WebSocket.NORMAL_CLOSURE, "done");
+      }
     }
   }
 
@@ -414,16 +416,17 @@ class ApiIT {
    */
   @Test
   void theBridgeClosesASocketThatStoppedPingingAndKeepsOneThatPings() throws Exception {
+    // Vert.x checks each socket every 10 s from its opening; one with no ping since is closed.
+    long t0 = System.nanoTime();
     try (BridgeClient silent = new BridgeClient(api(), false); BridgeClient pinging = new BridgeClient(api(), true)) {
       for (BridgeClient b : List.of(silent, pinging)) {
         b.send(new JsonObject().put("type", "register").put("address", "mke.backup.progress")
             .put("headers", new JsonObject().put("auth_token", admin)));
       }
-      long t0 = System.nanoTime();
       String how = silent.closedByServer.get(30, TimeUnit.SECONDS);
       long after = (System.nanoTime() - t0) / 1_000_000;
       assertThat(how).startsWith("1001");
-      assertThat(after).as("closed after %d ms", after).isGreaterThanOrEqualTo(9_000);
+      assertThat(after).as("closed %d ms after it was opened", after).isBetween(9_500L, 25_000L);
       // The pinging one outlives it by one more ping timeout and is still relayed to.
       await("the pinging socket stays open").during(Duration.ofSeconds(11)).atMost(Duration.ofSeconds(12))
           .until(() -> !pinging.closedByServer.isDone());

@@ -123,7 +123,10 @@ final class DemoFixture implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
-    demo.remove();
-    Scratch.remove(stateDir);
+    try {
+      demo.remove();
+    } finally {
+      Scratch.remove(stateDir);
+    }
   }
 }

@@ -199,10 +199,13 @@ final class ManagerCluster implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    for (ManagerProcess m : managers) {
-      m.stop();
+    try {
+      for (ManagerProcess m : managers) {
+        m.stop();
+      }
+      demo.close();
+    } finally {
+      Scratch.remove(base);
     }
-    demo.close();
-    Scratch.remove(base);
   }
 }

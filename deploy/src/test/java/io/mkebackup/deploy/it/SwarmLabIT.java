@@ -48,6 +48,8 @@ class SwarmLabIT {
   static final List<Path> serverCerts = new ArrayList<>();
   static Path share;
   static String token;
+  /** The SockJS clients a test opened, closed after it. */
+  static final List<ApiIT.BridgeClient> bridges = new ArrayList<>();
 
   @TempDir
   static Path tmp;
@@ -91,7 +93,6 @@ class SwarmLabIT {
     }
     assertThat(ips).as(up.text()).hasSize(NODES);
     assertThat(share).as(up.text()).isEqualTo(DIR.resolve("share"));
-    removeTestArchives(); // a run that was killed left its own
     for (int i = 0; i < NODES; i++) {
       // Each task's own self-signed certificate, from its data volume on its node: it must name the
       // node's address, which is where clients reach it (host-name checking stays on).
@@ -107,25 +108,60 @@ class SwarmLabIT {
       password = Files.readString(DIR.resolve("admin-password")).strip();
     }
     token = apis.get(0).login("admin", password);
+    removeOwnSchedules();
+    removeOwnArchives(); // a run that was killed left its own
   }
+
+  /** What every archive and schedule these tests make is named by. */
+  static final String OWN = "swarmlabit-";
 
   /**
-   * Each lab backup is about 220 MiB and a run makes a few dozen: kept, they fill the host's disk
-   * run after run until backups fail for want of space. Every archive these tests make is named
-   * {@code lab-...}; the share's other files are left alone.
+   * Each lab backup is about 220 MiB and a run makes a few dozen: kept, they filled the host's disk
+   * run after run until backups failed for want of space. Removed after each test, once no backup
+   * is running (a tick may have started before its schedule was deleted); only this class's own
+   * ({@value #OWN}...), never the share's other files.
    */
   @org.junit.jupiter.api.AfterEach
-  void removeArchivesOfThisTest() throws IOException {
-    removeTestArchives();
+  void removeArchivesOfThisTest() {
+    bridges.forEach(ApiIT.BridgeClient::close); // a failed test's too
+    bridges.clear();
+    try {
+      String t = apis.get(0).login("admin", password());
+      org.awaitility.Awaitility.await("no backup running").atMost(java.time.Duration.ofSeconds(60))
+          .pollInterval(java.time.Duration.ofSeconds(1)).ignoreExceptions()
+          .until(() -> apis.get(0).get("/api/ucp/backups", t).array().stream()
+              .noneMatch(o -> "IN_PROGRESS".equals(((JsonObject) o).getString("backupState"))));
+    } catch (Exception e) {
+      System.out.println("SwarmLabIT: no list of backups without one running within 60 s after the test ("
+          + e.getMessage() + "); an archive may stay");
+    }
+    removeOwnArchives();
   }
 
-  static void removeTestArchives() throws IOException {
+  /** Best effort: what cannot be removed is said, and fails no test. */
+  static void removeOwnArchives() {
     if (share == null) {
       return;
     }
-    for (String name : Tools.listing(share)) {
-      if (name.startsWith("lab-") && name.endsWith(".tar") || name.startsWith(".lab-") && name.endsWith(".part")) {
-        Files.deleteIfExists(share.resolve(name));
+    try {
+      for (String name : Tools.listing(share)) {
+        if ((name.startsWith(OWN) && name.endsWith(".tar")) || (name.startsWith("." + OWN) && name.endsWith(".part"))) {
+          Files.deleteIfExists(share.resolve(name));
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      System.out.println("SwarmLabIT: cannot remove its archives from " + share + ": " + e);
+    }
+  }
+
+  /** A killed run's schedules would go on writing into the share every minute: deleted first. */
+  static void removeOwnSchedules() throws Exception {
+    String t = apis.get(0).login("admin", password());
+    for (Object o : apis.get(0).get("/api/ucp/backup/schedules", t).array()) {
+      JsonObject schedule = (JsonObject) o;
+      if (schedule.getString("fileNamePrefix", "").startsWith(OWN)) {
+        Api.Response deleted = apis.get(0).delete("/api/ucp/backup/schedules/" + schedule.getString("id"), t);
+        assertThat(deleted.status()).as(deleted.body()).isIn(200, 204);
       }
     }
   }
@@ -205,9 +241,8 @@ class SwarmLabIT {
   void tenConcurrentPostsOverThreeNodesGiveOneBackupOfTheRunningNodesStateSeenLiveElsewhere(@TempDir Path gnupg)
       throws Exception {
     long t0 = System.nanoTime();
-    String run = "lab-" + System.nanoTime();
+    String run = OWN + System.nanoTime();
     // Each node's SockJS event-bus bridge, registered for progress with the admin's token.
-    List<ApiIT.BridgeClient> bridges = new ArrayList<>();
     for (int i = 0; i < NODES; i++) {
       ApiIT.BridgeClient b = new ApiIT.BridgeClient(apis.get(i));
       b.send(new JsonObject().put("type", "register").put("address", "mke.backup.progress")
@@ -353,7 +388,7 @@ class SwarmLabIT {
   @Order(4)
   void aNodeKilledMidBackupFailsItWithin15sTheSurvivorsBackUpAndItRejoinsToOneHistory() throws Exception {
     long t0 = System.nanoTime();
-    String file = "lab-killed-" + System.nanoTime() + ".tar";
+    String file = OWN + "killed-" + System.nanoTime() + ".tar";
     Api.Response accepted = apis.get(0).post("/api/ucp/backup", body(file), token);
     assertThat(accepted.status()).as(accepted.body()).isEqualTo(200);
     String id = accepted.json().getString("backupId");
@@ -376,7 +411,7 @@ class SwarmLabIT {
           .until(() -> partFiles().isEmpty());
       assertThat(share.resolve(file)).doesNotExist();
 
-      Api.Response next = apis.get(survivor).post("/api/ucp/backup", body("lab-after-kill-" + System.nanoTime()
+      Api.Response next = apis.get(survivor).post("/api/ucp/backup", body(OWN + "after-kill-" + System.nanoTime()
           + ".tar"), t);
       assertThat(next.status()).as("the survivors accept the next backup: %s", next.body()).isEqualTo(200);
       JsonObject ok = awaitState(survivor, t, next.json().getString("backupId"), "SUCCESS",
@@ -465,7 +500,7 @@ class SwarmLabIT {
     // about 10-15 s after the cut). The majority fires that tick, once; the cut-off node fires none
     // (a tick it fired would be a second record of that tick, or one of its own, once the
     // histories are one again).
-    String prefix = "lab-cut-" + Long.toString(System.nanoTime(), 36);
+    String prefix = OWN + "cut-" + Long.toString(System.nanoTime(), 36);
     JsonObject created = everyMinute(t, prefix);
     String schedule = created.getString("id");
     long firstTick = java.time.Instant.parse(created.getString("nextTick")).toEpochMilli();
@@ -502,7 +537,7 @@ class SwarmLabIT {
       List<String> refused = new ArrayList<>();
       org.awaitility.Awaitility.await("node" + (cut + 1) + " refuses with 503 NO_MAJORITY")
           .atMost(java.time.Duration.ofSeconds(90)).pollInterval(java.time.Duration.ofSeconds(1)).until(() -> {
-            String name = "lab-minority-" + System.nanoTime() + ".tar";
+            String name = OWN + "minority-" + System.nanoTime() + ".tar";
             last[0] = postWithBundle(cut, "/api/ucp/backup", body(name));
             (last[0][1].equals("503") ? refused : notRefused).add(name);
             if (!last[0][1].equals("503")) {
@@ -517,7 +552,7 @@ class SwarmLabIT {
       assertThat(System.currentTimeMillis()).as("the cut-off node knew it was alone before the first tick")
           .isLessThan(firstTick);
       // The two others are a majority: they accept and finish a backup.
-      String file = "lab-majority-" + System.nanoTime() + ".tar";
+      String file = OWN + "majority-" + System.nanoTime() + ".tar";
       Api.Response[] accepted = new Api.Response[1];
       org.awaitility.Awaitility.await("the majority accepts a backup").atMost(java.time.Duration.ofSeconds(60))
           .pollInterval(java.time.Duration.ofSeconds(1)).ignoreExceptions().until(() -> {
@@ -593,7 +628,7 @@ class SwarmLabIT {
     // What became of the backups the cut-off node did not refuse, beside the majority's.
     for (Object o : apis.get(0).get("/api/ucp/backups", t2).array()) {
       JsonObject r = (JsonObject) o;
-      if (r.getString("fileName", "").startsWith("lab-minority-") && r.getString("created_at", "").compareTo(
+      if (r.getString("fileName", "").startsWith(OWN + "minority-") && r.getString("created_at", "").compareTo(
           java.time.Instant.ofEpochMilli(cutAtMillis - 60_000).toString()) > 0 || majorityId.equals(r.getString("id"))) {
         System.out.printf("SwarmLabIT: after healing: %s %s on %s, %s to %s %s%n", r.getString("fileName"),
             r.getString("backupState"), r.getString("nodeLocation"), r.getString("created_at"), r.getString("completed_at"),
@@ -728,7 +763,7 @@ class SwarmLabIT {
     Files.writeString(pass, PASSPHRASE + "\n");
     Tools.Out put = Tools.sh("docker exec -i " + node + " sh -c 'umask 077; cat > /root/dr-pass' < " + pass);
     assertThat(put.exit()).as(put.text()).isZero();
-    String file = "lab-dr-" + System.nanoTime() + ".tar";
+    String file = OWN + "dr-" + System.nanoTime() + ".tar";
     String seed = "docker exec -i " + node + " docker container run --rm -i --log-driver none --name ucp"
         + " --volume /var/run/docker.sock:/var/run/docker.sock --volume /root/dr-pass:/run/pass:ro ";
     Tools.Out backup = Tools.sh(seed + "--volume /mnt/nfs/mke-backups:/backup mke-backup:latest backup --file " + file
@@ -792,7 +827,7 @@ class SwarmLabIT {
     org.awaitility.Awaitility.await("node" + (n + 1) + " ready").atMost(java.time.Duration.ofSeconds(120))
         .pollInterval(java.time.Duration.ofSeconds(1)).ignoreExceptions()
         .until(() -> apis.get(n).get("/_ready", t).status() == 200);
-    String next = "lab-after-dr-" + System.nanoTime() + ".tar";
+    String next = OWN + "after-dr-" + System.nanoTime() + ".tar";
     Api.Response accepted = apis.get(n).post("/api/ucp/backup", body(next), t);
     assertThat(accepted.status()).as(accepted.body()).isEqualTo(200);
     JsonObject done = awaitState(n, t, accepted.json().getString("backupId"), "SUCCESS",
@@ -830,7 +865,7 @@ class SwarmLabIT {
   void aRollingUpdateWhileAScheduleRunsKeepsOneClusterAndEveryTickOnce() throws Exception {
     long t0 = System.nanoTime();
     String t = apis.get(0).login("admin", password());
-    String prefix = "lab-rolling-" + Long.toString(System.nanoTime(), 36);
+    String prefix = OWN + "rolling-" + Long.toString(System.nanoTime(), 36);
     String schedule = everyMinute(t, prefix).getString("id");
     try {
       rollingUpdateUnderSchedule(t, prefix);
