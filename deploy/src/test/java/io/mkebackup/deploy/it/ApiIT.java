@@ -244,9 +244,10 @@ class ApiIT {
   }
 
   /**
-   * A SockJS event-bus client over the raw-WebSocket transport, queueing the frames it receives. It pings every 5 s, as Vert.x's own
-   * JavaScript client does: the bridge closes a socket that has not pinged for 10 s (its default
-   * ping timeout), which cut a test's bridges off before a backup longer than that ended.
+   * A SockJS event-bus client over the raw-WebSocket transport, queueing the frames it receives. It
+   * pings every 5 s, as Vert.x's own JavaScript client does: the bridge closes a socket that has not
+   * pinged for 10 s (its default ping timeout), which cut a test's bridges off before a backup
+   * longer than that ended.
    */
   static final class BridgeClient implements AutoCloseable {
     final LinkedBlockingQueue<JsonObject> frames = new LinkedBlockingQueue<>();
