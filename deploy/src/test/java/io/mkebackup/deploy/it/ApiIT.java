@@ -336,6 +336,26 @@ class ApiIT {
       return out;
     }
 
+    /**
+     * Waits until the frame saying backup {@code id} succeeded arrives; returns every frame received
+     * meanwhile. A failure names {@code who}, the socket's state and the frames it had.
+     */
+    List<JsonObject> awaitSucceeded(String who, String id, Duration within) {
+      List<JsonObject> received = new ArrayList<>();
+      try {
+        await(who + " relays " + id + " to its end").atMost(within).until(() -> {
+          received.addAll(drain());
+          return received.stream().anyMatch(x -> x.getJsonObject("body") != null
+              && id.equals(x.getJsonObject("body").getString("backupId"))
+              && "succeeded".equals(x.getJsonObject("body").getString("kind")));
+        });
+      } catch (org.awaitility.core.ConditionTimeoutException e) {
+        throw new AssertionError(who + " (" + state() + ") did not relay " + id + " to its end within "
+            + within.toSeconds() + " s; its frames: " + received, e);
+      }
+      return received;
+    }
+
     /** What a failure should show: open, or how the server closed it. */
     String state() {
       return closedByServer.isDone() ? "closed by the server: " + closedByServer.join() : "open";
@@ -390,13 +410,7 @@ class ApiIT {
       Api.Response started = api().post("/api/ucp/backup", new JsonObject().put("noPassphrase", true).encode(), admin);
       assertThat(started.status()).as(started.body()).isEqualTo(200);
       String id = started.json().getString("backupId");
-      List<JsonObject> received = new ArrayList<>();
-      await().atMost(Duration.ofSeconds(60)).until(() -> {
-        received.addAll(adminClient.drain());
-        return received.stream().anyMatch(x -> x.getJsonObject("body") != null
-            && id.equals(x.getJsonObject("body").getString("backupId"))
-            && "succeeded".equals(x.getJsonObject("body").getString("kind")));
-      });
+      List<JsonObject> received = adminClient.awaitSucceeded("the admin's bridge", id, Duration.ofSeconds(60));
       List<JsonObject> progress = received.stream().filter(x -> "rec".equals(x.getString("type"))).toList();
       assertThat(progress).allMatch(x -> "mke.backup.progress".equals(x.getString("address")));
       assertThat(progress.stream().map(x -> x.getJsonObject("body").getString("step")).distinct())
@@ -433,14 +447,7 @@ class ApiIT {
           .until(() -> !pinging.closedByServer.isDone());
       Api.Response started = api().post("/api/ucp/backup", new JsonObject().put("noPassphrase", true).encode(), admin);
       assertThat(started.status()).as(started.body()).isEqualTo(200);
-      String id = started.json().getString("backupId");
-      List<JsonObject> received = new ArrayList<>();
-      await("the pinging socket relays " + id).atMost(Duration.ofSeconds(60)).until(() -> {
-        received.addAll(pinging.drain());
-        return received.stream().anyMatch(x -> x.getJsonObject("body") != null
-            && id.equals(x.getJsonObject("body").getString("backupId"))
-            && "succeeded".equals(x.getJsonObject("body").getString("kind")));
-      });
+      pinging.awaitSucceeded("the pinging socket", started.json().getString("backupId"), Duration.ofSeconds(60));
     }
   }
 

@@ -10,9 +10,8 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Temporary files and directories the tests make outside JUnit's {@code @TempDir} (in static
  * helpers, or shared by a class): removed by {@link #remove} (ManagerCluster and DemoFixture call
- * it at close), else when the test JVM exits. Left
- * behind they filled the host's /tmp run after run (gigabytes of backups in each cluster's
- * directory) until backups failed for want of space.
+ * it at close), else when the test JVM exits. Left behind they filled the host's /tmp run after
+ * run (gigabytes of backups in each cluster's directory) until backups failed for want of space.
  */
 final class Scratch {
   private static final Set<Path> MADE = ConcurrentHashMap.newKeySet();

@@ -103,12 +103,8 @@ class SwarmLabIT {
       serverCerts.add(cert);
       apis.add(new Api(ips.get(i), 8443, List.of(cert)));
     }
-    String password = System.getenv("MKE_ADMIN_PASSWORD");
-    if (password == null || password.isEmpty()) {
-      password = Files.readString(DIR.resolve("admin-password")).strip();
-    }
-    token = apis.get(0).login("admin", password);
-    removeOwnSchedules();
+    token = apis.get(0).login("admin", password());
+    removeOwnSchedules(token);
     awaitNoOwnBackupRunning(); // a tick of a deleted schedule may have started
     removeOwnArchives(); // a run that was killed left its own
   }
@@ -171,8 +167,7 @@ class SwarmLabIT {
   }
 
   /** A killed run's schedules would go on writing into the share every minute: deleted first. */
-  static void removeOwnSchedules() throws Exception {
-    String t = apis.get(0).login("admin", password());
+  static void removeOwnSchedules(String t) throws Exception {
     Api.Response list = apis.get(0).get("/api/ucp/backup/schedules", t);
     assertThat(list.status()).as(list.body()).isEqualTo(200);
     for (Object o : list.array()) {
@@ -316,19 +311,8 @@ class SwarmLabIT {
     for (int i = 0; i < NODES; i++) {
       ApiIT.BridgeClient b = bridges.get(i);
       if (i != r) {
-        List<JsonObject> frames = new ArrayList<>();
-        try {
-          org.awaitility.Awaitility.await("node" + (i + 1) + "'s SockJS bridge relays " + id + " to its end")
-              .atMost(java.time.Duration.ofSeconds(30)).until(() -> {
-                frames.addAll(b.drain());
-                return frames.stream().anyMatch(f -> f.getJsonObject("body") != null
-                    && id.equals(f.getJsonObject("body").getString("backupId"))
-                    && "succeeded".equals(f.getJsonObject("body").getString("kind")));
-              });
-        } catch (org.awaitility.core.ConditionTimeoutException e) {
-          throw new AssertionError("node" + (i + 1) + "'s bridge (" + b.state() + ") did not relay " + id
-              + " to its end within 30 s; its frames: " + frames, e);
-        }
+        List<JsonObject> frames = b.awaitSucceeded("node" + (i + 1) + "'s SockJS bridge", id,
+            java.time.Duration.ofSeconds(30));
         assertThat(frames.stream().filter(f -> f.getJsonObject("body") != null
             && id.equals(f.getJsonObject("body").getString("backupId"))).map(f -> f.getJsonObject("body")
             .getString("step")).distinct()).as("node%d's bridge", i + 1).contains("etcd", "finalize");

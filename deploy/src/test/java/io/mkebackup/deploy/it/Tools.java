@@ -63,7 +63,6 @@ final class Tools {
     Path file = Scratch.file("gpg-pass-", ".txt",
         java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
             java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
-    file.toFile().deleteOnExit();
     Files.writeString(file, passphrase + "\n", StandardCharsets.UTF_8);
     return "gpg --batch --quiet --homedir " + gnupgHome + " --pinentry-mode loopback --passphrase-file " + file
         + " --decrypt " + archive;
